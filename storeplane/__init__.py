@@ -1,0 +1,1 @@
+"""storeplane: a control plane that provisions e-commerce stores on Kubernetes."""
