@@ -1,0 +1,146 @@
+"""Condition types, reasons and the pure helpers that update a store's conditions.
+
+A condition is what a program reads (a person reads the phase): type, status, a CamelCase
+reason, a message a person can act on, the generation it describes and when it last changed.
+``Ready`` summarises the others.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+
+class ConditionType(StrEnum):
+    NAMESPACE_READY = "NamespaceReady"
+    POLICIES_APPLIED = "PoliciesApplied"
+    WORKLOADS_APPLIED = "WorkloadsApplied"
+    WORKLOADS_READY = "WorkloadsReady"
+    STORE_REACHABLE = "StoreReachable"
+    READY = "Ready"
+
+
+# The order in which provisioning satisfies them; Ready comes last and summarises.
+STEP_CONDITIONS: tuple[ConditionType, ...] = (
+    ConditionType.NAMESPACE_READY,
+    ConditionType.POLICIES_APPLIED,
+    ConditionType.WORKLOADS_APPLIED,
+    ConditionType.WORKLOADS_READY,
+    ConditionType.STORE_REACHABLE,
+)
+
+
+class ConditionStatus(StrEnum):
+    TRUE = "True"
+    FALSE = "False"
+    UNKNOWN = "Unknown"
+
+
+class Reason:
+    """CamelCase reasons shared by conditions and events."""
+
+    CREATED = "Created"
+    PROGRESSING = "Progressing"
+    NAMESPACE_CREATED = "NamespaceCreated"
+    NAMESPACE_ACTIVE = "NamespaceActive"
+    NAMESPACE_TERMINATING = "NamespaceTerminating"
+    POLICIES_APPLIED = "PoliciesApplied"
+    WORKLOADS_APPLIED = "WorkloadsApplied"
+    WORKLOADS_PRUNED = "WorkloadsPruned"
+    WORKLOADS_NOT_READY = "WorkloadsNotReady"
+    WORKLOADS_READY = "WorkloadsReady"
+    STORE_REACHABLE = "StoreReachable"
+    STORE_UNREACHABLE = "StoreUnreachable"
+    RECONCILE_SUCCEEDED = "ReconcileSucceeded"
+    SPEC_CHANGED = "SpecChanged"
+    UPDATE_REQUESTED = "UpdateRequested"
+    DELETION_REQUESTED = "DeletionRequested"
+    RETRY_REQUESTED = "RetryRequested"
+    TEARDOWN_STARTED = "TeardownStarted"
+    TEARDOWN_VERIFIED = "TeardownVerified"
+    RESIDUE_FOUND = "ResidueFound"
+    DEADLINE_EXCEEDED = "DeadlineExceeded"
+    PHASE_CHANGED = "PhaseChanged"
+    RETRYING = "Retrying"
+    RENDER_FAILED = "RenderFailed"
+    CLUSTER_UNAVAILABLE = "ClusterUnavailable"
+    RESUMED = "Resumed"
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    type: ConditionType
+    status: ConditionStatus
+    reason: str
+    message: str
+    last_transition_time: datetime
+    observed_generation: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "type": self.type.value,
+            "status": self.status.value,
+            "reason": self.reason,
+            "message": self.message,
+            "last_transition_time": self.last_transition_time.isoformat(),
+            "observed_generation": self.observed_generation,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Condition:
+        return cls(
+            type=ConditionType(data["type"]),
+            status=ConditionStatus(data["status"]),
+            reason=str(data["reason"]),
+            message=str(data["message"]),
+            last_transition_time=datetime.fromisoformat(data["last_transition_time"]),
+            observed_generation=int(data["observed_generation"]),
+        )
+
+
+def initial_conditions(now: datetime, generation: int) -> tuple[Condition, ...]:
+    """Every condition starts Unknown: nothing has been observed yet."""
+    return tuple(
+        Condition(
+            t, ConditionStatus.UNKNOWN, Reason.PROGRESSING, "not observed yet", now, generation
+        )
+        for t in (*STEP_CONDITIONS, ConditionType.READY)
+    )
+
+
+def get_condition(conditions: tuple[Condition, ...], type_: ConditionType) -> Condition | None:
+    return next((c for c in conditions if c.type == type_), None)
+
+
+def set_condition(
+    conditions: tuple[Condition, ...],
+    type_: ConditionType,
+    status: ConditionStatus,
+    reason: str,
+    message: str,
+    *,
+    now: datetime,
+    generation: int,
+) -> tuple[Condition, ...]:
+    """Return ``conditions`` with ``type_`` set; the transition time moves only on a status change."""
+    current = get_condition(conditions, type_)
+    if current is None:
+        new = Condition(type_, status, reason, message, now, generation)
+        return (*conditions, new)
+    changed_at = now if current.status != status else current.last_transition_time
+    new = replace(
+        current,
+        status=status,
+        reason=reason,
+        message=message,
+        last_transition_time=changed_at,
+        observed_generation=generation,
+    )
+    return tuple(new if c.type == type_ else c for c in conditions)
+
+
+def is_true(conditions: tuple[Condition, ...], type_: ConditionType) -> bool:
+    found = get_condition(conditions, type_)
+    return found is not None and found.status == ConditionStatus.TRUE

@@ -1,0 +1,140 @@
+"""The ports: what the core needs from the database and from the cluster, as protocols.
+
+Plain values cross these cuts (dataclasses, dicts of Kubernetes manifests), never a library's
+types, so the reconciler can be read and tested without knowing which adapter sits behind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any, Protocol
+
+from storeplane.domain.events import Event
+from storeplane.domain.store import Phase, Store
+
+Manifest = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class StorePage:
+    items: list[Store]
+    count: int
+    next_cursor: str | None
+
+
+class StoreRepository(Protocol):
+    """Desired state, status, the event log and work leases. Each call is one transaction."""
+
+    def create(self, store: Store, events: Sequence[Event]) -> Store:
+        """Insert a new store; raise NameTakenError if a live store has its name."""
+        ...
+
+    def get(self, store_id: str) -> Store:
+        """Raise StoreNotFoundError when there is no such store."""
+        ...
+
+    def list_page(
+        self,
+        *,
+        phase: Phase | None = None,
+        query: str | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> StorePage: ...
+
+    def save_intent(self, store: Store, *, expected_revision: int, events: Sequence[Event]) -> bool:
+        """Write a change of intent (spec, deletion, retry) if nobody changed it meanwhile."""
+        ...
+
+    def save_status(self, store: Store, *, owner: str) -> bool:
+        """Write the status fields if ``store.revision`` is still current and ``owner`` holds
+        the lease; return False otherwise (the caller then drops its stale view)."""
+        ...
+
+    def append_events(self, events: Sequence[Event]) -> None: ...
+
+    def events(self, store_id: str) -> list[Event]:
+        """The store's events, oldest first."""
+        ...
+
+    def claim_due(self, *, owner: str, now: datetime, lease: timedelta, limit: int) -> list[Store]:
+        """Lease up to ``limit`` stores whose next reconcile is due and whose lease is free or
+        expired; a store is leased to one owner at a time."""
+        ...
+
+    def release(self, store_id: str, *, owner: str) -> None: ...
+
+
+class NamespacePhase(StrEnum):
+    ABSENT = "Absent"
+    ACTIVE = "Active"
+    TERMINATING = "Terminating"
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectRef:
+    api_version: str
+    kind: str
+    name: str
+    namespace: str | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.namespace}/" if self.namespace else ""
+        return f"{self.kind} {where}{self.name}"
+
+    @classmethod
+    def of(cls, manifest: Mapping[str, Any]) -> ObjectRef:
+        meta = manifest.get("metadata", {})
+        return cls(
+            api_version=str(manifest["apiVersion"]),
+            kind=str(manifest["kind"]),
+            name=str(meta["name"]),
+            namespace=meta.get("namespace"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class LiveObject:
+    """An object storeplane owns, as the cluster reports it."""
+
+    ref: ObjectRef
+    applied_hash: str | None  # the digest storeplane stamped on it when it applied it
+    ready: bool
+    readiness_message: str
+
+
+@dataclass(frozen=True, slots=True)
+class NamespaceStatus:
+    phase: NamespacePhase
+    message: str = ""  # for Terminating: what is still blocking it, when the cluster says
+
+
+class ClusterPort(Protocol):
+    """What the reconciler needs from a Kubernetes API server."""
+
+    async def namespace_status(self, name: str) -> NamespaceStatus: ...
+
+    async def apply(self, manifest: Manifest) -> None:
+        """Server-side apply one object (field manager ``storeplane``, forced)."""
+        ...
+
+    async def list_owned(self, store_id: str, namespace: str) -> list[LiveObject]:
+        """Every object in ``namespace`` labelled for the store, of every kind storeplane applies."""
+        ...
+
+    async def delete(self, ref: ObjectRef) -> None:
+        """Delete an object; deleting an absent object is not an error."""
+        ...
+
+    async def find_residue(self, store_id: str) -> list[ObjectRef]:
+        """Every object labelled for the store anywhere in the cluster, namespaced or not."""
+        ...
+
+    async def service_get(
+        self, namespace: str, service: str, port: int, path: str
+    ) -> tuple[int, str]:
+        """GET ``path`` on a Service through the API server's proxy; (status code, body)."""
+        ...

@@ -1,0 +1,233 @@
+"""Observe with a pure function: ``determine_state`` compares a store's intent with what the
+cluster shows and names the single next thing to do.
+
+The reconciler gathers an :class:`Observation` (I/O), calls :func:`determine_state` (no I/O),
+then runs the one action that the state maps to. Because the decision depends only on the
+store and the observation, a pass interrupted at any line is simply decided again next time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import Enum
+
+from storeplane.domain.conditions import (
+    Condition,
+    ConditionStatus,
+    ConditionType,
+    Reason,
+    set_condition,
+)
+from storeplane.domain.ports import NamespacePhase, NamespaceStatus, ObjectRef
+from storeplane.domain.store import Phase, Store
+
+
+class ReconcileState(Enum):
+    """The outcome of comparing intent with the cluster; each member's doc says what it means."""
+
+    def __new__(cls, value: str, doc: str) -> ReconcileState:
+        member = object.__new__(cls)
+        member._value_ = value
+        member.__doc__ = doc
+        return member
+
+    DELETED = ("Deleted", "Teardown was verified; nothing is left to do.")
+    TEARDOWN = ("Teardown", "Deletion was requested and the namespace still exists.")
+    AWAITING_TEARDOWN = ("AwaitingTeardown", "The namespace is terminating; wait until it is gone.")
+    VERIFY_TEARDOWN = ("VerifyTeardown", "The namespace is gone; prove nothing else is left.")
+    NAMESPACE_TERMINATING = (
+        "NamespaceTerminating",
+        "The namespace is terminating though the store is live (deleted by hand); wait, then recreate.",
+    )
+    NAMESPACE_MISSING = ("NamespaceMissing", "The namespace does not exist yet (or was removed).")
+    POLICIES_OUT_OF_SYNC = (
+        "PoliciesOutOfSync",
+        "A quota, limit range, network policy, RBAC object or secret is missing or differs.",
+    )
+    WORKLOADS_OUT_OF_SYNC = (
+        "WorkloadsOutOfSync",
+        "A chart object is missing or differs, or an object is no longer rendered (prune).",
+    )
+    WORKLOADS_NOT_READY = (
+        "WorkloadsNotReady",
+        "Everything is applied; some workload is not ready.",
+    )
+    UNREACHABLE = ("Unreachable", "Workloads are ready but the engine's health check fails.")
+    IN_SYNC = ("InSync", "Everything matches the spec and the store answers its health check.")
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """What the cluster shows for one store. Later fields are only observed when the earlier
+    ones are in order (no point listing workloads of a namespace that does not exist)."""
+
+    namespace: NamespaceStatus
+    policies_out_of_sync: tuple[ObjectRef, ...] = ()
+    workloads_out_of_sync: tuple[ObjectRef, ...] = ()
+    stale: tuple[ObjectRef, ...] = ()
+    not_ready: tuple[str, ...] = ()
+    reachable: bool | None = None
+    reachability_message: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    state: ReconcileState
+    reason: str
+    message: str
+    details: tuple[str, ...] = field(default=())
+
+
+def _names(refs: tuple[ObjectRef, ...], limit: int = 5) -> str:
+    shown = ", ".join(str(r) for r in refs[:limit])
+    more = len(refs) - limit
+    return shown + (f" and {more} more" if more > 0 else "")
+
+
+def determine_state(store: Store, observed: Observation) -> Decision:
+    """Name the next move for ``store`` given ``observed``. Pure: no I/O, no clock."""
+    ns = observed.namespace
+    if store.phase == Phase.DELETED:
+        return Decision(ReconcileState.DELETED, Reason.TEARDOWN_VERIFIED, "store is deleted")
+    if store.is_deleting:
+        match ns.phase:
+            case NamespacePhase.ACTIVE:
+                return Decision(
+                    ReconcileState.TEARDOWN,
+                    Reason.TEARDOWN_STARTED,
+                    f"namespace {store.namespace} must be deleted",
+                )
+            case NamespacePhase.TERMINATING:
+                blocking = f": {ns.message}" if ns.message else ""
+                return Decision(
+                    ReconcileState.AWAITING_TEARDOWN,
+                    Reason.NAMESPACE_TERMINATING,
+                    f"namespace {store.namespace} is terminating{blocking}",
+                )
+            case NamespacePhase.ABSENT:
+                return Decision(
+                    ReconcileState.VERIFY_TEARDOWN,
+                    Reason.TEARDOWN_STARTED,
+                    f"namespace {store.namespace} is gone; checking for residue",
+                )
+    if ns.phase == NamespacePhase.TERMINATING:
+        return Decision(
+            ReconcileState.NAMESPACE_TERMINATING,
+            Reason.NAMESPACE_TERMINATING,
+            f"namespace {store.namespace} is terminating although the store is live; "
+            "it will be recreated once it is gone",
+        )
+    if ns.phase == NamespacePhase.ABSENT:
+        return Decision(
+            ReconcileState.NAMESPACE_MISSING,
+            Reason.PROGRESSING,
+            f"namespace {store.namespace} does not exist",
+        )
+    if observed.policies_out_of_sync:
+        return Decision(
+            ReconcileState.POLICIES_OUT_OF_SYNC,
+            Reason.PROGRESSING,
+            f"policies to apply: {_names(observed.policies_out_of_sync)}",
+        )
+    if observed.workloads_out_of_sync or observed.stale:
+        parts = []
+        if observed.workloads_out_of_sync:
+            parts.append(f"to apply: {_names(observed.workloads_out_of_sync)}")
+        if observed.stale:
+            parts.append(f"to prune: {_names(observed.stale)}")
+        return Decision(ReconcileState.WORKLOADS_OUT_OF_SYNC, Reason.PROGRESSING, "; ".join(parts))
+    if observed.not_ready:
+        return Decision(
+            ReconcileState.WORKLOADS_NOT_READY,
+            Reason.WORKLOADS_NOT_READY,
+            "; ".join(observed.not_ready[:5]),
+            details=observed.not_ready,
+        )
+    if not observed.reachable:
+        return Decision(
+            ReconcileState.UNREACHABLE,
+            Reason.STORE_UNREACHABLE,
+            observed.reachability_message or "the engine's health check has not answered yet",
+        )
+    return Decision(ReconcileState.IN_SYNC, Reason.RECONCILE_SUCCEEDED, "store is ready")
+
+
+# Which step conditions a state proves True, and which step it is blocked on.
+_PROGRESS: dict[ReconcileState, tuple[int, ConditionType | None]] = {
+    ReconcileState.NAMESPACE_TERMINATING: (0, ConditionType.NAMESPACE_READY),
+    ReconcileState.NAMESPACE_MISSING: (0, ConditionType.NAMESPACE_READY),
+    ReconcileState.POLICIES_OUT_OF_SYNC: (1, ConditionType.POLICIES_APPLIED),
+    ReconcileState.WORKLOADS_OUT_OF_SYNC: (2, ConditionType.WORKLOADS_APPLIED),
+    ReconcileState.WORKLOADS_NOT_READY: (3, ConditionType.WORKLOADS_READY),
+    ReconcileState.UNREACHABLE: (4, ConditionType.STORE_REACHABLE),
+    ReconcileState.IN_SYNC: (5, None),
+}
+
+_TRUE_REASONS: dict[ConditionType, tuple[str, str]] = {
+    ConditionType.NAMESPACE_READY: (Reason.NAMESPACE_ACTIVE, "namespace is active"),
+    ConditionType.POLICIES_APPLIED: (
+        Reason.POLICIES_APPLIED,
+        "quota, limit range, network policies, service account and secrets are applied",
+    ),
+    ConditionType.WORKLOADS_APPLIED: (Reason.WORKLOADS_APPLIED, "every chart object is applied"),
+    ConditionType.WORKLOADS_READY: (Reason.WORKLOADS_READY, "every workload is ready"),
+    ConditionType.STORE_REACHABLE: (
+        Reason.STORE_REACHABLE,
+        "the engine answers its health check",
+    ),
+}
+
+_ORDER: tuple[ConditionType, ...] = tuple(_TRUE_REASONS)
+
+
+def derive_conditions(
+    store: Store, decision: Decision, *, now: datetime, error: str | None = None
+) -> tuple[Condition, ...]:
+    """Conditions after ``decision``: steps before the blocking one are True, the blocking one
+    is False with the decision's words (or ``error``, the real cause, when the step failed),
+    later ones Unknown; ``Ready`` summarises. Deletion states leave step conditions as they are."""
+    conditions = store.conditions
+    progress = _PROGRESS.get(decision.state)
+    gen = store.generation
+    if progress is None:
+        reason = decision.reason if error is None else Reason.RETRYING
+        message = decision.message if error is None else error
+        return set_condition(
+            conditions,
+            ConditionType.READY,
+            ConditionStatus.FALSE,
+            reason,
+            message,
+            now=now,
+            generation=gen,
+        )
+    done, blocked_on = progress
+    for index, type_ in enumerate(_ORDER):
+        if index < done:
+            reason, message = _TRUE_REASONS[type_]
+            status = ConditionStatus.TRUE
+        elif type_ == blocked_on:
+            status = ConditionStatus.FALSE
+            reason = decision.reason if error is None else Reason.RETRYING
+            message = decision.message if error is None else error
+        else:
+            status, reason, message = (
+                ConditionStatus.UNKNOWN,
+                Reason.PROGRESSING,
+                "waiting on an earlier step",
+            )
+        conditions = set_condition(
+            conditions, type_, status, reason, message, now=now, generation=gen
+        )
+    if blocked_on is None:
+        ready = (ConditionStatus.TRUE, Reason.RECONCILE_SUCCEEDED, "store is ready")
+    else:
+        ready = (
+            ConditionStatus.FALSE,
+            decision.reason if error is None else Reason.RETRYING,
+            f"{blocked_on.value}: {message}",
+        )
+    return set_condition(
+        conditions, ConditionType.READY, ready[0], ready[1], ready[2], now=now, generation=gen
+    )

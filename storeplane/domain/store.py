@@ -1,0 +1,196 @@
+"""The Store aggregate: its spec (what the user asked for) and status (what storeplane observed).
+
+The API changes a store only through the methods here (``with_plan``, ``request_deletion``,
+``request_retry``); the reconciler changes only its status. Every method returns a new value:
+a Store is immutable, so what was read is never changed behind a caller's back.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import string
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from storeplane.domain.conditions import Condition, initial_conditions
+from storeplane.domain.errors import InvalidRequestError, InvalidTransitionError
+from storeplane.domain.plans import PlanName
+
+NAME_PATTERN = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
+NAME_MIN_LENGTH = 3
+NAME_MAX_LENGTH = 40
+STORE_ID_PREFIX = "store-"
+_ID_ALPHABET = string.ascii_lowercase + string.digits
+_ID_LENGTH = 8
+
+
+class Engine(StrEnum):
+    MEDUSA = "medusa"
+    WOOCOMMERCE = "woocommerce"
+
+
+class Phase(StrEnum):
+    """What a person reads. Conditions carry the detail."""
+
+    PENDING = "Pending"
+    PROVISIONING = "Provisioning"
+    READY = "Ready"
+    UPDATING = "Updating"
+    FAILED = "Failed"
+    DELETING = "Deleting"
+    DELETED = "Deleted"
+
+
+LIVE_PHASES = frozenset(Phase) - {Phase.DELETED}
+
+
+def validate_name(name: str) -> str:
+    """Return ``name`` if it is a valid store name, else raise naming the rule it breaks."""
+    if not NAME_MIN_LENGTH <= len(name) <= NAME_MAX_LENGTH:
+        raise InvalidRequestError(
+            f"name must be {NAME_MIN_LENGTH} to {NAME_MAX_LENGTH} characters long "
+            f"(got {len(name)})",
+            field="name",
+        )
+    if not NAME_PATTERN.fullmatch(name):
+        raise InvalidRequestError(
+            "name must be a lower-case DNS label: letters a-z, digits and '-', "
+            f"starting with a letter and not ending with '-' (got {name!r})",
+            field="name",
+        )
+    return name
+
+
+def new_store_id() -> str:
+    """A short random id; it names the store's namespace, so it never changes."""
+    return STORE_ID_PREFIX + "".join(secrets.choice(_ID_ALPHABET) for _ in range(_ID_LENGTH))
+
+
+@dataclass(frozen=True, slots=True)
+class StoreSpec:
+    name: str
+    engine: Engine
+    plan: PlanName
+
+    def __post_init__(self) -> None:
+        validate_name(self.name)
+
+
+@dataclass(frozen=True, slots=True)
+class Store:
+    id: str
+    spec: StoreSpec
+    generation: int
+    observed_generation: int
+    phase: Phase
+    conditions: tuple[Condition, ...]
+    url: str | None
+    last_error: str | None
+    created_at: datetime
+    updated_at: datetime
+    # Reconcile bookkeeping: when the current attempt must have converged, how many passes in
+    # a row failed (drives the backoff), and when the next pass is due.
+    deadline_at: datetime | None
+    failures: int
+    next_reconcile_at: datetime | None
+    deletion_requested_at: datetime | None = None
+    deleted_at: datetime | None = None
+    # Bumped by every change of intent (spec, deletion, retry). The reconciler saves status only
+    # if it is unchanged since it read the store, so a stale pass never overwrites new intent.
+    revision: int = 1
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def namespace(self) -> str:
+        return self.id
+
+    @property
+    def is_deleting(self) -> bool:
+        return self.deletion_requested_at is not None
+
+    @classmethod
+    def create(
+        cls, spec: StoreSpec, *, store_id: str, url: str | None, now: datetime, deadline: timedelta
+    ) -> Store:
+        return cls(
+            id=store_id,
+            spec=spec,
+            generation=1,
+            observed_generation=0,
+            phase=Phase.PENDING,
+            conditions=initial_conditions(now, 1),
+            url=url,
+            last_error=None,
+            created_at=now,
+            updated_at=now,
+            deadline_at=now + deadline,
+            failures=0,
+            next_reconcile_at=now,
+        )
+
+    def _require_live(self, action: str) -> None:
+        if self.phase == Phase.DELETED or self.is_deleting:
+            raise InvalidTransitionError(
+                f"cannot {action} store {self.id}: it is {self.phase.value.lower()}; "
+                "create a new store instead"
+            )
+
+    def with_plan(self, plan: PlanName, *, now: datetime, deadline: timedelta) -> Store:
+        """The store with a new plan and generation; unchanged if the plan is the same."""
+        self._require_live("change the plan of")
+        if plan == self.spec.plan:
+            return self
+        # A store that never became Ready is still provisioning; otherwise it is updating.
+        phase = self.phase
+        if phase in (Phase.READY, Phase.UPDATING, Phase.FAILED):
+            phase = Phase.UPDATING if self.observed_generation > 0 else Phase.PROVISIONING
+        return replace(
+            self,
+            spec=replace(self.spec, plan=plan),
+            generation=self.generation + 1,
+            phase=phase,
+            updated_at=now,
+            deadline_at=now + deadline,
+            failures=0,
+            next_reconcile_at=now,
+            revision=self.revision + 1,
+        )
+
+    def request_deletion(self, *, now: datetime) -> Store:
+        """The store marked for teardown; idempotent once deletion was requested."""
+        if self.is_deleting or self.phase == Phase.DELETED:
+            return self
+        return replace(
+            self,
+            phase=Phase.DELETING,
+            deletion_requested_at=now,
+            updated_at=now,
+            deadline_at=None,
+            failures=0,
+            next_reconcile_at=now,
+            revision=self.revision + 1,
+        )
+
+    def request_retry(self, *, now: datetime, deadline: timedelta) -> Store:
+        """Start a fresh attempt now: the deadline and the backoff are reset."""
+        if self.phase == Phase.DELETED:
+            raise InvalidTransitionError(
+                f"cannot retry store {self.id}: it is deleted; create a new store instead"
+            )
+        phase = self.phase
+        if phase == Phase.FAILED:
+            phase = Phase.UPDATING if self.observed_generation > 0 else Phase.PROVISIONING
+        return replace(
+            self,
+            phase=phase,
+            updated_at=now,
+            deadline_at=None if self.is_deleting else now + deadline,
+            failures=0,
+            next_reconcile_at=now,
+            revision=self.revision + 1,
+        )
