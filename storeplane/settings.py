@@ -1,0 +1,76 @@
+"""One typed settings object, read from ``STOREPLANE_*`` environment variables (or a ``.env`` file).
+
+Every entry point (``storeplane dev``, ``serve``, the tests) builds one :class:`Settings` and
+passes it down; nothing else reads the environment.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATA_DIR = Path(".data")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="STOREPLANE_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(
+        default=DEFAULT_DATA_DIR,
+        description="Where SQLite, the simulator's state and the dev kubeconfig live.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL; default sqlite:///<data_dir>/storeplane.db. PostgreSQL: postgresql+psycopg://user:pass@host/db",
+    )
+    base_domain: str = Field(
+        default="localtest.me", description="Stores are served at <store-id>.<base_domain>."
+    )
+    ingress_class: str = "nginx"
+    ingress_namespace: str = Field(
+        default="ingress-nginx",
+        description="Namespace of the ingress controller, allowed in by each store's NetworkPolicy.",
+    )
+    tls: bool = Field(
+        default=False, description="Serve stores over https (cert-manager issues the certificates)."
+    )
+    cluster_issuer: str = ""
+    provision_deadline_seconds: float = Field(
+        default=600.0,
+        gt=0,
+        description="A store not Ready within this time after a change is Failed.",
+    )
+    lease_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="How long one replica owns a store's reconcile before another may take it over.",
+    )
+    resync_seconds: float = Field(
+        default=300.0, gt=0, description="Periodic re-check of a Ready store (drift)."
+    )
+    poll_seconds: float = Field(
+        default=1.0, gt=0, description="How soon to look again while waiting on the cluster."
+    )
+    backoff_base_seconds: float = Field(default=1.0, gt=0)
+    backoff_cap_seconds: float = Field(default=300.0, gt=0)
+    workers: int = Field(
+        default=4, ge=1, le=256, description="Stores reconciled concurrently by this process."
+    )
+    max_request_bytes: int = Field(default=64 * 1024, ge=1024)
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'storeplane.db').resolve()}"
+
+    @property
+    def provision_deadline(self) -> timedelta:
+        return timedelta(seconds=self.provision_deadline_seconds)
+
+    @property
+    def lease(self) -> timedelta:
+        return timedelta(seconds=self.lease_seconds)
