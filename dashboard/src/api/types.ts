@@ -1,0 +1,34 @@
+// Resource types, derived from the generated OpenAPI paths (src/api/generated/schema.d.ts).
+// Deriving from paths rather than from component names keeps the dashboard independent of
+// how the backend names its Pydantic models.
+import type { paths } from "./generated/schema";
+
+type Json<R> = R extends { content: { "application/json": infer T } } ? T : never;
+
+export type Store = Json<paths["/api/v1/stores/{id}"]["get"]["responses"][200]>;
+export type StoreList = Json<paths["/api/v1/stores"]["get"]["responses"][200]>;
+export type StoreCreate = NonNullable<
+  paths["/api/v1/stores"]["post"]["requestBody"]
+>["content"]["application/json"];
+export type StoreUpdate = NonNullable<
+  paths["/api/v1/stores/{id}"]["patch"]["requestBody"]
+>["content"]["application/json"];
+export type StoreEvents = Json<paths["/api/v1/stores/{id}/events"]["get"]["responses"][200]>;
+export type StoreEvent = StoreEvents["items"][number];
+export type Condition = Store["conditions"][number];
+export type Plan = Json<paths["/api/v1/plans"]["get"]["responses"][200]>["items"][number];
+export type EngineInfo = Json<paths["/api/v1/engines"]["get"]["responses"][200]>["items"][number];
+export type Phase = Store["phase"];
+export type EngineName = StoreCreate["engine"];
+export type PlanName = Store["plan"];
+
+/** Every phase, in lifecycle order (used by the phase filter). */
+export const PHASES = [
+  "Pending",
+  "Provisioning",
+  "Ready",
+  "Updating",
+  "Failed",
+  "Deleting",
+  "Deleted",
+] as const satisfies readonly Phase[];

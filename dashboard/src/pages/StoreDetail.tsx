@@ -1,0 +1,233 @@
+// One store (route "/stores/:id"): its status, conditions and events timeline, live while
+// it changes, plus the actions a person can take (change plan, retry, delete).
+import { useQuery } from "@tanstack/react-query";
+import { useEffect, useId, useState, type FormEvent } from "react";
+import { ApiError } from "../api/client";
+import {
+  plansQuery,
+  storeEventsQuery,
+  storeQuery,
+  useChangePlan,
+  useDeleteStore,
+  useRetryStore,
+} from "../api/queries";
+import type { PlanName, Store } from "../api/types";
+import { Conditions } from "../components/Conditions";
+import { ConfirmDeleteDialog } from "../components/ConfirmDeleteDialog";
+import { PhaseBadge } from "../components/PhaseBadge";
+import { Empty, ErrorState, Loading, StaleBanner, errorMessage } from "../components/States";
+import { RelativeTime } from "../components/Time";
+import { Timeline } from "../components/Timeline";
+import { Link } from "../router";
+
+export function StoreDetail({ id }: { id: string }) {
+  const store = useQuery(storeQuery(id));
+
+  if (store.isPending) return <Loading label="Loading store…" />;
+  if (store.isError && !store.data) {
+    const notFound = store.error instanceof ApiError && store.error.status === 404;
+    return (
+      <section>
+        <p className="crumbs">
+          <Link to="/">← Stores</Link>
+        </p>
+        <ErrorState
+          title={notFound ? "No such store" : "Could not load this store"}
+          error={store.error}
+          onRetry={notFound ? undefined : () => void store.refetch()}
+        />
+      </section>
+    );
+  }
+  return <StoreView store={store.data} refreshError={store.isError ? store.error : null} />;
+}
+
+function StoreView({ store, refreshError }: { store: Store; refreshError: unknown }) {
+  const headingId = useId();
+  const gone = store.phase === "Deleting" || store.phase === "Deleted";
+  return (
+    <section aria-labelledby={headingId} className="detail">
+      <p className="crumbs">
+        <Link to="/">← Stores</Link>
+      </p>
+      <div className="page-head">
+        <h1 id={headingId}>
+          {store.name} <PhaseBadge phase={store.phase} />
+        </h1>
+      </div>
+      {refreshError != null && <StaleBanner error={refreshError} />}
+
+      {store.last_error && (
+        <div className="problem" role="status">
+          <p className="problem-title">Last error</p>
+          <p className="problem-detail">{store.last_error}</p>
+        </div>
+      )}
+
+      <Actions store={store} disabled={gone} />
+
+      <div className="detail-grid">
+        <div className="card">
+          <h2>Overview</h2>
+          <dl className="facts">
+            <dt>URL</dt>
+            <dd>
+              {store.url ? (
+                <a href={store.url} target="_blank" rel="noreferrer" className="break">
+                  {store.url}
+                </a>
+              ) : (
+                <span className="muted">not yet assigned</span>
+              )}
+            </dd>
+            <dt>ID</dt>
+            <dd className="mono">{store.id}</dd>
+            <dt>Engine</dt>
+            <dd>{store.engine}</dd>
+            <dt>Plan</dt>
+            <dd>{store.plan}</dd>
+            <dt>Namespace</dt>
+            <dd className="mono">{store.namespace}</dd>
+            <dt>Generation</dt>
+            <dd>
+              {store.generation} <span className="muted">(observed {store.observed_generation})</span>
+              {store.observed_generation < store.generation && !gone && (
+                <span className="pending-note"> — change in progress</span>
+              )}
+            </dd>
+            <dt>Created</dt>
+            <dd>
+              <RelativeTime iso={store.created_at} />
+            </dd>
+            <dt>Updated</dt>
+            <dd>
+              <RelativeTime iso={store.updated_at} />
+            </dd>
+            {store.deleted_at && (
+              <>
+                <dt>Deleted</dt>
+                <dd>
+                  <RelativeTime iso={store.deleted_at} />
+                </dd>
+              </>
+            )}
+          </dl>
+        </div>
+
+        <div className="card">
+          <h2>Conditions</h2>
+          {store.conditions.length === 0 ? (
+            <p className="muted">No conditions reported yet.</p>
+          ) : (
+            <Conditions conditions={store.conditions} />
+          )}
+        </div>
+      </div>
+
+      <EventsCard id={store.id} />
+    </section>
+  );
+}
+
+function EventsCard({ id }: { id: string }) {
+  const events = useQuery(storeEventsQuery(id));
+  return (
+    <div className="card">
+      <h2>
+        Events{" "}
+        {events.data && <span className="count">{events.data.count}</span>}
+      </h2>
+      {events.isPending ? (
+        <Loading label="Loading events…" />
+      ) : events.isError && !events.data ? (
+        <ErrorState title="Could not load events" error={events.error} onRetry={() => void events.refetch()} />
+      ) : events.data.items.length === 0 ? (
+        <Empty title="No events yet." />
+      ) : (
+        <>
+          {events.isError && <StaleBanner error={events.error} />}
+          <Timeline events={events.data.items} />
+        </>
+      )}
+    </div>
+  );
+}
+
+function Actions({ store, disabled }: { store: Store; disabled: boolean }) {
+  const plans = useQuery(plansQuery());
+  const changePlan = useChangePlan(store.id);
+  const retry = useRetryStore(store.id);
+  const remove = useDeleteStore(store.id);
+  const [plan, setPlan] = useState<PlanName>(store.plan);
+  const [confirming, setConfirming] = useState(false);
+  const planId = useId();
+  const busy = changePlan.isPending || retry.isPending || remove.isPending;
+
+  // Follow the server's plan when it changes underneath (another tab, the CLI).
+  useEffect(() => setPlan(store.plan), [store.plan]);
+
+  function submitPlan(e: FormEvent) {
+    e.preventDefault();
+    if (plan !== store.plan) changePlan.mutate(plan);
+  }
+
+  const actionError = changePlan.error ?? retry.error;
+  return (
+    <div className="actions card">
+      <h2 className="visually-hidden">Actions</h2>
+      <form className="plan-form" onSubmit={submitPlan}>
+        <label htmlFor={planId}>Plan</label>
+        <select
+          id={planId}
+          value={plan}
+          disabled={disabled || busy || !plans.data}
+          onChange={(e) => {
+            setPlan(e.target.value as PlanName);
+            changePlan.reset();
+          }}
+        >
+          {(plans.data ?? [{ name: store.plan }]).map((p) => (
+            <option key={p.name} value={p.name}>
+              {p.name}
+            </option>
+          ))}
+        </select>
+        <button type="submit" className="btn" disabled={disabled || busy || plan === store.plan}>
+          {changePlan.isPending ? "Changing plan…" : "Change plan"}
+        </button>
+      </form>
+      <div className="action-buttons">
+        {store.phase === "Failed" && (
+          <button type="button" className="btn" disabled={busy} onClick={() => retry.mutate()}>
+            {retry.isPending ? "Retrying…" : "Retry"}
+          </button>
+        )}
+        <button
+          type="button"
+          className="btn btn-danger"
+          disabled={disabled || busy}
+          onClick={() => {
+            remove.reset();
+            setConfirming(true);
+          }}
+        >
+          Delete…
+        </button>
+      </div>
+      {actionError && (
+        <p className="problem-detail action-error" role="alert">
+          {errorMessage(actionError)}
+        </p>
+      )}
+      {confirming && (
+        <ConfirmDeleteDialog
+          storeName={store.name}
+          pending={remove.isPending}
+          error={remove.error ? errorMessage(remove.error) : undefined}
+          onCancel={() => setConfirming(false)}
+          onConfirm={() => remove.mutate(undefined, { onSuccess: () => setConfirming(false) })}
+        />
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,199 @@
+// The stores list (route "/"): filter by phase, search by name, live every ~2 s.
+// Filters live in the URL (?phase=Ready&q=shop) so a filtered view can be shared or reloaded.
+import { useQuery } from "@tanstack/react-query";
+import { useEffect, useId, useState } from "react";
+import { enginesQuery, storesQuery } from "../api/queries";
+import { PHASES, type Phase, type Store } from "../api/types";
+import { PhaseBadge } from "../components/PhaseBadge";
+import { Empty, ErrorState, Loading, StaleBanner } from "../components/States";
+import { RelativeTime } from "../components/Time";
+import { Link, navigate, storePath } from "../router";
+
+function isPhase(value: string | null): value is Phase {
+  return value !== null && (PHASES as readonly string[]).includes(value);
+}
+
+function listUrl(phase: Phase | undefined, q: string) {
+  const params = new URLSearchParams();
+  if (phase) params.set("phase", phase);
+  if (q.trim()) params.set("q", q.trim());
+  const s = params.toString();
+  return s ? `/?${s}` : "/";
+}
+
+export function StoresList({ search }: { search: URLSearchParams }) {
+  const phaseParam = search.get("phase");
+  const phase = isPhase(phaseParam) ? phaseParam : undefined;
+  const q = search.get("q") ?? "";
+  const [draft, setDraft] = useState(q);
+  // Cursors of the pages before the current one; the last entry is the current page's.
+  const [cursors, setCursors] = useState<string[]>([]);
+  const cursor = cursors[cursors.length - 1];
+  const ids = { phase: useId(), search: useId() };
+
+  // Debounce typing into the URL (and so into the query key).
+  useEffect(() => {
+    if (draft === q) return;
+    const t = setTimeout(() => navigate(listUrl(phase, draft), { replace: true }), 250);
+    return () => clearTimeout(t);
+  }, [draft, q, phase]);
+  // A changed filter starts from the first page again.
+  useEffect(() => setCursors([]), [phase, q]);
+
+  const stores = useQuery(storesQuery({ phase, q, cursor }));
+  const engines = useQuery(enginesQuery());
+  const engineName = (name: string) =>
+    engines.data?.find((e) => e.name === name)?.display_name ?? name;
+  const filtered = Boolean(phase || q);
+
+  return (
+    <section aria-labelledby="stores-heading">
+      <div className="page-head">
+        <h1 id="stores-heading">Stores</h1>
+        <Link to="/new" className="btn btn-primary">
+          New store
+        </Link>
+      </div>
+
+      <form className="filters" role="search" onSubmit={(e) => e.preventDefault()}>
+        <div className="field">
+          <label htmlFor={ids.search}>Search by name</label>
+          <input
+            id={ids.search}
+            type="search"
+            value={draft}
+            placeholder="e.g. shop"
+            autoComplete="off"
+            spellCheck={false}
+            onChange={(e) => setDraft(e.target.value)}
+          />
+        </div>
+        <div className="field">
+          <label htmlFor={ids.phase}>Phase</label>
+          <select
+            id={ids.phase}
+            value={phase ?? ""}
+            onChange={(e) => navigate(listUrl(isPhase(e.target.value) ? e.target.value : undefined, draft), { replace: true })}
+          >
+            <option value="">All phases</option>
+            {PHASES.map((p) => (
+              <option key={p} value={p}>
+                {p}
+              </option>
+            ))}
+          </select>
+        </div>
+        {filtered && (
+          <button
+            type="button"
+            className="btn btn-quiet"
+            onClick={() => {
+              setDraft("");
+              navigate("/", { replace: true });
+            }}
+          >
+            Clear filters
+          </button>
+        )}
+      </form>
+
+      {stores.isPending ? (
+        <Loading label="Loading stores…" />
+      ) : stores.isError && !stores.data ? (
+        <ErrorState title="Could not load stores" error={stores.error} onRetry={() => void stores.refetch()} />
+      ) : stores.data.items.length === 0 ? (
+        filtered ? (
+          <Empty title="No stores match these filters.">
+            <p>Try another phase or name, or clear the filters.</p>
+          </Empty>
+        ) : (
+          <Empty title="No stores yet.">
+            <p>
+              <Link to="/new">Create your first store</Link> — it is ready in a few moments.
+            </p>
+          </Empty>
+        )
+      ) : (
+        <>
+          {stores.isError && <StaleBanner error={stores.error} />}
+          <p className="list-meta" aria-live="polite">
+            {stores.data.count === 1 ? "1 store" : `${stores.data.count} stores`}
+            {filtered ? " match" : ""}
+            <span className="live-dot" title="Updates every 2 seconds">
+              live
+            </span>
+          </p>
+          <StoresTable stores={stores.data.items} engineName={engineName} />
+          {(cursors.length > 0 || stores.data.next_cursor) && (
+            <nav className="pager" aria-label="Pages">
+              <button
+                type="button"
+                className="btn"
+                disabled={cursors.length === 0}
+                onClick={() => setCursors((c) => c.slice(0, -1))}
+              >
+                Previous
+              </button>
+              <button
+                type="button"
+                className="btn"
+                disabled={!stores.data.next_cursor || stores.isPlaceholderData}
+                onClick={() => {
+                  const next = stores.data.next_cursor;
+                  if (next) setCursors((c) => [...c, next]);
+                }}
+              >
+                Next
+              </button>
+            </nav>
+          )}
+        </>
+      )}
+    </section>
+  );
+}
+
+function StoresTable({ stores, engineName }: { stores: Store[]; engineName: (n: string) => string }) {
+  return (
+    <table className="stores">
+      <thead>
+        <tr>
+          <th scope="col">Name</th>
+          <th scope="col">Engine</th>
+          <th scope="col">Plan</th>
+          <th scope="col">Phase</th>
+          <th scope="col">Age</th>
+          <th scope="col">URL</th>
+        </tr>
+      </thead>
+      <tbody>
+        {stores.map((s) => (
+          <tr key={s.id} data-store={s.name}>
+            <th scope="row" data-label="Name">
+              <Link to={storePath(s.id)} className="store-name">
+                {s.name}
+              </Link>
+            </th>
+            <td data-label="Engine">{engineName(s.engine)}</td>
+            <td data-label="Plan">{s.plan}</td>
+            <td data-label="Phase">
+              <PhaseBadge phase={s.phase} />
+            </td>
+            <td data-label="Age">
+              <RelativeTime iso={s.created_at} age />
+            </td>
+            <td data-label="URL" className="url-cell">
+              {s.url && s.phase !== "Deleted" ? (
+                <a href={s.url} target="_blank" rel="noreferrer">
+                  {s.url.replace(/^https?:\/\//, "")}
+                </a>
+              ) : (
+                <span className="muted">—</span>
+              )}
+            </td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
