@@ -101,15 +101,16 @@ class LiveObject:
     """An object storeplane owns, as the cluster reports it."""
 
     ref: ObjectRef
-    applied_hash: str | None  # the digest storeplane stamped on it when it applied it
+    manifest: Manifest  # as the API server returned it (with status and server defaults)
     ready: bool
-    readiness_message: str
+    readiness_message: str  # why it is not ready, in words; empty when ready
 
 
 @dataclass(frozen=True, slots=True)
 class NamespaceStatus:
     phase: NamespacePhase
     message: str = ""  # for Terminating: what is still blocking it, when the cluster says
+    manifest: Manifest | None = None  # the live namespace object, when it exists
 
 
 class ClusterPort(Protocol):
@@ -119,6 +120,11 @@ class ClusterPort(Protocol):
 
     async def apply(self, manifest: Manifest) -> None:
         """Server-side apply one object (field manager ``storeplane``, forced)."""
+        ...
+
+    async def create_if_absent(self, manifest: Manifest) -> bool:
+        """Create the object unless it exists; True if it was created. For objects whose content
+        must never be replaced once made, such as generated secrets."""
         ...
 
     async def list_owned(self, store_id: str, namespace: str) -> list[LiveObject]:

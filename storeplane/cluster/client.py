@@ -1,0 +1,166 @@
+"""``KubernetesCluster``: the ClusterPort over lightkube's async client.
+
+Objects cross this boundary as plain dicts. Writes use server-side apply with the field manager
+``storeplane`` (forced: storeplane is the owner of what it applies, and a hand edit of an owned
+field is drift to undo). Reads of a store's objects go by the ``storeplane.dev/store-id`` label.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import httpx2
+from lightkube import AsyncClient, KubeConfig
+from lightkube.types import PatchType
+
+from storeplane.cluster.errors import AlreadyExists, NotFound, map_api_errors
+from storeplane.cluster.kinds import CLUSTER_KINDS, NAMESPACE, OWNED_KINDS, Kind, kind_of
+from storeplane.cluster.readiness import not_ready_reason
+from storeplane.domain.ports import (
+    LiveObject,
+    Manifest,
+    NamespacePhase,
+    NamespaceStatus,
+    ObjectRef,
+)
+
+FIELD_MANAGER = "storeplane"
+STORE_ID_LABEL = "storeplane.dev/store-id"
+
+
+def _to_dict(obj: Any) -> Manifest:
+    data = obj.to_dict() if hasattr(obj, "to_dict") else dict(obj)
+    return dict(data)
+
+
+def connect(kubeconfig: Path | None = None, *, timeout: float = 15.0) -> KubernetesCluster:
+    """A cluster from ``kubeconfig``, else ``KUBECONFIG``/``~/.kube/config``, else in-cluster."""
+    config = KubeConfig.from_file(kubeconfig) if kubeconfig else KubeConfig.from_env()
+    return KubernetesCluster(AsyncClient(config, timeout=httpx2.Timeout(timeout)))
+
+
+class KubernetesCluster:
+    """Implements :class:`storeplane.domain.ports.ClusterPort`; close it with :meth:`close`."""
+
+    def __init__(self, client: AsyncClient) -> None:
+        self._client = client
+
+    async def close(self) -> None:
+        await self._client.close()
+
+    async def namespace_status(self, name: str) -> NamespaceStatus:
+        try:
+            with map_api_errors(f"read namespace {name}"):
+                ns = _to_dict(await self._client.get(NAMESPACE.resource, name))
+        except NotFound:
+            return NamespaceStatus(NamespacePhase.ABSENT)
+        if (
+            ns.get("metadata", {}).get("deletionTimestamp")
+            or ns.get("status", {}).get("phase") == "Terminating"
+        ):
+            messages = [
+                c.get("message", "")
+                for c in ns.get("status", {}).get("conditions", [])
+                if c.get("status") == "True" and c.get("message")
+            ]
+            return NamespaceStatus(NamespacePhase.TERMINATING, "; ".join(messages), ns)
+        return NamespaceStatus(NamespacePhase.ACTIVE, manifest=ns)
+
+    async def apply(self, manifest: Manifest) -> None:
+        ref = ObjectRef.of(manifest)
+        kind = kind_of(ref.api_version, ref.kind)
+        with map_api_errors(f"apply {ref}"):
+            await self._client.patch(
+                kind.resource,
+                ref.name,
+                manifest,
+                namespace=ref.namespace if kind.namespaced else None,
+                patch_type=PatchType.APPLY,
+                field_manager=FIELD_MANAGER,
+                force=True,
+            )
+
+    async def create_if_absent(self, manifest: Manifest) -> bool:
+        ref = ObjectRef.of(manifest)
+        kind = kind_of(ref.api_version, ref.kind)
+        namespace = ref.namespace if kind.namespaced else None
+        try:
+            with map_api_errors(f"read {ref}"):
+                await self._client.get(kind.resource, ref.name, namespace=namespace)
+            return False
+        except NotFound:
+            pass
+        obj = kind.resource.from_dict(manifest)
+        try:
+            with map_api_errors(f"create {ref}"):
+                await self._client.create(obj, field_manager=FIELD_MANAGER)
+        except AlreadyExists:
+            return False  # created meanwhile (e.g. by a pass that crashed after the write): fine
+        return True
+
+    async def _list(self, kind: Kind, store_id: str, namespace: str) -> list[Manifest]:
+        with map_api_errors(f"list {kind.kind} in {namespace}"):
+            return [
+                _to_dict(obj)
+                async for obj in self._client.list(
+                    kind.resource, namespace=namespace, labels={STORE_ID_LABEL: store_id}
+                )
+            ]
+
+    async def list_owned(self, store_id: str, namespace: str) -> list[LiveObject]:
+        lists = await asyncio.gather(*(self._list(k, store_id, namespace) for k in OWNED_KINDS))
+        live: list[LiveObject] = []
+        for kind, items in zip(OWNED_KINDS, lists, strict=True):
+            for item in items:
+                item.setdefault("apiVersion", kind.api_version)
+                item.setdefault("kind", kind.kind)
+                reason = not_ready_reason(item)
+                live.append(LiveObject(ObjectRef.of(item), item, reason is None, reason or ""))
+        return live
+
+    async def delete(self, ref: ObjectRef) -> None:
+        kind = kind_of(ref.api_version, ref.kind)
+        try:
+            with map_api_errors(f"delete {ref}"):
+                await self._client.delete(
+                    kind.resource, ref.name, namespace=ref.namespace if kind.namespaced else None
+                )
+        except NotFound:
+            return
+
+    async def find_residue(self, store_id: str) -> list[ObjectRef]:
+        selector: dict[str, Any] = {STORE_ID_LABEL: store_id}
+
+        async def scan(kind: Kind) -> list[ObjectRef]:
+            with map_api_errors(f"list {kind.kind} in all namespaces"):
+                found = [
+                    _to_dict(obj)
+                    async for obj in self._client.list(
+                        kind.resource, namespace="*" if kind.namespaced else None, labels=selector
+                    )
+                ]
+            return [
+                ObjectRef(
+                    kind.api_version,
+                    kind.kind,
+                    o["metadata"]["name"],
+                    o["metadata"].get("namespace"),
+                )
+                for o in found
+            ]
+
+        results = await asyncio.gather(*(scan(k) for k in (*OWNED_KINDS, *CLUSTER_KINDS)))
+        return [ref for refs in results for ref in refs]
+
+    async def service_get(
+        self, namespace: str, service: str, port: int, path: str
+    ) -> tuple[int, str]:
+        # lightkube has no typed call for the services/proxy subresource; its configured HTTP
+        # client (base URL, auth, TLS) is reused so the request goes through the API server.
+        http: httpx2.AsyncClient = self._client._client._client
+        url = f"/api/v1/namespaces/{namespace}/services/{service}:{port}/proxy/{path.lstrip('/')}"
+        with map_api_errors(f"health check {service}:{port}{path} in {namespace}"):
+            response = await http.get(url)
+        return response.status_code, response.text

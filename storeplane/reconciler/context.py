@@ -1,0 +1,46 @@
+"""Everything a reconcile pass needs besides the store: the cluster, the renderer, the
+platform configuration and the timing knobs. Built once per process by the CLI."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Protocol
+
+from storeplane.domain.ports import ClusterPort, Manifest
+from storeplane.engines import Exposure
+from storeplane.reconciler.manifests import PlatformConfig
+
+
+class Renderer(Protocol):
+    """Turns an engine chart and values into manifests (``storeplane.render`` implements it)."""
+
+    async def render(
+        self, chart_dir: Path, release: str, namespace: str, values: Mapping[str, Any]
+    ) -> list[Manifest]: ...
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Timing:
+    poll: timedelta = timedelta(seconds=1)
+    resync: timedelta = timedelta(minutes=5)
+    deadline: timedelta = timedelta(minutes=10)
+    backoff_base: float = 1.0
+    backoff_cap: float = 300.0
+
+
+@dataclass(frozen=True)
+class ReconcileContext:
+    cluster: ClusterPort
+    renderer: Renderer
+    charts_dir: Path
+    exposure: Exposure = field(default_factory=Exposure)
+    platform: PlatformConfig = field(default_factory=PlatformConfig)
+    timing: Timing = field(default_factory=Timing)
+    clock: Callable[[], datetime] = utcnow

@@ -1,0 +1,59 @@
+"""What a store should look like in the cluster: its namespace, platform objects and the
+objects rendered from its engine's chart. Computed fresh for each pass (rendering is cached)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from storeplane.domain.ports import Manifest, ObjectRef
+from storeplane.domain.store import Store
+from storeplane.engines import profile_for
+from storeplane.engines.registry import CREDENTIAL_KEYS, CREDENTIALS_SECRET
+from storeplane.reconciler import manifests
+from storeplane.reconciler.context import ReconcileContext
+
+# Kinds that live outside a namespace; everything else rendered is placed in the store's.
+_CLUSTER_SCOPED = frozenset({"Namespace", "ClusterRole", "ClusterRoleBinding", "PersistentVolume"})
+
+
+@dataclass(frozen=True)
+class DesiredState:
+    namespace: Manifest
+    policies: list[Manifest]
+    # Created once if absent and never compared by content (generated secrets).
+    create_once: list[Manifest]
+    workloads: list[Manifest]
+
+    def refs(self) -> set[ObjectRef]:
+        every = [*self.policies, *self.create_once, *self.workloads]
+        return {ObjectRef.of(m) for m in every}
+
+
+def _own(store: Store, manifest: Manifest) -> Manifest:
+    """Place a rendered object in the store's namespace and make sure it carries its labels,
+    even if a chart forgot them (storeplane finds, prunes and audits objects by label)."""
+    meta = manifest.setdefault("metadata", {})
+    if manifest.get("kind") in _CLUSTER_SCOPED:
+        raise ValueError(
+            f"chart rendered a cluster-scoped {manifest.get('kind')} {meta.get('name')}; "
+            "store charts may only create namespaced objects"
+        )
+    meta["namespace"] = store.namespace
+    meta["labels"] = {**(meta.get("labels") or {}), **manifests.store_labels(store)}
+    return manifest
+
+
+async def desired_state(store: Store, ctx: ReconcileContext) -> DesiredState:
+    profile = profile_for(store.spec.engine)
+    rendered = await ctx.renderer.render(
+        ctx.charts_dir / profile.chart,
+        store.id,
+        store.namespace,
+        profile.values(store, ctx.exposure),
+    )
+    return DesiredState(
+        namespace=manifests.namespace(store, profile.pod_security),
+        policies=manifests.policies(store, ctx.platform),
+        create_once=[manifests.credentials_secret(store, CREDENTIALS_SECRET, CREDENTIAL_KEYS)],
+        workloads=[_own(store, m) for m in rendered],
+    )

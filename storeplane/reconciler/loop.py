@@ -1,0 +1,132 @@
+"""The reconcile loop: claim due stores through database leases and reconcile them.
+
+Each process runs one :class:`ReconcileLoop` with an owner id. Stores are claimed in batches
+(``StoreRepository.claim_due``: a store is leased to one owner at a time, and an expired lease
+— a crashed replica — is taken over), reconciled concurrently up to ``workers`` at once and
+one pass per store at a time, then saved and released. ``wake()`` (thread-safe) makes the loop
+look for due work now instead of at its next tick: the API calls it after a change of intent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Callable, Sequence
+from datetime import timedelta
+from typing import TypeVar
+
+from storeplane.domain.events import Event
+from storeplane.domain.ports import StoreRepository
+from storeplane.domain.store import Store
+from storeplane.reconciler.context import ReconcileContext
+from storeplane.reconciler.reconcile import reconcile_store
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class ReconcileLoop:
+    def __init__(
+        self,
+        repo: StoreRepository,
+        ctx: ReconcileContext,
+        *,
+        owner: str,
+        workers: int = 4,
+        lease: timedelta = timedelta(seconds=30),
+        tick: float = 0.5,
+    ) -> None:
+        self._repo = repo
+        self._ctx = ctx
+        self._owner = owner
+        self._workers = workers
+        self._lease = lease
+        self._tick = tick
+        self._inflight: set[str] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._wakeup: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.passes = 0  # completed passes, for tests and metrics
+
+    @property
+    def queue_depth(self) -> int:
+        return len(self._inflight)
+
+    def wake(self, _store_id: str | None = None) -> None:
+        """Look for due work now. Safe to call from any thread."""
+        if self._loop is not None and self._wakeup is not None:
+            self._loop.call_soon_threadsafe(self._wakeup.set)
+
+    async def _db(self, fn: Callable[..., T], *args: object, **kwargs: object) -> T:
+        # The repository is synchronous (short transactions); keep it off the event loop.
+        return await asyncio.to_thread(fn, *args, **kwargs)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Run until ``stop`` is set; in-flight passes are allowed to finish."""
+        self._loop = asyncio.get_running_loop()
+        self._wakeup = asyncio.Event()
+        log.info("reconciler %s started with %d workers", self._owner, self._workers)
+        while not stop.is_set():
+            free = self._workers - len(self._inflight)
+            if free > 0:
+                try:
+                    claimed = await self._db(
+                        self._repo.claim_due,
+                        owner=self._owner,
+                        now=self._ctx.clock(),
+                        lease=self._lease,
+                        limit=free,
+                    )
+                except Exception:  # the database is unreachable: say so and keep trying
+                    log.exception("claiming due stores failed; retrying")
+                    claimed = []
+                for store in claimed:
+                    if store.id not in self._inflight:
+                        self._start(store)
+            self._wakeup.clear()
+            waiters = [
+                asyncio.ensure_future(self._wakeup.wait()),
+                asyncio.ensure_future(stop.wait()),
+            ]
+            jitter = self._tick * random.uniform(0.8, 1.2)
+            _done, pending = await asyncio.wait(
+                waiters, timeout=jitter, return_when=asyncio.FIRST_COMPLETED
+            )
+            for waiter in pending:
+                waiter.cancel()
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=30)
+        log.info("reconciler %s stopped", self._owner)
+
+    def _start(self, store: Store) -> None:
+        self._inflight.add(store.id)
+        task = asyncio.create_task(self._process(store), name=f"reconcile {store.id}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _process(self, store: Store) -> None:
+        try:
+            result = await reconcile_store(store, self._ctx)
+            await self._save(result.store, result.events)
+        except Exception:
+            # A bug, not a cluster problem (those become status): log it, and look again later.
+            log.exception("reconcile of %s crashed", store.id)
+        finally:
+            self._inflight.discard(store.id)
+            try:
+                await self._db(self._repo.release, store.id, owner=self._owner)
+            except Exception:
+                log.exception("releasing the lease of %s failed; it expires by itself", store.id)
+            self.passes += 1
+            if self._wakeup is not None:
+                self._wakeup.set()  # a worker is free
+
+    async def _save(self, store: Store, events: Sequence[Event]) -> None:
+        # Events describe what already happened in the cluster: keep them even if the status
+        # write is refused because the intent changed meanwhile (the store is then due again).
+        if events:
+            await self._db(self._repo.append_events, list(events))
+        saved = await self._db(self._repo.save_status, store, owner=self._owner)
+        if not saved:
+            log.info("status of %s not saved: its intent changed during the pass", store.id)

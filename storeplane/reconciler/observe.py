@@ -1,0 +1,100 @@
+"""Gather an Observation of one store from the cluster (the I/O half of "observe, then decide").
+
+Stops early where later facts cannot matter: a store being deleted only needs its namespace;
+a missing namespace needs nothing more; the engine's health is checked only once everything
+is applied and ready.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from storeplane.domain.diff import in_sync
+from storeplane.domain.errors import RetryableError
+from storeplane.domain.ports import LiveObject, Manifest, NamespacePhase, ObjectRef
+from storeplane.domain.state import Observation
+from storeplane.domain.store import Store
+from storeplane.engines import profile_for
+from storeplane.reconciler.context import ReconcileContext
+from storeplane.reconciler.desired import DesiredState
+
+
+def _out_of_sync(
+    desired: list[Manifest], live: dict[ObjectRef, LiveObject]
+) -> tuple[ObjectRef, ...]:
+    result = []
+    for manifest in desired:
+        ref = ObjectRef.of(manifest)
+        found = live.get(ref)
+        if found is None or not in_sync(manifest, found.manifest):
+            result.append(ref)
+    return tuple(result)
+
+
+def _claim_prefixes(workloads: list[Manifest]) -> tuple[str, ...]:
+    """Name prefixes of PVCs made by StatefulSet controllers from volumeClaimTemplates. Those
+    copy the template's labels, so they carry the store label without being applied by us."""
+    prefixes = []
+    for m in workloads:
+        if m.get("kind") != "StatefulSet":
+            continue
+        sts = m["metadata"]["name"]
+        for template in m.get("spec", {}).get("volumeClaimTemplates", []):
+            prefixes.append(f"{template['metadata']['name']}-{sts}-")
+    return tuple(prefixes)
+
+
+def _is_stale(obj: LiveObject, wanted: set[ObjectRef], claim_prefixes: tuple[str, ...]) -> bool:
+    if obj.ref in wanted:
+        return False
+    meta: dict[str, Any] = obj.manifest.get("metadata", {})
+    if meta.get("ownerReferences"):
+        return False  # made and collected by a controller, not by us
+    return not (obj.ref.kind == "PersistentVolumeClaim" and obj.ref.name.startswith(claim_prefixes))
+
+
+async def observe(store: Store, desired: DesiredState | None, ctx: ReconcileContext) -> Observation:
+    ns = await ctx.cluster.namespace_status(store.namespace)
+    if store.is_deleting or desired is None or ns.phase != NamespacePhase.ACTIVE:
+        return Observation(namespace=ns)
+
+    live = {obj.ref: obj for obj in await ctx.cluster.list_owned(store.id, store.namespace)}
+    policies = list(_out_of_sync(desired.policies, live))
+    if ns.manifest is None or not in_sync(desired.namespace, ns.manifest):
+        policies.insert(0, ObjectRef.of(desired.namespace))
+    policies += [ObjectRef.of(m) for m in desired.create_once if ObjectRef.of(m) not in live]
+    workloads = _out_of_sync(desired.workloads, live)
+    prefixes = _claim_prefixes(desired.workloads)
+    stale = tuple(o.ref for o in live.values() if _is_stale(o, desired.refs(), prefixes))
+    wanted_workloads = {ObjectRef.of(m) for m in desired.workloads}
+    not_ready = tuple(
+        f"{o.ref.kind} {o.ref.name}: {o.readiness_message}"
+        for o in live.values()
+        if o.ref in wanted_workloads and not o.ready
+    )
+    observation = Observation(
+        namespace=ns,
+        policies_out_of_sync=tuple(policies),
+        workloads_out_of_sync=workloads,
+        stale=stale,
+        not_ready=not_ready,
+    )
+    if policies or workloads or stale or not_ready:
+        return observation
+    reachable, message = await check_health(store, ctx)
+    return Observation(namespace=ns, reachable=reachable, reachability_message=message)
+
+
+async def check_health(store: Store, ctx: ReconcileContext) -> tuple[bool, str]:
+    """Ask the engine itself, through the cluster (the API server's service proxy)."""
+    health = profile_for(store.spec.engine).health
+    target = f"service {health.service}:{health.port}{health.path}"
+    try:
+        code, body = await ctx.cluster.service_get(
+            store.namespace, health.service, health.port, health.path
+        )
+    except RetryableError as exc:
+        return False, f"{target} did not answer: {exc.message}"
+    if health.accepts(code, body):
+        return True, f"{target} answered HTTP {code}"
+    return False, f"{target} answered HTTP {code} {body[:120]!r}; expected {health.expectation}"

@@ -1,0 +1,238 @@
+"""One reconcile pass over one store: observe, decide, act, repeat while progress is immediate.
+
+The pass never raises for a cluster problem: failures become status (``last_error``, the
+blocked condition), a Warning event and a backoff, and a passed deadline turns the store
+``Failed`` with the last real cause. The caller saves the returned store and events.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from enum import Enum
+
+from storeplane.domain.conditions import ConditionType, Reason, get_condition
+from storeplane.domain.errors import ReconcileError, RetryableError, TerminalError
+from storeplane.domain.events import Event
+from storeplane.domain.state import (
+    Decision,
+    Observation,
+    ReconcileState,
+    derive_conditions,
+    determine_state,
+)
+from storeplane.domain.store import Phase, Store
+from storeplane.reconciler.actions._events import normal, warning
+from storeplane.reconciler.actions.apply_policies import apply_policies
+from storeplane.reconciler.actions.apply_workloads import apply_workloads
+from storeplane.reconciler.actions.ensure_namespace import ensure_namespace
+from storeplane.reconciler.actions.teardown import teardown
+from storeplane.reconciler.actions.verify_no_residue import verify_no_residue
+from storeplane.reconciler.backoff import backoff_delay
+from storeplane.reconciler.context import ReconcileContext
+from storeplane.reconciler.desired import DesiredState, desired_state
+from storeplane.reconciler.observe import observe
+
+# Enough for namespace -> policies -> workloads -> check, with room for a retry of one step.
+MAX_STEPS = 6
+_IN_PROGRESS = frozenset({Phase.PENDING, Phase.PROVISIONING, Phase.UPDATING})
+
+
+class Next(Enum):
+    """What the pass does after an action."""
+
+    CONTINUE = "continue"  # the action changed the cluster: observe again right away
+    WAIT = "wait"  # the cluster is working (rollout, termination): look again soon
+    CONVERGED = "converged"  # in sync: look again at the resync interval
+    DELETED = "deleted"  # teardown verified: never look again
+
+
+@dataclass(frozen=True)
+class PassResult:
+    store: Store
+    events: list[Event]
+    requeue_after: timedelta | None  # None: nothing more to do for this store, ever
+
+
+async def _act(
+    store: Store,
+    decision: Decision,
+    desired: DesiredState | None,
+    observed: Observation,
+    ctx: ReconcileContext,
+    events: list[Event],
+) -> Next:
+    """The one ``match`` that maps the observed state to the next move."""
+    match decision.state:
+        case ReconcileState.DELETED:
+            return Next.DELETED
+        case ReconcileState.TEARDOWN:
+            events += await teardown(store, ctx)
+            return Next.CONTINUE
+        case ReconcileState.VERIFY_TEARDOWN:
+            clean, found = await verify_no_residue(store, ctx)
+            events += found
+            return Next.DELETED if clean else Next.WAIT
+        case ReconcileState.AWAITING_TEARDOWN | ReconcileState.NAMESPACE_TERMINATING:
+            return Next.WAIT
+        case ReconcileState.NAMESPACE_MISSING:
+            assert desired is not None
+            events += await ensure_namespace(store, desired, ctx)
+            return Next.CONTINUE
+        case ReconcileState.POLICIES_OUT_OF_SYNC:
+            assert desired is not None
+            events += await apply_policies(store, desired, observed, ctx)
+            return Next.CONTINUE
+        case ReconcileState.WORKLOADS_OUT_OF_SYNC:
+            assert desired is not None
+            events += await apply_workloads(store, desired, observed, ctx)
+            return Next.CONTINUE
+        case ReconcileState.WORKLOADS_NOT_READY | ReconcileState.UNREACHABLE:
+            return Next.WAIT
+        case ReconcileState.IN_SYNC:
+            return Next.CONVERGED
+
+
+def _with_phase(
+    store: Store, phase: Phase, now: datetime, events: list[Event], ctx: ReconcileContext, why: str
+) -> Store:
+    if store.phase == phase:
+        return store
+    events.append(
+        normal(store, ctx, Reason.PHASE_CHANGED, f"{store.phase.value} → {phase.value}: {why}")
+    )
+    return replace(store, phase=phase, updated_at=now)
+
+
+def _note_wait(
+    before: Store, after: Store, decision: Decision, events: list[Event], ctx: ReconcileContext
+) -> None:
+    """Record a waiting state once, when what the store waits on changes (not every poll)."""
+    old = get_condition(before.conditions, ConditionType.READY)
+    new = get_condition(after.conditions, ConditionType.READY)
+    if new is not None and (old is None or (old.reason, old.message) != (new.reason, new.message)):
+        events.append(normal(after, ctx, decision.reason, decision.message))
+
+
+def _check_deadline(
+    store: Store, now: datetime, cause: str, events: list[Event], ctx: ReconcileContext
+) -> Store:
+    if store.phase not in _IN_PROGRESS or store.deadline_at is None or now < store.deadline_at:
+        return store
+    message = f"not ready by its deadline ({store.deadline_at.isoformat()}); last cause: {cause}"
+    events.append(warning(store, ctx, Reason.DEADLINE_EXCEEDED, message))
+    failed = _with_phase(store, Phase.FAILED, now, events, ctx, "deadline exceeded")
+    return replace(failed, last_error=message)
+
+
+async def reconcile_store(store: Store, ctx: ReconcileContext) -> PassResult:
+    """Run one pass; always returns (never raises a ReconcileError)."""
+    now = ctx.clock()
+    events: list[Event] = []
+    start = store
+    if store.phase == Phase.PENDING:
+        store = _with_phase(store, Phase.PROVISIONING, now, events, ctx, "reconcile started")
+    decision: Decision | None = None
+    try:
+        nxt = Next.CONTINUE
+        for _ in range(MAX_STEPS):
+            desired = None if store.is_deleting else await desired_state(store, ctx)
+            observed = await observe(store, desired, ctx)
+            decision = determine_state(store, observed)
+            nxt = await _act(store, decision, desired, observed, ctx, events)
+            if nxt is not Next.CONTINUE:
+                break
+    except ReconcileError as exc:
+        return _failed(start, store, decision, exc, events, ctx)
+    except ValueError as exc:  # a chart rendered something storeplane refuses to apply
+        return _failed(
+            start,
+            store,
+            decision,
+            TerminalError(str(exc), reason=Reason.RENDER_FAILED),
+            events,
+            ctx,
+        )
+    assert decision is not None
+    return _settle(start, store, decision, nxt, events, ctx)
+
+
+def _settle(
+    start: Store,
+    store: Store,
+    decision: Decision,
+    nxt: Next,
+    events: list[Event],
+    ctx: ReconcileContext,
+) -> PassResult:
+    now = ctx.clock()
+    timing = ctx.timing
+    if nxt is Next.DELETED:
+        store = _with_phase(store, Phase.DELETED, now, events, ctx, "teardown verified")
+        store = replace(store, deleted_at=now, last_error=None, failures=0, next_reconcile_at=None)
+        return PassResult(store, events, None)
+    conditions = derive_conditions(store, decision, now=now)
+    store = replace(store, conditions=conditions)
+    if nxt is Next.CONVERGED:
+        if start.failures or start.last_error:
+            events.append(
+                normal(store, ctx, Reason.RECONCILE_SUCCEEDED, "recovered: every step succeeded")
+            )
+        store = _with_phase(store, Phase.READY, now, events, ctx, "every condition is True")
+        store = replace(
+            store,
+            observed_generation=store.generation,
+            last_error=None,
+            failures=0,
+            deadline_at=None,
+            next_reconcile_at=now + timing.resync,
+            updated_at=now,
+        )
+        return PassResult(store, events, timing.resync)
+    # Waiting on the cluster (or out of steps): not a failure, but the deadline still runs.
+    if store.phase == Phase.READY:
+        store = _with_phase(store, Phase.UPDATING, now, events, ctx, f"drift: {decision.message}")
+        store = replace(store, deadline_at=now + timing.deadline)
+    _note_wait(start, store, decision, events, ctx)
+    store = replace(store, failures=0, last_error=None) if not store.is_deleting else store
+    store = _check_deadline(store, now, decision.message, events, ctx)
+    delay = timing.poll if store.phase != Phase.FAILED else timedelta(seconds=timing.backoff_cap)
+    store = replace(store, next_reconcile_at=now + delay, updated_at=now)
+    return PassResult(store, events, delay)
+
+
+def _failed(
+    start: Store,
+    store: Store,
+    decision: Decision | None,
+    exc: ReconcileError,
+    events: list[Event],
+    ctx: ReconcileContext,
+) -> PassResult:
+    now = ctx.clock()
+    timing = ctx.timing
+    failures = store.failures + 1
+    events.append(warning(store, ctx, exc.reason, exc.message))
+    if decision is not None:
+        conditions = derive_conditions(store, decision, now=now, error=exc.message)
+    else:
+        conditions = derive_conditions(
+            store,
+            Decision(ReconcileState.NAMESPACE_MISSING, exc.reason, exc.message),
+            now=now,
+            error=exc.message,
+        )
+    store = replace(
+        store, conditions=conditions, last_error=exc.message, failures=failures, updated_at=now
+    )
+    if isinstance(exc, TerminalError) and not store.is_deleting:
+        store = _with_phase(store, Phase.FAILED, now, events, ctx, exc.message)
+    store = _check_deadline(store, now, exc.message, events, ctx)
+    if store.phase == Phase.FAILED or isinstance(exc, TerminalError):
+        delay = timing.backoff_cap
+    else:
+        delay = backoff_delay(failures, base=timing.backoff_base, cap=timing.backoff_cap)
+        if isinstance(exc, RetryableError) and exc.retry_after is not None:
+            delay = max(delay, exc.retry_after)
+    wait = timedelta(seconds=delay)
+    return PassResult(replace(store, next_reconcile_at=now + wait), events, wait)
