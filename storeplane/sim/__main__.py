@@ -1,0 +1,31 @@
+"""``python -m storeplane.sim``: run a simulator in the foreground (no CLI dependencies)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from .runner import SimulatorConfig, serve_forever
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m storeplane.sim", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--state", type=Path, default=None, help="SQLite state file")
+    parser.add_argument("--ready-delay", type=float, default=2.0)
+    parser.add_argument("--terminate-delay", type=float, default=0.2)
+    parser.add_argument("--kubeconfig", type=Path, default=None, help="write a kubeconfig here")
+    args = parser.parse_args(argv)
+    config = SimulatorConfig(
+        host=args.host,
+        port=args.port,
+        state_path=args.state,
+        ready_delay=args.ready_delay,
+        terminate_delay=args.terminate_delay,
+    )
+    serve_forever(config, args.kubeconfig)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,219 @@
+"""The HTTP surface: a Starlette app speaking a subset of the Kubernetes REST API.
+
+Built by :func:`create_app` and served by :mod:`storeplane.sim.runner`. Routes are thin:
+they parse the URL into (kind, namespace, name, subresource), decode the body, call
+:class:`~storeplane.sim.cluster.Cluster` and render the result or the ``Status`` error.
+The lifespan opens the store (and its state file) and runs the controllers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from . import discovery
+from .cluster import Cluster
+from .codec import decode_body, decode_patch
+from .config import SimulatorConfig
+from .controllers import ControllerManager, default_controllers
+from .errors import ApiError, bad_request, method_not_allowed, path_not_found
+from .kinds import Kind, lookup
+from .store import ObjectStore
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a resource URL points at. ``name`` None is the collection; ``namespace`` None
+    on a namespaced kind means all namespaces."""
+
+    kind: Kind
+    namespace: str | None
+    name: str | None
+    subresource: str
+
+
+def parse_path(group: str, version: str, rest: list[str]) -> Target:
+    """Resolve the part of a URL after ``/api/v1`` or ``/apis/{group}/{version}``."""
+    if len(rest) >= 3 and rest[0] == "namespaces":
+        kind = lookup(group, version, rest[2])
+        if kind is not None and kind.namespaced:
+            return _target(kind, rest[1], rest[3:])
+    kind = lookup(group, version, rest[0])
+    if kind is None or (kind.namespaced and len(rest) > 1):
+        raise path_not_found()
+    return _target(kind, None, rest[1:])
+
+
+def _target(kind: Kind, namespace: str | None, tail: list[str]) -> Target:
+    if len(tail) > 2 or (len(tail) == 2 and (tail[1] != "status" or not kind.has_status)):
+        raise path_not_found()
+    name = tail[0] if tail else None
+    return Target(kind, namespace, name, tail[1] if len(tail) == 2 else "")
+
+
+def _json(body: Any, status_code: int = 200) -> Response:
+    return JSONResponse(body, status_code=status_code)
+
+
+def _error(exc: ApiError) -> Response:
+    return _json(exc.status_body(), exc.code)
+
+
+def _manager(request: Request) -> str:
+    manager = request.query_params.get("fieldManager")
+    if manager:
+        return manager
+    agent = request.headers.get("user-agent", "")
+    return agent.split("/")[0][:128] or "unknown"
+
+
+async def _resource(request: Request, cluster: Cluster, target: Target) -> Response:
+    q = request.query_params
+    method = request.method
+    kind, namespace, name = target.kind, target.namespace, target.name
+    if q.get("watch") in ("true", "1"):
+        raise ApiError(
+            405, "MethodNotAllowed", "watch is not supported by the storeplane simulator yet"
+        )
+    if q.get("dryRun"):
+        raise bad_request("dryRun is not supported by the storeplane simulator")
+    if name is None:
+        if method == "GET":
+            limit = q.get("limit")
+            if limit is not None and not limit.isdigit():
+                raise bad_request(f"invalid limit: {limit}")
+            return _json(
+                cluster.list_objects(
+                    kind, namespace, q.get("labelSelector"), q.get("fieldSelector"),
+                    int(limit) if limit else None, q.get("continue"),
+                )
+            )  # fmt: skip
+        if method == "POST" and (namespace is not None or not kind.namespaced):
+            body = decode_body(request.headers.get("content-type"), await request.body())
+            return _json(cluster.create(kind, namespace, body, _manager(request)), 201)
+        if method == "DELETE":
+            return _json(
+                cluster.delete_collection(
+                    kind, namespace, q.get("labelSelector"), q.get("fieldSelector")
+                )
+            )
+        raise method_not_allowed()
+    if method == "GET":
+        return _json(cluster.get(kind, namespace, name))
+    if method == "PUT":
+        body = decode_body(request.headers.get("content-type"), await request.body())
+        return _json(
+            cluster.replace(kind, namespace, name, body, _manager(request), target.subresource)
+        )
+    if method == "PATCH":
+        patch_type, body = decode_patch(request.headers.get("content-type"), await request.body())
+        force = q.get("force", "false").lower() == "true"
+        manager = q.get("fieldManager") if patch_type == "apply" else _manager(request)
+        obj, created = cluster.patch(
+            kind, namespace, name, body, patch_type, manager, force, target.subresource
+        )
+        return _json(obj, 201 if created else 200)
+    if method == "DELETE" and not target.subresource:
+        return _json(cluster.delete(kind, namespace, name))
+    raise method_not_allowed()
+
+
+def create_app(config: SimulatorConfig) -> Starlette:
+    """The simulator as an ASGI app; the store opens when the lifespan starts."""
+    state: dict[str, Any] = {}
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        store = ObjectStore(config.state_path)
+        cluster = Cluster(store)
+        cluster.ensure_namespaces()
+        manager = ControllerManager(
+            cluster, default_controllers(config.ready_delay, config.terminate_delay)
+        )
+        task = asyncio.create_task(manager.run(), name="storeplane-sim-controllers")
+        state["cluster"] = cluster
+        logger.info(
+            "simulator ready (state: %s, ready_delay %.2fs, terminate_delay %.2fs)",
+            config.state_path or "in memory",
+            config.ready_delay,
+            config.terminate_delay,
+        )
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            store.close()
+            state.clear()
+
+    def cluster_of() -> Cluster:
+        cluster: Cluster | None = state.get("cluster")
+        if cluster is None:
+            raise ApiError(503, "ServiceUnavailable", "the simulator is not started")
+        return cluster
+
+    async def handle(request: Request) -> Response:
+        try:
+            return await _dispatch(request, cluster_of())
+        except ApiError as exc:
+            return _error(exc)
+        except Exception:
+            logger.exception("unexpected error on %s %s", request.method, request.url.path)
+            return _error(ApiError(500, "InternalError", "internal error in the simulator"))
+
+    async def version(request: Request) -> Response:
+        return _json(discovery.version())
+
+    async def health(request: Request) -> Response:
+        return PlainTextResponse("ok")
+
+    routes = [
+        Route("/version", version, methods=["GET"]),
+        Route("/healthz", health, methods=["GET"]),
+        Route("/livez", health, methods=["GET"]),
+        Route("/readyz", health, methods=["GET"]),
+        Route("/{path:path}", handle, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
+    ]
+    return Starlette(routes=routes, lifespan=lifespan)
+
+
+async def _dispatch(request: Request, cluster: Cluster) -> Response:
+    parts = [p for p in request.url.path.split("/") if p]
+    if not parts or parts[0] not in ("api", "apis"):
+        raise path_not_found()
+    if parts[0] == "api":
+        group, rest = "", parts[1:]
+        if not rest:
+            if request.method != "GET":
+                raise method_not_allowed()
+            return _json(discovery.api_versions(request.url.netloc))
+    else:
+        if len(parts) == 1:
+            if request.method != "GET":
+                raise method_not_allowed()
+            return _json(discovery.api_group_list())
+        group, rest = parts[1], parts[2:]
+        if not rest:
+            doc = discovery.api_group(group)
+            if doc is None:
+                raise path_not_found()
+            return _json(doc)
+    version, rest = rest[0], rest[1:]
+    if not rest:
+        doc = discovery.resource_list(group, version)
+        if doc is None:
+            raise path_not_found()
+        return _json(doc)
+    return await _resource(request, cluster, parse_path(group, version, rest))

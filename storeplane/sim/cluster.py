@@ -1,0 +1,470 @@
+"""Object semantics: what the API server does to an object on each verb.
+
+:class:`Cluster` is called by the routes in :mod:`storeplane.sim.app` and by the built-in
+controllers. It owns the :class:`~storeplane.sim.store.ObjectStore` and is the only writer
+to it. It fills in server-set metadata (uid, resourceVersion, generation,
+creationTimestamp, managedFields), applies a few server-side defaults, validates, enforces
+optimistic concurrency and namespace lifecycle, and tells subscribers about every change
+(``ADDED``/``MODIFIED``/``DELETED``: the hook a watch endpoint can hang on later).
+
+Everything here is synchronous and runs on the server's event loop, so each call is atomic.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+import logging
+import secrets
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from . import apply as ssa
+from .errors import (
+    ApiError,
+    already_exists,
+    apply_conflict,
+    bad_request,
+    conflict,
+    namespace_terminating,
+    not_found,
+)
+from .kinds import NAMESPACES, Kind, by_qualified
+from .selectors import fields_match, labels_match, parse_field_selector, parse_label_selector
+from .store import ObjectKey, ObjectStore
+from .validation import validate
+
+logger = logging.getLogger(__name__)
+
+Obj = dict[str, Any]
+EventType = Literal["ADDED", "MODIFIED", "DELETED"]
+Listener = Callable[[EventType, Kind, Obj], None]
+PatchType = Literal["apply", "merge", "strategic"]
+
+NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
+BUILTIN_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+_GENERATE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
+_SERVER_METADATA = ("uid", "creationTimestamp", "deletionTimestamp", "generation")
+
+
+def rfc3339(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def spec_part(obj: Obj) -> Obj:
+    """What a generation is about: ``spec``, or for kinds without one, all content."""
+    if "spec" in obj:
+        return {"spec": obj["spec"]}
+    return {k: v for k, v in obj.items() if k not in ("apiVersion", "kind", "metadata", "status")}
+
+
+def _without_times(obj: Obj) -> Obj:
+    out = copy.deepcopy(obj)
+    metadata = out.get("metadata", {})
+    metadata.pop("resourceVersion", None)
+    for entry in metadata.get("managedFields") or []:
+        entry.pop("time", None)
+    return out
+
+
+class Cluster:
+    """The simulated API server's object semantics over an :class:`ObjectStore`."""
+
+    def __init__(self, store: ObjectStore, clock: Callable[[], float] = time.time) -> None:
+        self.store = store
+        self.clock = clock
+        self._listeners: list[Listener] = []
+
+    def subscribe(self, listener: Listener) -> None:
+        """Call ``listener(event, kind, obj)`` after every change (obj is a copy)."""
+        self._listeners.append(listener)
+
+    def _emit(self, event: EventType, kind: Kind, obj: Obj) -> None:
+        for listener in self._listeners:
+            try:
+                listener(event, kind, copy.deepcopy(obj))
+            except Exception:  # a broken subscriber must not fail the request
+                logger.exception("listener failed on %s %s", event, kind.qualified)
+
+    def now(self) -> str:
+        return rfc3339(self.clock())
+
+    @staticmethod
+    def key(kind: Kind, namespace: str | None, name: str) -> ObjectKey:
+        return ObjectKey(kind.qualified, namespace if kind.namespaced and namespace else "", name)
+
+    # --- reads ---
+
+    def get(self, kind: Kind, namespace: str | None, name: str) -> Obj:
+        obj = self.store.get(self.key(kind, namespace, name))
+        if obj is None:
+            raise not_found(kind, name)
+        return obj
+
+    def list_objects(
+        self,
+        kind: Kind,
+        namespace: str | None,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+        limit: int | None = None,
+        continue_token: str | None = None,
+    ) -> Obj:
+        """An ``XList``; ``namespace`` None means all namespaces. ``limit``/``continue``
+        page through a snapshot ordered by (namespace, name)."""
+        labels = parse_label_selector(label_selector)
+        fields = parse_field_selector(field_selector)
+        items = [
+            obj
+            for obj in self.store.list_objects(kind.qualified, namespace if kind.namespaced else "")
+            if labels_match(labels, obj["metadata"].get("labels")) and fields_match(fields, obj)
+        ]
+        rv = str(self.store.resource_version)
+        if continue_token:
+            try:
+                after = json.loads(base64.urlsafe_b64decode(continue_token.encode()))
+                position = (str(after["ns"]), str(after["name"]))
+            except (ValueError, KeyError, TypeError) as exc:
+                raise bad_request(f"invalid continue token: {continue_token}") from exc
+            items = [
+                o
+                for o in items
+                if (o["metadata"].get("namespace", ""), o["metadata"]["name"]) > position
+            ]
+        metadata: Obj = {"resourceVersion": rv}
+        if limit and len(items) > limit:
+            last = items[limit - 1]["metadata"]
+            token = {"ns": last.get("namespace", ""), "name": last["name"]}
+            metadata["continue"] = base64.urlsafe_b64encode(json.dumps(token).encode()).decode()
+            metadata["remainingItemCount"] = len(items) - limit
+            items = items[:limit]
+        return {
+            "kind": kind.list_kind,
+            "apiVersion": kind.api_version,
+            "metadata": metadata,
+            "items": items,
+        }
+
+    # --- checks ---
+
+    def _check_body(
+        self, kind: Kind, namespace: str | None, body: Any, url_name: str | None = None
+    ) -> Obj:
+        if not isinstance(body, dict):
+            raise bad_request("the body of the request must be a JSON or YAML object")
+        api_version = body.get("apiVersion")
+        if api_version and api_version != kind.api_version:
+            raise bad_request(
+                f"the API version in the data ({api_version}) does not match the expected "
+                f"API version ({kind.api_version})"
+            )
+        body_kind = body.get("kind")
+        if body_kind and body_kind != kind.kind:
+            raise bad_request(
+                f"the kind in the data ({body_kind}) does not match the expected kind ({kind.kind})"
+            )
+        metadata = body.get("metadata")
+        if metadata is None:
+            metadata = body["metadata"] = {}
+        if not isinstance(metadata, dict):
+            raise bad_request("metadata must be an object")
+        body_ns = metadata.get("namespace")
+        if kind.namespaced and body_ns and namespace and body_ns != namespace:
+            raise bad_request(
+                "the namespace of the provided object does not match the namespace sent on "
+                "the request"
+            )
+        body_name = metadata.get("name")
+        if url_name is not None and body_name and body_name != url_name:
+            raise bad_request(
+                f"the name of the object ({body_name}) does not match the name on the URL "
+                f"({url_name})"
+            )
+        return body
+
+    def _check_namespace_open(self, kind: Kind, namespace: str, name: str) -> None:
+        if not kind.namespaced:
+            return
+        ns = self.store.get(self.key(NAMESPACES, None, namespace))
+        if ns is None:
+            raise not_found(NAMESPACES, namespace)
+        if ns["metadata"].get("deletionTimestamp"):
+            raise namespace_terminating(kind, name, namespace)
+
+    # --- defaults ---
+
+    def _default(self, kind: Kind, obj: Obj, creating: bool) -> None:
+        metadata = obj["metadata"]
+        if kind is NAMESPACES:
+            metadata.setdefault("labels", {})[NAMESPACE_NAME_LABEL] = metadata["name"]
+            if creating:
+                obj.setdefault("spec", {}).setdefault("finalizers", ["kubernetes"])
+                obj["status"] = {"phase": "Active"}
+        elif kind.kind in ("Deployment", "StatefulSet", "ReplicaSet"):
+            spec = obj.setdefault("spec", {})
+            if spec.get("replicas") is None:
+                spec["replicas"] = 1
+        elif kind.kind == "Service":
+            obj.setdefault("spec", {}).setdefault("type", "ClusterIP")
+        elif kind.kind == "Secret":
+            obj.setdefault("type", "Opaque")
+            string_data = obj.pop("stringData", None)
+            if isinstance(string_data, dict):
+                data = obj.setdefault("data", {})
+                for key, value in string_data.items():
+                    data[key] = base64.b64encode(str(value).encode()).decode()
+
+    # --- writes ---
+
+    def create(
+        self,
+        kind: Kind,
+        namespace: str | None,
+        body: Any,
+        manager: str,
+        managed_fields: list[Obj] | None = None,
+    ) -> Obj:
+        """Store a new object (POST, or an apply that creates); returns what was stored."""
+        obj = copy.deepcopy(self._check_body(kind, namespace, body))
+        metadata = obj["metadata"]
+        if not metadata.get("name") and metadata.get("generateName"):
+            metadata["name"] = self._generate_name(kind, namespace, str(metadata["generateName"]))
+        name = str(metadata.get("name") or "")
+        if kind.namespaced:
+            metadata["namespace"] = namespace
+        else:
+            metadata.pop("namespace", None)
+        obj["apiVersion"], obj["kind"] = kind.api_version, kind.kind
+        if kind.has_status:
+            obj.pop("status", None)  # status is written through /status, never on create
+        for field in (*_SERVER_METADATA, "resourceVersion", "managedFields"):
+            metadata.pop(field, None)
+        self._default(kind, obj, creating=True)
+        validate(kind, obj)
+        if namespace is not None:
+            self._check_namespace_open(kind, namespace, name)
+        key = self.key(kind, namespace, name)
+        if self.store.exists(key):
+            raise already_exists(kind, name)
+        now = self.clock()
+        metadata["uid"] = str(uuid.uuid4())
+        metadata["creationTimestamp"] = rfc3339(now)
+        metadata["generation"] = 1
+        metadata["managedFields"] = (
+            managed_fields
+            if managed_fields is not None
+            else ssa.record_update(None, obj, manager, kind.api_version, rfc3339(now))
+        )
+        metadata["resourceVersion"] = self.store.next_resource_version()
+        self.store.put(key, obj)
+        self._emit("ADDED", kind, obj)
+        return obj
+
+    def _generate_name(self, kind: Kind, namespace: str | None, prefix: str) -> str:
+        for _ in range(20):
+            name = prefix + "".join(secrets.choice(_GENERATE_ALPHABET) for _ in range(5))
+            if not self.store.exists(self.key(kind, namespace, name)):
+                return name
+        raise ApiError(500, "AlreadyExists", f"could not generate a free name for {prefix}")
+
+    def replace(
+        self,
+        kind: Kind,
+        namespace: str | None,
+        name: str,
+        body: Any,
+        manager: str,
+        subresource: str = "",
+    ) -> Obj:
+        """PUT: replace the object (or only its status). A non-empty
+        ``metadata.resourceVersion`` that is not the current one is a 409 Conflict."""
+        body = self._check_body(kind, namespace, body, url_name=name)
+        old = self.get(kind, namespace, name)
+        return self._update(kind, old, body, manager, subresource)
+
+    def patch(
+        self,
+        kind: Kind,
+        namespace: str | None,
+        name: str,
+        body: Any,
+        patch_type: PatchType,
+        manager: str | None,
+        force: bool = False,
+        subresource: str = "",
+    ) -> tuple[Obj, bool]:
+        """PATCH (apply, merge or strategic merge); returns (object, created)."""
+        if patch_type == "apply":
+            if not manager:
+                raise bad_request(
+                    "PATCH with apply requires a fieldManager: add ?fieldManager=<name>"
+                )
+            return self._apply(kind, namespace, name, body, manager, force, subresource)
+        if not isinstance(body, dict):
+            raise bad_request("a merge patch must be a JSON object")
+        old = self.get(kind, namespace, name)
+        patched = ssa.merge_patch(old, body, by_name=patch_type == "strategic")
+        patched = self._check_body(kind, namespace, patched, url_name=name)
+        return self._update(kind, old, patched, manager or "unknown", subresource), False
+
+    def _apply(
+        self,
+        kind: Kind,
+        namespace: str | None,
+        name: str,
+        body: Any,
+        manager: str,
+        force: bool,
+        subresource: str,
+    ) -> tuple[Obj, bool]:
+        body = self._check_body(kind, namespace, body, url_name=name)
+        if not body.get("apiVersion") or not body.get("kind"):
+            raise bad_request("apiVersion and kind must be set in an applied configuration")
+        body["metadata"]["name"] = name
+        live = self.store.get(self.key(kind, namespace, name))
+        now = self.now()
+        try:
+            result = ssa.apply_patch(live, body, manager, force, kind.api_version, now, subresource)
+        except ssa.ApplyConflict as exc:
+            raise apply_conflict(kind, name, exc.conflicts) from exc
+        if live is None:
+            if subresource:
+                raise not_found(kind, name)
+            managed = result["metadata"].pop("managedFields")
+            return self.create(kind, namespace, result, manager, managed_fields=managed), True
+        managed = result["metadata"].pop("managedFields")
+        result["metadata"]["resourceVersion"] = live["metadata"]["resourceVersion"]
+        return self._update(kind, live, result, manager, subresource, managed), False
+
+    def _update(
+        self,
+        kind: Kind,
+        old: Obj,
+        body: Obj,
+        manager: str,
+        subresource: str,
+        managed_fields: list[Obj] | None = None,
+    ) -> Obj:
+        old_meta = old["metadata"]
+        rv = (body.get("metadata") or {}).get("resourceVersion")
+        if rv and rv != old_meta["resourceVersion"]:
+            raise conflict(kind, old_meta["name"])
+        if subresource == "status":
+            new = copy.deepcopy(old)
+            if "status" in body:
+                new["status"] = copy.deepcopy(body["status"])
+            else:
+                new.pop("status", None)
+        else:
+            new = copy.deepcopy(body)
+            if kind.has_status:
+                if "status" in old:
+                    new["status"] = copy.deepcopy(old["status"])
+                else:
+                    new.pop("status", None)
+        new["apiVersion"], new["kind"] = kind.api_version, kind.kind
+        metadata = new.setdefault("metadata", {})
+        for field in ("name", "namespace", *_SERVER_METADATA):
+            if field in old_meta:
+                metadata[field] = old_meta[field]
+            else:
+                metadata.pop(field, None)
+        if spec_part(new) != spec_part(old):
+            metadata["generation"] = int(old_meta.get("generation", 0)) + 1
+        self._default(kind, new, creating=False)
+        validate(kind, new)
+        metadata["managedFields"] = (
+            managed_fields
+            if managed_fields is not None
+            else ssa.record_update(old, new, manager, kind.api_version, self.now(), subresource)
+        )
+        if _without_times(new) == _without_times(old):
+            return old  # a no-op write does not change the resourceVersion
+        metadata["resourceVersion"] = self.store.next_resource_version()
+        key = self.key(kind, metadata.get("namespace"), metadata["name"])
+        finalized = metadata.get("deletionTimestamp") and not metadata.get("finalizers")
+        if finalized and kind is not NAMESPACES:
+            self._remove(kind, key, new)
+            return new
+        self.store.put(key, new)
+        self._emit("MODIFIED", kind, new)
+        return new
+
+    def delete(self, kind: Kind, namespace: str | None, name: str) -> Obj:
+        """DELETE: returns the object when it lingers (namespace terminating, finalizers
+        pending) or a success ``Status`` when it is gone."""
+        obj = self.get(kind, namespace, name)
+        key = self.key(kind, namespace, name)
+        metadata = obj["metadata"]
+        if kind is NAMESPACES or metadata.get("finalizers"):
+            if metadata.get("deletionTimestamp"):
+                return obj
+            metadata["deletionTimestamp"] = self.now()
+            if kind is NAMESPACES:
+                obj["status"] = {"phase": "Terminating"}
+                logger.info("namespace %s is terminating", name)
+            metadata["resourceVersion"] = self.store.next_resource_version()
+            self.store.put(key, obj)
+            self._emit("MODIFIED", kind, obj)
+            return obj
+        self._remove(kind, key, obj)
+        details: Obj = {"name": name, "kind": kind.resource, "uid": metadata.get("uid")}
+        if kind.group:
+            details["group"] = kind.group
+        return {
+            "kind": "Status",
+            "apiVersion": "v1",
+            "metadata": {},
+            "status": "Success",
+            "details": details,
+        }
+
+    def delete_collection(
+        self,
+        kind: Kind,
+        namespace: str | None,
+        label_selector: str | None,
+        field_selector: str | None,
+    ) -> Obj:
+        listed = self.list_objects(kind, namespace, label_selector, field_selector)
+        for obj in listed["items"]:
+            meta = obj["metadata"]
+            self.delete(kind, meta.get("namespace"), meta["name"])
+        return listed
+
+    def _remove(self, kind: Kind, key: ObjectKey, obj: Obj) -> None:
+        obj["metadata"]["resourceVersion"] = self.store.next_resource_version()
+        self.store.delete(key)
+        self._emit("DELETED", kind, obj)
+
+    def ensure_namespaces(self, names: tuple[str, ...] = BUILTIN_NAMESPACES) -> None:
+        """Create the namespaces every cluster has, when missing (start-up)."""
+        for name in names:
+            if not self.store.exists(self.key(NAMESPACES, None, name)):
+                self.create(NAMESPACES, None, {"metadata": {"name": name}}, "storeplane-sim")
+
+    # --- for controllers ---
+
+    def write_status(self, kind: Kind, key: ObjectKey, status: Obj, manager: str) -> Obj | None:
+        """Replace an object's status as controller ``manager``; None if it is gone."""
+        old = self.store.get(key)
+        if old is None:
+            return None
+        return self._update(kind, old, {"status": status}, manager, "status")
+
+    def finalize_namespace(self, name: str) -> None:
+        """Delete everything in a terminating namespace, then the namespace itself.
+        Finalizers on the contents are not waited for (see the package docstring)."""
+        for key in list(self.store.keys_in_namespace(name)):
+            obj = self.store.get(key)
+            if obj is not None:
+                self._remove(by_qualified(key.resource), key, obj)
+        ns_key = self.key(NAMESPACES, None, name)
+        ns = self.store.get(ns_key)
+        if ns is not None:
+            self._remove(NAMESPACES, ns_key, ns)
+            logger.info("namespace %s finalized and removed", name)

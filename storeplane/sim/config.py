@@ -1,0 +1,23 @@
+"""The simulator's settings, shared by the app and the runner (re-exported by runner)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass
+class SimulatorConfig:
+    """How to run a simulator.
+
+    ``port`` 0 picks a free port. ``state_path`` None keeps the cluster in memory only.
+    ``ready_delay``: seconds until Deployments/StatefulSets are ready and Jobs complete
+    (0 = on the next tick). ``terminate_delay``: seconds a deleted namespace stays
+    Terminating before its contents and itself are removed.
+    """
+
+    host: str = "127.0.0.1"
+    port: int = 0
+    state_path: Path | None = None
+    ready_delay: float = 2.0
+    terminate_delay: float = 0.2

@@ -1,0 +1,144 @@
+"""Run the simulator: in a background thread (tests, ``storeplane dev``) or in the
+foreground (``storeplane sim``). Called by the CLI and the test fixtures.
+
+The listening socket is bound here, before uvicorn starts, so port 0 resolves to a real
+port that callers know as soon as :func:`start_in_thread` returns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import threading
+import time
+from pathlib import Path
+from types import TracebackType
+
+import uvicorn
+
+from .app import create_app
+from .config import SimulatorConfig
+from .kubeconfig import write_kubeconfig
+
+__all__ = ["RunningSimulator", "SimulatorConfig", "serve_forever", "start_in_thread"]
+
+logger = logging.getLogger(__name__)
+
+START_TIMEOUT = 15.0
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+        sock.listen(512)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def _url(host: str, port: int) -> str:
+    if host in ("0.0.0.0", ""):
+        host = "127.0.0.1"
+    elif host == "::":
+        host = "::1"
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def _server(config: SimulatorConfig) -> uvicorn.Server:
+    uv_config = uvicorn.Config(
+        create_app(config),
+        log_config=None,  # leave logging to the host program
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=2,
+    )
+    return uvicorn.Server(uv_config)
+
+
+class RunningSimulator:
+    """A simulator serving on a daemon thread; ``stop()`` (or leaving the ``with`` block)
+    shuts it down gracefully and joins the thread."""
+
+    def __init__(
+        self, server: uvicorn.Server, thread: threading.Thread, sock: socket.socket, url: str
+    ) -> None:
+        self._server = server
+        self._thread = thread
+        self._sock = sock
+        self.url = url
+        self.port: int = sock.getsockname()[1]
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout)
+        if self._thread.is_alive():
+            logger.warning("simulator thread did not stop within %.1fs", timeout)
+        self._sock.close()
+
+    def __enter__(self) -> RunningSimulator:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def start_in_thread(config: SimulatorConfig) -> RunningSimulator:
+    """Start a simulator on a daemon thread with its own event loop; returns once it
+    accepts connections. Raises RuntimeError if it fails to start (the log says why)."""
+    sock = _bind(config.host, config.port)
+    port = sock.getsockname()[1]
+    server = _server(config)
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            asyncio.run(server.serve(sockets=[sock]))
+        except BaseException as exc:  # reported to the starting thread
+            failure.append(exc)
+
+    thread = threading.Thread(target=run, name=f"storeplane-sim-{port}", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + START_TIMEOUT
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            server.should_exit = True
+            thread.join(5)
+            sock.close()
+            raise RuntimeError(
+                f"the simulator did not start on port {port}"
+                + (f": {failure[0]!r}" if failure else "; see the log for the reason")
+            )
+        time.sleep(0.005)
+    url = _url(config.host, port)
+    logger.info("simulator listening on %s", url)
+    return RunningSimulator(server, thread, sock, url)
+
+
+def serve_forever(config: SimulatorConfig, kubeconfig_path: Path | None) -> None:
+    """Serve in the foreground until Ctrl-C / SIGTERM. Writes a kubeconfig pointing at the
+    simulator when ``kubeconfig_path`` is given, and prints the URL (and the path)."""
+    if not logging.getLogger().handlers:
+        logging.basicConfig(
+            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
+    sock = _bind(config.host, config.port)
+    url = _url(config.host, sock.getsockname()[1])
+    print(f"storeplane simulator listening on {url}", flush=True)
+    if kubeconfig_path is not None:
+        write_kubeconfig(kubeconfig_path, url)
+        print(f"kubeconfig written to {kubeconfig_path} (export KUBECONFIG={kubeconfig_path})",
+              flush=True)  # fmt: skip
+    try:
+        _server(config).run(sockets=[sock])
+    finally:
+        sock.close()

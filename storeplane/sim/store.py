@@ -1,0 +1,224 @@
+"""The object store: every object by (resource, namespace, name), plus optional persistence.
+
+Owned by :class:`storeplane.sim.cluster.Cluster`, which is the only writer; nothing else
+should call ``put``/``delete``. Objects are plain JSON-able dicts; reads return deep copies,
+so callers may mutate what they get.
+
+With a state file, every change is written through to SQLite (WAL) in one transaction
+together with the cluster-wide resourceVersion counter, so a process killed with SIGKILL
+and restarted on the same file finds the cluster exactly as the last answered request left
+it. Controller timers (``timers`` table) are stored the same way, so pending work such as a
+ready delay or a namespace termination resumes after a restart.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+Obj = dict[str, Any]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS objects (
+    resource TEXT NOT NULL, namespace TEXT NOT NULL, name TEXT NOT NULL, body TEXT NOT NULL,
+    PRIMARY KEY (resource, namespace, name));
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS timers (
+    resource TEXT NOT NULL, namespace TEXT NOT NULL, name TEXT NOT NULL,
+    controller TEXT NOT NULL, due REAL NOT NULL, generation INTEGER NOT NULL,
+    PRIMARY KEY (resource, namespace, name, controller));
+"""
+
+
+@dataclass(frozen=True, order=True)
+class ObjectKey:
+    """Where an object lives: ``resource`` is the qualified name, e.g. ``deployments.apps``;
+    ``namespace`` is ``""`` for cluster-scoped objects."""
+
+    resource: str
+    namespace: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Timer:
+    """Work a controller must do on ``key`` at wall-clock time ``due`` (epoch seconds),
+    valid while the object is still at ``generation``."""
+
+    key: ObjectKey
+    controller: str
+    due: float
+    generation: int
+
+
+class ObjectStore:
+    def __init__(self, path: Path | None = None) -> None:
+        self._objects: dict[str, dict[str, dict[str, Obj]]] = {}
+        self._timers: dict[tuple[ObjectKey, str], Timer] = {}
+        self._rv = 0
+        self._db: sqlite3.Connection | None = None
+        if path is not None:
+            self._open(path)
+
+    # --- persistence ---
+
+    def _open(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # All access happens on the server's event loop, one call at a time.
+        db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.executescript(_SCHEMA)
+        self._db = db
+        for resource, namespace, name, body in db.execute(
+            "SELECT resource, namespace, name, body FROM objects"
+        ):
+            self._objects.setdefault(resource, {}).setdefault(namespace, {})[name] = json.loads(
+                body
+            )
+        row = db.execute("SELECT value FROM meta WHERE key = 'resourceVersion'").fetchone()
+        self._rv = int(row[0]) if row else 0
+        for resource, namespace, name, controller, due, generation in db.execute(
+            "SELECT resource, namespace, name, controller, due, generation FROM timers"
+        ):
+            key = ObjectKey(resource, namespace, name)
+            self._timers[(key, controller)] = Timer(key, controller, due, generation)
+        logger.info(
+            "loaded %d objects and %d timers from %s (resourceVersion %d)",
+            sum(len(names) for spaces in self._objects.values() for names in spaces.values()),
+            len(self._timers),
+            path,
+            self._rv,
+        )
+
+    def _write(self, statements: list[tuple[str, tuple[Any, ...]]]) -> None:
+        if self._db is None:
+            return
+        self._db.execute("BEGIN")
+        try:
+            for sql, params in statements:
+                self._db.execute(sql, params)
+            self._db.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('resourceVersion', ?)",
+                (str(self._rv),),
+            )
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    # --- objects ---
+
+    @property
+    def resource_version(self) -> int:
+        """The last resourceVersion handed out (the list resourceVersion)."""
+        return self._rv
+
+    def next_resource_version(self) -> str:
+        """Reserve the next resourceVersion; persisted with the following put/delete."""
+        self._rv += 1
+        return str(self._rv)
+
+    def get(self, key: ObjectKey) -> Obj | None:
+        obj = self._objects.get(key.resource, {}).get(key.namespace, {}).get(key.name)
+        return copy.deepcopy(obj) if obj is not None else None
+
+    def exists(self, key: ObjectKey) -> bool:
+        return key.name in self._objects.get(key.resource, {}).get(key.namespace, {})
+
+    def list_objects(self, resource: str, namespace: str | None = None) -> list[Obj]:
+        """Objects of ``resource`` in ``namespace`` (all namespaces when None), sorted by
+        (namespace, name)."""
+        spaces = self._objects.get(resource, {})
+        selected = [namespace] if namespace is not None else sorted(spaces)
+        return [
+            copy.deepcopy(spaces[ns][name])
+            for ns in selected
+            if ns in spaces
+            for name in sorted(spaces[ns])
+        ]
+
+    def keys_in_namespace(self, namespace: str) -> Iterator[ObjectKey]:
+        for resource, spaces in self._objects.items():
+            for name in list(spaces.get(namespace, {})):
+                yield ObjectKey(resource, namespace, name)
+
+    def put(self, key: ObjectKey, obj: Obj) -> None:
+        self._objects.setdefault(key.resource, {}).setdefault(key.namespace, {})[key.name] = (
+            copy.deepcopy(obj)
+        )
+        self._write(
+            [
+                (
+                    "INSERT OR REPLACE INTO objects (resource, namespace, name, body) "
+                    "VALUES (?, ?, ?, ?)",
+                    (key.resource, key.namespace, key.name, json.dumps(obj)),
+                )
+            ]
+        )
+
+    def delete(self, key: ObjectKey) -> None:
+        spaces = self._objects.get(key.resource, {})
+        spaces.get(key.namespace, {}).pop(key.name, None)
+        if key.namespace in spaces and not spaces[key.namespace]:
+            del spaces[key.namespace]
+        doomed = [k for k in self._timers if k[0] == key]
+        for timer_key in doomed:
+            del self._timers[timer_key]
+        where = "resource = ? AND namespace = ? AND name = ?"
+        params = (key.resource, key.namespace, key.name)
+        self._write(
+            [
+                (f"DELETE FROM objects WHERE {where}", params),
+                (f"DELETE FROM timers WHERE {where}", params),
+            ]
+        )
+
+    # --- timers ---
+
+    def timers(self) -> list[Timer]:
+        return sorted(self._timers.values(), key=lambda t: t.due)
+
+    def get_timer(self, key: ObjectKey, controller: str) -> Timer | None:
+        return self._timers.get((key, controller))
+
+    def set_timer(self, timer: Timer) -> None:
+        self._timers[(timer.key, timer.controller)] = timer
+        k = timer.key
+        self._write(
+            [
+                (
+                    "INSERT OR REPLACE INTO timers "
+                    "(resource, namespace, name, controller, due, generation) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    (k.resource, k.namespace, k.name, timer.controller, timer.due,
+                     timer.generation),
+                )
+            ]
+        )  # fmt: skip
+
+    def clear_timer(self, key: ObjectKey, controller: str) -> None:
+        if self._timers.pop((key, controller), None) is None:
+            return
+        self._write(
+            [
+                (
+                    "DELETE FROM timers WHERE resource = ? AND namespace = ? AND name = ? "
+                    "AND controller = ?",
+                    (key.resource, key.namespace, key.name, controller),
+                )
+            ]
+        )
