@@ -1,0 +1,154 @@
+// An in-memory stand-in for storeplane's REST API, as a `fetch` implementation that
+// returns canned Responses. Unit tests only: it models the contract's shapes, status codes
+// and problem+json errors, not the reconciler (phases change only when a test says so).
+// The real API is exercised by e2e/run.mjs against `storeplane dev`.
+import type { Phase, Plan, Store, StoreEvent } from "../api/types";
+
+export const PLANS: Plan[] = (["small", "medium", "large"] as const).map((name, i) => ({
+  name,
+  description: `${name} shop`,
+  quota: {
+    requests_cpu: String(i + 1),
+    requests_memory: `${2 ** (i + 1)}Gi`,
+    limits_cpu: String(2 * (i + 1)),
+    limits_memory: `${2 ** (i + 2)}Gi`,
+    pods: 10 * (i + 1),
+    persistentvolumeclaims: 4,
+    requests_storage: `${10 * (i + 1)}Gi`,
+  },
+  default_limits: { cpu: "500m", memory: "512Mi" },
+  default_requests: { cpu: "100m", memory: "128Mi" },
+})) as Plan[];
+
+export function makeStore(overrides: Partial<Store> = {}): Store {
+  const id = overrides.id ?? `store-${Math.random().toString(16).slice(2, 10)}`;
+  const now = new Date().toISOString();
+  return {
+    id,
+    name: "shop",
+    engine: "medusa",
+    plan: "small",
+    namespace: id,
+    phase: "Ready",
+    conditions: [],
+    url: `http://${overrides.name ?? "shop"}.stores.localhost`,
+    generation: 1,
+    observed_generation: 1,
+    created_at: now,
+    updated_at: now,
+    deleted_at: null,
+    last_error: null,
+    ...overrides,
+  } as Store;
+}
+
+function json(status: number, body: unknown, type = "application/json") {
+  return new Response(JSON.stringify(body), { status, headers: { "content-type": type } });
+}
+
+function problem(status: number, title: string, detail: string, errors?: unknown[]) {
+  return json(status, { type: "about:blank", title, status, detail, ...(errors ? { errors } : {}) }, "application/problem+json");
+}
+
+export interface FakeApi {
+  stores: Map<string, Store>;
+  events: Map<string, StoreEvent[]>;
+  requests: { method: string; url: URL; body: unknown }[];
+  /** Make the next request to a path (method + pathname) answer with this Response. */
+  failNext: (method: string, pathname: string, response: () => Response) => void;
+  /** Delay every answer until release() (to observe pending states). */
+  hold: () => { release: () => void };
+  fetch: (input: Request) => Promise<Response>;
+  setPhase: (id: string, phase: Phase) => void;
+}
+
+export function createFakeApi(initial: Store[] = []): FakeApi {
+  const stores = new Map(initial.map((s) => [s.id, s]));
+  const events = new Map<string, StoreEvent[]>();
+  const requests: FakeApi["requests"] = [];
+  const failures = new Map<string, () => Response>();
+  let gate: Promise<void> | null = null;
+  let nextEvent = 1;
+
+  function record(id: string, reason: string, message: string, type: "Normal" | "Warning" = "Normal") {
+    const s = stores.get(id)!;
+    const list = events.get(id) ?? [];
+    list.push({ id: nextEvent++, time: new Date().toISOString(), type, reason, message, actor: "system", generation: s.generation });
+    events.set(id, list);
+  }
+
+  async function handle(method: string, url: URL, body: unknown): Promise<Response> {
+    const path = url.pathname;
+    if (path === "/api/v1/plans") return json(200, { items: PLANS });
+    if (path === "/api/v1/engines")
+      return json(200, { items: [{ name: "medusa", display_name: "MedusaJS" }, { name: "woocommerce", display_name: "WooCommerce" }] });
+    if (path === "/api/v1/stores" && method === "GET") {
+      const phase = url.searchParams.get("phase");
+      const q = url.searchParams.get("q");
+      const items = [...stores.values()].filter((s) => (!phase || s.phase === phase) && (!q || s.name.includes(q)));
+      return json(200, { items, count: items.length, next_cursor: null });
+    }
+    if (path === "/api/v1/stores" && method === "POST") {
+      const b = body as { name: string; engine: string; plan: string };
+      if ([...stores.values()].some((s) => s.name === b.name && s.phase !== "Deleted"))
+        return problem(409, "Conflict", `a store named "${b.name}" already exists; choose another name`);
+      const s = makeStore({ name: b.name, engine: b.engine as Store["engine"], plan: b.plan as Store["plan"], phase: "Pending", url: null });
+      stores.set(s.id, s);
+      record(s.id, "Created", `store ${b.name} created`);
+      return json(202, s);
+    }
+    const m = /^\/api\/v1\/stores\/([^/]+)(\/events|\/retry)?$/.exec(path);
+    const s = m ? stores.get(m[1]!) : undefined;
+    if (!m || !s) return problem(404, "Not Found", `no store with id "${m?.[1] ?? path}"`);
+    if (m[2] === "/events") {
+      const items = events.get(s.id) ?? [];
+      return json(200, { items, count: items.length });
+    }
+    if (m[2] === "/retry") {
+      const next = { ...s, phase: "Provisioning" as Phase, last_error: null };
+      stores.set(s.id, next);
+      return json(202, next);
+    }
+    if (method === "GET") return json(200, s);
+    if (method === "PATCH") {
+      const next = { ...s, plan: (body as { plan: Store["plan"] }).plan, generation: s.generation + 1, phase: "Updating" as Phase };
+      stores.set(s.id, next);
+      return json(200, next);
+    }
+    if (method === "DELETE") {
+      const next = { ...s, phase: "Deleting" as Phase };
+      stores.set(s.id, next);
+      return json(202, next);
+    }
+    return problem(405, "Method Not Allowed", `${method} ${path} is not allowed`);
+  }
+
+  return {
+    stores,
+    events,
+    requests,
+    failNext: (method, pathname, response) => failures.set(`${method} ${pathname}`, response),
+    hold() {
+      let release!: () => void;
+      gate = new Promise((r) => (release = r));
+      return { release: () => { gate = null; release(); } };
+    },
+    setPhase(id, phase) {
+      stores.set(id, { ...stores.get(id)!, phase });
+    },
+    async fetch(input: Request) {
+      const url = new URL(input.url);
+      const text = input.method === "GET" || input.method === "DELETE" ? "" : await input.text();
+      const body = text ? JSON.parse(text) : undefined;
+      requests.push({ method: input.method, url, body });
+      if (gate) await gate;
+      const key = `${input.method} ${url.pathname}`;
+      const fail = failures.get(key);
+      if (fail) {
+        failures.delete(key);
+        return fail();
+      }
+      return handle(input.method, url, body);
+    },
+  };
+}
