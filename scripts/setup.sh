@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Install everything storeplane needs on a fresh Debian machine. Idempotent: a second run
+# only checks. Used by scripts/dev.sh (run the product) and scripts/test.sh (run the tests).
+#
+#   scripts/setup.sh           Python deps (uv, locked), helm, the dashboard build
+#   scripts/setup.sh --test    also Debian's postgresql and chromium, and the dashboard's test deps
+set -euo pipefail
+
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "${REPO_ROOT}"
+WITH_TEST=0
+[[ "${1:-}" == "--test" ]] && WITH_TEST=1
+
+log() { printf '\033[1msetup:\033[0m %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+export UV_PYTHON_DOWNLOADS=never  # use this machine's Python 3.11+, never fetch one
+
+apt_install() {
+    # Installs Debian packages that are missing; needs root (CI runs as root).
+    local missing=()
+    for pkg in "$@"; do
+        dpkg -s "${pkg}" >/dev/null 2>&1 || missing+=("${pkg}")
+    done
+    [[ ${#missing[@]} -eq 0 ]] && return 0
+    [[ "$(id -u)" -eq 0 ]] || die "missing Debian packages: ${missing[*]}; install them with: sudo apt-get install -y ${missing[*]}"
+    log "installing Debian packages: ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+command -v python3 >/dev/null || die "python3 (3.11+) is required"
+python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' || die "Python 3.11+ is required (found $(python3 --version))"
+command -v node >/dev/null && command -v npm >/dev/null || apt_install nodejs npm
+
+if ! command -v uv >/dev/null; then
+    log "installing uv (the Python package manager) with pip"
+    python3 -m pip install --quiet --disable-pip-version-check uv
+fi
+log "installing Python dependencies from uv.lock into .venv"
+uv sync --frozen --quiet
+
+scripts/install-tools.sh
+
+if [[ ${WITH_TEST} -eq 1 ]]; then
+    apt_install postgresql chromium
+fi
+
+scripts/build-dashboard.sh
+log "done"

@@ -1,0 +1,152 @@
+"""The ``storeplane`` command: run the product (dev, serve, sim), migrate, and manage stores.
+
+``storeplane dev`` is the one-command local experience: SQLite, the in-process Kubernetes
+simulator, the API, the reconciler and the dashboard, at a printed URL. ``storeplane stores``
+talks to a running API (``--api-url``/``STOREPLANE_API_URL``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from storeplane.cli_stores import stores_app
+
+app = typer.Typer(
+    help="storeplane: provision and manage e-commerce stores on Kubernetes.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+app.add_typer(stores_app, name="stores")
+db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+console = Console()
+
+
+def _logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    for noisy in ("httpx", "httpx2", "httpcore", "uvicorn.access"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+@app.command()
+def dev(
+    port: int = typer.Option(8080, help="Port for the API and dashboard (0 picks a free one)."),
+    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    data_dir: Path = typer.Option(
+        Path(".data"), help="SQLite database, simulator state and kubeconfig."
+    ),
+    ready_delay: float = typer.Option(
+        2.0, help="Seconds the simulator takes to make workloads ready."
+    ),
+    verbose: bool = typer.Option(False, "--verbose", "-v"),
+) -> None:
+    """Run everything locally: SQLite + the built-in Kubernetes simulator + API + reconciler + dashboard."""
+    from storeplane.cluster import connect
+    from storeplane.runtime import bind, run
+    from storeplane.settings import Settings
+    from storeplane.sim.kubeconfig import write_kubeconfig
+    from storeplane.sim.runner import SimulatorConfig, start_in_thread
+
+    _logging(verbose)
+    data_dir = data_dir.resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    settings = Settings(data_dir=data_dir)
+    bound = bind(host, port)
+    sim = start_in_thread(
+        SimulatorConfig(state_path=data_dir / "simulator.db", ready_delay=ready_delay)
+    )
+    kubeconfig = write_kubeconfig(data_dir / "kubeconfig", sim.url)
+
+    def started(url: str) -> None:
+        console.print(
+            f"[bold green]storeplane is running at {url}[/]  (dashboard, API under /api/v1, docs at /docs)"
+        )
+        console.print(f"  database:   {settings.sqlalchemy_url}")
+        console.print(f"  simulator:  {sim.url}  (kubectl --kubeconfig {kubeconfig} get ns)")
+        console.print(
+            f"  try:        storeplane stores --api-url {url} create my-shop --engine medusa --wait"
+        )
+        console.print("  stop with Ctrl-C")
+
+    try:
+        # A stable owner id: after a crash, the restarted process takes its own leases back at once.
+        owner = f"dev-{socket.gethostname()}"
+        asyncio.run(run(settings, connect(kubeconfig), bound, owner=owner, on_started=started))
+    finally:
+        sim.stop()
+
+
+@app.command()
+def serve(
+    port: int = typer.Option(8080, help="Port for the API and dashboard."),
+    host: str = typer.Option("0.0.0.0", help="Address to listen on."),
+    kubeconfig: Path | None = typer.Option(
+        None, help="Kubeconfig file; default KUBECONFIG, ~/.kube/config, or in-cluster."
+    ),
+    verbose: bool = typer.Option(False, "--verbose", "-v"),
+) -> None:
+    """Run the API and the reconciler against a real cluster (settings from STOREPLANE_* env)."""
+    from storeplane.cluster import connect
+    from storeplane.runtime import bind, default_owner, run
+    from storeplane.settings import Settings
+
+    _logging(verbose)
+    settings = Settings()
+    bound = bind(host, port)
+
+    def started(url: str) -> None:
+        console.print(f"storeplane serving at {url} (owner {owner})")
+
+    owner = default_owner()
+    asyncio.run(run(settings, connect(kubeconfig), bound, owner=owner, on_started=started))
+
+
+@app.command()
+def sim(
+    port: int = typer.Option(6443, help="Port to listen on (0 picks a free one)."),
+    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    kubeconfig: Path | None = typer.Option(None, help="Write a kubeconfig for the simulator here."),
+    state: Path | None = typer.Option(
+        None, help="Keep objects in this SQLite file (default: memory only)."
+    ),
+    ready_delay: float = typer.Option(
+        2.0, help="Seconds before Deployments/StatefulSets report ready."
+    ),
+) -> None:
+    """Run the Kubernetes API simulator on its own."""
+    from storeplane.sim.runner import SimulatorConfig, serve_forever
+
+    _logging(False)
+    serve_forever(
+        SimulatorConfig(host=host, port=port, state_path=state, ready_delay=ready_delay),
+        kubeconfig,
+    )
+
+
+@db_app.command("migrate")
+def db_migrate() -> None:
+    """Upgrade the database (STOREPLANE_DATABASE_URL, default SQLite in the data dir) to the latest schema."""
+    from storeplane.db import migrate
+    from storeplane.settings import Settings
+
+    settings = Settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    migrate(settings.sqlalchemy_url)
+    console.print(f"database is up to date: {settings.sqlalchemy_url}")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

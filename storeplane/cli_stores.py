@@ -1,0 +1,274 @@
+"""``storeplane stores ...``: manage stores through a running storeplane API.
+
+Every command is a thin HTTP call; what the API refuses is printed as the API worded it.
+``--wait`` follows a store until it settles, printing its events as they happen.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from typing import Any, NoReturn
+
+import httpx
+import typer
+from rich.console import Console
+from rich.table import Table
+
+stores_app = typer.Typer(help="Create, inspect, change and delete stores.", no_args_is_help=True)
+console = Console()
+err = Console(stderr=True)
+
+PHASE_STYLE = {
+    "Pending": "yellow",
+    "Provisioning": "cyan",
+    "Ready": "green",
+    "Updating": "cyan",
+    "Failed": "bold red",
+    "Deleting": "magenta",
+    "Deleted": "dim",
+}
+_state: dict[str, str] = {}
+
+
+@stores_app.callback()
+def _options(
+    api_url: str = typer.Option(
+        "http://127.0.0.1:8080", envvar="STOREPLANE_API_URL", help="Base URL of the storeplane API."
+    ),
+) -> None:
+    _state["api_url"] = api_url.rstrip("/")
+
+
+def _fail(message: str) -> NoReturn:
+    err.print(f"[bold red]error:[/] {message}")
+    raise typer.Exit(1)
+
+
+def _call(method: str, path: str, **kwargs: Any) -> Any:
+    url = f"{_state['api_url']}/api/v1{path}"
+    try:
+        response = httpx.request(method, url, timeout=30, **kwargs)
+    except httpx.HTTPError as exc:
+        _fail(
+            f"cannot reach the storeplane API at {_state['api_url']} ({exc}); is it running? (storeplane dev)"
+        )
+    if response.status_code >= 400:
+        try:
+            detail = response.json().get("detail") or response.text
+        except ValueError:
+            detail = response.text
+        _fail(f"{detail} (HTTP {response.status_code})")
+    return response.json() if response.content else None
+
+
+def _resolve(ref: str) -> str:
+    """Accept a store id or a store name."""
+    if ref.startswith("store-"):
+        return ref
+    page = _call("GET", "/stores", params={"q": ref, "limit": 200})
+    matches = [s for s in page["items"] if s["name"] == ref and s["phase"] != "Deleted"]
+    if not matches:
+        matches = [s for s in page["items"] if s["name"] == ref]
+    if not matches:
+        _fail(f'no store named "{ref}"; list them with: storeplane stores list')
+    return str(matches[0]["id"])
+
+
+def _phase(phase: str) -> str:
+    return f"[{PHASE_STYLE.get(phase, 'white')}]{phase}[/]"
+
+
+def _age(iso: str) -> str:
+    seconds = int((datetime.now(UTC) - datetime.fromisoformat(iso)).total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{max(seconds, 0)}s"
+
+
+def _show(store: dict[str, Any]) -> None:
+    console.print(f"[bold]{store['name']}[/] ({store['id']})  {_phase(store['phase'])}")
+    console.print(
+        f"  engine {store['engine']}, plan {store['plan']}, namespace {store['namespace']}"
+    )
+    console.print(f"  url {store.get('url') or '-'}")
+    console.print(f"  generation {store['generation']}, observed {store['observed_generation']}")
+    if store.get("last_error"):
+        console.print(f"  [red]last error: {store['last_error']}[/]")
+    table = Table("condition", "status", "reason", "message", box=None, pad_edge=False)
+    for c in store["conditions"]:
+        style = {"True": "green", "False": "red"}.get(c["status"], "yellow")
+        table.add_row(c["type"], f"[{style}]{c['status']}[/]", c["reason"], c["message"])
+    console.print(table)
+
+
+def _print_event(event: dict[str, Any]) -> None:
+    when = datetime.fromisoformat(event["time"]).astimezone().strftime("%H:%M:%S")
+    style = "yellow" if event["type"] == "Warning" else "dim"
+    console.print(
+        f"  [{style}]{when} {event['type']:<7}[/] [bold]{event['reason']}[/] {event['message']}"
+    )
+
+
+def _wait(store_id: str, until: set[str], timeout: float) -> dict[str, Any]:
+    """Follow a store until its phase is in ``until``; print each new event on the way."""
+    seen = 0
+    deadline = time.monotonic() + timeout
+    with console.status("waiting...") as status:
+        while True:
+            store = _call("GET", f"/stores/{store_id}")
+            events = _call("GET", f"/stores/{store_id}/events")["items"]
+            for event in events[seen:]:
+                _print_event(event)
+            seen = len(events)
+            status.update(f"{store['name']}: {store['phase']}")
+            if store["phase"] in until:
+                return dict(store)
+            if time.monotonic() > deadline:
+                _fail(
+                    f"gave up after {timeout:.0f}s; the store is {store['phase']} (it keeps going: storeplane stores get {store_id})"
+                )
+            time.sleep(1)
+
+
+def _finish(store: dict[str, Any], wait: bool, until: set[str], timeout: float) -> None:
+    if not wait:
+        _show(store)
+        return
+    final = _wait(store["id"], until, timeout)
+    _show(final)
+    if final["phase"] == "Failed":
+        raise typer.Exit(1)
+
+
+@stores_app.command()
+def create(
+    name: str = typer.Argument(..., help="Lower-case DNS label, 3-40 characters."),
+    engine: str = typer.Option("medusa", help="medusa or woocommerce."),
+    plan: str = typer.Option(
+        "small", help="small, medium or large (see `storeplane stores plans`)."
+    ),
+    wait: bool = typer.Option(
+        False, "--wait", help="Follow the store until it is Ready or Failed."
+    ),
+    timeout: float = typer.Option(900, help="Seconds to wait with --wait."),
+) -> None:
+    """Create a store."""
+    store = _call("POST", "/stores", json={"name": name, "engine": engine, "plan": plan})
+    console.print(f"created {store['name']} ({store['id']})")
+    _finish(store, wait, {"Ready", "Failed"}, timeout)
+
+
+@stores_app.command("list")
+def list_(
+    phase: str | None = typer.Option(None, help="Only stores in this phase."),
+    query: str | None = typer.Option(None, "--query", "-q", help="Only names containing this."),
+    limit: int = typer.Option(50, help="At most this many."),
+) -> None:
+    """List stores, newest first."""
+    params = {"phase": phase, "q": query, "limit": limit}
+    page = _call("GET", "/stores", params={k: v for k, v in params.items() if v is not None})
+    if not page["items"]:
+        console.print(
+            "no stores yet: storeplane stores create my-shop --engine medusa --plan small"
+        )
+        return
+    table = Table("ID", "NAME", "ENGINE", "PLAN", "PHASE", "AGE", "URL")
+    for s in page["items"]:
+        table.add_row(
+            s["id"],
+            s["name"],
+            s["engine"],
+            s["plan"],
+            _phase(s["phase"]),
+            _age(s["created_at"]),
+            s.get("url") or "",
+        )
+    console.print(table)
+    if page["count"] > len(page["items"]):
+        console.print(f"showing {len(page['items'])} of {page['count']}")
+
+
+@stores_app.command()
+def get(store: str = typer.Argument(..., help="Store id or name.")) -> None:
+    """Show a store: phase, conditions, URL."""
+    _show(_call("GET", f"/stores/{_resolve(store)}"))
+
+
+@stores_app.command()
+def events(
+    store: str = typer.Argument(..., help="Store id or name."),
+    follow: bool = typer.Option(
+        False, "--follow", "-f", help="Keep printing new events (Ctrl-C stops)."
+    ),
+) -> None:
+    """Print a store's audit timeline, oldest first."""
+    store_id = _resolve(store)
+    seen = 0
+    while True:
+        items = _call("GET", f"/stores/{store_id}/events")["items"]
+        for event in items[seen:]:
+            _print_event(event)
+        seen = len(items)
+        if not follow:
+            return
+        time.sleep(1)
+
+
+@stores_app.command()
+def update(
+    store: str = typer.Argument(..., help="Store id or name."),
+    plan: str = typer.Option(..., help="The new plan: small, medium or large."),
+    wait: bool = typer.Option(False, "--wait"),
+    timeout: float = typer.Option(900),
+) -> None:
+    """Change a store's plan."""
+    updated = _call("PATCH", f"/stores/{_resolve(store)}", json={"plan": plan})
+    _finish(updated, wait, {"Ready", "Failed"}, timeout)
+
+
+@stores_app.command()
+def delete(
+    store: str = typer.Argument(..., help="Store id or name."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+    wait: bool = typer.Option(False, "--wait", help="Follow until Deleted (teardown verified)."),
+    timeout: float = typer.Option(600),
+) -> None:
+    """Delete a store and everything it owns in the cluster."""
+    store_id = _resolve(store)
+    if not yes:
+        typer.confirm(f"Delete store {store} ({store_id}) and all its data?", abort=True)
+    deleted = _call("DELETE", f"/stores/{store_id}")
+    _finish(deleted, wait, {"Deleted"}, timeout)
+
+
+@stores_app.command()
+def retry(
+    store: str = typer.Argument(..., help="Store id or name."),
+    wait: bool = typer.Option(False, "--wait"),
+    timeout: float = typer.Option(900),
+) -> None:
+    """Retry a failed store now, with a fresh deadline."""
+    retried = _call("POST", f"/stores/{_resolve(store)}/retry")
+    _finish(retried, wait, {"Ready", "Failed", "Deleted"}, timeout)
+
+
+@stores_app.command()
+def plans() -> None:
+    """Show the plans and their quotas."""
+    table = Table(
+        "PLAN", "REQUESTS cpu/mem", "LIMITS cpu/mem", "PODS", "PVCS", "STORAGE", "DESCRIPTION"
+    )
+    for p in _call("GET", "/plans")["items"]:
+        q = p["quota"]
+        table.add_row(
+            p["name"],
+            f"{q['requests_cpu']} / {q['requests_memory']}",
+            f"{q['limits_cpu']} / {q['limits_memory']}",
+            str(q["pods"]),
+            str(q["persistentvolumeclaims"]),
+            q["requests_storage"],
+            p["description"],
+        )
+    console.print(table)

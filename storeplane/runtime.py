@@ -1,0 +1,133 @@
+"""Assemble and run one storeplane process: migrations, the API server and the reconciler.
+
+Called by ``storeplane dev`` (with the in-process simulator) and ``storeplane serve`` (against
+the cluster in KUBECONFIG or in-cluster config). Both run the same code; only the cluster
+connection and the settings differ.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import uvicorn
+
+from storeplane.api.app import create_app
+from storeplane.cluster import KubernetesCluster
+from storeplane.db import SqlStoreRepository, create_engine_for, migrate
+from storeplane.engines import Exposure
+from storeplane.reconciler.context import ReconcileContext, Timing
+from storeplane.reconciler.loop import ReconcileLoop
+from storeplane.reconciler.manifests import PlatformConfig
+from storeplane.render.cache import RenderCache
+from storeplane.render.charts import CHARTS_DIR
+from storeplane.settings import Settings
+
+log = logging.getLogger(__name__)
+DASHBOARD_DIR = Path(__file__).resolve().parent.parent / "dashboard" / "dist"
+
+
+@dataclass(frozen=True)
+class Bound:
+    """A listening socket bound before the server starts, so port 0 resolves to a real port."""
+
+    sock: socket.socket
+    host: str
+    port: int
+
+    @property
+    def url(self) -> str:
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "") else self.host
+        return f"http://{host}:{self.port}"
+
+
+def bind(host: str, port: int) -> Bound:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise SystemExit(
+            f"cannot listen on {host}:{port} ({exc.strerror}); pick another port with --port"
+        ) from exc
+    sock.listen(128)
+    sock.set_inheritable(True)
+    return Bound(sock, host, sock.getsockname()[1])
+
+
+def reconcile_context(settings: Settings, cluster: KubernetesCluster) -> ReconcileContext:
+    return ReconcileContext(
+        cluster=cluster,
+        renderer=RenderCache(),
+        charts_dir=CHARTS_DIR,
+        exposure=Exposure(
+            base_domain=settings.base_domain,
+            ingress_class=settings.ingress_class,
+            tls=settings.tls,
+            cluster_issuer=settings.cluster_issuer,
+        ),
+        platform=PlatformConfig(ingress_namespace=settings.ingress_namespace),
+        timing=Timing(
+            poll=timedelta(seconds=settings.poll_seconds),
+            resync=timedelta(seconds=settings.resync_seconds),
+            deadline=settings.provision_deadline,
+            backoff_base=settings.backoff_base_seconds,
+            backoff_cap=settings.backoff_cap_seconds,
+        ),
+    )
+
+
+def default_owner() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+async def run(
+    settings: Settings,
+    cluster: KubernetesCluster,
+    bound: Bound,
+    *,
+    owner: str,
+    on_started: Callable[[str], None] | None = None,
+) -> None:
+    """Migrate, then serve the API and run the reconciler until interrupted (SIGINT/SIGTERM)."""
+    migrate(settings.sqlalchemy_url)
+    engine = create_engine_for(settings.sqlalchemy_url)
+    repo = SqlStoreRepository(engine)
+    loop = ReconcileLoop(
+        repo,
+        reconcile_context(settings, cluster),
+        owner=owner,
+        workers=settings.workers,
+        lease=settings.lease,
+    )
+    app = create_app(
+        settings,
+        repo,
+        dashboard_dir=DASHBOARD_DIR if (DASHBOARD_DIR / "index.html").exists() else None,
+        on_change=loop.wake,
+    )
+    server = uvicorn.Server(
+        uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
+    )
+    stop = asyncio.Event()
+    reconciler = asyncio.create_task(loop.run(stop), name="reconciler")
+    serving = asyncio.create_task(server.serve(sockets=[bound.sock]), name="api")
+    while not server.started and not serving.done():
+        await asyncio.sleep(0.02)
+    if on_started and server.started:
+        on_started(bound.url)
+    try:
+        await serving  # returns when uvicorn handled SIGINT/SIGTERM
+    finally:
+        stop.set()
+        await reconciler
+        await cluster.close()
+        engine.dispose()
