@@ -1,0 +1,10 @@
+"""Persistence: SQLAlchemy tables, the SQL store repository and Alembic migrations.
+
+Entry points call :func:`migrate` once at start, then build a :class:`SqlStoreRepository` on
+:func:`create_engine_for`.
+"""
+
+from storeplane.db.engine import create_engine_for, migrate
+from storeplane.db.repository import SqlStoreRepository
+
+__all__ = ["SqlStoreRepository", "create_engine_for", "migrate"]

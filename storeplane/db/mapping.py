@@ -1,0 +1,119 @@
+"""Explicit conversion between domain values and table rows (``to_row`` / ``from_row``).
+
+Called only by the repository. Conditions are saved as plain JSON (``Condition.to_json``);
+datetimes come back timezone-aware UTC from :class:`storeplane.db.tables.UtcDateTime`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import RowMapping
+
+from storeplane.domain.conditions import Condition
+from storeplane.domain.events import Event, EventType
+from storeplane.domain.plans import PlanName
+from storeplane.domain.store import Engine, Phase, Store, StoreSpec
+
+# The columns the reconciler owns: save_status writes these and nothing else.
+STATUS_COLUMNS = (
+    "phase",
+    "conditions",
+    "observed_generation",
+    "url",
+    "last_error",
+    "updated_at",
+    "deadline_at",
+    "failures",
+    "next_reconcile_at",
+    "deleted_at",
+)
+
+# The columns a change of intent writes (save_intent): the spec, the generation and the
+# bookkeeping the domain's intent methods reset. Conditions, observed generation, url,
+# last error and deleted_at belong to the reconciler and are never overwritten from an API
+# caller's (possibly older) snapshot.
+INTENT_COLUMNS = (
+    "engine",
+    "plan",
+    "generation",
+    "phase",
+    "updated_at",
+    "deadline_at",
+    "failures",
+    "next_reconcile_at",
+    "deletion_requested_at",
+    "revision",
+)
+
+
+def store_to_row(store: Store) -> dict[str, Any]:
+    """Every column of ``stores`` except the lease, as plain values."""
+    return {
+        "id": store.id,
+        "name": store.spec.name,
+        "engine": store.spec.engine.value,
+        "plan": store.spec.plan.value,
+        "generation": store.generation,
+        "observed_generation": store.observed_generation,
+        "phase": store.phase.value,
+        "conditions": [c.to_json() for c in store.conditions],
+        "url": store.url,
+        "last_error": store.last_error,
+        "created_at": store.created_at,
+        "updated_at": store.updated_at,
+        "deadline_at": store.deadline_at,
+        "failures": store.failures,
+        "next_reconcile_at": store.next_reconcile_at,
+        "deletion_requested_at": store.deletion_requested_at,
+        "deleted_at": store.deleted_at,
+        "revision": store.revision,
+    }
+
+
+def store_from_row(row: RowMapping) -> Store:
+    """A Store from a ``stores`` row (``Row._mapping``); the lease columns are ignored."""
+    return Store(
+        id=row["id"],
+        spec=StoreSpec(name=row["name"], engine=Engine(row["engine"]), plan=PlanName(row["plan"])),
+        generation=row["generation"],
+        observed_generation=row["observed_generation"],
+        phase=Phase(row["phase"]),
+        conditions=tuple(Condition.from_json(c) for c in row["conditions"]),
+        url=row["url"],
+        last_error=row["last_error"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        deadline_at=row["deadline_at"],
+        failures=row["failures"],
+        next_reconcile_at=row["next_reconcile_at"],
+        deletion_requested_at=row["deletion_requested_at"],
+        deleted_at=row["deleted_at"],
+        revision=row["revision"],
+    )
+
+
+def event_to_row(event: Event) -> dict[str, Any]:
+    """Every column of ``store_events`` but the id, which the database assigns."""
+    return {
+        "store_id": event.store_id,
+        "time": event.time,
+        "type": event.type.value,
+        "reason": event.reason,
+        "message": event.message,
+        "actor": event.actor,
+        "generation": event.generation,
+    }
+
+
+def event_from_row(row: RowMapping) -> Event:
+    return Event(
+        store_id=row["store_id"],
+        time=row["time"],
+        type=EventType(row["type"]),
+        reason=row["reason"],
+        message=row["message"],
+        actor=row["actor"],
+        generation=row["generation"],
+        id=row["id"],
+    )

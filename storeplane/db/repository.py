@@ -1,0 +1,281 @@
+"""``SqlStoreRepository``: the :class:`storeplane.domain.ports.StoreRepository` on SQLAlchemy.
+
+Used by the services (API, CLI) and the reconciler. Every method is one transaction; writes
+begin with ``BEGIN IMMEDIATE`` on SQLite (see :mod:`storeplane.db.engine`).
+
+Concurrency rules, in one place:
+
+* **Intent** (``save_intent``) is guarded by ``revision``: the UPDATE matches only if the row
+  still has the revision the caller read; the caller re-reads and retries on False. It writes
+  the spec and the bookkeeping the domain's intent methods reset, never the reconciler's
+  observations (conditions, observed generation, url, last error, ``deleted_at``), and never
+  touches a store whose deletion was completed.
+* **Status** (``save_status``) is guarded by ``revision`` *and* the lease: only the replica
+  holding the lease writes, and only while no new intent arrived since it read the store.
+* **Leases** (``claim_due``): a due store is leased to one owner until ``now + lease``. A
+  replica calling ``claim_due`` again also gets back the due stores it already holds, with the
+  lease extended — that is the renewal, so there is no separate ``renew``. The reconciler's
+  work queue must therefore ignore a store it is already working on.
+  PostgreSQL picks candidates with ``FOR UPDATE SKIP LOCKED``; SQLite's ``BEGIN IMMEDIATE``
+  serialises claimers. Either way the UPDATE re-checks the lease condition, so two owners can
+  never both hold a store.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import Connection, Engine, and_, func, insert, or_, select, text, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql.elements import ColumnElement
+
+from storeplane.db.engine import write_transaction
+from storeplane.db.mapping import (
+    INTENT_COLUMNS,
+    STATUS_COLUMNS,
+    event_from_row,
+    event_to_row,
+    store_from_row,
+    store_to_row,
+)
+from storeplane.db.tables import LIVE_NAME_INDEX, StoreEventRow, StoreRow, store_events, stores
+from storeplane.domain.errors import InvalidRequestError, NameTakenError, StoreNotFoundError
+from storeplane.domain.events import Event
+from storeplane.domain.ports import StorePage
+from storeplane.domain.store import Phase, Store
+
+MAX_PAGE_SIZE = 200
+
+
+class SqlStoreRepository:
+    """Stores, their events and work leases in one SQL database (SQLite or PostgreSQL)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    # -- health ---------------------------------------------------------------------------
+
+    def ping(self) -> None:
+        """Raise if the database cannot answer ``SELECT 1`` (used by ``/readyz``)."""
+        with self.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+
+    # -- stores ---------------------------------------------------------------------------
+
+    def create(self, store: Store, events: Sequence[Event]) -> Store:
+        try:
+            with write_transaction(self.engine) as connection:
+                connection.execute(insert(stores).values(**store_to_row(store)))
+                _insert_events(connection, events)
+        except IntegrityError as exc:
+            if _is_name_conflict(exc):
+                raise NameTakenError(store.name) from exc
+            raise
+        return store
+
+    def get(self, store_id: str) -> Store:
+        with self.engine.connect() as connection:
+            row = connection.execute(select(stores).where(StoreRow.id == store_id)).one_or_none()
+        if row is None:
+            raise StoreNotFoundError(store_id)
+        return store_from_row(row._mapping)
+
+    def list_page(
+        self,
+        *,
+        phase: Phase | None = None,
+        query: str | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> StorePage:
+        """Stores newest first (``created_at`` descending, then ``id``), ``limit`` at a time.
+
+        Without ``phase`` the listing shows live stores only; ask for ``phase=Deleted`` to see
+        tombstones. ``query`` matches a case-insensitive substring of the name. ``count`` is
+        the number of stores matching the filters on all pages; ``next_cursor`` is None on the
+        last page.
+        """
+        if not 1 <= limit <= MAX_PAGE_SIZE:
+            raise InvalidRequestError(
+                f"limit must be between 1 and {MAX_PAGE_SIZE} (got {limit})", field="limit"
+            )
+        filters: list[ColumnElement[bool]] = []
+        if phase is None:
+            filters.append(StoreRow.phase != Phase.DELETED.value)
+        else:
+            filters.append(StoreRow.phase == phase.value)
+        if query:
+            filters.append(func.lower(StoreRow.name).contains(query.lower(), autoescape=True))
+        page_filters = list(filters)
+        if cursor is not None:
+            created_at, store_id = _decode_cursor(cursor)
+            page_filters.append(
+                or_(
+                    StoreRow.created_at < created_at,
+                    and_(StoreRow.created_at == created_at, StoreRow.id > store_id),
+                )
+            )
+        with self.engine.connect() as connection:
+            count = connection.execute(
+                select(func.count()).select_from(StoreRow).where(*filters)
+            ).scalar_one()
+            rows = connection.execute(
+                select(stores)
+                .where(*page_filters)
+                .order_by(StoreRow.created_at.desc(), StoreRow.id.asc())
+                .limit(limit + 1)
+            ).all()
+        items = [store_from_row(r._mapping) for r in rows[:limit]]
+        next_cursor = None
+        if len(rows) > limit:
+            last = items[-1]
+            next_cursor = _encode_cursor(last.created_at, last.id)
+        return StorePage(items=items, count=count, next_cursor=next_cursor)
+
+    def save_intent(self, store: Store, *, expected_revision: int, events: Sequence[Event]) -> bool:
+        row = store_to_row(store)
+        with write_transaction(self.engine) as connection:
+            result = connection.execute(
+                update(stores)
+                .where(
+                    StoreRow.id == store.id,
+                    StoreRow.revision == expected_revision,
+                    StoreRow.deleted_at.is_(None),
+                )
+                .values({column: row[column] for column in INTENT_COLUMNS})
+            )
+            if result.rowcount != 1:
+                return False
+            _insert_events(connection, events)
+        return True
+
+    def save_status(self, store: Store, *, owner: str) -> bool:
+        row = store_to_row(store)
+        with write_transaction(self.engine) as connection:
+            result = connection.execute(
+                update(stores)
+                .where(
+                    StoreRow.id == store.id,
+                    StoreRow.revision == store.revision,
+                    StoreRow.lease_owner == owner,
+                )
+                .values({column: row[column] for column in STATUS_COLUMNS})
+            )
+            return result.rowcount == 1
+
+    # -- events ---------------------------------------------------------------------------
+
+    def append_events(self, events: Sequence[Event]) -> None:
+        if not events:
+            return
+        with write_transaction(self.engine) as connection:
+            _insert_events(connection, events)
+
+    def events(self, store_id: str) -> list[Event]:
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                select(store_events)
+                .where(StoreEventRow.store_id == store_id)
+                .order_by(StoreEventRow.id.asc())
+            ).all()
+        return [event_from_row(r._mapping) for r in rows]
+
+    # -- leases ---------------------------------------------------------------------------
+
+    def claim_due(self, *, owner: str, now: datetime, lease: timedelta, limit: int) -> list[Store]:
+        if limit < 1:
+            return []
+        claimable = and_(
+            StoreRow.next_reconcile_at <= now,
+            StoreRow.phase != Phase.DELETED.value,
+            StoreRow.deleted_at.is_(None),
+            or_(
+                StoreRow.lease_owner.is_(None),
+                StoreRow.lease_expires_at.is_(None),
+                StoreRow.lease_expires_at <= now,
+                StoreRow.lease_owner == owner,
+            ),
+        )
+        with write_transaction(self.engine) as connection:
+            candidates = (
+                select(StoreRow.id)
+                .where(claimable)
+                .order_by(StoreRow.next_reconcile_at.asc(), StoreRow.id.asc())
+                .limit(limit)
+            )
+            if connection.dialect.name == "postgresql":
+                candidates = candidates.with_for_update(skip_locked=True)
+            ids = list(connection.execute(candidates).scalars())
+            if not ids:
+                return []
+            connection.execute(
+                update(stores)
+                .where(StoreRow.id.in_(ids), claimable)
+                .values(lease_owner=owner, lease_expires_at=now + lease)
+            )
+            rows = connection.execute(
+                select(stores)
+                .where(StoreRow.id.in_(ids), StoreRow.lease_owner == owner)
+                .order_by(StoreRow.next_reconcile_at.asc(), StoreRow.id.asc())
+            ).all()
+        return [store_from_row(r._mapping) for r in rows]
+
+    def release(self, store_id: str, *, owner: str) -> None:
+        """Give up ``owner``'s lease on the store; a no-op if someone else holds it."""
+        with write_transaction(self.engine) as connection:
+            connection.execute(
+                update(stores)
+                .where(StoreRow.id == store_id, StoreRow.lease_owner == owner)
+                .values(lease_owner=None, lease_expires_at=None)
+            )
+
+    def lease_of(self, store_id: str) -> tuple[str | None, datetime | None]:
+        """Who holds the store's lease and until when (for tests and diagnostics)."""
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                select(StoreRow.lease_owner, StoreRow.lease_expires_at).where(
+                    StoreRow.id == store_id
+                )
+            ).one_or_none()
+        if row is None:
+            raise StoreNotFoundError(store_id)
+        return row[0], row[1]
+
+
+def _insert_events(connection: Connection, events: Sequence[Event]) -> None:
+    if events:
+        connection.execute(insert(store_events), [event_to_row(e) for e in events])
+
+
+def _is_name_conflict(exc: IntegrityError) -> bool:
+    """True if the insert tripped the live-name index (not, say, an id collision)."""
+    constraint = getattr(getattr(exc.orig, "diag", None), "constraint_name", None)
+    if constraint is not None:  # psycopg names the constraint
+        return bool(constraint == LIVE_NAME_INDEX)
+    return "stores.name" in str(exc.orig)  # sqlite3: "UNIQUE constraint failed: stores.name"
+
+
+def _encode_cursor(created_at: datetime, store_id: str) -> str:
+    raw = json.dumps({"c": created_at.isoformat(), "i": store_id}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        data = json.loads(raw)
+        created_at = datetime.fromisoformat(data["c"])
+        store_id = data["i"]
+        if created_at.tzinfo is None or not isinstance(store_id, str):
+            raise ValueError("incomplete cursor")
+    except (binascii.Error, ValueError, KeyError, TypeError) as exc:
+        raise InvalidRequestError(
+            "cursor is not one this server handed out; pass next_cursor from the previous "
+            "page unchanged, or leave it out to start from the first page",
+            field="cursor",
+        ) from exc
+    return created_at, store_id

@@ -1,0 +1,130 @@
+"""The database tables, as SQLAlchemy 2 typed declarative classes.
+
+These rows are not the domain's classes: :mod:`storeplane.db.mapping` converts between the two,
+so the domain stays free of SQLAlchemy. Alembic migrations (``migrations/versions``) create
+exactly these tables; change both together.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+# The partial unique index that keeps names unique among live stores; NameTakenError is
+# raised when an insert trips it (see repository._is_name_conflict).
+LIVE_NAME_INDEX = "uq_stores_live_name"
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime on every backend.
+
+    PostgreSQL stores ``timestamptz``; SQLite has no time zones, so values are stored as naive
+    UTC and given back their UTC zone on the way out. Normalising at the column type (not only
+    in the row mapping) keeps ``WHERE next_reconcile_at <= :now`` correct on SQLite, which
+    compares the stored text.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"refusing to store a naive datetime ({value!r}); pass UTC")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+JsonDocument = JSON().with_variant(JSONB(), "postgresql")
+# SQLite only auto-increments an INTEGER PRIMARY KEY, so event ids are BIGINT elsewhere only.
+EventId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class StoreRow(Base):
+    __tablename__ = "stores"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    engine: Mapped[str] = mapped_column(String(32))
+    plan: Mapped[str] = mapped_column(String(32))
+    generation: Mapped[int] = mapped_column(Integer)
+    observed_generation: Mapped[int] = mapped_column(Integer)
+    phase: Mapped[str] = mapped_column(String(16))
+    conditions: Mapped[list[dict[str, Any]]] = mapped_column(JsonDocument)
+    url: Mapped[str | None] = mapped_column(String(255))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    deadline_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    failures: Mapped[int] = mapped_column(Integer)
+    next_reconcile_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    deletion_requested_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    deleted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    revision: Mapped[int] = mapped_column(Integer)
+    # Work lease: which control-plane replica reconciles this store, and until when.
+    lease_owner: Mapped[str | None] = mapped_column(String(255))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+    __table_args__ = (
+        Index(
+            LIVE_NAME_INDEX,
+            "name",
+            unique=True,
+            sqlite_where=text("deleted_at IS NULL"),
+            postgresql_where=text("deleted_at IS NULL"),
+        ),
+        Index("ix_stores_created_at_id", "created_at", "id"),
+        Index("ix_stores_phase_created_at_id", "phase", "created_at", "id"),
+        Index("ix_stores_next_reconcile_at", "next_reconcile_at"),
+    )
+
+
+class StoreEventRow(Base):
+    __tablename__ = "store_events"
+
+    id: Mapped[int] = mapped_column(EventId, primary_key=True, autoincrement=True)
+    store_id: Mapped[str] = mapped_column(String(32), ForeignKey("stores.id"))
+    time: Mapped[datetime] = mapped_column(UtcDateTime)
+    type: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(String(64))
+    message: Mapped[str] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(255))
+    generation: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (Index("ix_store_events_store_id_id", "store_id", "id"),)
+
+
+metadata = Base.metadata
+
+# Core handles for the repository, which works with plain statements rather than a Session.
+stores: Table = StoreRow.__table__  # type: ignore[assignment]
+store_events: Table = StoreEventRow.__table__  # type: ignore[assignment]
