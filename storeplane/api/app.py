@@ -1,0 +1,124 @@
+"""``create_app``: the FastAPI application, assembled from settings (and optionally a
+repository, a dashboard build and a wake-up hook).
+
+Called by the CLI (``storeplane serve`` / ``dev``, which run ``migrate`` first), by the tests
+and by :mod:`storeplane.api.openapi`. It never runs migrations and never talks to a cluster.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from storeplane.api.dashboard import has_dashboard, mount_dashboard
+from storeplane.api.errors import PROBLEM_MEDIA_TYPE, Problem, install_error_handlers
+from storeplane.api.limits import BodySizeLimitMiddleware
+from storeplane.api.routes import catalog, health, stores
+from storeplane.domain.ports import StoreRepository
+from storeplane.settings import Settings
+
+DESCRIPTION = """\
+storeplane provisions e-commerce stores (MedusaJS, WooCommerce) on Kubernetes and manages each
+one through its life. The API records what you ask for and returns at once (202); a reconciler
+does the work and reports progress in each store's `phase`, `conditions` and event log.
+
+Every error is an RFC 9457 problem document (`application/problem+json`) whose `detail` says
+what went wrong and whose `errors` name each offending field.
+"""
+
+
+def create_app(
+    settings: Settings,
+    repo: StoreRepository | None = None,
+    *,
+    dashboard_dir: Path | None = None,
+    on_change: Callable[[str], None] | None = None,
+) -> FastAPI:
+    """Build the app. Without ``repo`` it opens ``settings.sqlalchemy_url`` itself (and closes
+    it on shutdown); the database must already be migrated. ``on_change(store_id)`` is called
+    after each successful intent write, so an in-process reconciler can wake that store."""
+    owned_engine = None
+    if repo is None:
+        from storeplane.db import SqlStoreRepository, create_engine_for
+
+        owned_engine = create_engine_for(settings.sqlalchemy_url)
+        repo = SqlStoreRepository(owned_engine)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            if owned_engine is not None:
+                owned_engine.dispose()
+
+    app = FastAPI(
+        title="storeplane",
+        version="1",
+        summary="A control plane for e-commerce stores on Kubernetes.",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.repository = repo
+    app.state.on_change = on_change
+
+    install_error_handlers(app)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_bytes)
+    app.include_router(stores.router)
+    app.include_router(catalog.router)
+    app.include_router(health.router)
+    if dashboard_dir is not None and has_dashboard(dashboard_dir):
+        mount_dashboard(app, dashboard_dir)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title,
+                version=app.version,
+                summary=app.summary,
+                description=app.description,
+                routes=app.routes,
+            )
+            app.openapi_schema = _with_problem_responses(schema)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app
+
+
+_REF = "#/components/schemas/{model}"
+_DEFAULT_DESCRIPTIONS = {
+    "400": "The body is not valid JSON.",
+    "413": "The body is larger than the server's limit.",
+    "422": "The request is invalid; `errors` names each field.",
+}
+
+
+def _with_problem_responses(schema: dict[str, Any]) -> dict[str, Any]:
+    """Document every error reply as a Problem (``application/problem+json``), replacing
+    FastAPI's default 422 body, and list 400/413 on every operation that takes a body."""
+    problem_schema = Problem.model_json_schema(ref_template=_REF)
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    components.update(problem_schema.pop("$defs", {}))
+    components["Problem"] = problem_schema
+    problem_content = {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": _REF.format(model="Problem")}}}
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            responses = operation.setdefault("responses", {})
+            if "requestBody" in operation:
+                for code in ("400", "413", "422"):
+                    responses.setdefault(code, {"description": _DEFAULT_DESCRIPTIONS[code]})
+            for code, response in responses.items():
+                if code.isdigit() and int(code) >= 400:
+                    if response.get("description") == "Validation Error":
+                        response["description"] = _DEFAULT_DESCRIPTIONS["422"]
+                    response["content"] = problem_content
+    for unused in ("HTTPValidationError", "ValidationError"):
+        components.pop(unused, None)
+    return schema

@@ -1,0 +1,190 @@
+"""``/api/v1/stores``: create, list, read, change plan, delete, retry, and the event log."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Response, status
+
+from storeplane.api.deps import ActorDep, NotifyDep, RepositoryDep, SettingsDep
+from storeplane.api.schemas import (
+    EventPublic,
+    EventsPublic,
+    StoreCreate,
+    StorePublic,
+    StoresPublic,
+    StoreUpdate,
+)
+from storeplane.domain.store import Phase, StoreSpec
+from storeplane.services import stores as service
+
+router = APIRouter(prefix="/api/v1/stores", tags=["stores"])
+
+StoreId = Annotated[str, Path(description="The store's id, e.g. `store-3k9x2m7q`.")]
+
+
+def _problems(**codes: str) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for error replies; ``create_app`` gives them the Problem schema."""
+    return {int(code.removeprefix("e")): {"description": text} for code, text in codes.items()}
+
+
+_NOT_FOUND = "No store has this id."
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=StorePublic,
+    summary="Create a store",
+    description=(
+        "Records a new store in phase `Pending` and returns at once (202): the reconciler "
+        "provisions it in the background. Follow `phase` and `conditions` with "
+        "`GET /api/v1/stores/{id}` (the `Location` header) or the event log."
+    ),
+    responses=_problems(
+        e409="A store that is not deleted already has this name.",
+        e413="The body is larger than the server's limit.",
+        e422="The body is invalid; `errors` names each field.",
+        e400="The body is not valid JSON.",
+    ),
+)
+def create_store(
+    body: StoreCreate,
+    response: Response,
+    repo: RepositoryDep,
+    settings: SettingsDep,
+    actor: ActorDep,
+    notify: NotifyDep,
+) -> StorePublic:
+    spec = StoreSpec(name=body.name, engine=body.engine, plan=body.plan)
+    store = service.create_store(repo, spec, settings, actor)
+    notify(store.id)
+    response.headers["Location"] = f"{router.prefix}/{store.id}"
+    return StorePublic.from_domain(store)
+
+
+@router.get(
+    "",
+    response_model=StoresPublic,
+    summary="List stores",
+    description=(
+        "Stores newest first, a page at a time. Without `phase`, deleted stores are left out; "
+        "`phase=Deleted` lists them. `q` matches part of the name, ignoring case. `count` is "
+        "the total over all pages; pass `next_cursor` back as `cursor` for the next page."
+    ),
+    responses=_problems(e422="A query parameter is invalid (unknown phase, limit, cursor)."),
+)
+def list_stores(
+    repo: RepositoryDep,
+    phase: Annotated[Phase | None, Query(description="Only stores in this phase.")] = None,
+    q: Annotated[
+        str | None, Query(max_length=100, description="Part of the name, any case.")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=200, description="Page size.")] = 50,
+    cursor: Annotated[
+        str | None, Query(description="`next_cursor` from the previous page.")
+    ] = None,
+) -> StoresPublic:
+    page = service.list_stores(repo, phase=phase, query=q, limit=limit, cursor=cursor)
+    return StoresPublic(
+        items=[StorePublic.from_domain(s) for s in page.items],
+        count=page.count,
+        next_cursor=page.next_cursor,
+    )
+
+
+@router.get(
+    "/{store_id}",
+    response_model=StorePublic,
+    summary="Get a store",
+    description="The store's spec and status. A deleted store stays readable (phase `Deleted`).",
+    responses=_problems(e404=_NOT_FOUND),
+)
+def get_store(store_id: StoreId, repo: RepositoryDep) -> StorePublic:
+    return StorePublic.from_domain(service.get_store(repo, store_id))
+
+
+@router.patch(
+    "/{store_id}",
+    response_model=StorePublic,
+    summary="Change a store's plan",
+    description=(
+        "Sets a new plan: the store gets a new `generation` and goes to `Updating` "
+        "(or stays `Provisioning` if it was never Ready) until the reconciler converges. "
+        "Asking for the plan it already has changes nothing."
+    ),
+    responses=_problems(
+        e404=_NOT_FOUND,
+        e409="The store is being deleted or is deleted.",
+        e422="The body is invalid; `errors` names each field.",
+    ),
+)
+def update_store(
+    store_id: StoreId,
+    body: StoreUpdate,
+    repo: RepositoryDep,
+    settings: SettingsDep,
+    actor: ActorDep,
+    notify: NotifyDep,
+) -> StorePublic:
+    store = service.change_plan(repo, store_id, body.plan, settings, actor)
+    notify(store.id)
+    return StorePublic.from_domain(store)
+
+
+@router.delete(
+    "/{store_id}",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=StorePublic,
+    summary="Delete a store",
+    description=(
+        "Marks the store `Deleting`; the reconciler uninstalls it, deletes its namespace and "
+        "verifies nothing is left, then sets `Deleted`. Idempotent: asking again returns 202 "
+        "and records nothing new. The record and its events stay readable afterwards."
+    ),
+    responses=_problems(e404=_NOT_FOUND),
+)
+def delete_store(
+    store_id: StoreId, repo: RepositoryDep, actor: ActorDep, notify: NotifyDep
+) -> StorePublic:
+    store = service.delete_store(repo, store_id, actor)
+    notify(store.id)
+    return StorePublic.from_domain(store)
+
+
+@router.post(
+    "/{store_id}/retry",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=StorePublic,
+    summary="Retry a store now",
+    description=(
+        "Starts a fresh attempt at once: the provisioning deadline and the backoff are reset. "
+        "A `Failed` store goes back to `Provisioning` or `Updating`."
+    ),
+    responses=_problems(e404=_NOT_FOUND, e409="The store is deleted."),
+)
+def retry_store(
+    store_id: StoreId,
+    repo: RepositoryDep,
+    settings: SettingsDep,
+    actor: ActorDep,
+    notify: NotifyDep,
+) -> StorePublic:
+    store = service.retry_store(repo, store_id, settings, actor)
+    notify(store.id)
+    return StorePublic.from_domain(store)
+
+
+@router.get(
+    "/{store_id}/events",
+    response_model=EventsPublic,
+    summary="A store's event log",
+    description=(
+        "Every state change and step outcome, oldest first, with who acted "
+        "(`api` for requests, `system` for the reconciler)."
+    ),
+    responses=_problems(e404=_NOT_FOUND),
+)
+def store_events(store_id: StoreId, repo: RepositoryDep) -> EventsPublic:
+    events = service.store_events(repo, store_id)
+    return EventsPublic(items=[EventPublic.from_domain(e) for e in events], count=len(events))

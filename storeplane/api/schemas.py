@@ -1,0 +1,218 @@
+"""Request and response bodies, one set per resource (``StoreCreate``, ``StorePublic``...).
+
+They are the API's contract (and the dashboard's generated client): separate from the
+domain's classes and from the database tables, converted with ``from_domain``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
+
+from storeplane.domain.conditions import Condition, ConditionStatus, ConditionType
+from storeplane.domain.errors import InvalidRequestError
+from storeplane.domain.events import Event, EventType
+from storeplane.domain.plans import Plan, PlanName
+from storeplane.domain.store import Engine, Phase, Store, validate_name
+from storeplane.services.catalog import EngineInfo
+
+_NAME_DESCRIPTION = (
+    "A lower-case DNS label, 3 to 40 characters: letters a-z, digits and '-', starting with "
+    "a letter and not ending with '-'. Unique among stores that are not deleted."
+)
+
+
+class StoreCreate(BaseModel):
+    """What a user asks for when creating a store."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"name": "acme-shop", "engine": "medusa", "plan": "small"}]
+        },
+    )
+
+    name: str = Field(description=_NAME_DESCRIPTION, examples=["acme-shop"])
+    engine: Engine = Field(description="The e-commerce engine to run.")
+    plan: PlanName = Field(
+        default=PlanName.SMALL, description="Quota and default limits (see /api/v1/plans)."
+    )
+
+    @field_validator("name")
+    @classmethod
+    def _valid_name(cls, value: str) -> str:
+        try:
+            return validate_name(value)
+        except InvalidRequestError as exc:
+            # The domain's own message, so the API and the CLI say the same thing.
+            raise PydanticCustomError("store_name", "{reason}", {"reason": exc.message}) from exc
+
+
+class StoreUpdate(BaseModel):
+    """A change to a store's spec. Only the plan can change; name and engine are fixed."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"plan": "medium"}]})
+
+    plan: PlanName = Field(description="The new plan.")
+
+
+class ConditionPublic(BaseModel):
+    type: ConditionType
+    status: ConditionStatus
+    reason: str = Field(description="CamelCase reason, e.g. `WorkloadsNotReady`.")
+    message: str = Field(description="What was observed, in words a person can act on.")
+    last_transition_time: datetime
+    observed_generation: int
+
+    @classmethod
+    def from_domain(cls, condition: Condition) -> ConditionPublic:
+        return cls(
+            type=condition.type,
+            status=condition.status,
+            reason=condition.reason,
+            message=condition.message,
+            last_transition_time=condition.last_transition_time,
+            observed_generation=condition.observed_generation,
+        )
+
+
+class StorePublic(BaseModel):
+    """A store: its spec, where it is in its lifecycle, and why."""
+
+    id: str = Field(description="Stable id; also the name of the store's namespace.")
+    name: str
+    engine: Engine
+    plan: PlanName
+    namespace: str
+    phase: Phase = Field(description="What a person reads; `conditions` carry the detail.")
+    conditions: list[ConditionPublic]
+    url: str | None = Field(description="Where the store is served once it is Ready.")
+    generation: int = Field(description="Bumped by every change of spec.")
+    observed_generation: int = Field(description="The generation the last converged pass saw.")
+    created_at: datetime
+    updated_at: datetime
+    deleted_at: datetime | None = Field(description="Set once teardown was verified.")
+    last_error: str | None = Field(description="Why the last attempt failed, if it did.")
+
+    @classmethod
+    def from_domain(cls, store: Store) -> StorePublic:
+        return cls(
+            id=store.id,
+            name=store.name,
+            engine=store.spec.engine,
+            plan=store.spec.plan,
+            namespace=store.namespace,
+            phase=store.phase,
+            conditions=[ConditionPublic.from_domain(c) for c in store.conditions],
+            url=store.url,
+            generation=store.generation,
+            observed_generation=store.observed_generation,
+            created_at=store.created_at,
+            updated_at=store.updated_at,
+            deleted_at=store.deleted_at,
+            last_error=store.last_error,
+        )
+
+
+class StoresPublic(BaseModel):
+    items: list[StorePublic]
+    count: int = Field(description="How many stores match the filters, on all pages.")
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` to get the next page; null on the last page."
+    )
+
+
+class EventPublic(BaseModel):
+    id: int
+    time: datetime
+    type: EventType
+    reason: str = Field(description="CamelCase reason, e.g. `DeletionRequested`.")
+    message: str
+    actor: str = Field(description="Who acted: a user, `api`, or `system` for the reconciler.")
+    generation: int = Field(description="The store's generation when this happened.")
+
+    @classmethod
+    def from_domain(cls, event: Event) -> EventPublic:
+        return cls(
+            id=event.id or 0,
+            time=event.time,
+            type=event.type,
+            reason=event.reason,
+            message=event.message,
+            actor=event.actor,
+            generation=event.generation,
+        )
+
+
+class EventsPublic(BaseModel):
+    items: list[EventPublic] = Field(description="Oldest first.")
+    count: int
+
+
+class QuotaPublic(BaseModel):
+    requests_cpu: str
+    requests_memory: str
+    limits_cpu: str
+    limits_memory: str
+    pods: int
+    persistentvolumeclaims: int
+    requests_storage: str
+
+
+class ContainerDefaultsPublic(BaseModel):
+    cpu: str
+    memory: str
+
+
+class PlanPublic(BaseModel):
+    name: PlanName
+    description: str
+    quota: QuotaPublic = Field(description="The namespace's ResourceQuota.")
+    default_requests: ContainerDefaultsPublic = Field(
+        description="LimitRange default requests for containers that declare none."
+    )
+    default_limits: ContainerDefaultsPublic = Field(
+        description="LimitRange default limits for containers that declare none."
+    )
+
+    @classmethod
+    def from_domain(cls, plan: Plan) -> PlanPublic:
+        q, req, lim = plan.quota, plan.default_requests, plan.default_limits
+        return cls(
+            name=plan.name,
+            description=plan.description,
+            quota=QuotaPublic(
+                requests_cpu=q.requests_cpu,
+                requests_memory=q.requests_memory,
+                limits_cpu=q.limits_cpu,
+                limits_memory=q.limits_memory,
+                pods=q.pods,
+                persistentvolumeclaims=q.persistentvolumeclaims,
+                requests_storage=q.requests_storage,
+            ),
+            default_requests=ContainerDefaultsPublic(cpu=req.cpu, memory=req.memory),
+            default_limits=ContainerDefaultsPublic(cpu=lim.cpu, memory=lim.memory),
+        )
+
+
+class PlansPublic(BaseModel):
+    items: list[PlanPublic]
+
+
+class EnginePublic(BaseModel):
+    name: Engine
+    display_name: str
+
+    @classmethod
+    def from_domain(cls, engine: EngineInfo) -> EnginePublic:
+        return cls(name=engine.name, display_name=engine.display_name)
+
+
+class EnginesPublic(BaseModel):
+    items: list[EnginePublic]
+
+
+class Health(BaseModel):
+    status: str = Field(examples=["ok"])
