@@ -203,14 +203,14 @@ def derive_conditions(
             generation=gen,
         )
     done, blocked_on = progress
+    blocked_reason = decision.reason if error is None else Reason.RETRYING
+    blocked_message = decision.message if error is None else error
     for index, type_ in enumerate(_ORDER):
         if index < done:
             reason, message = _TRUE_REASONS[type_]
             status = ConditionStatus.TRUE
         elif type_ == blocked_on:
-            status = ConditionStatus.FALSE
-            reason = decision.reason if error is None else Reason.RETRYING
-            message = decision.message if error is None else error
+            status, reason, message = ConditionStatus.FALSE, blocked_reason, blocked_message
         else:
             status, reason, message = (
                 ConditionStatus.UNKNOWN,
@@ -223,11 +223,7 @@ def derive_conditions(
     if blocked_on is None:
         ready = (ConditionStatus.TRUE, Reason.RECONCILE_SUCCEEDED, "store is ready")
     else:
-        ready = (
-            ConditionStatus.FALSE,
-            decision.reason if error is None else Reason.RETRYING,
-            f"{blocked_on.value}: {message}",
-        )
+        ready = (ConditionStatus.FALSE, blocked_reason, f"{blocked_on.value}: {blocked_message}")
     return set_condition(
         conditions, ConditionType.READY, ready[0], ready[1], ready[2], now=now, generation=gen
     )
