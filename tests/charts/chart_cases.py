@@ -1,0 +1,54 @@
+"""The cases the chart tests run: every engine chart x plan x TLS, and a render helper that
+renders each set of values once per session (through a shared ``RenderCache``)."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+
+from storeplane.render import RenderCache, chart_path
+
+STORE_ID = "store-ab12cd34"
+BASE_DOMAIN = "shops.example.test"
+CHARTS = ("medusa-store", "woocommerce-store")
+PLANS = ("small", "medium", "large")
+
+
+@dataclass(frozen=True)
+class Case:
+    """One way storeplane renders a chart: which chart, which plan, TLS or not."""
+
+    chart: str
+    plan: str
+    tls: bool
+
+    @property
+    def id(self) -> str:
+        return f"{self.chart} on the {self.plan} plan with TLS {'on' if self.tls else 'off'}"
+
+    def values(self) -> dict[str, Any]:
+        """Values shaped like the ones storeplane computes (defaults for the rest)."""
+        return {
+            "store": {"id": STORE_ID, "name": "My Shop", "plan": self.plan},
+            "baseDomain": BASE_DOMAIN,
+            "ingress": {
+                "className": "nginx",
+                "annotations": {"cert-manager.io/cluster-issuer": "letsencrypt"}
+                if self.tls
+                else {},
+                "tls": {"enabled": self.tls, "secretName": ""},
+            },
+            "credentialsSecret": "store-credentials",
+        }
+
+
+CASES = [Case(chart, plan, tls) for chart in CHARTS for plan in PLANS for tls in (False, True)]
+
+
+_cache = RenderCache()
+
+
+def render_values(helm: str, chart: str, values: dict[str, Any]) -> list[dict[str, Any]]:
+    """Render ``chart`` with ``values`` through a cache shared by the whole session."""
+    return asyncio.run(_cache.render(chart_path(chart), "store", STORE_ID, values, helm_bin=helm))
