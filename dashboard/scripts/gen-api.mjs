@@ -6,7 +6,7 @@
 //   2. run openapi-typescript on it into src/api/generated/schema.d.ts (gitignored).
 // The generated file is never edited by hand: change the API, then run this again.
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, writeFileSync, copyFileSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import openapiTS, { astToString } from "openapi-typescript";
@@ -18,22 +18,18 @@ const outFile = join(dashboard, "src", "api", "generated", "schema.d.ts");
 
 function dumpSchema() {
   const python = process.env.STOREPLANE_PYTHON ?? join(repo, ".venv", "bin", "python");
-  if (existsSync(join(repo, "storeplane", "api", "openapi.py"))) {
-    console.log(`gen:api: dumping the schema with ${python} -m storeplane.api.openapi`);
-    const text = execFileSync(python, ["-m", "storeplane.api.openapi"], {
-      cwd: repo,
-      encoding: "utf8",
-      maxBuffer: 64 * 1024 * 1024,
-      stdio: ["ignore", "pipe", "inherit"],
-    });
-    JSON.parse(text); // fail here, with a clear error, if the dump is not JSON
-    writeFileSync(schemaJson, text);
-    return;
+  if (!existsSync(python)) {
+    throw new Error(`gen:api: ${python} not found; create the project's Python environment first (or set STOREPLANE_PYTHON)`);
   }
-  // TEMPORARY until storeplane/api/openapi.py lands: a hand-written sample of the contract.
-  const sample = join(dashboard, "openapi.sample.json");
-  console.warn("gen:api: storeplane/api/openapi.py not found; using the temporary openapi.sample.json");
-  copyFileSync(sample, schemaJson);
+  console.log(`gen:api: dumping the schema with ${python} -m storeplane.api.openapi`);
+  const text = execFileSync(python, ["-m", "storeplane.api.openapi"], {
+    cwd: repo,
+    encoding: "utf8",
+    maxBuffer: 64 * 1024 * 1024,
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  JSON.parse(text); // fail here, with a clear error, if the dump is not JSON
+  writeFileSync(schemaJson, text);
 }
 
 dumpSchema();

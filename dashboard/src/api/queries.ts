@@ -66,7 +66,7 @@ export function storeQuery(id: string) {
   return queryOptions({
     queryKey: storeKeys.detail(id),
     queryFn: ({ signal }) =>
-      request(api.GET("/api/v1/stores/{id}", { params: { path: { id } }, signal })),
+      request(api.GET("/api/v1/stores/{store_id}", { params: { path: { store_id: id } }, signal })),
     refetchInterval: (query) =>
       query.state.data?.phase === "Deleted" || isGone(query.state.error) ? false : LIVE_INTERVAL_MS,
     retry: (failures, error) => !isGone(error) && failures < 2,
@@ -86,7 +86,7 @@ export function storeEventsQuery(id: string) {
   return queryOptions({
     queryKey: storeKeys.events(id),
     queryFn: ({ signal }) =>
-      request(api.GET("/api/v1/stores/{id}/events", { params: { path: { id } }, signal })),
+      request(api.GET("/api/v1/stores/{store_id}/events", { params: { path: { store_id: id } }, signal })),
     select: (data) => ({ count: data.count, items: newestFirst(data.items) }),
     refetchInterval: (query) => (isGone(query.state.error) ? false : LIVE_INTERVAL_MS),
     retry: (failures, error) => !isGone(error) && failures < 2,
@@ -131,7 +131,7 @@ export function useChangePlan(id: string) {
   const client = useQueryClient();
   return useMutation<Store, ApiError, PlanName>({
     mutationFn: (plan) =>
-      request(api.PATCH("/api/v1/stores/{id}", { params: { path: { id } }, body: { plan } })),
+      request(api.PATCH("/api/v1/stores/{store_id}", { params: { path: { store_id: id } }, body: { plan } })),
     onSuccess: (store) => settle(client, store),
   });
 }
@@ -139,7 +139,7 @@ export function useChangePlan(id: string) {
 export function useDeleteStore(id: string) {
   const client = useQueryClient();
   return useMutation<Store, ApiError, void>({
-    mutationFn: () => request(api.DELETE("/api/v1/stores/{id}", { params: { path: { id } } })),
+    mutationFn: () => request(api.DELETE("/api/v1/stores/{store_id}", { params: { path: { store_id: id } } })),
     onSuccess: (store) => settle(client, store),
   });
 }
@@ -147,7 +147,7 @@ export function useDeleteStore(id: string) {
 export function useRetryStore(id: string) {
   const client = useQueryClient();
   return useMutation<Store, ApiError, void>({
-    mutationFn: () => request(api.POST("/api/v1/stores/{id}/retry", { params: { path: { id } } })),
+    mutationFn: () => request(api.POST("/api/v1/stores/{store_id}/retry", { params: { path: { store_id: id } } })),
     onSuccess: (store) => settle(client, store),
   });
 }

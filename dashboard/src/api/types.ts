@@ -5,15 +5,15 @@ import type { paths } from "./generated/schema";
 
 type Json<R> = R extends { content: { "application/json": infer T } } ? T : never;
 
-export type Store = Json<paths["/api/v1/stores/{id}"]["get"]["responses"][200]>;
+export type Store = Json<paths["/api/v1/stores/{store_id}"]["get"]["responses"][200]>;
 export type StoreList = Json<paths["/api/v1/stores"]["get"]["responses"][200]>;
 export type StoreCreate = NonNullable<
   paths["/api/v1/stores"]["post"]["requestBody"]
 >["content"]["application/json"];
 export type StoreUpdate = NonNullable<
-  paths["/api/v1/stores/{id}"]["patch"]["requestBody"]
+  paths["/api/v1/stores/{store_id}"]["patch"]["requestBody"]
 >["content"]["application/json"];
-export type StoreEvents = Json<paths["/api/v1/stores/{id}/events"]["get"]["responses"][200]>;
+export type StoreEvents = Json<paths["/api/v1/stores/{store_id}/events"]["get"]["responses"][200]>;
 export type StoreEvent = StoreEvents["items"][number];
 export type Condition = Store["conditions"][number];
 export type Plan = Json<paths["/api/v1/plans"]["get"]["responses"][200]>["items"][number];
