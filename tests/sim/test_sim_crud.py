@@ -1,0 +1,185 @@
+"""create, get, list, update and delete for every served kind, over HTTP."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import httpx
+import pytest
+from sim_helpers import deployment, namespace
+
+from storeplane.sim.kinds import KINDS, Kind
+from storeplane.sim.runner import SimulatorConfig
+
+POD_TEMPLATE = {
+    "metadata": {"labels": {"app": "x"}},
+    "spec": {"containers": [{"name": "c", "image": "busybox"}], "restartPolicy": "Never"},
+}
+SELECTOR = {"matchLabels": {"app": "x"}}
+
+# A minimal valid body per kind (namespaced kinds are created in namespace "ns1").
+SAMPLES: dict[str, dict[str, Any]] = {
+    "Namespace": {},
+    "ResourceQuota": {"spec": {"hard": {"pods": "10"}}},
+    "LimitRange": {"spec": {"limits": [{"type": "Container", "default": {"cpu": "100m"}}]}},
+    "ServiceAccount": {"automountServiceAccountToken": False},
+    "Secret": {"stringData": {"password": "s3cret"}},
+    "ConfigMap": {"data": {"key": "value"}},
+    "Service": {"spec": {"selector": {"app": "x"}, "ports": [{"name": "http", "port": 80}]}},
+    "PersistentVolumeClaim": {
+        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}
+    },
+    "Event": {"reason": "Tested", "message": "hello", "involvedObject": {"kind": "Pod"}},
+    "Deployment": {"spec": {"selector": SELECTOR, "template": POD_TEMPLATE}},
+    "StatefulSet": {"spec": {"selector": SELECTOR, "template": POD_TEMPLATE, "serviceName": "x"}},
+    "ReplicaSet": {"spec": {"selector": SELECTOR, "template": POD_TEMPLATE}},
+    "Job": {"spec": {"template": POD_TEMPLATE}},
+    "NetworkPolicy": {"spec": {"podSelector": {}, "policyTypes": ["Ingress"]}},
+    "Ingress": {"spec": {"rules": [{"host": "shop.example.com"}]}},
+    "Role": {"rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]}]},
+    "RoleBinding": {
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "r"},
+        "subjects": [{"kind": "ServiceAccount", "name": "default", "namespace": "ns1"}],
+    },
+    "Lease": {"spec": {"holderIdentity": "me", "leaseDurationSeconds": 15}},
+}
+
+
+@pytest.fixture
+def sim_config() -> SimulatorConfig:
+    """Controllers stay out of the way: no status writes race these updates."""
+    return SimulatorConfig(ready_delay=60, terminate_delay=0.05)
+
+
+def collection(kind: Kind, ns: str | None = "ns1") -> str:
+    base = f"/apis/{kind.group}/{kind.version}" if kind.group else f"/api/{kind.version}"
+    if kind.namespaced and ns is not None:
+        return f"{base}/namespaces/{ns}/{kind.resource}"
+    return f"{base}/{kind.resource}"
+
+
+def sample(kind: Kind, name: str) -> dict[str, Any]:
+    body = {"apiVersion": kind.api_version, "kind": kind.kind, "metadata": {"name": name}}
+    body["metadata"]["labels"] = {"app": "x", "tier": "test"}
+    return body | SAMPLES[kind.kind]
+
+
+def test_every_kind_has_a_sample() -> None:
+    assert set(SAMPLES) == {k.kind for k in KINDS}
+
+
+@pytest.mark.parametrize("kind", KINDS, ids=[f"{k.kind} round-trips" for k in KINDS])
+def test_create_get_list_update_delete(http: httpx.Client, kind: Kind) -> None:
+    namespace(http, "ns1")
+    url = collection(kind)
+
+    created = http.post(url, json=sample(kind, "thing"))
+    assert created.status_code == 201, created.text
+    obj = created.json()
+    meta = obj["metadata"]
+    assert obj["kind"] == kind.kind and obj["apiVersion"] == kind.api_version
+    assert re.fullmatch(r"[0-9a-f-]{36}", meta["uid"])
+    assert meta["resourceVersion"].isdigit()
+    assert meta["generation"] == 1
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", meta["creationTimestamp"])
+    assert meta["managedFields"][0]["operation"] == "Update"
+    assert meta.get("namespace") == ("ns1" if kind.namespaced else None)
+
+    got = http.get(f"{url}/thing")
+    assert got.status_code == 200
+    assert got.json() == obj
+
+    listed = http.get(url).json()
+    assert listed["kind"] == f"{kind.kind}List"
+    assert listed["metadata"]["resourceVersion"].isdigit()
+    assert "thing" in [i["metadata"]["name"] for i in listed["items"]]
+
+    changed = dict(obj)
+    changed["metadata"] = dict(meta, annotations={"touched": "yes"})
+    updated = http.put(f"{url}/thing", json=changed)
+    assert updated.status_code == 200, updated.text
+    assert int(updated.json()["metadata"]["resourceVersion"]) > int(meta["resourceVersion"])
+    assert updated.json()["metadata"]["generation"] == 1  # metadata-only change
+
+    deleted = http.delete(f"{url}/thing")
+    assert deleted.status_code == 200
+    if kind.kind != "Namespace":
+        assert deleted.json()["status"] == "Success"
+        assert http.get(f"{url}/thing").status_code == 404
+
+
+def test_generate_name_picks_a_fresh_name(http: httpx.Client) -> None:
+    namespace(http, "ns1")
+    body = {"metadata": {"generateName": "job-"}, "data": {}}
+    names = {
+        http.post("/api/v1/namespaces/ns1/configmaps", json=body).json()["metadata"]["name"]
+        for _ in range(3)
+    }
+    assert len(names) == 3
+    assert all(re.fullmatch(r"job-[a-z0-9]{5}", n) for n in names)
+
+
+def test_list_across_all_namespaces(http: httpx.Client) -> None:
+    for ns in ("a1", "b1"):
+        namespace(http, ns)
+        http.post(f"/api/v1/namespaces/{ns}/secrets", json={"metadata": {"name": "s"}})
+        http.post(f"/apis/apps/v1/namespaces/{ns}/deployments", json=deployment("web"))
+    secrets = http.get("/api/v1/secrets").json()["items"]
+    assert [(s["metadata"]["namespace"], s["metadata"]["name"]) for s in secrets] == [
+        ("a1", "s"),
+        ("b1", "s"),
+    ]
+    deployments = http.get("/apis/apps/v1/deployments").json()
+    assert deployments["kind"] == "DeploymentList"
+    assert len(deployments["items"]) == 2
+
+
+def test_list_pages_with_limit_and_continue(http: httpx.Client) -> None:
+    namespace(http, "ns1")
+    for i in range(5):
+        http.post("/api/v1/namespaces/ns1/configmaps", json={"metadata": {"name": f"cm{i}"}})
+    seen: list[str] = []
+    params: dict[str, str] = {"limit": "2"}
+    while True:
+        page = http.get("/api/v1/namespaces/ns1/configmaps", params=params).json()
+        seen += [i["metadata"]["name"] for i in page["items"]]
+        if not page["metadata"].get("continue"):
+            break
+        params["continue"] = page["metadata"]["continue"]
+    assert seen == [f"cm{i}" for i in range(5)]
+
+
+def test_secret_string_data_is_stored_as_base64_data(http: httpx.Client) -> None:
+    namespace(http, "ns1")
+    body = {"metadata": {"name": "s"}, "stringData": {"password": "hunter2"}}
+    secret = http.post("/api/v1/namespaces/ns1/secrets", json=body).json()
+    assert secret["data"] == {"password": "aHVudGVyMg=="}
+    assert "stringData" not in secret
+    assert secret["type"] == "Opaque"
+
+
+def test_delete_collection_by_label(http: httpx.Client) -> None:
+    namespace(http, "ns1")
+    for name, tier in (("a", "web"), ("b", "web"), ("c", "db")):
+        body = {"metadata": {"name": name, "labels": {"tier": tier}}}
+        http.post("/api/v1/namespaces/ns1/configmaps", json=body)
+    http.delete("/api/v1/namespaces/ns1/configmaps", params={"labelSelector": "tier=web"})
+    left = http.get("/api/v1/namespaces/ns1/configmaps").json()["items"]
+    assert [i["metadata"]["name"] for i in left] == ["c"]
+
+
+def test_finalizers_hold_deletion_until_removed(http: httpx.Client) -> None:
+    namespace(http, "ns1")
+    url = "/api/v1/namespaces/ns1/configmaps"
+    http.post(url, json={"metadata": {"name": "held", "finalizers": ["example.com/hold"]}})
+    lingering = http.delete(f"{url}/held").json()
+    assert lingering["metadata"]["deletionTimestamp"]
+    assert http.get(f"{url}/held").status_code == 200
+    patch = {"metadata": {"finalizers": None}}
+    http.patch(
+        f"{url}/held",
+        json=patch,
+        headers={"Content-Type": "application/merge-patch+json"},
+    )
+    assert http.get(f"{url}/held").status_code == 404
