@@ -25,7 +25,7 @@ app = typer.Typer(
 app.add_typer(stores_app, name="stores")
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
-console = Console()
+console = Console(soft_wrap=True)
 
 
 def _logging(verbose: bool) -> None:

@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 stores_app = typer.Typer(help="Create, inspect, change and delete stores.", no_args_is_help=True)
-console = Console()
+console = Console(soft_wrap=True)
 err = Console(stderr=True)
 
 PHASE_STYLE = {

@@ -16,13 +16,15 @@ from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import TypeVar
 
+from storeplane.domain.conditions import Reason
 from storeplane.domain.events import Event
 from storeplane.domain.ports import StoreRepository
-from storeplane.domain.store import Store
+from storeplane.domain.store import Phase, Store
 from storeplane.reconciler.context import ReconcileContext
 from storeplane.reconciler.reconcile import reconcile_store
 
 log = logging.getLogger(__name__)
+IN_FLIGHT_PHASES = (Phase.PENDING, Phase.PROVISIONING, Phase.UPDATING, Phase.DELETING)
 T = TypeVar("T")
 
 
@@ -67,6 +69,7 @@ class ReconcileLoop:
         self._loop = asyncio.get_running_loop()
         self._wakeup = asyncio.Event()
         log.info("reconciler %s started with %d workers", self._owner, self._workers)
+        await self._announce_resume()
         while not stop.is_set():
             free = self._workers - len(self._inflight)
             if free > 0:
@@ -98,6 +101,32 @@ class ReconcileLoop:
         if self._tasks:
             await asyncio.wait(self._tasks, timeout=30)
         log.info("reconciler %s stopped", self._owner)
+
+    async def _announce_resume(self) -> None:
+        """Tell the timeline of every store caught mid-change that a (re)started control plane
+        picks it up: after a crash, this is the event that explains the gap."""
+        now = self._ctx.clock()
+        events: list[Event] = []
+        for phase in IN_FLIGHT_PHASES:
+            cursor: str | None = None
+            while True:
+                page = await self._db(self._repo.list_page, phase=phase, limit=200, cursor=cursor)
+                events += [
+                    Event.normal(
+                        s.id,
+                        Reason.RESUMED,
+                        f"control plane {self._owner} started; continuing from what the cluster shows "
+                        f"(phase {s.phase.value})",
+                        time=now,
+                        generation=s.generation,
+                    )
+                    for s in page.items
+                ]
+                cursor = page.next_cursor
+                if cursor is None:
+                    break
+        if events:
+            await self._db(self._repo.append_events, events)
 
     def _start(self, store: Store) -> None:
         self._inflight.add(store.id)
