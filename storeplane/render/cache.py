@@ -149,6 +149,7 @@ async def render(
     cache: RenderCache | None = None,
 ) -> list[dict[str, Any]]:
     """Render through ``cache`` (default: the process-wide one). See ``RenderCache.render``."""
-    return await (cache or _default_cache).render(
+    target = cache if cache is not None else _default_cache  # an empty cache is falsy
+    return await target.render(
         chart_dir, release, namespace, values, helm_bin=helm_bin, timeout=timeout
     )

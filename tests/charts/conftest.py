@@ -30,4 +30,5 @@ def case(request: pytest.FixtureRequest) -> Case:
 
 @pytest.fixture
 def objects(helm_bin: str, case: Case) -> list[dict[str, Any]]:
-    return render_values(helm_bin, case.chart, case.values())
+    rendered: list[dict[str, Any]] = render_values(helm_bin, case.chart, case.values())
+    return rendered
