@@ -14,8 +14,10 @@ Concurrency rules, in one place:
   holding the lease writes, and only while no new intent arrived since it read the store.
 * **Leases** (``claim_due``): a due store is leased to one owner until ``now + lease``. A
   replica calling ``claim_due`` again also gets back the due stores it already holds, with the
-  lease extended — that is the renewal, so there is no separate ``renew``. The reconciler's
-  work queue must therefore ignore a store it is already working on.
+  lease extended — that is the renewal (and how a restarted replica with a stable owner id
+  takes its leases back at once), so there is no separate ``renew``. Free stores are handed
+  out before the caller's own, and the reconciler's work queue must ignore a store it is
+  already working on.
   PostgreSQL picks candidates with ``FOR UPDATE SKIP LOCKED``; SQLite's ``BEGIN IMMEDIATE``
   serialises claimers. Either way the UPDATE re-checks the lease condition, so two owners can
   never both hold a store.
@@ -29,7 +31,7 @@ import json
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, Engine, and_, func, insert, or_, select, text, update
+from sqlalchemy import Connection, Engine, and_, case, func, insert, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -201,10 +203,13 @@ class SqlStoreRepository:
             ),
         )
         with write_transaction(self.engine) as connection:
+            # Stores nobody holds come first: the caller's own leases are mostly passes it is
+            # still running, and returning those would waste the free slots it asked to fill.
+            already_ours = case((StoreRow.lease_owner == owner, 1), else_=0)
             candidates = (
                 select(StoreRow.id)
                 .where(claimable)
-                .order_by(StoreRow.next_reconcile_at.asc(), StoreRow.id.asc())
+                .order_by(already_ours, StoreRow.next_reconcile_at.asc(), StoreRow.id.asc())
                 .limit(limit)
             )
             if connection.dialect.name == "postgresql":
