@@ -179,6 +179,10 @@ def test_every_object_and_pod_template_carries_the_store_labels(
             assert len(value) <= 63, f"{where}: label {label} too long"
         for claim in obj.get("spec", {}).get("volumeClaimTemplates", []):
             assert expected.items() <= labels_of(claim).items(), f"{where} volumeClaimTemplate"
+            # volumeClaimTemplates are immutable: a label that follows the chart version
+            # would make the StatefulSet un-appliable after an upgrade.
+            volatile = {"helm.sh/chart", "app.kubernetes.io/version"} & set(labels_of(claim))
+            assert not volatile, f"{where} volumeClaimTemplate carries {volatile}"
     for workload, template in pod_specs(objects):
         where = f"pod template of {workload['kind']}/{workload['metadata']['name']}"
         assert expected.items() <= labels_of(template).items(), where

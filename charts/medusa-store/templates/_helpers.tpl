@@ -34,20 +34,31 @@ app.kubernetes.io/component: {{ index . 1 }}
 {{- end }}
 
 {{/*
-Labels of every object and pod template: (list $ "server").
+Labels that never change over a store's life: (list $ "server"). Used where Kubernetes
+forbids updates, i.e. a StatefulSet's volumeClaimTemplates (a chart version bump must not
+make the StatefulSet un-appliable).
 managed-by is "storeplane", not .Release.Service: storeplane renders with `helm template`
 and applies the objects itself; helm never installs a release.
 storeplane.dev/store-id is how storeplane finds, prunes and verifies the removal of a
 store's objects: every object must carry it.
 */}}
-{{- define "medusa-store.labels" -}}
+{{- define "medusa-store.stableLabels" -}}
 {{ include "medusa-store.selectorLabels" . }}
 {{- $ := index . 0 }}
-helm.sh/chart: {{ include "medusa-store.chart" $ }}
-app.kubernetes.io/version: {{ $.Chart.AppVersion | quote }}
 app.kubernetes.io/managed-by: storeplane
 app.kubernetes.io/part-of: storeplane
 storeplane.dev/store-id: {{ $.Values.store.id | quote }}
+{{- end }}
+
+{{/*
+Labels of every object and pod template: (list $ "server"): the stable ones plus the chart
+version.
+*/}}
+{{- define "medusa-store.labels" -}}
+{{ include "medusa-store.stableLabels" . }}
+{{- $ := index . 0 }}
+helm.sh/chart: {{ include "medusa-store.chart" $ }}
+app.kubernetes.io/version: {{ $.Chart.AppVersion | quote }}
 {{- end }}
 
 {{/* Host the store is served at. */}}

@@ -34,20 +34,31 @@ app.kubernetes.io/component: {{ index . 1 }}
 {{- end }}
 
 {{/*
-Labels of every object and pod template: (list $ "wordpress").
+Labels that never change over a store's life: (list $ "wordpress"). Used where Kubernetes
+forbids updates, i.e. a StatefulSet's volumeClaimTemplates (a chart version bump must not
+make the StatefulSet un-appliable).
 managed-by is "storeplane", not .Release.Service: storeplane renders with `helm template`
 and applies the objects itself; helm never installs a release.
 storeplane.dev/store-id is how storeplane finds, prunes and verifies the removal of a
 store's objects: every object must carry it.
 */}}
-{{- define "woocommerce-store.labels" -}}
+{{- define "woocommerce-store.stableLabels" -}}
 {{ include "woocommerce-store.selectorLabels" . }}
 {{- $ := index . 0 }}
-helm.sh/chart: {{ include "woocommerce-store.chart" $ }}
-app.kubernetes.io/version: {{ $.Chart.AppVersion | quote }}
 app.kubernetes.io/managed-by: storeplane
 app.kubernetes.io/part-of: storeplane
 storeplane.dev/store-id: {{ $.Values.store.id | quote }}
+{{- end }}
+
+{{/*
+Labels of every object and pod template: (list $ "wordpress"): the stable ones plus the chart
+version.
+*/}}
+{{- define "woocommerce-store.labels" -}}
+{{ include "woocommerce-store.stableLabels" . }}
+{{- $ := index . 0 }}
+helm.sh/chart: {{ include "woocommerce-store.chart" $ }}
+app.kubernetes.io/version: {{ $.Chart.AppVersion | quote }}
 {{- end }}
 
 {{/* Host the store is served at. */}}
