@@ -30,16 +30,15 @@ def namespace(http: httpx.Client, name: str) -> dict[str, Any]:
 
 
 def deployment(name: str, replicas: int = 1, image: str = "nginx:1.27") -> dict[str, Any]:
-    labels = {"app": name}
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
-        "metadata": {"name": name, "labels": labels},
+        "metadata": {"name": name, "labels": {"app": name}},
         "spec": {
             "replicas": replicas,
-            "selector": {"matchLabels": labels},
+            "selector": {"matchLabels": {"app": name}},
             "template": {
-                "metadata": {"labels": labels},
+                "metadata": {"labels": {"app": name}},
                 "spec": {"containers": [{"name": "web", "image": image}]},
             },
         },
