@@ -11,10 +11,14 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 import sqlalchemy
 from sqlalchemy.engine import make_url
+
+if TYPE_CHECKING:
+    from storeplane.db import SqlStoreRepository
 
 POSTGRES_URL_ENV = "STOREPLANE_TEST_POSTGRES_URL"
 
@@ -42,3 +46,22 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         with admin.begin() as connection:
             connection.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
         admin.dispose()
+
+
+@pytest.fixture
+def migrated_url(db_url: str) -> str:
+    """``db_url`` after ``migrate``."""
+    from storeplane.db import migrate
+
+    migrate(db_url)
+    return db_url
+
+
+@pytest.fixture
+def repo(migrated_url: str) -> Iterator[SqlStoreRepository]:
+    """A SqlStoreRepository on a fresh, migrated database of each backend."""
+    from storeplane.db import SqlStoreRepository, create_engine_for
+
+    engine = create_engine_for(migrated_url)
+    yield SqlStoreRepository(engine)
+    engine.dispose()
