@@ -95,9 +95,9 @@ ENGINES: dict[Engine, EngineProfile] = {
         engine=Engine.WOOCOMMERCE,
         display_name="WooCommerce",
         chart="woocommerce-store",
-        # The official wordpress (Apache) image starts as root to bind port 80 and then drops
-        # to www-data; "restricted" would refuse it.
-        pod_security="baseline",
+        # The chart runs WordPress as www-data (uid 33) and lets it bind port 80 through the
+        # net.ipv4.ip_unprivileged_port_start sysctl, which "restricted" allows.
+        pod_security="restricted",
         health=HealthCheck(
             service="woocommerce-wordpress",
             port=80,
