@@ -9,7 +9,7 @@ const GLYPH: Record<Phase, string> = {
   Updating: "◔",
   Failed: "✕",
   Deleting: "◌",
-  Deleted: "–",
+  Deleted: "⊘",
 };
 
 export const IN_PROGRESS: ReadonlySet<Phase> = new Set(["Pending", "Provisioning", "Updating", "Deleting"]);

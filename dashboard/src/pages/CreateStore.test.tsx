@@ -45,6 +45,9 @@ describe("CreateStore", () => {
     await userEvent.click(screen.getByRole("button", { name: "Create store" }));
     const alert = await screen.findByRole("alert");
     expect(alert).toHaveTextContent('a store named "shop" already exists; choose another name');
+    // Said once (in the alert), with the field marked invalid.
+    expect(screen.getAllByText(/already exists/)).toHaveLength(1);
+    expect(screen.getByLabelText("Name")).toHaveAttribute("aria-invalid", "true");
     expect(window.location.pathname).toBe("/");
   });
 

@@ -57,7 +57,15 @@ export function CreateStore() {
     );
   }
 
-  const nameError = showNameProblem ? nameProblem : serverFieldError("name");
+  // The API's message about the name goes beside the field, unless the alert below already
+  // says exactly that (a 409 names the field and repeats the detail).
+  const serverNameError = serverFieldError("name");
+  const nameInvalid = showNameProblem || serverNameError !== undefined;
+  const nameError = showNameProblem
+    ? nameProblem
+    : serverNameError !== create.error?.message
+      ? serverNameError
+      : undefined;
   return (
     <section aria-labelledby={`${id}-heading`} className="narrow">
       <p className="crumbs">
@@ -75,7 +83,7 @@ export function CreateStore() {
             spellCheck={false}
             autoCapitalize="none"
             maxLength={STORE_NAME_MAX + 20}
-            aria-invalid={nameError ? true : undefined}
+            aria-invalid={nameInvalid ? true : undefined}
             aria-describedby={`${id}-name-hint${nameError ? ` ${id}-name-error` : ""}`}
             onChange={(e) => {
               setName(e.target.value);

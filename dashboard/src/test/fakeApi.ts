@@ -91,7 +91,10 @@ export function createFakeApi(initial: Store[] = []): FakeApi {
     if (path === "/api/v1/stores" && method === "POST") {
       const b = body as { name: string; engine: string; plan: string };
       if ([...stores.values()].some((s) => s.name === b.name && s.phase !== "Deleted"))
-        return problem(409, "Conflict", `a store named "${b.name}" already exists; choose another name`);
+      {
+        const detail = `a store named "${b.name}" already exists; choose another name`;
+        return problem(409, "Conflict", detail, [{ field: "name", message: detail }]);
+      }
       const s = makeStore({ name: b.name, engine: b.engine as Store["engine"], plan: b.plan as Store["plan"], phase: "Pending", url: null });
       stores.set(s.id, s);
       record(s.id, "Created", `store ${b.name} created`);

@@ -1,0 +1,336 @@
+// End-to-end journeys of the web console against a REAL `storeplane dev`, driven by
+// playwright-core with Debian's Chromium (never a downloaded browser).
+//
+//   node e2e/run.mjs            starts `<repo>/.venv/bin/storeplane dev` on a free port with a
+//                               temporary data dir, and stops it (by PID) at the end
+//   STOREPLANE_URL=http://... node e2e/run.mjs    uses a running storeplane instead
+//   CHROMIUM_PATH=/path/to/chromium               another browser binary (default /usr/bin/chromium)
+//
+// Needs a built dashboard (scripts/build-dashboard.sh). Screenshots go to
+// <repo>/test-output/dashboard/. Prints one line per check and ends with
+// "e2e: N passed, M failed"; exits non-zero if anything failed.
+import { spawn } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+const dashboard = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const repo = resolve(dashboard, "..");
+const outDir = join(repo, "test-output", "dashboard");
+const chromiumPath = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+const CHROMIUM_FLAGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-sync",
+];
+const LAPTOP = { width: 1366, height: 860 };
+const PHONE = { width: 390, height: 844 };
+const OVERALL_TIMEOUT_MS = 6 * 60_000;
+const log = (msg) => console.log(`e2e: ${msg}`);
+
+let server = null; // { child, dataDir, output }
+let browser = null;
+
+// ---------- the server ----------
+
+function freePort() {
+  return new Promise((res, rej) => {
+    const srv = createServer();
+    srv.once("error", rej);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address();
+      srv.close(() => res(port));
+    });
+  });
+}
+
+async function startServer() {
+  const bin = join(repo, ".venv", "bin", "storeplane");
+  if (!existsSync(bin)) throw new Error(`${bin} not found: create the Python environment first`);
+  const port = await freePort();
+  const dataDir = mkdtempSync(join(tmpdir(), "storeplane-e2e-"));
+  log(`starting ${bin} dev --port ${port} --data-dir ${dataDir}`);
+  const child = spawn(bin, ["dev", "--port", String(port), "--data-dir", dataDir], {
+    cwd: repo,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, NO_COLOR: "1", TERM: "dumb" },
+  });
+  server = { child, dataDir, output: "" };
+  let announced = null;
+  const onData = (chunk) => {
+    server.output += chunk.toString();
+    const m = /running at (http:\/\/[^\s)]+)/.exec(server.output);
+    if (m && !announced) announced = m[1].replace(/\/$/, "");
+  };
+  child.stdout.on("data", onData);
+  child.stderr.on("data", onData);
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`storeplane dev exited with ${child.exitCode}:\n${server.output.slice(-3000)}`);
+    const base = announced ?? `http://127.0.0.1:${port}`;
+    if (await isReady(base)) return base;
+    await sleep(250);
+  }
+  throw new Error(`storeplane dev did not answer /readyz within 60 s:\n${server.output.slice(-3000)}`);
+}
+
+async function isReady(base) {
+  try {
+    const r = await fetch(`${base}/readyz`, { signal: AbortSignal.timeout(2000) });
+    return r.ok;
+  } catch {
+    return false;
+  }
+}
+
+async function stopServer() {
+  if (!server) return;
+  const { child, dataDir } = server;
+  server = null;
+  if (child.exitCode === null && child.signalCode === null) {
+    log(`stopping storeplane dev (pid ${child.pid})`);
+    const exited = new Promise((res) => child.once("exit", res));
+    child.kill("SIGTERM");
+    const timedOut = await Promise.race([exited.then(() => false), sleep(10_000).then(() => true)]);
+    if (timedOut) {
+      log(`pid ${child.pid} ignored SIGTERM for 10 s; sending SIGKILL`);
+      child.kill("SIGKILL");
+      await exited;
+    }
+  }
+  rmSync(dataDir, { recursive: true, force: true });
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// ---------- the checks ----------
+
+const results = [];
+async function check(name, fn) {
+  const started = Date.now();
+  try {
+    await fn();
+    results.push({ name, ok: true });
+    log(`PASS  ${name} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+  } catch (exc) {
+    results.push({ name, ok: false });
+    log(`FAIL  ${name}: ${exc instanceof Error ? exc.message.split("\n").slice(0, 6).join("\n      ") : exc}`);
+  }
+}
+
+function assert(cond, message) {
+  if (!cond) throw new Error(message);
+}
+
+async function api(base, path, init) {
+  const r = await fetch(`${base}${path}`, {
+    ...init,
+    headers: { "content-type": "application/json", ...(init?.headers ?? {}) },
+  });
+  const body = await r.json().catch(() => null);
+  return { status: r.status, body };
+}
+
+async function shot(page, name, viewport) {
+  await page.setViewportSize(viewport);
+  await sleep(150); // let layout settle after the resize
+  const file = join(outDir, `${name}.png`);
+  await page.screenshot({ path: file, fullPage: true });
+  log(`      screenshot ${file.slice(repo.length + 1)}`);
+}
+
+async function journeys(base) {
+  browser = await chromium.launch({ executablePath: chromiumPath, args: CHROMIUM_FLAGS, headless: true });
+  const context = await browser.newContext({ viewport: LAPTOP });
+  context.setDefaultTimeout(20_000);
+  const page = await context.newPage();
+  const pageErrors = [];
+  page.on("pageerror", (err) => pageErrors.push(err.message));
+  page.on("console", (msg) => msg.type() === "error" && pageErrors.push(`console: ${msg.text()}`));
+
+  const name = `e2e-${Date.now().toString(36)}`;
+  let storeId = null;
+  const needStore = () => assert(storeId, "not run: the store was not created");
+  const heading = () => page.getByRole("heading", { level: 1 });
+
+  await check("the dashboard is served at / with its stores list", async () => {
+    const r = await page.goto(`${base}/`);
+    assert(r?.ok(), `GET / answered ${r?.status()}; is dashboard/dist built (scripts/build-dashboard.sh)?`);
+    await heading().filter({ hasText: "Stores" }).waitFor();
+    await page.getByText(/No stores yet\.|\d+ stores?/).first().waitFor();
+  });
+
+  await check("create a store through the form (keyboard submit)", async () => {
+    await page.getByRole("link", { name: "New store" }).first().click();
+    await heading().filter({ hasText: "New store" }).waitFor();
+    await page.getByRole("radio", { name: "MedusaJS" }).check();
+    await page.getByRole("radio", { name: /^small/ }).check();
+    // Quotas come from GET /api/v1/plans.
+    await page.getByRole("radio", { name: /^medium/ }).locator("xpath=..").getByText("Pods").waitFor();
+    await shot(page, "create-laptop", LAPTOP);
+    const field = page.getByLabel("Name");
+    await field.click();
+    await page.keyboard.type(name);
+    await page.keyboard.press("Enter");
+    await page.waitForURL(/\/stores\/store-[^/]+$/);
+    storeId = decodeURIComponent(new URL(page.url()).pathname.split("/").pop());
+    await heading().filter({ hasText: name }).waitFor();
+  });
+
+  await check("the new store reaches Ready on the list", async () => {
+    needStore();
+    await page.goto(`${base}/`);
+    const row = page.locator(`tr[data-store="${name}"]`);
+    await row.waitFor();
+    await row.locator('[data-phase="Ready"]').waitFor({ timeout: 60_000 });
+    assert((await row.textContent()).includes("Ready"), "the phase is not shown as text");
+    await shot(page, "list-laptop", LAPTOP);
+    await shot(page, "list-phone", PHONE);
+    await page.setViewportSize(LAPTOP);
+  });
+
+  await check("its detail page shows conditions, URL and a filled timeline, newest first", async () => {
+    needStore();
+    await page.locator(`tr[data-store="${name}"]`).getByRole("link", { name }).click();
+    await heading().filter({ hasText: name }).waitFor();
+    await page.locator('tr[data-condition="Ready"]').getByText("True").waitFor({ timeout: 30_000 });
+    const events = page.locator("ol.timeline > li");
+    await events.nth(2).waitFor({ timeout: 30_000 });
+    const times = await events.locator("time").evaluateAll((els) => els.map((e) => e.getAttribute("datetime")));
+    const ms = times.map((t) => Date.parse(t));
+    assert(ms.every((t, i) => i === 0 || ms[i - 1] >= t), `events are not newest first: ${times.join(", ")}`);
+    const title = await events.first().locator("time").getAttribute("title");
+    assert(title && title.includes("Z)"), `no exact time on hover: ${title}`);
+    const fromApi = await api(base, `/api/v1/stores/${storeId}/events`);
+    assert((await events.count()) === fromApi.body.count, `timeline shows ${await events.count()} of ${fromApi.body.count} events`);
+    const store = await api(base, `/api/v1/stores/${storeId}`);
+    if (store.body.url) await page.getByRole("link", { name: store.body.url }).waitFor();
+    await page.getByText(store.body.namespace, { exact: true }).first().waitFor();
+    await shot(page, "detail-laptop", LAPTOP);
+    await shot(page, "detail-phone", PHONE);
+    await page.setViewportSize(LAPTOP);
+  });
+
+  await check("change its plan and see it converge again", async () => {
+    needStore();
+    const before = (await api(base, `/api/v1/stores/${storeId}`)).body;
+    await page.getByLabel("Plan", { exact: true }).selectOption("medium");
+    await page.getByRole("button", { name: "Change plan" }).click();
+    await page.waitForFunction(
+      async ([url, gen]) => {
+        const r = await fetch(url);
+        const s = await r.json();
+        return s.plan === "medium" && s.generation === gen + 1 && s.observed_generation === s.generation && s.phase === "Ready";
+      },
+      [`${base}/api/v1/stores/${storeId}`, before.generation],
+      { timeout: 60_000, polling: 500 },
+    );
+    await heading().locator('[data-phase="Ready"]').waitFor({ timeout: 10_000 });
+    await page.getByText(`${before.generation + 1}`, { exact: false }).first().waitFor();
+  });
+
+  await check("a duplicate name is refused with the API's message verbatim", async () => {
+    needStore();
+    const refused = await api(base, "/api/v1/stores", {
+      method: "POST",
+      body: JSON.stringify({ name, engine: "medusa", plan: "small" }),
+    });
+    assert(refused.status === 409, `the API answered ${refused.status} to a duplicate name, not 409`);
+    await page.goto(`${base}/new`);
+    await page.getByLabel("Name").fill(name);
+    await page.getByRole("button", { name: "Create store" }).click();
+    const alert = page.getByRole("alert");
+    await alert.waitFor();
+    const text = await alert.textContent();
+    assert(text.includes(refused.body.detail), `alert says ${JSON.stringify(text)}, API says ${JSON.stringify(refused.body.detail)}`);
+    assert(new URL(page.url()).pathname === "/new", "navigated away after a refused create");
+    await shot(page, "create-refused-phone", PHONE);
+    await page.setViewportSize(LAPTOP);
+  });
+
+  await check("delete it (typing its name) and see Deleted", async () => {
+    needStore();
+    await page.goto(`${base}/stores/${encodeURIComponent(storeId)}`);
+    await heading().filter({ hasText: name }).waitFor();
+    await page.getByRole("button", { name: "Delete…" }).click();
+    const dialog = page.getByRole("dialog");
+    await dialog.waitFor();
+    assert((await dialog.textContent()).includes(name), "the dialog does not name the store");
+    const confirm = dialog.getByRole("button", { name: "Delete store" });
+    assert(await confirm.isDisabled(), "delete is possible before typing the name");
+    await dialog.getByRole("textbox").fill(name);
+    await confirm.click();
+    await dialog.waitFor({ state: "detached" });
+    await heading().locator('[data-phase="Deleted"]').waitFor({ timeout: 60_000 });
+    assert(await page.getByRole("button", { name: "Delete…" }).isDisabled(), "delete still offered on a tombstone");
+    await page.locator("ol.timeline > li").first().waitFor();
+    await shot(page, "detail-deleted-laptop", LAPTOP);
+    await page.goto(`${base}/?phase=Deleted`);
+    await page.locator(`tr[data-store="${name}"] [data-phase="Deleted"]`).waitFor();
+  });
+
+  await check("no uncaught errors in the page", async () => {
+    // 4xx answers the journeys provoked on purpose show up as console errors; ignore those.
+    const real = pageErrors.filter((e) => !/status of 4\d\d/.test(e));
+    assert(real.length === 0, real.join("\n"));
+  });
+}
+
+// ---------- main ----------
+
+async function main() {
+  mkdirSync(outDir, { recursive: true });
+  if (!existsSync(chromiumPath)) {
+    throw new Error(`${chromiumPath} not found: apt-get install -y chromium (or set CHROMIUM_PATH)`);
+  }
+  const base = process.env.STOREPLANE_URL?.replace(/\/$/, "") ?? (await startServer());
+  if (process.env.STOREPLANE_URL && !(await isReady(base))) throw new Error(`${base}/readyz is not answering`);
+  log(`storeplane at ${base}`);
+  await journeys(base);
+}
+
+async function cleanup() {
+  await browser?.close().catch(() => {});
+  browser = null;
+  await stopServer().catch((e) => log(`could not stop the server: ${e}`));
+}
+
+for (const sig of ["SIGINT", "SIGTERM"]) {
+  process.on(sig, async () => {
+    log(`${sig}: cleaning up`);
+    await cleanup();
+    process.exit(130);
+  });
+}
+const watchdog = setTimeout(async () => {
+  log(`FAIL  the whole run took longer than ${OVERALL_TIMEOUT_MS / 60_000} minutes`);
+  results.push({ name: "overall timeout", ok: false });
+  await cleanup();
+  summary();
+}, OVERALL_TIMEOUT_MS);
+
+function summary() {
+  const passed = results.filter((r) => r.ok).length;
+  const failed = results.length - passed;
+  console.log(`e2e: ${passed} passed, ${failed} failed`);
+  process.exit(failed === 0 && passed > 0 ? 0 : 1);
+}
+
+try {
+  await main();
+} catch (exc) {
+  results.push({ name: "setup", ok: false });
+  log(`FAIL  setup: ${exc instanceof Error ? exc.message : exc}`);
+} finally {
+  clearTimeout(watchdog);
+  await cleanup();
+}
+summary();
