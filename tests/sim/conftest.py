@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 from lightkube import AsyncClient, KubeConfig
 
+from storeplane.sim.kubeconfig import write_kubeconfig
 from storeplane.sim.runner import RunningSimulator, SimulatorConfig, start_in_thread
 
 
@@ -30,8 +32,11 @@ def http(sim: RunningSimulator) -> Iterator[httpx.Client]:
 
 
 @pytest.fixture
-async def kube(sim: RunningSimulator) -> AsyncIterator[AsyncClient]:
-    client = AsyncClient(KubeConfig.from_server(sim.url), field_manager="tests")
+async def kube(sim: RunningSimulator, tmp_path: Path) -> AsyncIterator[AsyncClient]:
+    """lightkube's AsyncClient configured from a kubeconfig the simulator wrote (lightkube
+    1.0's ``KubeConfig.from_server`` has no user, which its client refuses)."""
+    path = write_kubeconfig(tmp_path / "kubeconfig", sim.url)
+    client = AsyncClient(KubeConfig.from_file(path), field_manager="tests")
     try:
         yield client
     finally:
