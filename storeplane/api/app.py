@@ -14,6 +14,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute
 
 from storeplane.api.dashboard import has_dashboard, mount_dashboard
 from storeplane.api.errors import PROBLEM_MEDIA_TYPE, Problem, install_error_handlers
@@ -70,9 +71,16 @@ def create_app(
 
     install_error_handlers(app)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_bytes)
-    app.include_router(stores.router)
-    app.include_router(catalog.router)
-    app.include_router(health.router)
+    routers = (stores.router, catalog.router, health.router)
+    for router in routers:
+        app.include_router(router)
+    # For 405 replies that name what is allowed (see errors.http_exception_handler).
+    app.state.route_methods = [
+        (route.path_regex, route.methods)
+        for router in routers
+        for route in router.routes
+        if isinstance(route, APIRoute)
+    ]
     if dashboard_dir is not None and has_dashboard(dashboard_dir):
         mount_dashboard(app, dashboard_dir)
 

@@ -17,7 +17,15 @@ from fastapi.staticfiles import StaticFiles
 from storeplane.api.errors import http_exception_handler
 
 # Paths the dashboard must never shadow: an unknown one is a real 404.
-RESERVED_PREFIXES = ("/api", "/docs", "/redoc", "/openapi.json", "/healthz", "/readyz")
+RESERVED_PREFIXES = (
+    "/api",
+    "/assets",
+    "/docs",
+    "/redoc",
+    "/openapi.json",
+    "/healthz",
+    "/readyz",
+)
 
 
 def has_dashboard(dashboard_dir: Path | None) -> bool:

@@ -36,7 +36,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Match
 
 from storeplane.domain.errors import (
     InvalidRequestError,
@@ -136,12 +135,12 @@ def _sentence(problem: ProblemField) -> str:
 
 
 def _allowed_methods(request: Request) -> list[str]:
+    """The methods some route accepts on this path (``create_app`` records them)."""
     allowed: set[str] = set()
-    for route in request.app.router.routes:
-        match, _ = route.matches(request.scope)
-        if match is not Match.NONE:
-            allowed.update(getattr(route, "methods", None) or ())
-    return sorted(allowed)
+    for pattern, methods in getattr(request.app.state, "route_methods", ()):
+        if pattern.match(request.url.path):
+            allowed.update(methods)
+    return sorted(allowed - {"HEAD"})
 
 
 def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
