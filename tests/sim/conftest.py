@@ -25,10 +25,34 @@ def sim(sim_config: SimulatorConfig) -> Iterator[RunningSimulator]:
         yield running
 
 
+@pytest.fixture(scope="module")
+def shared_sim_config() -> SimulatorConfig:
+    """Controllers that stay out of the way: nothing becomes ready or finishes terminating
+    while a module runs, so its tests never race a status write."""
+    return SimulatorConfig(ready_delay=60, terminate_delay=60)
+
+
+@pytest.fixture(scope="module")
+def shared_sim(shared_sim_config: SimulatorConfig) -> Iterator[RunningSimulator]:
+    """One simulator for a whole module; a module opts in by overriding ``sim`` with it.
+    Its tests then isolate themselves with the ``ns`` fixture."""
+    with start_in_thread(shared_sim_config) as running:
+        yield running
+
+
 @pytest.fixture
 def http(sim: RunningSimulator) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=sim.url, timeout=5) as client:
+    # verify=False: plain HTTP anyway, and it skips loading a CA bundle per test.
+    with httpx.Client(base_url=sim.url, timeout=5, verify=False) as client:
         yield client
+
+
+@pytest.fixture
+def ns(http: httpx.Client) -> str:
+    """A fresh namespace with a generated name, for tests that share a simulator."""
+    response = http.post("/api/v1/namespaces", json={"metadata": {"generateName": "test-"}})
+    assert response.status_code == 201, response.text
+    return str(response.json()["metadata"]["name"])
 
 
 @pytest.fixture

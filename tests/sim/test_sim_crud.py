@@ -10,7 +10,7 @@ import pytest
 from sim_helpers import deployment, namespace
 
 from storeplane.sim.kinds import KINDS, Kind
-from storeplane.sim.runner import SimulatorConfig
+from storeplane.sim.runner import RunningSimulator
 
 POD_TEMPLATE = {
     "metadata": {"labels": {"app": "x"}},
@@ -18,7 +18,7 @@ POD_TEMPLATE = {
 }
 SELECTOR = {"matchLabels": {"app": "x"}}
 
-# A minimal valid body per kind (namespaced kinds are created in namespace "ns1").
+# A minimal valid body per kind.
 SAMPLES: dict[str, dict[str, Any]] = {
     "Namespace": {},
     "ResourceQuota": {"spec": {"hard": {"pods": "10"}}},
@@ -47,12 +47,11 @@ SAMPLES: dict[str, dict[str, Any]] = {
 
 
 @pytest.fixture
-def sim_config() -> SimulatorConfig:
-    """Controllers stay out of the way: no status writes race these updates."""
-    return SimulatorConfig(ready_delay=60, terminate_delay=0.05)
+def sim(shared_sim: RunningSimulator) -> RunningSimulator:
+    return shared_sim
 
 
-def collection(kind: Kind, ns: str | None = "ns1") -> str:
+def collection(kind: Kind, ns: str | None) -> str:
     base = f"/apis/{kind.group}/{kind.version}" if kind.group else f"/api/{kind.version}"
     if kind.namespaced and ns is not None:
         return f"{base}/namespaces/{ns}/{kind.resource}"
@@ -70,9 +69,8 @@ def test_every_kind_has_a_sample() -> None:
 
 
 @pytest.mark.parametrize("kind", KINDS, ids=[f"{k.kind} round-trips" for k in KINDS])
-def test_create_get_list_update_delete(http: httpx.Client, kind: Kind) -> None:
-    namespace(http, "ns1")
-    url = collection(kind)
+def test_create_get_list_update_delete(http: httpx.Client, ns: str, kind: Kind) -> None:
+    url = collection(kind, ns)
 
     created = http.post(url, json=sample(kind, "thing"))
     assert created.status_code == 201, created.text
@@ -84,7 +82,7 @@ def test_create_get_list_update_delete(http: httpx.Client, kind: Kind) -> None:
     assert meta["generation"] == 1
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", meta["creationTimestamp"])
     assert meta["managedFields"][0]["operation"] == "Update"
-    assert meta.get("namespace") == ("ns1" if kind.namespaced else None)
+    assert meta.get("namespace") == (ns if kind.namespaced else None)
 
     got = http.get(f"{url}/thing")
     assert got.status_code == 200
@@ -109,11 +107,10 @@ def test_create_get_list_update_delete(http: httpx.Client, kind: Kind) -> None:
         assert http.get(f"{url}/thing").status_code == 404
 
 
-def test_generate_name_picks_a_fresh_name(http: httpx.Client) -> None:
-    namespace(http, "ns1")
+def test_generate_name_picks_a_fresh_name(http: httpx.Client, ns: str) -> None:
     body = {"metadata": {"generateName": "job-"}, "data": {}}
     names = {
-        http.post("/api/v1/namespaces/ns1/configmaps", json=body).json()["metadata"]["name"]
+        http.post(f"/api/v1/namespaces/{ns}/configmaps", json=body).json()["metadata"]["name"]
         for _ in range(3)
     }
     assert len(names) == 3
@@ -126,23 +123,23 @@ def test_list_across_all_namespaces(http: httpx.Client) -> None:
         http.post(f"/api/v1/namespaces/{ns}/secrets", json={"metadata": {"name": "s"}})
         http.post(f"/apis/apps/v1/namespaces/{ns}/deployments", json=deployment("web"))
     secrets = http.get("/api/v1/secrets").json()["items"]
-    assert [(s["metadata"]["namespace"], s["metadata"]["name"]) for s in secrets] == [
+    mine = [s for s in secrets if s["metadata"]["namespace"] in ("a1", "b1")]
+    assert [(s["metadata"]["namespace"], s["metadata"]["name"]) for s in mine] == [
         ("a1", "s"),
         ("b1", "s"),
     ]
     deployments = http.get("/apis/apps/v1/deployments").json()
     assert deployments["kind"] == "DeploymentList"
-    assert len(deployments["items"]) == 2
+    assert {d["metadata"]["namespace"] for d in deployments["items"]} >= {"a1", "b1"}
 
 
-def test_list_pages_with_limit_and_continue(http: httpx.Client) -> None:
-    namespace(http, "ns1")
+def test_list_pages_with_limit_and_continue(http: httpx.Client, ns: str) -> None:
     for i in range(5):
-        http.post("/api/v1/namespaces/ns1/configmaps", json={"metadata": {"name": f"cm{i}"}})
+        http.post(f"/api/v1/namespaces/{ns}/configmaps", json={"metadata": {"name": f"cm{i}"}})
     seen: list[str] = []
     params: dict[str, str] = {"limit": "2"}
     while True:
-        page = http.get("/api/v1/namespaces/ns1/configmaps", params=params).json()
+        page = http.get(f"/api/v1/namespaces/{ns}/configmaps", params=params).json()
         seen += [i["metadata"]["name"] for i in page["items"]]
         if not page["metadata"].get("continue"):
             break
@@ -150,28 +147,25 @@ def test_list_pages_with_limit_and_continue(http: httpx.Client) -> None:
     assert seen == [f"cm{i}" for i in range(5)]
 
 
-def test_secret_string_data_is_stored_as_base64_data(http: httpx.Client) -> None:
-    namespace(http, "ns1")
+def test_secret_string_data_is_stored_as_base64_data(http: httpx.Client, ns: str) -> None:
     body = {"metadata": {"name": "s"}, "stringData": {"password": "hunter2"}}
-    secret = http.post("/api/v1/namespaces/ns1/secrets", json=body).json()
+    secret = http.post(f"/api/v1/namespaces/{ns}/secrets", json=body).json()
     assert secret["data"] == {"password": "aHVudGVyMg=="}
     assert "stringData" not in secret
     assert secret["type"] == "Opaque"
 
 
-def test_delete_collection_by_label(http: httpx.Client) -> None:
-    namespace(http, "ns1")
+def test_delete_collection_by_label(http: httpx.Client, ns: str) -> None:
     for name, tier in (("a", "web"), ("b", "web"), ("c", "db")):
         body = {"metadata": {"name": name, "labels": {"tier": tier}}}
-        http.post("/api/v1/namespaces/ns1/configmaps", json=body)
-    http.delete("/api/v1/namespaces/ns1/configmaps", params={"labelSelector": "tier=web"})
-    left = http.get("/api/v1/namespaces/ns1/configmaps").json()["items"]
+        http.post(f"/api/v1/namespaces/{ns}/configmaps", json=body)
+    http.delete(f"/api/v1/namespaces/{ns}/configmaps", params={"labelSelector": "tier=web"})
+    left = http.get(f"/api/v1/namespaces/{ns}/configmaps").json()["items"]
     assert [i["metadata"]["name"] for i in left] == ["c"]
 
 
-def test_finalizers_hold_deletion_until_removed(http: httpx.Client) -> None:
-    namespace(http, "ns1")
-    url = "/api/v1/namespaces/ns1/configmaps"
+def test_finalizers_hold_deletion_until_removed(http: httpx.Client, ns: str) -> None:
+    url = f"/api/v1/namespaces/{ns}/configmaps"
     http.post(url, json={"metadata": {"name": "held", "finalizers": ["example.com/hold"]}})
     lingering = http.delete(f"{url}/held").json()
     assert lingering["metadata"]["deletionTimestamp"]

@@ -6,6 +6,12 @@ import httpx
 import pytest
 
 from storeplane.sim.kinds import KINDS
+from storeplane.sim.runner import RunningSimulator
+
+
+@pytest.fixture
+def sim(shared_sim: RunningSimulator) -> RunningSimulator:
+    return shared_sim
 
 
 def test_version_reports_a_kubernetes_version(http: httpx.Client) -> None:

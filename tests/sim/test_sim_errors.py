@@ -8,14 +8,16 @@ import httpx
 import pytest
 from sim_helpers import deployment, namespace
 
-from storeplane.sim.runner import SimulatorConfig
-
-CM = "/api/v1/namespaces/ns1/configmaps"
+from storeplane.sim.runner import RunningSimulator
 
 
 @pytest.fixture
-def sim_config() -> SimulatorConfig:
-    return SimulatorConfig(ready_delay=60, terminate_delay=60)
+def sim(shared_sim: RunningSimulator) -> RunningSimulator:
+    return shared_sim
+
+
+def cm(ns: str) -> str:
+    return f"/api/v1/namespaces/{ns}/configmaps"
 
 
 def assert_status(response: httpx.Response, code: int, reason: str) -> dict[str, Any]:
@@ -30,9 +32,10 @@ def assert_status(response: httpx.Response, code: int, reason: str) -> dict[str,
     return dict(body)
 
 
-def test_missing_object_is_not_found(http: httpx.Client) -> None:
-    namespace(http, "ns1")
-    body = assert_status(http.get("/apis/apps/v1/namespaces/ns1/deployments/web"), 404, "NotFound")
+def test_missing_object_is_not_found(http: httpx.Client, ns: str) -> None:
+    body = assert_status(
+        http.get(f"/apis/apps/v1/namespaces/{ns}/deployments/web"), 404, "NotFound"
+    )
     assert body["message"] == 'deployments.apps "web" not found'
     assert body["details"] == {"name": "web", "group": "apps", "kind": "deployments"}
 
@@ -45,24 +48,22 @@ def test_creating_twice_is_already_exists(http: httpx.Client) -> None:
     assert body["message"] == 'namespaces "x" already exists'
 
 
-def test_stale_resource_version_is_a_conflict(http: httpx.Client) -> None:
-    namespace(http, "ns1")
-    created = http.post(CM, json={"metadata": {"name": "c"}, "data": {"v": "1"}}).json()
-    fresh = http.put(f"{CM}/c", json=dict(created, data={"v": "2"}))
+def test_stale_resource_version_is_a_conflict(http: httpx.Client, ns: str) -> None:
+    created = http.post(cm(ns), json={"metadata": {"name": "c"}, "data": {"v": "1"}}).json()
+    fresh = http.put(f"{cm(ns)}/c", json=dict(created, data={"v": "2"}))
     assert fresh.status_code == 200
-    stale = http.put(f"{CM}/c", json=dict(created, data={"v": "3"}))
+    stale = http.put(f"{cm(ns)}/c", json=dict(created, data={"v": "3"}))
     body = assert_status(stale, 409, "Conflict")
     assert body["message"] == (
         'Operation cannot be fulfilled on configmaps "c": the object has been modified; '
         "please apply your changes to the latest version and try again"
     )
-    assert http.get(f"{CM}/c").json()["data"] == {"v": "2"}
+    assert http.get(f"{cm(ns)}/c").json()["data"] == {"v": "2"}
 
 
-def test_update_without_resource_version_is_unconditional(http: httpx.Client) -> None:
-    namespace(http, "ns1")
-    http.post(CM, json={"metadata": {"name": "c"}})
-    response = http.put(f"{CM}/c", json={"metadata": {"name": "c"}, "data": {"v": "9"}})
+def test_update_without_resource_version_is_unconditional(http: httpx.Client, ns: str) -> None:
+    http.post(cm(ns), json={"metadata": {"name": "c"}})
+    response = http.put(f"{cm(ns)}/c", json={"metadata": {"name": "c"}, "data": {"v": "9"}})
     assert response.status_code == 200
 
 
@@ -79,9 +80,10 @@ INVALID = [
     [(b, f) for b, f, _ in INVALID],
     ids=[f"{why} is invalid" for _, _, why in INVALID],
 )
-def test_invalid_objects_are_refused(http: httpx.Client, body: dict[str, Any], field: str) -> None:
-    namespace(http, "ns1")
-    status = assert_status(http.post(CM, json=body), 422, "Invalid")
+def test_invalid_objects_are_refused(
+    http: httpx.Client, ns: str, body: dict[str, Any], field: str
+) -> None:
+    status = assert_status(http.post(cm(ns), json=body), 422, "Invalid")
     assert status["details"]["causes"][0]["field"] == field
     assert " is invalid: " in status["message"]
 
@@ -94,34 +96,32 @@ def test_namespace_names_must_be_dns_labels(http: httpx.Client) -> None:
     assert "RFC 1123 label" in status["message"]
 
 
-def test_deployment_without_selector_and_template_is_invalid(http: httpx.Client) -> None:
-    namespace(http, "ns1")
+def test_deployment_without_selector_and_template_is_invalid(http: httpx.Client, ns: str) -> None:
     body = {"metadata": {"name": "web"}, "spec": {"replicas": 1}}
     status = assert_status(
-        http.post("/apis/apps/v1/namespaces/ns1/deployments", json=body), 422, "Invalid"
+        http.post(f"/apis/apps/v1/namespaces/{ns}/deployments", json=body), 422, "Invalid"
     )
     fields = {c["field"] for c in status["details"]["causes"]}
     assert fields == {"spec.selector", "spec.template"}
     assert status["message"].startswith('Deployment.apps "web" is invalid: ')
 
 
-def test_selector_must_match_template_labels(http: httpx.Client) -> None:
-    namespace(http, "ns1")
+def test_selector_must_match_template_labels(http: httpx.Client, ns: str) -> None:
     body = deployment("web")
     body["spec"]["selector"]["matchLabels"] = {"app": "other"}
     status = assert_status(
-        http.post("/apis/apps/v1/namespaces/ns1/deployments", json=body), 422, "Invalid"
+        http.post(f"/apis/apps/v1/namespaces/{ns}/deployments", json=body), 422, "Invalid"
     )
     assert "`selector` does not match template `labels`" in status["message"]
 
 
 @pytest.mark.parametrize(
-    ("url", "body", "needle"),
+    ("body", "needle"),
     [
-        (CM, {"apiVersion": "apps/v1", "kind": "ConfigMap", "metadata": {"name": "c"}},
+        ({"apiVersion": "apps/v1", "kind": "ConfigMap", "metadata": {"name": "c"}},
          "API version"),
-        (CM, {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "c"}}, "kind"),
-        (CM, {"metadata": {"name": "c", "namespace": "other"}}, "namespace"),
+        ({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "c"}}, "kind"),
+        ({"metadata": {"name": "c", "namespace": "other"}}, "namespace"),
     ],
     ids=[
         "an apiVersion that does not match the URL is refused",
@@ -130,17 +130,15 @@ def test_selector_must_match_template_labels(http: httpx.Client) -> None:
     ],
 )  # fmt: skip
 def test_body_must_match_the_url(
-    http: httpx.Client, url: str, body: dict[str, Any], needle: str
+    http: httpx.Client, ns: str, body: dict[str, Any], needle: str
 ) -> None:
-    namespace(http, "ns1")
-    status = assert_status(http.post(url, json=body), 400, "BadRequest")
+    status = assert_status(http.post(cm(ns), json=body), 400, "BadRequest")
     assert needle in status["message"]
 
 
-def test_put_with_another_name_than_the_url_is_refused(http: httpx.Client) -> None:
-    namespace(http, "ns1")
-    http.post(CM, json={"metadata": {"name": "c"}})
-    assert_status(http.put(f"{CM}/c", json={"metadata": {"name": "d"}}), 400, "BadRequest")
+def test_put_with_another_name_than_the_url_is_refused(http: httpx.Client, ns: str) -> None:
+    http.post(cm(ns), json={"metadata": {"name": "c"}})
+    assert_status(http.put(f"{cm(ns)}/c", json={"metadata": {"name": "d"}}), 400, "BadRequest")
 
 
 def test_creating_in_a_missing_namespace_is_not_found(http: httpx.Client) -> None:
@@ -149,31 +147,28 @@ def test_creating_in_a_missing_namespace_is_not_found(http: httpx.Client) -> Non
     assert body["message"] == 'namespaces "ghost" not found'
 
 
-def test_creating_in_a_terminating_namespace_is_forbidden(http: httpx.Client) -> None:
-    namespace(http, "ns1")
-    http.delete("/api/v1/namespaces/ns1")
-    body = assert_status(http.post(CM, json={"metadata": {"name": "c"}}), 403, "Forbidden")
+def test_creating_in_a_terminating_namespace_is_forbidden(http: httpx.Client, ns: str) -> None:
+    http.delete(f"/api/v1/namespaces/{ns}")
+    body = assert_status(http.post(cm(ns), json={"metadata": {"name": "c"}}), 403, "Forbidden")
     assert body["message"] == (
-        'configmaps "c" is forbidden: unable to create new content in namespace ns1 because '
+        f'configmaps "c" is forbidden: unable to create new content in namespace {ns} because '
         "it is being terminated"
     )
     apply = http.patch(
-        f"{CM}/c?fieldManager=t",
+        f"{cm(ns)}/c?fieldManager=t",
         json={"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}},
         headers={"Content-Type": "application/apply-patch+yaml"},
     )
     assert_status(apply, 403, "Forbidden")
 
 
-def test_wrong_method_is_method_not_allowed(http: httpx.Client) -> None:
-    namespace(http, "ns1")
-    assert_status(http.put(CM, json={}), 405, "MethodNotAllowed")
+def test_wrong_method_is_method_not_allowed(http: httpx.Client, ns: str) -> None:
+    assert_status(http.put(cm(ns), json={}), 405, "MethodNotAllowed")
     assert_status(http.post("/api/v1/configmaps", json={}), 405, "MethodNotAllowed")
 
 
-def test_unknown_body_type_is_unsupported_media_type(http: httpx.Client) -> None:
-    namespace(http, "ns1")
-    response = http.post(CM, content=b"x", headers={"Content-Type": "text/plain"})
+def test_unknown_body_type_is_unsupported_media_type(http: httpx.Client, ns: str) -> None:
+    response = http.post(cm(ns), content=b"x", headers={"Content-Type": "text/plain"})
     assert_status(response, 415, "UnsupportedMediaType")
 
 
@@ -183,7 +178,6 @@ def test_unknown_resource_path_is_not_found(http: httpx.Client) -> None:
     assert_status(http.get("/openapi/v2"), 404, "NotFound")
 
 
-def test_malformed_json_is_a_bad_request(http: httpx.Client) -> None:
-    namespace(http, "ns1")
-    response = http.post(CM, content=b"{nope", headers={"Content-Type": "application/json"})
+def test_malformed_json_is_a_bad_request(http: httpx.Client, ns: str) -> None:
+    response = http.post(cm(ns), content=b"{nope", headers={"Content-Type": "application/json"})
     assert_status(response, 400, "BadRequest")
