@@ -38,9 +38,10 @@ _MISSING = object()
 
 
 class ApplyConflict(Exception):
-    """Apply would change fields owned by other managers: (manager, ".dotted.path") pairs."""
+    """Apply would change fields owned by other managers: (manager, apiVersion,
+    ".dotted.path") triples."""
 
-    def __init__(self, conflicts: list[tuple[str, str]]) -> None:
+    def __init__(self, conflicts: list[tuple[str, str, str]]) -> None:
         super().__init__(str(conflicts))
         self.conflicts = conflicts
 
@@ -330,7 +331,7 @@ def apply_patch(
         else:
             others.append((entry, _entry_paths(entry)))
 
-    conflicts: list[tuple[str, str]] = []
+    conflicts: list[tuple[str, str, str]] = []
     for index, (entry, paths) in enumerate(others):
         clashing = {
             p
@@ -339,7 +340,8 @@ def apply_patch(
         }
         if clashing and force:
             others[index] = (entry, paths - clashing)
-        conflicts += [(str(entry.get("manager")), dotted(p)) for p in sorted(clashing)]
+        manager_of = (str(entry.get("manager")), str(entry.get("apiVersion")))
+        conflicts += [(*manager_of, dotted(p)) for p in sorted(clashing)]
     if conflicts and not force:
         raise ApplyConflict(conflicts)
 

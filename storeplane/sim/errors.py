@@ -72,17 +72,17 @@ def conflict(kind: Kind, name: str) -> ApiError:
     )
 
 
-def apply_conflict(kind: Kind, name: str, conflicts: list[tuple[str, str]]) -> ApiError:
-    """Server-side apply refused: ``conflicts`` is a list of (manager, ".field.path")."""
+def apply_conflict(kind: Kind, name: str, conflicts: list[tuple[str, str, str]]) -> ApiError:
+    """Server-side apply refused: ``conflicts`` lists (manager, apiVersion, ".field.path")."""
     noun = "conflict" if len(conflicts) == 1 else "conflicts"
-    lines = [f'conflict with "{manager}": {field}' for manager, field in conflicts]
+    lines = [f'conflict with "{m}" using {api}: {field}' for m, api, field in conflicts]
     if len(lines) == 1:
         message = f"Apply failed with 1 conflict: {lines[0]}"
     else:
         message = f"Apply failed with {len(lines)} {noun}: " + "\n".join(lines)
     causes = [
         {"reason": "FieldManagerConflict", "message": f'conflict with "{m}"', "field": f}
-        for m, f in conflicts
+        for m, _, f in conflicts
     ]
     return ApiError(409, "Conflict", message, _details(kind, name, causes=causes))
 

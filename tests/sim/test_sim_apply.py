@@ -141,8 +141,9 @@ def test_changing_a_field_owned_by_another_applier_conflicts_unless_forced(
     assert refused.status_code == 409
     status = refused.json()
     assert status["reason"] == "Conflict"
-    assert 'conflict with "hpa"' in status["message"]
-    assert ".spec.replicas" in status["message"]
+    assert status["message"] == (
+        'Apply failed with 1 conflict: conflict with "hpa" using apps/v1: .spec.replicas'
+    )
     assert status["details"]["causes"][0]["reason"] == "FieldManagerConflict"
 
     forced = apply(http, deployment("web", replicas=5), manager="storeplane", force=True)
@@ -209,3 +210,14 @@ def test_status_in_a_main_resource_write_is_ignored(http: httpx.Client) -> None:
     body["status"] = {"readyReplicas": 7}
     created = apply(http, body).json()
     assert "status" not in created or created["status"].get("readyReplicas") != 7
+
+
+def test_apply_yaml_keeps_timestamp_like_values_as_strings(http: httpx.Client) -> None:
+    body = (
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: dated\n"
+        "  annotations:\n    since: 2024-01-01T00:00:00Z\n"
+    )
+    response = http.patch("/api/v1/namespaces/dated?fieldManager=t", content=body, headers=APPLY)
+    assert response.status_code == 201, response.text
+    assert response.json()["metadata"]["annotations"] == {"since": "2024-01-01T00:00:00Z"}
+    assert response.json()["status"] == {"phase": "Active"}
