@@ -269,7 +269,12 @@ class Cluster:
             name = prefix + "".join(secrets.choice(_GENERATE_ALPHABET) for _ in range(5))
             if not self.store.exists(self.key(kind, namespace, name)):
                 return name
-        raise ApiError(500, "AlreadyExists", f"could not generate a free name for {prefix}")
+        raise ApiError(
+            409,
+            "AlreadyExists",
+            f'{kind.qualified} "{prefix}" already exists, the server was not able to generate '
+            "a unique name for the object",
+        )
 
     def replace(
         self,
