@@ -13,13 +13,16 @@ Start it with :func:`storeplane.sim.runner.start_in_thread` (tests) or
 Modules: ``kinds`` (the served kinds, one table), ``store`` (objects + SQLite state file),
 ``cluster`` (verb semantics), ``apply`` (server-side apply, merge patches, managedFields),
 ``selectors``, ``validation``, ``errors`` (Status builders), ``codec`` (request bodies),
-``discovery``, ``controllers``, ``app`` (routes), ``runner``, ``kubeconfig``.
+``discovery``, ``controllers``, ``proxy`` (service proxy stand-in), ``app`` (routes), ``runner``, ``kubeconfig``.
 
 What it does NOT model - test against a real cluster (kind, k3s) for these:
 
 - No Pods, containers, images, nodes or scheduling. Deployments/StatefulSets/ReplicaSets
   simply report all replicas ready ``ready_delay`` seconds after each new generation; Jobs
   simply succeed. No ReplicaSets or Pods are created, nothing crashes or fails to pull.
+- No apps behind Services: the ``services/NAME:PORT/proxy`` subresource answers *as a healthy
+  app would* on well-known health paths once a matching workload is ready (see
+  :mod:`storeplane.sim.proxy`); the real engine's health needs a real cluster.
 - No networking: Services get no ClusterIP or endpoints, Ingresses no address,
   NetworkPolicies and ResourceQuotas/LimitRanges are stored but never enforced, PVCs never
   bind.

@@ -27,6 +27,7 @@ from .config import SimulatorConfig
 from .controllers import ControllerManager, default_controllers
 from .errors import ApiError, bad_request, method_not_allowed, path_not_found
 from .kinds import Kind, lookup
+from .proxy import proxy
 from .store import ObjectStore
 
 logger = logging.getLogger(__name__)
@@ -211,6 +212,16 @@ async def _dispatch(request: Request, cluster: Cluster) -> Response:
                 raise path_not_found()
             return _json(doc)
     version, rest = rest[0], rest[1:]
+    if (
+        group == ""
+        and len(rest) >= 5
+        and rest[0] == "namespaces"
+        and rest[2] == "services"
+        and rest[4] == "proxy"
+    ):
+        if request.method != "GET":
+            raise method_not_allowed()
+        return proxy(cluster, rest[1], rest[3], "/".join(rest[5:]))
     if not rest:
         doc = discovery.resource_list(group, version)
         if doc is None:

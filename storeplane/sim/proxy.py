@@ -1,0 +1,73 @@
+"""The ``services/{name}[:port]/proxy/{path}`` subresource, with a stand-in for the app behind it.
+
+A real API server forwards the request to a ready pod of the Service. The simulator runs no
+pods, so it answers *as a healthy app would* on well-known health paths once a workload whose
+pod template matches the Service's selector is ready:
+
+- ``/health`` -> ``200 OK`` (text; Medusa's health endpoint)
+- ``/wp-json`` and below -> ``200`` with a small WordPress REST index (JSON)
+- anything else -> ``200`` with a short text saying the simulator has no real app
+
+No ready backing workload -> ``503 ServiceUnavailable`` ("no endpoints available for service"),
+as a real API server says. Tests can make a healthy-looking service fail on purpose with the
+annotation ``sim.storeplane.dev/proxy-status: "<code>"`` on the Service. This is a stand-in:
+the real engine's health is only checked against a real cluster (tests/e2e/cluster).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.responses import PlainTextResponse, Response
+
+from .errors import ApiError
+from .kinds import lookup
+
+FORCED_STATUS_ANNOTATION = "sim.storeplane.dev/proxy-status"
+_WORKLOAD_RESOURCES = (("apps", "v1", "deployments"), ("apps", "v1", "statefulsets"))
+
+
+def _selected(selector: dict[str, str], labels: dict[str, str] | None) -> bool:
+    labels = labels or {}
+    return bool(selector) and all(labels.get(k) == v for k, v in selector.items())
+
+
+def _ready(obj: dict[str, Any]) -> bool:
+    status = obj.get("status", {})
+    wanted = obj.get("spec", {}).get("replicas", 1)
+    seen = status.get("observedGeneration", 0) >= obj.get("metadata", {}).get("generation", 0)
+    return bool(seen and wanted > 0 and status.get("readyReplicas", 0) >= 1)
+
+
+def _unavailable(name: str) -> ApiError:
+    return ApiError(503, "ServiceUnavailable", f'no endpoints available for service "{name}"')
+
+
+def proxy(cluster: Any, namespace: str, service_ref: str, path: str) -> Response:
+    """Answer a proxied GET; raises ApiError like the rest of the routes."""
+    name = service_ref.split(":", 1)[0]
+    services = lookup("", "v1", "services")
+    assert services is not None
+    service = cluster.get(services, namespace, name)
+    selector = service.get("spec", {}).get("selector") or {}
+    backing = []
+    for group, version, resource in _WORKLOAD_RESOURCES:
+        kind = lookup(group, version, resource)
+        assert kind is not None
+        for obj in cluster.list_objects(kind, namespace)["items"]:
+            template = obj.get("spec", {}).get("template", {}).get("metadata", {})
+            if _selected(selector, template.get("labels")):
+                backing.append(obj)
+    if not any(_ready(obj) for obj in backing):
+        raise _unavailable(name)
+    forced = (service["metadata"].get("annotations") or {}).get(FORCED_STATUS_ANNOTATION)
+    if forced:
+        return PlainTextResponse(f"forced status {forced}", status_code=int(forced))
+    clean = "/" + path.strip("/")
+    if clean == "/health":
+        return PlainTextResponse("OK")
+    if clean == "/wp-json" or clean.startswith("/wp-json/"):
+        body = {"name": "simulated WordPress", "namespaces": ["wp/v2", "wc/store/v1"], "routes": {}}
+        return Response(json.dumps(body), media_type="application/json")
+    return PlainTextResponse(f"storeplane simulator: no real app behind service {name}")
