@@ -59,6 +59,7 @@ class DevProcess:
         if self.database_url:
             env["STOREPLANE_DATABASE_URL"] = self.database_url
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        offset = len(self.log_path.read_text()) if self.log_path.exists() else 0
         log = self.log_path.open("a")
         self.proc = subprocess.Popen(
             [
@@ -79,9 +80,9 @@ class DevProcess:
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            found = URL_LINE.search(self.log_path.read_text())
-            if found and found.group(1) != self.url:
-                self.url = found.group(1)
+            urls = URL_LINE.findall(self.log_path.read_text()[offset:])
+            if urls:
+                self.url = urls[-1]
                 return self
             if self.proc.poll() is not None:
                 raise RuntimeError(f"storeplane dev exited early:\n{self.log_path.read_text()}")
