@@ -1,0 +1,89 @@
+"""A reconcile context wired to a real simulator over HTTP and the real helm binary."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+
+from storeplane.cluster import KubernetesCluster, connect
+from storeplane.domain.events import Event
+from storeplane.domain.plans import PlanName
+from storeplane.domain.store import Engine, Phase, Store, StoreSpec, new_store_id
+from storeplane.reconciler.context import ReconcileContext, Timing
+from storeplane.reconciler.reconcile import PassResult, reconcile_store
+from storeplane.render.cache import RenderCache
+from storeplane.render.charts import CHARTS_DIR
+from storeplane.sim.kubeconfig import write_kubeconfig
+from storeplane.sim.runner import RunningSimulator, SimulatorConfig, start_in_thread
+
+REPO = Path(__file__).resolve().parents[2]
+os.environ["PATH"] = f"{REPO / '.tools' / 'bin'}:{os.environ['PATH']}"
+
+
+@pytest.fixture(scope="module")
+def sim() -> Iterator[RunningSimulator]:
+    with start_in_thread(SimulatorConfig(ready_delay=0.2, terminate_delay=0.1)) as running:
+        yield running
+
+
+@dataclass
+class Harness:
+    ctx: ReconcileContext
+    sim: RunningSimulator
+    kube: httpx.Client
+    events: list[Event]
+
+    def new_store(self, engine: Engine = Engine.MEDUSA, plan: PlanName = PlanName.SMALL) -> Store:
+        store_id = new_store_id()
+        return Store.create(
+            StoreSpec(f"shop-{store_id[-6:]}", engine, plan),
+            store_id=store_id,
+            url=self.ctx.exposure.url(store_id),
+            now=self.ctx.clock(),
+            deadline=self.ctx.timing.deadline,
+        )
+
+    async def once(self, store: Store) -> PassResult:
+        result = await reconcile_store(store, self.ctx)
+        self.events += result.events
+        return result
+
+    async def until(self, store: Store, phases: set[Phase], passes: int = 60) -> Store:
+        """Reconcile pass after pass (as the loop would) until the store is in ``phases``."""
+        for _ in range(passes):
+            store = (await self.once(store)).store
+            if store.phase in phases:
+                return store
+            await asyncio.sleep(0.05)
+        raise AssertionError(
+            f"{store.id} stuck in {store.phase}: {store.last_error or store.conditions}"
+        )
+
+    def reasons(self, store: Store) -> list[str]:
+        return [e.reason for e in self.events if e.store_id == store.id]
+
+
+@pytest.fixture
+async def harness(sim: RunningSimulator, tmp_path: Path) -> AsyncIterator[Harness]:
+    cluster: KubernetesCluster = connect(write_kubeconfig(tmp_path / "kubeconfig", sim.url))
+    timing = Timing(poll=timedelta(milliseconds=50), backoff_base=0.05, backoff_cap=1.0)
+    ctx = ReconcileContext(
+        cluster=cluster, renderer=RenderCache(), charts_dir=CHARTS_DIR, timing=timing
+    )
+    with httpx.Client(base_url=sim.url, timeout=10) as kube:
+        yield Harness(ctx, sim, kube, [])
+    await cluster.close()
+
+
+def at(ctx: ReconcileContext, when: datetime) -> ReconcileContext:
+    return replace(ctx, clock=lambda: when)
+
+
+NOW = datetime.now(UTC)
