@@ -147,6 +147,23 @@ async function shot(page, name, viewport) {
   log(`      screenshot ${file.slice(repo.length + 1)}`);
 }
 
+/** Why a store is not where a check expected it: its phase and its first non-True condition. */
+async function storeStatus(base, id) {
+  const { body: s } = await api(base, `/api/v1/stores/${id}`);
+  if (!s?.phase) return "(store not readable)";
+  const bad = (s.conditions ?? []).find((c) => c.status !== "True" && c.type !== "Ready");
+  return `store is ${s.phase}${bad ? `; ${bad.type}=${bad.status} ${bad.reason}: ${bad.message}` : ""}${s.last_error ? `; last_error: ${s.last_error}` : ""}`;
+}
+
+/** Waits for `locator`; on time-out, says what the API reports about the store. */
+async function waitOrExplain(locator, base, id, timeout) {
+  try {
+    await locator.waitFor({ timeout });
+  } catch (exc) {
+    throw new Error(`${exc.message.split("\n")[0]} — ${await storeStatus(base, id)}`);
+  }
+}
+
 async function journeys(base) {
   browser = await chromium.launch({ executablePath: chromiumPath, args: CHROMIUM_FLAGS, headless: true });
   const context = await browser.newContext({ viewport: LAPTOP });
@@ -166,6 +183,29 @@ async function journeys(base) {
     assert(r?.ok(), `GET / answered ${r?.status()}; is dashboard/dist built (scripts/build-dashboard.sh)?`);
     await heading().filter({ hasText: "Stores" }).waitFor();
     await page.getByText(/No stores yet\.|\d+ stores?/).first().waitFor();
+  });
+
+  await check("keyboard: Tab reaches real links with a visible focus ring, Enter follows them", async () => {
+    await page.goto(`${base}/`);
+    await heading().filter({ hasText: "Stores" }).waitFor();
+    const seen = [];
+    for (let i = 0; i < 8; i++) {
+      await page.keyboard.press("Tab");
+      const el = await page.evaluate(() => {
+        const a = document.activeElement;
+        const cs = getComputedStyle(a);
+        return { tag: a.tagName, text: a.textContent.trim(), ring: cs.outlineStyle !== "none" && cs.outlineWidth !== "0px" };
+      });
+      seen.push(el);
+      if (el.tag === "A" && el.text === "New store") break;
+    }
+    const last = seen.at(-1);
+    assert(last.tag === "A" && last.text === "New store", `Tab never reached "New store": ${JSON.stringify(seen)}`);
+    const noRing = seen.filter((e) => !e.ring);
+    assert(noRing.length === 0, `focus not visible on ${JSON.stringify(noRing)}`);
+    await page.keyboard.press("Enter");
+    await heading().filter({ hasText: "New store" }).waitFor();
+    assert(new URL(page.url()).pathname === "/new", `Enter led to ${page.url()}`);
   });
 
   await check("create a store through the form (keyboard submit)", async () => {
@@ -190,7 +230,7 @@ async function journeys(base) {
     await page.goto(`${base}/`);
     const row = page.locator(`tr[data-store="${name}"]`);
     await row.waitFor();
-    await row.locator('[data-phase="Ready"]').waitFor({ timeout: 60_000 });
+    await waitOrExplain(row.locator('[data-phase="Ready"]'), base, storeId, 60_000);
     assert((await row.textContent()).includes("Ready"), "the phase is not shown as text");
     await shot(page, "list-laptop", LAPTOP);
     await shot(page, "list-phone", PHONE);
@@ -201,7 +241,7 @@ async function journeys(base) {
     needStore();
     await page.locator(`tr[data-store="${name}"]`).getByRole("link", { name }).click();
     await heading().filter({ hasText: name }).waitFor();
-    await page.locator('tr[data-condition="Ready"]').getByText("True").waitFor({ timeout: 30_000 });
+    await waitOrExplain(page.locator('tr[data-condition="Ready"]').getByText("True"), base, storeId, 30_000);
     const events = page.locator("ol.timeline > li");
     await events.nth(2).waitFor({ timeout: 30_000 });
     const times = await events.locator("time").evaluateAll((els) => els.map((e) => e.getAttribute("datetime")));
@@ -232,8 +272,10 @@ async function journeys(base) {
       },
       [`${base}/api/v1/stores/${storeId}`, before.generation],
       { timeout: 60_000, polling: 500 },
-    );
-    await heading().locator('[data-phase="Ready"]').waitFor({ timeout: 10_000 });
+    ).catch(async (exc) => {
+      throw new Error(`${exc.message.split("\n")[0]} — ${await storeStatus(base, storeId)}`);
+    });
+    await waitOrExplain(heading().locator('[data-phase="Ready"]'), base, storeId, 10_000);
     await page.getByText(`${before.generation + 1}`, { exact: false }).first().waitFor();
   });
 
@@ -269,7 +311,7 @@ async function journeys(base) {
     await dialog.getByRole("textbox").fill(name);
     await confirm.click();
     await dialog.waitFor({ state: "detached" });
-    await heading().locator('[data-phase="Deleted"]').waitFor({ timeout: 60_000 });
+    await waitOrExplain(heading().locator('[data-phase="Deleted"]'), base, storeId, 60_000);
     assert(await page.getByRole("button", { name: "Delete…" }).isDisabled(), "delete still offered on a tombstone");
     await page.locator("ol.timeline > li").first().waitFor();
     await shot(page, "detail-deleted-laptop", LAPTOP);

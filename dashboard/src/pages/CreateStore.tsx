@@ -5,6 +5,7 @@ import { useId, useState, type FormEvent } from "react";
 import { enginesQuery, plansQuery, useCreateStore } from "../api/queries";
 import type { EngineName, PlanName } from "../api/types";
 import { PlanQuota } from "../components/PlanQuota";
+import { useTitle } from "../components/useTitle";
 import { ErrorState, Loading } from "../components/States";
 import { Link, navigate, storePath } from "../router";
 import { STORE_NAME_MAX, validateStoreName } from "../validation";
@@ -13,6 +14,7 @@ export function CreateStore() {
   const plans = useQuery(plansQuery());
   const engines = useQuery(enginesQuery());
   const create = useCreateStore();
+  useTitle("New store");
   const [name, setName] = useState("");
   const [engine, setEngine] = useState<EngineName | "">("");
   const [plan, setPlan] = useState<PlanName | "">("");

@@ -4,6 +4,7 @@ import { useQuery } from "@tanstack/react-query";
 import { useEffect, useId, useState, type FormEvent } from "react";
 import { ApiError } from "../api/client";
 import {
+  enginesQuery,
   plansQuery,
   storeEventsQuery,
   storeQuery,
@@ -17,11 +18,13 @@ import { ConfirmDeleteDialog } from "../components/ConfirmDeleteDialog";
 import { PhaseBadge } from "../components/PhaseBadge";
 import { Empty, ErrorState, Loading, StaleBanner, errorMessage } from "../components/States";
 import { RelativeTime } from "../components/Time";
+import { useTitle } from "../components/useTitle";
 import { Timeline } from "../components/Timeline";
 import { Link } from "../router";
 
 export function StoreDetail({ id }: { id: string }) {
   const store = useQuery(storeQuery(id));
+  useTitle(store.data?.name ?? "Store");
 
   if (store.isPending) return <Loading label="Loading store…" />;
   if (store.isError && !store.data) {
@@ -44,6 +47,8 @@ export function StoreDetail({ id }: { id: string }) {
 
 function StoreView({ store, refreshError }: { store: Store; refreshError: unknown }) {
   const headingId = useId();
+  const engines = useQuery(enginesQuery());
+  const engineName = engines.data?.find((e) => e.name === store.engine)?.display_name ?? store.engine;
   const gone = store.phase === "Deleting" || store.phase === "Deleted";
   return (
     <section aria-labelledby={headingId} className="detail">
@@ -83,7 +88,7 @@ function StoreView({ store, refreshError }: { store: Store; refreshError: unknow
             <dt>ID</dt>
             <dd className="mono">{store.id}</dd>
             <dt>Engine</dt>
-            <dd>{store.engine}</dd>
+            <dd>{engineName}</dd>
             <dt>Plan</dt>
             <dd>{store.plan}</dd>
             <dt>Namespace</dt>

@@ -7,6 +7,7 @@ import { PHASES, type Phase, type Store } from "../api/types";
 import { PhaseBadge } from "../components/PhaseBadge";
 import { Empty, ErrorState, Loading, StaleBanner } from "../components/States";
 import { RelativeTime } from "../components/Time";
+import { useTitle } from "../components/useTitle";
 import { Link, navigate, storePath } from "../router";
 
 function isPhase(value: string | null): value is Phase {
@@ -40,6 +41,7 @@ export function StoresList({ search }: { search: URLSearchParams }) {
   // A changed filter starts from the first page again.
   useEffect(() => setCursors([]), [phase, q]);
 
+  useTitle("Stores");
   const stores = useQuery(storesQuery({ phase, q, cursor }));
   const engines = useQuery(enginesQuery());
   const engineName = (name: string) =>
