@@ -18,6 +18,7 @@ from lightkube.types import PatchType
 from storeplane.cluster.errors import AlreadyExists, NotFound, map_api_errors
 from storeplane.cluster.kinds import CLUSTER_KINDS, NAMESPACE, OWNED_KINDS, Kind, kind_of
 from storeplane.cluster.readiness import not_ready_reason
+from storeplane.domain.errors import RetryableError
 from storeplane.domain.ports import (
     LiveObject,
     Manifest,
@@ -33,6 +34,15 @@ STORE_ID_LABEL = "storeplane.dev/store-id"
 def _to_dict(obj: Any) -> Manifest:
     data = obj.to_dict() if hasattr(obj, "to_dict") else dict(obj)
     return dict(data)
+
+
+def _missing_namespace(exc: NotFound) -> RetryableError:
+    """A write answered 404: its namespace is gone (deleted by hand, or still being made).
+    Retryable: the next pass observes the namespace and recreates it before writing again."""
+    return RetryableError(
+        f"{exc}; the namespace must exist first, the next pass recreates it",
+        reason="NamespaceNotFound",
+    )
 
 
 def connect(kubeconfig: Path | None = None, *, timeout: float = 15.0) -> KubernetesCluster:
@@ -71,16 +81,19 @@ class KubernetesCluster:
     async def apply(self, manifest: Manifest) -> None:
         ref = ObjectRef.of(manifest)
         kind = kind_of(ref.api_version, ref.kind)
-        with map_api_errors(f"apply {ref}"):
-            await self._client.patch(
-                kind.resource,
-                ref.name,
-                manifest,
-                namespace=ref.namespace if kind.namespaced else None,
-                patch_type=PatchType.APPLY,
-                field_manager=FIELD_MANAGER,
-                force=True,
-            )
+        try:
+            with map_api_errors(f"apply {ref}"):
+                await self._client.patch(
+                    kind.resource,
+                    ref.name,
+                    manifest,
+                    namespace=ref.namespace if kind.namespaced else None,
+                    patch_type=PatchType.APPLY,
+                    field_manager=FIELD_MANAGER,
+                    force=True,
+                )
+        except NotFound as exc:
+            raise _missing_namespace(exc) from exc
 
     async def create_if_absent(self, manifest: Manifest) -> bool:
         ref = ObjectRef.of(manifest)
@@ -98,6 +111,8 @@ class KubernetesCluster:
                 await self._client.create(obj, field_manager=FIELD_MANAGER)
         except AlreadyExists:
             return False  # created meanwhile (e.g. by a pass that crashed after the write): fine
+        except NotFound as exc:
+            raise _missing_namespace(exc) from exc
         return True
 
     async def _list(self, kind: Kind, store_id: str, namespace: str) -> list[Manifest]:
