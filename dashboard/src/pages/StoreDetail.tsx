@@ -15,7 +15,7 @@ import {
 import type { PlanName, Store } from "../api/types";
 import { Conditions } from "../components/Conditions";
 import { ConfirmDeleteDialog } from "../components/ConfirmDeleteDialog";
-import { PhaseBadge } from "../components/PhaseBadge";
+import { IN_PROGRESS, PhaseBadge } from "../components/PhaseBadge";
 import { Empty, ErrorState, Loading, StaleBanner, errorMessage } from "../components/States";
 import { RelativeTime } from "../components/Time";
 import { useTitle } from "../components/useTitle";
@@ -72,49 +72,65 @@ function StoreView({ store, refreshError }: { store: Store; refreshError: unknow
       <Actions store={store} disabled={gone} />
 
       <div className="detail-grid">
-        <div className="card">
+        <div className="card overview">
           <h2>Overview</h2>
           <dl className="facts">
-            <dt>URL</dt>
-            <dd>
-              {store.url ? (
-                <a href={store.url} target="_blank" rel="noreferrer" className="break">
-                  {store.url}
-                </a>
-              ) : (
-                <span className="muted">not yet assigned</span>
-              )}
-            </dd>
-            <dt>ID</dt>
-            <dd className="mono">{store.id}</dd>
-            <dt>Engine</dt>
-            <dd>{engineName}</dd>
-            <dt>Plan</dt>
-            <dd>{store.plan}</dd>
-            <dt>Namespace</dt>
-            <dd className="mono">{store.namespace}</dd>
-            <dt>Generation</dt>
-            <dd>
-              {store.generation} <span className="muted">(observed {store.observed_generation})</span>
-              {store.observed_generation < store.generation && !gone && (
-                <span className="pending-note"> — change in progress</span>
-              )}
-            </dd>
-            <dt>Created</dt>
-            <dd>
-              <RelativeTime iso={store.created_at} />
-            </dd>
-            <dt>Updated</dt>
-            <dd>
-              <RelativeTime iso={store.updated_at} />
-            </dd>
+            <div className="fact-wide">
+              <dt>URL</dt>
+              <dd>
+                {store.url ? (
+                  <a href={store.url} target="_blank" rel="noreferrer" className="break">
+                    {store.url}
+                  </a>
+                ) : (
+                  <span className="muted">not yet assigned</span>
+                )}
+              </dd>
+            </div>
+            <div>
+              <dt>ID</dt>
+              <dd className="mono">{store.id}</dd>
+            </div>
+            <div>
+              <dt>Namespace</dt>
+              <dd className="mono">{store.namespace}</dd>
+            </div>
+            <div>
+              <dt>Engine</dt>
+              <dd>{engineName}</dd>
+            </div>
+            <div>
+              <dt>Plan</dt>
+              <dd>{store.plan}</dd>
+            </div>
+            <div>
+              <dt>Generation</dt>
+              <dd>
+                {store.generation} <span className="muted">(observed {store.observed_generation})</span>
+                {store.observed_generation < store.generation && IN_PROGRESS.has(store.phase) && (
+                  <span className="pending-note"> — change in progress</span>
+                )}
+              </dd>
+            </div>
+            <div>
+              <dt>Created</dt>
+              <dd>
+                <RelativeTime iso={store.created_at} />
+              </dd>
+            </div>
+            <div>
+              <dt>Updated</dt>
+              <dd>
+                <RelativeTime iso={store.updated_at} />
+              </dd>
+            </div>
             {store.deleted_at && (
-              <>
+              <div>
                 <dt>Deleted</dt>
                 <dd>
                   <RelativeTime iso={store.deleted_at} />
                 </dd>
-              </>
+              </div>
             )}
           </dl>
         </div>
