@@ -83,6 +83,21 @@ describe("StoresList", () => {
     expect(await screen.findByText("No stores yet.")).toBeInTheDocument();
   });
 
+  it("pages through a long list with Next and Previous", async () => {
+    const many = Array.from({ length: 53 }, (_, i) => makeStore({ id: `store-${i}`, name: `shop-${String(i).padStart(2, "0")}` }));
+    const { api } = setup(<StoresList search={params()} />, { stores: many });
+    await screen.findByRole("table");
+    expect(screen.getAllByRole("row")).toHaveLength(51); // header + 50
+    expect(screen.getByText("53 stores")).toBeInTheDocument();
+    expect(screen.getByRole("button", { name: "Previous" })).toBeDisabled();
+    await userEvent.click(screen.getByRole("button", { name: "Next" }));
+    await waitFor(() => expect(screen.getAllByRole("row")).toHaveLength(4));
+    expect(api.requests.at(-1)!.url.searchParams.get("cursor")).toBe("50");
+    expect(screen.getByRole("button", { name: "Next" })).toBeDisabled();
+    await userEvent.click(screen.getByRole("button", { name: "Previous" }));
+    await waitFor(() => expect(screen.getAllByRole("row")).toHaveLength(51));
+  });
+
   it("picks up phase changes by polling", async () => {
     const { api } = setup(<StoresList search={params()} />, { stores: [makeStore({ id: "store-p", name: "alpha", phase: "Provisioning" })] });
     expect(await screen.findByText("Provisioning")).toBeInTheDocument();

@@ -120,7 +120,7 @@ export function StoresList({ search }: { search: URLSearchParams }) {
           {stores.isError && <StaleBanner error={stores.error} />}
           <p className="list-meta" aria-live="polite">
             {stores.data.count === 1 ? "1 store" : `${stores.data.count} stores`}
-            {filtered ? " match" : ""}
+            {filtered ? (stores.data.count === 1 ? " matches" : " match") : ""}
             <span className="live-dot" title="Updates every 2 seconds">
               live
             </span>

@@ -85,8 +85,13 @@ export function createFakeApi(initial: Store[] = []): FakeApi {
     if (path === "/api/v1/stores" && method === "GET") {
       const phase = url.searchParams.get("phase");
       const q = url.searchParams.get("q");
-      const items = [...stores.values()].filter((s) => (!phase || s.phase === phase) && (!q || s.name.includes(q)));
-      return json(200, { items, count: items.length, next_cursor: null });
+      const all = [...stores.values()].filter((s) => (!phase || s.phase === phase) && (!q || s.name.includes(q)));
+      // Cursor = offset, as a string: enough to exercise the dashboard's pager.
+      const limit = Number(url.searchParams.get("limit") ?? 50);
+      const offset = Number(url.searchParams.get("cursor") ?? 0);
+      const items = all.slice(offset, offset + limit);
+      const next = offset + limit < all.length ? String(offset + limit) : null;
+      return json(200, { items, count: all.length, next_cursor: next });
     }
     if (path === "/api/v1/stores" && method === "POST") {
       const b = body as { name: string; engine: string; plan: string };
