@@ -78,7 +78,9 @@ function StoreView({ store, refreshError }: { store: Store; refreshError: unknow
             <div className="fact-wide">
               <dt>URL</dt>
               <dd>
-                {store.url ? (
+                {store.url && store.phase === "Deleted" ? (
+                  <span className="muted break">{store.url} (removed)</span>
+                ) : store.url ? (
                   <a href={store.url} target="_blank" rel="noreferrer" className="break">
                     {store.url}
                   </a>
