@@ -57,10 +57,29 @@ def _job(obj: Manifest) -> str | None:
     return "job has not completed yet"
 
 
+def _claim(obj: Manifest) -> str | None:
+    """A PersistentVolumeClaim is ready once Bound. Pending says why when the cluster says it
+    (a StorageClass with WaitForFirstConsumer binds only once a pod using the claim is
+    scheduled, which the workloads applied in the same pass do).
+
+    The API server always sets ``status.phase`` (Pending at creation); a claim without one
+    comes from a cluster that models no volumes (the simulator, which binds nothing) and is
+    judged by the workloads that mount it instead of blocking forever."""
+    phase = obj.get("status", {}).get("phase")
+    if phase in (None, "Bound"):
+        return None
+    if phase == "Lost":
+        return "claim lost its volume (the PersistentVolume is gone)"
+    storage_class = obj.get("spec", {}).get("storageClassName")
+    where = f"StorageClass {storage_class!r}" if storage_class else "the default StorageClass"
+    return f"claim is {phase}: no volume bound yet from {where}"
+
+
 RULES: dict[str, Rule] = {
     "Deployment": _deployment,
     "StatefulSet": _replicas_ready,
     "Job": _job,
+    "PersistentVolumeClaim": _claim,
 }
 
 

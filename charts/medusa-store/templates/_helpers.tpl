@@ -117,32 +117,39 @@ enableServiceLinks: false
 {{- end }}
 
 {{/*
-Environment of the Medusa server and of its migration init container.
+Environment of every Medusa process: (list $ "server" | "worker" | "jobs"). The mode picks
+MEDUSA_WORKER_MODE (the image's medusa-config.ts reads it); the worker and the jobs run
+without the admin UI.
 */}}
-{{- define "medusa-store.serverEnv" -}}
-{{- $postgres := include "medusa-store.componentName" (list . "postgres") }}
-{{- $redis := include "medusa-store.componentName" (list . "redis") }}
-{{- $url := include "medusa-store.url" . }}
+{{- define "medusa-store.appEnv" -}}
+{{- $ := index . 0 }}
+{{- $mode := index . 1 }}
+{{- $postgres := include "medusa-store.componentName" (list $ "postgres") }}
+{{- $redis := include "medusa-store.componentName" (list $ "redis") }}
+{{- $url := include "medusa-store.url" $ -}}
 - name: DB_PASSWORD
   valueFrom:
     secretKeyRef:
-      name: {{ .Values.credentialsSecret }}
+      name: {{ $.Values.credentialsSecret }}
       key: db-password
 # $(DB_PASSWORD) is expanded by the kubelet; storeplane generates URL-safe passwords.
 - name: DATABASE_URL
-  value: "postgres://medusa:$(DB_PASSWORD)@{{ $postgres }}:5432/medusa?sslmode=disable"
+  value: "postgres://medusa:$(DB_PASSWORD)@{{ $postgres }}:5432/medusa"
+# In-namespace PostgreSQL without TLS: the image's medusa-config.ts passes ssl: false to the driver.
+- name: DATABASE_SSL
+  value: "false"
 # Without REDIS_URL Medusa silently falls back to an in-memory fake: always set it.
 - name: REDIS_URL
   value: "redis://{{ $redis }}:6379"
 - name: JWT_SECRET
   valueFrom:
     secretKeyRef:
-      name: {{ .Values.credentialsSecret }}
+      name: {{ $.Values.credentialsSecret }}
       key: jwt-secret
 - name: COOKIE_SECRET
   valueFrom:
     secretKeyRef:
-      name: {{ .Values.credentialsSecret }}
+      name: {{ $.Values.credentialsSecret }}
       key: cookie-secret
 - name: STORE_CORS
   value: {{ $url | quote }}
@@ -152,11 +159,327 @@ Environment of the Medusa server and of its migration init container.
   value: {{ $url | quote }}
 - name: MEDUSA_BACKEND_URL
   value: {{ $url | quote }}
-# One process serves HTTP and runs background jobs until the worker gets its own Deployment.
 - name: MEDUSA_WORKER_MODE
-  value: shared
+  value: {{ ternary "server" "worker" (eq $mode "server") | quote }}
+- name: DISABLE_MEDUSA_ADMIN
+  value: {{ ternary "false" "true" (eq $mode "server") | quote }}
+- name: MEDUSA_DISABLE_TELEMETRY
+  value: "true"
 - name: NODE_ENV
   value: production
 - name: PORT
   value: "9000"
+# npm, the CLI and telemetry write under HOME: keep it on the writable /tmp.
+- name: HOME
+  value: /tmp
+{{- end }}
+
+{{/*
+Pod securityContext of the Medusa pods: the image recipe (images/medusa, node:20-alpine)
+runs as the "node" user, uid/gid 1000.
+*/}}
+{{- define "medusa-store.medusaPodSecurity" -}}
+runAsNonRoot: true
+runAsUser: 1000
+runAsGroup: 1000
+fsGroup: 1000
+seccompProfile:
+  type: RuntimeDefault
+{{- end }}
+
+{{/* securityContext of a Medusa container. */}}
+{{- define "medusa-store.medusaSecurity" -}}
+{{ include "medusa-store.containerSecurity" . }}
+readOnlyRootFilesystem: {{ .Values.readOnlyRootFilesystem }}
+{{- end }}
+
+{{/* The writable places of a Medusa container (mounts), and their volumes. */}}
+{{- define "medusa-store.medusaMounts" -}}
+- name: tmp
+  mountPath: /tmp
+- name: uploads
+  mountPath: /app/static
+{{- end }}
+{{- define "medusa-store.medusaVolumes" -}}
+- name: tmp
+  emptyDir: {}
+- name: uploads
+  emptyDir: {}
+{{- end }}
+
+{{/*
+The psql helpers (wait for the database, wait for a migration, record a migration) run in
+the PostgreSQL image, already pulled for the database, as its "postgres" user (uid 70).
+*/}}
+{{- define "medusa-store.toolSecurity" -}}
+{{ include "medusa-store.containerSecurity" . }}
+runAsUser: 70
+runAsGroup: 70
+readOnlyRootFilesystem: true
+{{- end }}
+
+{{/* Environment of the psql helpers: libpq's own variables, the password from the Secret. */}}
+{{- define "medusa-store.toolEnv" -}}
+- name: PGHOST
+  value: {{ include "medusa-store.componentName" (list . "postgres") }}
+- name: PGUSER
+  value: medusa
+- name: PGDATABASE
+  value: medusa
+- name: PGPASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ .Values.credentialsSecret }}
+      key: db-password
+{{- end }}
+
+{{/*
+The migration Job's pod template, without its name. Its hash names the Job
+("medusa-migrate-<hash>"): a Job's pod template cannot be changed, so any change of image,
+chart version, command or resources must make a new Job, and the same values must always
+make the same one.
+*/}}
+{{- define "medusa-store.migrateTemplate" -}}
+metadata:
+  labels:
+    {{- include "medusa-store.labels" (list . "migrate") | nindent 4 }}
+spec:
+  {{- include "medusa-store.podCommon" . | nindent 2 }}
+  restartPolicy: Never
+  securityContext:
+    {{- include "medusa-store.medusaPodSecurity" . | nindent 4 }}
+  initContainers:
+    - name: wait-for-database
+      image: {{ include "medusa-store.image" .Values.database.image | quote }}
+      imagePullPolicy: {{ .Values.database.image.pullPolicy }}
+      command: ["sh", "-c", "until pg_isready -q; do echo waiting for PostgreSQL; sleep 2; done"]
+      env:
+        {{- include "medusa-store.toolEnv" . | nindent 8 }}
+      resources:
+        {{- include "medusa-store.resources" (list . "tools") | nindent 8 }}
+      securityContext:
+        {{- include "medusa-store.toolSecurity" . | nindent 8 }}
+    - name: migrate
+      image: {{ include "medusa-store.image" .Values.image | quote }}
+      imagePullPolicy: {{ .Values.image.pullPolicy }}
+      command:
+        {{- toYaml .Values.migrations.command | nindent 8 }}
+      env:
+        {{- include "medusa-store.appEnv" (list . "jobs") | nindent 8 }}
+      resources:
+        {{- include "medusa-store.resources" (list . "jobs") | nindent 8 }}
+      securityContext:
+        {{- include "medusa-store.medusaSecurity" . | nindent 8 }}
+      volumeMounts:
+        {{- include "medusa-store.medusaMounts" . | nindent 8 }}
+  containers:
+    # Runs only once the migration succeeded: records this Job's name, which the server,
+    # worker and seed pods of the same rollout wait for.
+    - name: record
+      image: {{ include "medusa-store.image" .Values.database.image | quote }}
+      imagePullPolicy: {{ .Values.database.image.pullPolicy }}
+      command:
+        - sh
+        - -c
+        # psql substitutes :'job' (quoted) only in input it reads, not in -c.
+        - >-
+          printf '%s\n'
+          "CREATE TABLE IF NOT EXISTS storeplane_migrations (job text PRIMARY KEY, finished_at timestamptz NOT NULL DEFAULT now());"
+          "INSERT INTO storeplane_migrations (job) VALUES (:'job') ON CONFLICT DO NOTHING;"
+          | psql -v ON_ERROR_STOP=1 -v job="$JOB_NAME"
+      env:
+        {{- include "medusa-store.toolEnv" . | nindent 8 }}
+        - name: JOB_NAME
+          valueFrom:
+            fieldRef:
+              fieldPath: metadata.labels['batch.kubernetes.io/job-name']
+      resources:
+        {{- include "medusa-store.resources" (list . "tools") | nindent 8 }}
+      securityContext:
+        {{- include "medusa-store.toolSecurity" . | nindent 8 }}
+  volumes:
+    {{- include "medusa-store.medusaVolumes" . | nindent 4 }}
+{{- end }}
+
+{{/* Name of this rollout's migration Job. */}}
+{{- define "medusa-store.migrateJobName" -}}
+{{- printf "medusa-migrate-%s" (include "medusa-store.migrateTemplate" . | sha256sum | trunc 10) }}
+{{- end }}
+
+{{/*
+Init container of every pod that needs the schema of this rollout (server, worker, seed):
+waits until this rollout's migration Job recorded its success. Without it, pods started
+before the migration would crash-loop (and back off for minutes) until the schema exists.
+*/}}
+{{- define "medusa-store.waitForMigration" -}}
+- name: wait-for-migration
+  image: {{ include "medusa-store.image" .Values.database.image | quote }}
+  imagePullPolicy: {{ .Values.database.image.pullPolicy }}
+  command:
+    - sh
+    - -c
+    - >-
+      until echo "SELECT 1 FROM storeplane_migrations WHERE job = :'job';"
+      | psql -tAq -v job="$MIGRATION_JOB" 2>/dev/null | grep -q 1;
+      do echo "waiting for Job $MIGRATION_JOB"; sleep 3; done
+  env:
+    {{- include "medusa-store.toolEnv" . | nindent 4 }}
+    - name: MIGRATION_JOB
+      value: {{ include "medusa-store.migrateJobName" . }}
+  resources:
+    {{- include "medusa-store.resources" (list . "tools") | nindent 4 }}
+  securityContext:
+    {{- include "medusa-store.toolSecurity" . | nindent 4 }}
+{{- end }}
+
+{{/* Admin login of the store: seed.adminEmail, else admin@<host>. */}}
+{{- define "medusa-store.adminEmail" -}}
+{{- .Values.seed.adminEmail | default (printf "admin@%s" (include "medusa-store.host" .)) }}
+{{- end }}
+
+{{/* The seed Job's pod template, without its name (see seed-job.yaml). */}}
+{{- define "medusa-store.seedTemplate" -}}
+metadata:
+  labels:
+    {{- include "medusa-store.labels" (list . "seed") | nindent 4 }}
+spec:
+  {{- include "medusa-store.podCommon" . | nindent 2 }}
+  restartPolicy: Never
+  securityContext:
+    {{- include "medusa-store.medusaPodSecurity" . | nindent 4 }}
+  initContainers:
+    {{- include "medusa-store.waitForMigration" . | nindent 4 }}
+  containers:
+    - name: seed
+      image: {{ include "medusa-store.image" .Values.image | quote }}
+      imagePullPolicy: {{ .Values.image.pullPolicy }}
+      # `medusa user` fails on an existing e-mail, so it runs only when the image's
+      # has-admin script (exit 0 = the admin exists) says there is none yet.
+      command:
+        - sh
+        - -c
+        - >-
+          set -e;
+          if ./node_modules/.bin/medusa exec ./src/scripts/has-admin.js; then
+          echo "admin $ADMIN_EMAIL exists";
+          else ./node_modules/.bin/medusa user -e "$ADMIN_EMAIL" -p "$ADMIN_PASSWORD"; fi;
+          ./node_modules/.bin/medusa exec ./src/scripts/seed.js
+      env:
+        {{- include "medusa-store.appEnv" (list . "jobs") | nindent 8 }}
+        - name: ADMIN_EMAIL
+          value: {{ include "medusa-store.adminEmail" . | quote }}
+        - name: ADMIN_PASSWORD
+          valueFrom:
+            secretKeyRef:
+              name: {{ .Values.credentialsSecret }}
+              key: admin-password
+        - name: SEED_STORE_NAME
+          value: {{ .Values.store.name | quote }}
+        - name: SEED_CURRENCY
+          value: {{ .Values.seed.currency | quote }}
+        - name: SEED_COUNTRIES
+          value: {{ join "," .Values.seed.countries | quote }}
+      resources:
+        {{- include "medusa-store.resources" (list . "jobs") | nindent 8 }}
+      securityContext:
+        {{- include "medusa-store.medusaSecurity" . | nindent 8 }}
+      volumeMounts:
+        {{- include "medusa-store.medusaMounts" . | nindent 8 }}
+  volumes:
+    {{- include "medusa-store.medusaVolumes" . | nindent 4 }}
+{{- end }}
+
+{{/*
+A Medusa Deployment: (list $ "server" | "worker"). Same image, the role from
+MEDUSA_WORKER_MODE; the server has the HTTP port, probes on /health and one surge pod per
+rollout; the worker has no port and is replaced (Recreate) so that its surge pod does not
+have to fit the plan quota too.
+*/}}
+{{- define "medusa-store.deployment" -}}
+{{- $ := index . 0 }}
+{{- $role := index . 1 }}
+{{- $server := eq $role "server" }}
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {{ include "medusa-store.componentName" (list $ $role) }}
+  labels:
+    {{- include "medusa-store.labels" (list $ $role) | nindent 4 }}
+  annotations:
+    storeplane.dev/store-name: {{ $.Values.store.name | quote }}
+spec:
+  replicas: {{ index $.Values $role "replicas" }}
+  revisionHistoryLimit: 3
+  {{- if $server }}
+  # One surge pod at a time and none unavailable: the old server keeps serving until the new
+  # one (migrated schema, /health OK) is ready. The small preset has room for exactly one.
+  strategy:
+    type: RollingUpdate
+    rollingUpdate:
+      maxSurge: 1
+      maxUnavailable: 0
+  {{- else }}
+  # Background jobs wait in Redis while the worker is replaced.
+  strategy:
+    type: Recreate
+  {{- end }}
+  selector:
+    matchLabels:
+      {{- include "medusa-store.selectorLabels" (list $ $role) | nindent 6 }}
+  template:
+    metadata:
+      labels:
+        {{- include "medusa-store.labels" (list $ $role) | nindent 8 }}
+    spec:
+      {{- include "medusa-store.podCommon" $ | nindent 6 }}
+      securityContext:
+        {{- include "medusa-store.medusaPodSecurity" $ | nindent 8 }}
+      initContainers:
+        {{- include "medusa-store.waitForMigration" $ | nindent 8 }}
+      containers:
+        - name: {{ $role }}
+          image: {{ include "medusa-store.image" $.Values.image | quote }}
+          imagePullPolicy: {{ $.Values.image.pullPolicy }}
+          # Starts from the built server (the image's /app); never migrates (the Job does).
+          command: ["/app/node_modules/.bin/medusa", "start"]
+          {{- if $server }}
+          ports:
+            - name: http
+              containerPort: 9000
+              protocol: TCP
+          {{- end }}
+          env:
+            {{- include "medusa-store.appEnv" (list $ $role) | nindent 12 }}
+          {{- if $server }}
+          # Medusa boots in about 6 s on a full CPU, several times that on the small preset's
+          # limit: the startup probe allows 3 minutes before liveness takes over.
+          startupProbe:
+            httpGet:
+              path: /health
+              port: http
+            periodSeconds: 5
+            failureThreshold: 36
+          readinessProbe:
+            httpGet:
+              path: /health
+              port: http
+            periodSeconds: 5
+            timeoutSeconds: 3
+            failureThreshold: 3
+          livenessProbe:
+            httpGet:
+              path: /health
+              port: http
+            periodSeconds: 10
+            timeoutSeconds: 5
+            failureThreshold: 6
+          {{- end }}
+          resources:
+            {{- include "medusa-store.resources" (list $ $role) | nindent 12 }}
+          securityContext:
+            {{- include "medusa-store.medusaSecurity" $ | nindent 12 }}
+          volumeMounts:
+            {{- include "medusa-store.medusaMounts" $ | nindent 12 }}
+      volumes:
+        {{- include "medusa-store.medusaVolumes" $ | nindent 8 }}
 {{- end }}

@@ -115,3 +115,160 @@ serviceAccountName: {{ .Values.serviceAccountName }}
 automountServiceAccountToken: false
 enableServiceLinks: false
 {{- end }}
+
+{{/*
+Environment of WordPress and of the setup Job's wp-cli: the database, the keys and salts and
+the public URL. The image's wp-config-docker.php reads all of them at run time, so both see
+the same configuration.
+*/}}
+{{- define "woocommerce-store.wordpressEnv" -}}
+- name: WORDPRESS_DB_HOST
+  value: "{{ include "woocommerce-store.componentName" (list . "mariadb") }}:3306"
+- name: WORDPRESS_DB_NAME
+  value: wordpress
+- name: WORDPRESS_DB_USER
+  value: wordpress
+- name: WORDPRESS_DB_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ .Values.credentialsSecret }}
+      key: db-password
+# wp-config.php is regenerated at every start (it is not on the volume): without
+# fixed keys and salts every restart would log everybody out. They derive from the
+# store's cookie secret, one distinct prefix each.
+- name: COOKIE_SECRET
+  valueFrom:
+    secretKeyRef:
+      name: {{ .Values.credentialsSecret }}
+      key: cookie-secret
+{{- range list "AUTH_KEY" "SECURE_AUTH_KEY" "LOGGED_IN_KEY" "NONCE_KEY" "AUTH_SALT" "SECURE_AUTH_SALT" "LOGGED_IN_SALT" "NONCE_SALT" }}
+- name: WORDPRESS_{{ . }}
+  value: "{{ . | lower }}:$(COOKIE_SECRET)"
+{{- end }}
+# The public URL follows the values (baseDomain, TLS); the image's wp-config already
+# honours X-Forwarded-Proto from the ingress.
+- name: WORDPRESS_CONFIG_EXTRA
+  value: "define('WP_HOME', '{{ include "woocommerce-store.url" . }}'); define('WP_SITEURL', '{{ include "woocommerce-store.url" . }}');"
+{{- end }}
+
+{{/* Admin e-mail: setup.adminEmail, else admin@<host>. */}}
+{{- define "woocommerce-store.adminEmail" -}}
+{{- .Values.setup.adminEmail | default (printf "admin@%s" (include "woocommerce-store.host" .)) }}
+{{- end }}
+
+{{/*
+The setup Job's pod template, without its name (see setup-job.yaml). The script's checksum is
+an annotation, so a changed script also makes a new Job.
+*/}}
+{{- define "woocommerce-store.setupTemplate" -}}
+metadata:
+  labels:
+    {{- include "woocommerce-store.labels" (list . "setup") | nindent 4 }}
+  annotations:
+    storeplane.dev/script-sha256: {{ include (print .Template.BasePath "/setup-configmap.yaml") . | sha256sum }}
+spec:
+  {{- include "woocommerce-store.podCommon" . | nindent 2 }}
+  restartPolicy: Never
+  securityContext:
+    # www-data of the Debian-based wordpress image (uid 33), the owner of wp-content; the
+    # Alpine-based wordpress:cli image's own www-data is 82, hence the explicit uid.
+    runAsNonRoot: true
+    runAsUser: 33
+    runAsGroup: 33
+    fsGroup: 33
+    fsGroupChangePolicy: OnRootMismatch
+    seccompProfile:
+      type: RuntimeDefault
+  # wp-content is ReadWriteOnce: the Job must run on the node that mounts it for WordPress.
+  affinity:
+    podAffinity:
+      requiredDuringSchedulingIgnoredDuringExecution:
+        - labelSelector:
+            matchLabels:
+              {{- include "woocommerce-store.selectorLabels" (list . "wordpress") | nindent 14 }}
+          topologyKey: kubernetes.io/hostname
+  initContainers:
+    # wordpress:cli ships wp-cli, not WordPress: copy core (and the env-reading
+    # wp-config-docker.php) from the same wordpress image the store runs.
+    - name: copy-core
+      image: {{ include "woocommerce-store.image" .Values.image | quote }}
+      imagePullPolicy: {{ .Values.image.pullPolicy }}
+      command:
+        - sh
+        - -c
+        - cp -R /usr/src/wordpress/. /var/www/html/ && cp /usr/src/wordpress/wp-config-docker.php /var/www/html/wp-config.php
+      resources:
+        {{- include "woocommerce-store.resources" (list . "tools") | nindent 8 }}
+      securityContext:
+        {{- include "woocommerce-store.containerSecurity" . | nindent 8 }}
+        readOnlyRootFilesystem: true
+      volumeMounts:
+        - name: docroot
+          mountPath: /var/www/html
+        - name: wp-content
+          mountPath: /var/www/html/wp-content
+  containers:
+    - name: setup
+      image: {{ include "woocommerce-store.image" .Values.setup.image | quote }}
+      imagePullPolicy: {{ .Values.setup.image.pullPolicy }}
+      command: ["sh", "/scripts/setup.sh"]
+      workingDir: /var/www/html
+      env:
+        {{- include "woocommerce-store.wordpressEnv" . | nindent 8 }}
+        - name: ADMIN_PASSWORD
+          valueFrom:
+            secretKeyRef:
+              name: {{ .Values.credentialsSecret }}
+              key: admin-password
+        - name: ADMIN_USER
+          value: {{ .Values.setup.adminUser | quote }}
+        - name: ADMIN_EMAIL
+          value: {{ include "woocommerce-store.adminEmail" . | quote }}
+        - name: STORE_URL
+          value: {{ include "woocommerce-store.url" . | quote }}
+        - name: STORE_TITLE
+          value: {{ .Values.store.name | quote }}
+        - name: WOOCOMMERCE_VERSION
+          value: {{ .Values.setup.woocommerce.version | default "" | quote }}
+        - name: WOOCOMMERCE_SOURCE
+          value: {{ .Values.setup.woocommerce.source | default "" | quote }}
+        - name: SHOP_CURRENCY
+          value: {{ .Values.setup.currency | quote }}
+        - name: SHOP_COUNTRY
+          value: {{ .Values.setup.country | quote }}
+        - name: PRODUCT_NAME
+          value: {{ .Values.setup.product.name | quote }}
+        - name: PRODUCT_SKU
+          value: {{ .Values.setup.product.sku | quote }}
+        - name: PRODUCT_PRICE
+          value: {{ .Values.setup.product.price | quote }}
+        # wp-cli's cache and config live under HOME: keep them on the writable /tmp.
+        - name: HOME
+          value: /tmp
+      resources:
+        {{- include "woocommerce-store.resources" (list . "setup") | nindent 8 }}
+      securityContext:
+        {{- include "woocommerce-store.containerSecurity" . | nindent 8 }}
+        readOnlyRootFilesystem: true
+      volumeMounts:
+        - name: docroot
+          mountPath: /var/www/html
+        - name: wp-content
+          mountPath: /var/www/html/wp-content
+        - name: scripts
+          mountPath: /scripts
+          readOnly: true
+        - name: tmp
+          mountPath: /tmp
+  volumes:
+    - name: docroot
+      emptyDir: {}
+    - name: wp-content
+      persistentVolumeClaim:
+        claimName: {{ include "woocommerce-store.componentName" (list . "wp-content") }}
+    - name: scripts
+      configMap:
+        name: {{ include "woocommerce-store.componentName" (list . "setup") }}
+    - name: tmp
+      emptyDir: {}
+{{- end }}

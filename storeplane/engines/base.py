@@ -1,0 +1,111 @@
+"""What every engine has in common: the platform's exposure settings, the health check shape,
+the engine profile and the chart values every engine chart shares.
+
+The reconciler reads a profile (through :func:`storeplane.engines.profile_for`) for the chart
+to render, the values to render it with, the Pod Security level of the store's namespace and
+the health check behind ``StoreReachable``. Readiness needs nothing per engine: every rendered
+object is judged by its kind's rule in :mod:`storeplane.cluster.readiness` (Deployment
+available, StatefulSet ready, Job complete, PersistentVolumeClaim bound).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from storeplane.domain.store import Engine, Store
+
+CREDENTIALS_SECRET = "store-credentials"
+# Keys of the generated Secret; every engine chart reads the ones it needs by name.
+CREDENTIAL_KEYS = (
+    "db-password",
+    "db-root-password",
+    "admin-password",
+    "jwt-secret",
+    "cookie-secret",
+)
+ISSUER_ANNOTATION = "cert-manager.io/cluster-issuer"
+
+Values = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Exposure:
+    """How stores are exposed: the platform's ingress settings (from Settings)."""
+
+    base_domain: str = "localtest.me"
+    ingress_class: str = "nginx"
+    tls: bool = False
+    cluster_issuer: str = ""
+
+    def host(self, store_id: str) -> str:
+        return f"{store_id}.{self.base_domain}"
+
+    def url(self, store_id: str) -> str:
+        """The store's public URL, no trailing slash (Medusa's CORS breaks on one)."""
+        return f"{'https' if self.tls else 'http'}://{self.host(store_id)}"
+
+
+@dataclass(frozen=True, slots=True)
+class HealthCheck:
+    """An HTTP GET on a Service, through the API server's service proxy."""
+
+    service: str
+    port: int
+    path: str
+    accepts: Callable[[int, str], bool]
+    expectation: str  # what a healthy answer looks like, for the failure message
+
+
+def common_values(store: Store, exposure: Exposure) -> Values:
+    """The values every engine chart takes the same way: the store, its host and TLS, and the
+    credentials Secret storeplane creates before the chart's objects."""
+    return {
+        "store": {"id": store.id, "name": store.name, "plan": store.spec.plan.value},
+        "baseDomain": exposure.base_domain,
+        "ingress": {
+            "className": exposure.ingress_class,
+            "annotations": (
+                {ISSUER_ANNOTATION: exposure.cluster_issuer}
+                if exposure.tls and exposure.cluster_issuer
+                else {}
+            ),
+            "tls": {
+                "enabled": exposure.tls,
+                "secretName": f"{store.id}-tls" if exposure.tls else "",
+            },
+        },
+        "credentialsSecret": CREDENTIALS_SECRET,
+    }
+
+
+def admin_email(store: Store, exposure: Exposure) -> str:
+    """The store admin's login: ``admin@<host>`` (its password is the Secret's admin-password)."""
+    return f"admin@{exposure.host(store.id)}"
+
+
+@dataclass(frozen=True, slots=True)
+class EngineProfile:
+    engine: Engine
+    display_name: str
+    chart: str
+    # Pod Security Standard enforced on the store's namespace. "restricted" unless the engine's
+    # official images cannot run under it (see the chart README for the reason).
+    pod_security: str
+    health: HealthCheck
+    # The engine's own values on top of common_values (pure; keys must exist in the chart's
+    # values.schema.json, which rejects unknown keys).
+    engine_values: Callable[[Store, Exposure], Values] = lambda store, exposure: {}
+
+    def values(self, store: Store, exposure: Exposure) -> Values:
+        """The chart values for ``store``: a pure function of its spec and the platform config.
+        Helm merges them over the chart's defaults."""
+        return {**common_values(store, exposure), **self.engine_values(store, exposure)}
+
+    def url(self, store: Store, exposure: Exposure) -> str:
+        """Where the store is served (its Ingress host)."""
+        return exposure.url(store.id)
+
+    def admin_email(self, store: Store, exposure: Exposure) -> str:
+        return admin_email(store, exposure)
