@@ -28,7 +28,9 @@ from .controllers import ControllerManager, default_controllers
 from .errors import ApiError, bad_request, method_not_allowed, path_not_found
 from .kinds import Kind, lookup
 from .proxy import proxy
+from .selectors import parse_field_selector, parse_label_selector
 from .store import ObjectStore
+from .watch import DEFAULT_TIMEOUT, StreamOptions, WatchHub, WatchStream
 
 logger = logging.getLogger(__name__)
 
@@ -79,14 +81,60 @@ def _manager(request: Request) -> str:
     return agent.split("/")[0][:128] or "unknown"
 
 
-async def _resource(request: Request, cluster: Cluster, target: Target) -> Response:
+def _flag(value: str | None) -> bool:
+    return (value or "").lower() in ("true", "1")
+
+
+def _watch(request: Request, sim: Simulated, target: Target) -> Response:
+    """Open a watch on a collection (see :mod:`storeplane.sim.watch`)."""
+    q = request.query_params
+    if target.name is not None or request.method != "GET":
+        raise method_not_allowed()
+    kind, namespace = target.kind, target.namespace if target.kind.namespaced else None
+    labels = parse_label_selector(q.get("labelSelector"))
+    fields = parse_field_selector(q.get("fieldSelector"))
+    rv = q.get("resourceVersion") or ""
+    if rv and not rv.isdigit():
+        raise bad_request(f"invalid resource version: {rv}")
+    since = int(rv) if rv and rv != "0" else None
+    timeout = q.get("timeoutSeconds")
+    if timeout is not None and not timeout.isdigit():
+        raise bad_request(f"invalid timeoutSeconds: {timeout}")
+    initial_events = _flag(q.get("sendInitialEvents"))
+    if initial_events:
+        since = None
+    options = StreamOptions(
+        kind=kind,
+        timeout=float(timeout) if timeout and int(timeout) > 0 else DEFAULT_TIMEOUT,
+        bookmarks=_flag(q.get("allowWatchBookmarks")),
+        bookmark_interval=sim.config.watch_bookmark_interval,
+        initial_events_end=initial_events,
+        drop_after=None,
+    )
+    initial = (
+        sim.cluster.list_objects(kind, namespace, q.get("labelSelector"), q.get("fieldSelector"))[
+            "items"
+        ]
+        if since is None
+        else []
+    )
+    try:
+        watcher = sim.hub.open(
+            kind, namespace, labels, fields, since, initial, sim.config.watch_queue_size
+        )
+    except ApiError as exc:
+        options.error = exc
+        return WatchStream(sim.hub, None, options)
+    return WatchStream(sim.hub, watcher, options)
+
+
+async def _resource(request: Request, sim: Simulated, target: Target) -> Response:
     q = request.query_params
     method = request.method
+    cluster = sim.cluster
     kind, namespace, name = target.kind, target.namespace, target.name
-    if q.get("watch") in ("true", "1"):
-        raise ApiError(
-            405, "MethodNotAllowed", "watch is not supported by the storeplane simulator yet"
-        )
+    if _flag(q.get("watch")):
+        return _watch(request, sim, target)
     if q.get("dryRun"):
         raise bad_request("dryRun is not supported by the storeplane simulator")
     if name is None:
@@ -130,6 +178,15 @@ async def _resource(request: Request, cluster: Cluster, target: Target) -> Respo
     raise method_not_allowed()
 
 
+@dataclass
+class Simulated:
+    """What the routes work on while the app runs (built by the lifespan)."""
+
+    config: SimulatorConfig
+    cluster: Cluster
+    hub: WatchHub
+
+
 def create_app(config: SimulatorConfig) -> Starlette:
     """The simulator as an ASGI app; the store opens when the lifespan starts."""
     state: dict[str, Any] = {}
@@ -138,12 +195,14 @@ def create_app(config: SimulatorConfig) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         store = ObjectStore(config.state_path)
         cluster = Cluster(store)
+        hub = WatchHub(config.watch_history, store.resource_version)
+        cluster.subscribe_changes(hub.on_change)
         cluster.ensure_namespaces()
         manager = ControllerManager(
             cluster, default_controllers(config.ready_delay, config.terminate_delay)
         )
         task = asyncio.create_task(manager.run(), name="storeplane-sim-controllers")
-        state["cluster"] = cluster
+        state["sim"] = Simulated(config, cluster, hub)
         logger.info(
             "simulator ready (state: %s, ready_delay %.2fs, terminate_delay %.2fs)",
             config.state_path or "in memory",
@@ -159,15 +218,15 @@ def create_app(config: SimulatorConfig) -> Starlette:
             store.close()
             state.clear()
 
-    def cluster_of() -> Cluster:
-        cluster: Cluster | None = state.get("cluster")
-        if cluster is None:
+    def sim_of() -> Simulated:
+        sim: Simulated | None = state.get("sim")
+        if sim is None:
             raise ApiError(503, "ServiceUnavailable", "the simulator is not started")
-        return cluster
+        return sim
 
     async def handle(request: Request) -> Response:
         try:
-            return await _dispatch(request, cluster_of())
+            return await _dispatch(request, sim_of())
         except ApiError as exc:
             return _error(exc)
         except Exception:
@@ -180,17 +239,31 @@ def create_app(config: SimulatorConfig) -> Starlette:
     async def health(request: Request) -> Response:
         return PlainTextResponse("ok")
 
+    async def stats(request: Request) -> Response:
+        try:
+            sim = sim_of()
+        except ApiError as exc:
+            return _error(exc)
+        return _json(
+            {
+                "objects": sim.cluster.store.count(),
+                "watchers": sim.hub.watcher_count(),
+                "resourceVersion": str(sim.cluster.store.resource_version),
+            }
+        )
+
     routes = [
         Route("/version", version, methods=["GET"]),
         Route("/healthz", health, methods=["GET"]),
         Route("/livez", health, methods=["GET"]),
         Route("/readyz", health, methods=["GET"]),
+        Route("/sim/v1/stats", stats, methods=["GET"]),
         Route("/{path:path}", handle, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
     ]
     return Starlette(routes=routes, lifespan=lifespan)
 
 
-async def _dispatch(request: Request, cluster: Cluster) -> Response:
+async def _dispatch(request: Request, sim: Simulated) -> Response:
     parts = [p for p in request.url.path.split("/") if p]
     if not parts or parts[0] not in ("api", "apis"):
         raise path_not_found()
@@ -221,10 +294,10 @@ async def _dispatch(request: Request, cluster: Cluster) -> Response:
     ):
         if request.method != "GET":
             raise method_not_allowed()
-        return proxy(cluster, rest[1], rest[3], "/".join(rest[5:]))
+        return proxy(sim.cluster, rest[1], rest[3], "/".join(rest[5:]))
     if not rest:
         doc = discovery.resource_list(group, version)
         if doc is None:
             raise path_not_found()
         return _json(doc)
-    return await _resource(request, cluster, parse_path(group, version, rest))
+    return await _resource(request, sim, parse_path(group, version, rest))

@@ -43,6 +43,7 @@ logger = logging.getLogger(__name__)
 Obj = dict[str, Any]
 EventType = Literal["ADDED", "MODIFIED", "DELETED"]
 Listener = Callable[[EventType, Kind, Obj], None]
+ChangeListener = Callable[[EventType, Kind, Obj, "Obj | None"], None]
 PatchType = Literal["apply", "merge", "strategic"]
 
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
@@ -78,12 +79,21 @@ class Cluster:
         self.store = store
         self.clock = clock
         self._listeners: list[Listener] = []
+        self._change_listeners: list[ChangeListener] = []
 
     def subscribe(self, listener: Listener) -> None:
         """Call ``listener(event, kind, obj)`` after every change (obj is a copy)."""
         self._listeners.append(listener)
 
-    def _emit(self, event: EventType, kind: Kind, obj: Obj) -> None:
+    def subscribe_changes(self, listener: ChangeListener) -> None:
+        """Call ``listener(event, kind, obj, old)`` after every change, without copies:
+        ``obj`` is the stored object after the change and ``old`` the one before (None on
+        ADDED). The listener must not mutate either (the watch hub keeps them)."""
+        self._change_listeners.append(listener)
+
+    def _emit(self, event: EventType, kind: Kind, obj: Obj, old: Obj | None = None) -> None:
+        for change_listener in self._change_listeners:
+            change_listener(event, kind, obj, old)
         for listener in self._listeners:
             try:
                 listener(event, kind, copy.deepcopy(obj))
@@ -393,10 +403,10 @@ class Cluster:
         key = self.key(kind, metadata.get("namespace"), metadata["name"])
         finalized = metadata.get("deletionTimestamp") and not metadata.get("finalizers")
         if finalized and kind is not NAMESPACES:
-            self._remove(kind, key, new)
+            self._remove(kind, key, new, old)
             return new
         self.store.put(key, new)
-        self._emit("MODIFIED", kind, new)
+        self._emit("MODIFIED", kind, new, old)
         return new
 
     def delete(self, kind: Kind, namespace: str | None, name: str) -> Obj:
@@ -408,13 +418,14 @@ class Cluster:
         if kind is NAMESPACES or metadata.get("finalizers"):
             if metadata.get("deletionTimestamp"):
                 return obj
+            old = copy.deepcopy(obj)
             metadata["deletionTimestamp"] = self.now()
             if kind is NAMESPACES:
                 obj["status"] = {"phase": "Terminating"}
                 logger.info("namespace %s is terminating", name)
             metadata["resourceVersion"] = self.store.next_resource_version()
             self.store.put(key, obj)
-            self._emit("MODIFIED", kind, obj)
+            self._emit("MODIFIED", kind, obj, old)
             return obj
         self._remove(kind, key, obj)
         details: Obj = {"name": name, "kind": kind.resource, "uid": metadata.get("uid")}
@@ -441,10 +452,10 @@ class Cluster:
             self.delete(kind, meta.get("namespace"), meta["name"])
         return listed
 
-    def _remove(self, kind: Kind, key: ObjectKey, obj: Obj) -> None:
+    def _remove(self, kind: Kind, key: ObjectKey, obj: Obj, old: Obj | None = None) -> None:
         obj["metadata"]["resourceVersion"] = self.store.next_resource_version()
         self.store.delete(key)
-        self._emit("DELETED", kind, obj)
+        self._emit("DELETED", kind, obj, old if old is not None else obj)
 
     def ensure_namespaces(self, names: tuple[str, ...] = BUILTIN_NAMESPACES) -> None:
         """Create the namespaces every cluster has, when missing (start-up)."""

@@ -19,6 +19,7 @@ DEFAULT_VERBS: tuple[str, ...] = (
     "list",
     "patch",
     "update",
+    "watch",
 )
 
 

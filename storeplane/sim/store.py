@@ -132,6 +132,10 @@ class ObjectStore:
         self._rv += 1
         return str(self._rv)
 
+    def count(self) -> int:
+        """How many objects are stored."""
+        return sum(len(names) for spaces in self._objects.values() for names in spaces.values())
+
     def get(self, key: ObjectKey) -> Obj | None:
         obj = self._objects.get(key.resource, {}).get(key.namespace, {}).get(key.name)
         return copy.deepcopy(obj) if obj is not None else None
