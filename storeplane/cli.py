@@ -8,7 +8,6 @@ talks to a running API (``--api-url``/``STOREPLANE_API_URL``).
 from __future__ import annotations
 
 import asyncio
-import logging
 import socket
 from pathlib import Path
 
@@ -28,13 +27,12 @@ app.add_typer(db_app, name="db")
 console = Console(soft_wrap=True)
 
 
-def _logging(verbose: bool) -> None:
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    for noisy in ("httpx", "httpx2", "httpcore", "uvicorn.access"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+def _logging(verbose: bool, fmt: str) -> None:
+    from storeplane.observability.logging import configure
+
+    if fmt not in ("json", "text"):
+        raise typer.BadParameter("must be json or text", param_hint="--log-format")
+    configure(fmt, verbose=verbose)
 
 
 @app.command()
@@ -48,6 +46,7 @@ def dev(
         2.0, help="Seconds the simulator takes to make workloads ready."
     ),
     verbose: bool = typer.Option(False, "--verbose", "-v"),
+    log_format: str = typer.Option("text", envvar="STOREPLANE_LOG_FORMAT", help="text or json."),
 ) -> None:
     """Run everything locally: SQLite + the built-in Kubernetes simulator + API + reconciler + dashboard."""
     from storeplane.cluster import connect
@@ -56,7 +55,7 @@ def dev(
     from storeplane.sim.kubeconfig import write_kubeconfig
     from storeplane.sim.runner import SimulatorConfig, start_in_thread
 
-    _logging(verbose)
+    _logging(verbose, log_format)
     data_dir = data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     settings = Settings(data_dir=data_dir)
@@ -93,13 +92,14 @@ def serve(
         None, help="Kubeconfig file; default KUBECONFIG, ~/.kube/config, or in-cluster."
     ),
     verbose: bool = typer.Option(False, "--verbose", "-v"),
+    log_format: str = typer.Option("json", envvar="STOREPLANE_LOG_FORMAT", help="json or text."),
 ) -> None:
     """Run the API and the reconciler against a real cluster (settings from STOREPLANE_* env)."""
     from storeplane.cluster import connect
     from storeplane.runtime import bind, default_owner, run
     from storeplane.settings import Settings
 
-    _logging(verbose)
+    _logging(verbose, log_format)
     settings = Settings()
     bound = bind(host, port)
 
@@ -125,7 +125,7 @@ def sim(
     """Run the Kubernetes API simulator on its own."""
     from storeplane.sim.runner import SimulatorConfig, serve_forever
 
-    _logging(False)
+    _logging(False, "text")
     serve_forever(
         SimulatorConfig(host=host, port=port, state_path=state, ready_delay=ready_delay),
         kubeconfig,

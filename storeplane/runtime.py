@@ -22,6 +22,7 @@ from storeplane.api.app import create_app
 from storeplane.cluster import KubernetesCluster
 from storeplane.db import SqlStoreRepository, create_engine_for, migrate
 from storeplane.engines import Exposure
+from storeplane.observability.metrics import StoreCollector, install_store_collector
 from storeplane.reconciler.context import ReconcileContext, Timing
 from storeplane.reconciler.loop import ReconcileLoop
 from storeplane.reconciler.manifests import PlatformConfig
@@ -108,6 +109,9 @@ async def run(
         workers=settings.workers,
         lease=settings.lease,
     )
+    install_store_collector(
+        StoreCollector(repo.phase_counts, repo.due_summary, lambda: loop.queue_depth)
+    )
     app = create_app(
         settings,
         repo,
@@ -115,7 +119,7 @@ async def run(
         on_change=loop.wake,
     )
     server = uvicorn.Server(
-        uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
+        uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on", log_config=None)
     )
     stop = asyncio.Event()
     reconciler = asyncio.create_task(loop.run(stop), name="reconciler")

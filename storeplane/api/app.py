@@ -19,7 +19,8 @@ from fastapi.routing import APIRoute
 from storeplane.api.dashboard import has_dashboard, mount_dashboard
 from storeplane.api.errors import PROBLEM_MEDIA_TYPE, Problem, install_error_handlers
 from storeplane.api.limits import BodySizeLimitMiddleware
-from storeplane.api.routes import catalog, health, stores
+from storeplane.api.routes import catalog, health, metrics, stores
+from storeplane.api.timing import RequestTimingMiddleware
 from storeplane.domain.ports import StoreRepository
 from storeplane.settings import Settings
 
@@ -71,7 +72,8 @@ def create_app(
 
     install_error_handlers(app)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_bytes)
-    routers = (stores.router, catalog.router, health.router)
+    app.add_middleware(RequestTimingMiddleware)
+    routers = (stores.router, catalog.router, health.router, metrics.router)
     for router in routers:
         app.include_router(router)
     # For 405 replies that name what is allowed (see errors.http_exception_handler).

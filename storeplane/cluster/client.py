@@ -8,6 +8,8 @@ field is drift to undo). Reads of a store's objects go by the ``storeplane.dev/s
 from __future__ import annotations
 
 import asyncio
+import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -168,6 +170,26 @@ class KubernetesCluster:
 
         results = await asyncio.gather(*(scan(k) for k in (*OWNED_KINDS, *CLUSTER_KINDS)))
         return [ref for refs in results for ref in refs]
+
+    async def record_event(self, namespace: str, type_: str, reason: str, message: str) -> None:
+        now = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+        event = {
+            "apiVersion": "v1",
+            "kind": "Event",
+            "metadata": {"name": f"{namespace}.{uuid.uuid4().hex[:16]}", "namespace": namespace},
+            "involvedObject": {"apiVersion": "v1", "kind": "Namespace", "name": namespace},
+            "type": type_,
+            "reason": reason,
+            "message": message[:1024],
+            "source": {"component": FIELD_MANAGER},
+            "reportingComponent": FIELD_MANAGER,
+            "firstTimestamp": now,
+            "lastTimestamp": now,
+            "count": 1,
+        }
+        kind = kind_of("v1", "Event")
+        with map_api_errors(f"post event {reason} in {namespace}"):
+            await self._client.create(kind.resource.from_dict(event), field_manager=FIELD_MANAGER)
 
     async def service_get(
         self, namespace: str, service: str, port: int, path: str

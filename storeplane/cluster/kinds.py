@@ -43,8 +43,12 @@ OWNED_KINDS: tuple[Kind, ...] = (
 CLUSTER_KINDS: tuple[Kind, ...] = (NAMESPACE,)
 
 
+# Written by storeplane (its step outcomes), never owned or pruned.
+EVENT = Kind("v1", "Event")
+
+
 def kind_of(api_version: str, kind: str) -> Kind:
-    for known in (*OWNED_KINDS, *CLUSTER_KINDS):
+    for known in (*OWNED_KINDS, *CLUSTER_KINDS, EVENT):
         if known.api_version == api_version and known.kind == kind:
             return known
     raise KeyError(f"{kind} ({api_version}) is not a kind storeplane manages")

@@ -29,7 +29,7 @@ import base64
 import binascii
 import json
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Connection, Engine, and_, case, func, insert, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
@@ -237,6 +237,27 @@ class SqlStoreRepository:
                 .where(StoreRow.id == store_id, StoreRow.lease_owner == owner)
                 .values(lease_owner=None, lease_expires_at=None)
             )
+
+    # -- gauges (read on each metrics scrape) ----------------------------------------------
+
+    def phase_counts(self) -> dict[str, int]:
+        """How many stores are in each phase."""
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                select(StoreRow.phase, func.count()).group_by(StoreRow.phase)
+            ).all()
+        return {str(phase): int(count) for phase, count in rows}
+
+    def due_summary(self, now: datetime) -> tuple[int, datetime | None]:
+        """(stores due for a reconcile now, when the longest-waiting one became due)."""
+        due = and_(StoreRow.next_reconcile_at <= now, StoreRow.deleted_at.is_(None))
+        with self.engine.connect() as connection:
+            count, oldest = connection.execute(
+                select(func.count(), func.min(StoreRow.next_reconcile_at)).where(due)
+            ).one()
+        if oldest is not None and oldest.tzinfo is None:
+            oldest = oldest.replace(tzinfo=UTC)
+        return int(count), oldest
 
     def lease_of(self, store_id: str) -> tuple[str | None, datetime | None]:
         """Who holds the store's lease and until when (for tests and diagnostics)."""

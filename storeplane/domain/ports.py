@@ -139,6 +139,11 @@ class ClusterPort(Protocol):
         """Every object labelled for the store anywhere in the cluster, namespaced or not."""
         ...
 
+    async def record_event(self, namespace: str, type_: str, reason: str, message: str) -> None:
+        """Post a Kubernetes Event about the namespace, so `kubectl get events` tells the story
+        too. Best effort: the caller ignores failures."""
+        ...
+
     async def service_get(
         self, namespace: str, service: str, port: int, path: str
     ) -> tuple[int, str]:

@@ -12,16 +12,26 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
+import uuid
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import TypeVar
 
 from storeplane.domain.conditions import Reason
-from storeplane.domain.events import Event
+from storeplane.domain.events import Event, EventType
 from storeplane.domain.ports import StoreRepository
 from storeplane.domain.store import Phase, Store
+from storeplane.observability.logging import RECONCILE_ID, STORE_ID
+from storeplane.observability.metrics import (
+    INFLIGHT,
+    PROVISIONING_DURATION,
+    RECONCILE_DURATION,
+    RECONCILE_ERRORS,
+    RECONCILE_TOTAL,
+)
 from storeplane.reconciler.context import ReconcileContext
-from storeplane.reconciler.reconcile import reconcile_store
+from storeplane.reconciler.reconcile import Outcome, PassResult, reconcile_store
 
 log = logging.getLogger(__name__)
 IN_FLIGHT_PHASES = (Phase.PENDING, Phase.PROVISIONING, Phase.UPDATING, Phase.DELETING)
@@ -135,13 +145,23 @@ class ReconcileLoop:
         task.add_done_callback(self._tasks.discard)
 
     async def _process(self, store: Store) -> None:
+        # Every log line of this pass carries the store and pass ids (task-local context).
+        STORE_ID.set(store.id)
+        RECONCILE_ID.set(uuid.uuid4().hex[:12])
+        INFLIGHT.inc()
+        started = time.perf_counter()
         try:
             result = await reconcile_store(store, self._ctx)
             await self._save(result.store, result.events)
+            self._observe(store, result, time.perf_counter() - started)
+            if not (result.store.is_deleting or result.store.phase == Phase.DELETED):
+                await self._post_events(result.store, result.events)
         except Exception:
             # A bug, not a cluster problem (those become status): log it, and look again later.
             log.exception("reconcile of %s crashed", store.id)
+            RECONCILE_TOTAL.labels("crash").inc()
         finally:
+            INFLIGHT.dec()
             self._inflight.discard(store.id)
             try:
                 await self._db(self._repo.release, store.id, owner=self._owner)
@@ -150,6 +170,34 @@ class ReconcileLoop:
             self.passes += 1
             if self._wakeup is not None:
                 self._wakeup.set()  # a worker is free
+
+    def _observe(self, before: Store, result: PassResult, seconds: float) -> None:
+        RECONCILE_DURATION.observe(seconds)
+        RECONCILE_TOTAL.labels(result.outcome.value).inc()
+        if result.outcome is Outcome.ERROR:
+            RECONCILE_ERRORS.labels(result.error_reason or "Unknown").inc()
+        after = result.store
+        if before.observed_generation == 0 and after.phase == Phase.READY:
+            took = (self._ctx.clock() - after.created_at).total_seconds()
+            PROVISIONING_DURATION.labels(after.spec.engine.value).observe(max(took, 0.0))
+        for event in result.events:
+            level = logging.WARNING if event.type == EventType.WARNING else logging.INFO
+            log.log(level, "%s: %s", event.reason, event.message)
+        log.debug(
+            "pass ended %s in %.3fs (phase %s)", result.outcome.value, seconds, after.phase.value
+        )
+
+    async def _post_events(self, store: Store, events: Sequence[Event]) -> None:
+        """Mirror the pass's events as Kubernetes Events in the store's namespace (best effort:
+        the database timeline is the record; this is for people using kubectl)."""
+        for event in events:
+            try:
+                await self._ctx.cluster.record_event(
+                    store.namespace, event.type.value, event.reason, event.message
+                )
+            except Exception as exc:
+                log.debug("could not post event %s: %s", event.reason, exc)
+                return
 
     async def _save(self, store: Store, events: Sequence[Event]) -> None:
         # Events describe what already happened in the cluster: keep them even if the status

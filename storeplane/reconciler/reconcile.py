@@ -47,11 +47,22 @@ class Next(Enum):
     DELETED = "deleted"  # teardown verified: never look again
 
 
+class Outcome(Enum):
+    """How a pass ended, for metrics and logs."""
+
+    CONVERGED = "converged"
+    WAITING = "waiting"
+    ERROR = "error"
+    DELETED = "deleted"
+
+
 @dataclass(frozen=True)
 class PassResult:
     store: Store
     events: list[Event]
     requeue_after: timedelta | None  # None: nothing more to do for this store, ever
+    outcome: Outcome = Outcome.WAITING
+    error_reason: str | None = None
 
 
 async def _act(
@@ -170,7 +181,7 @@ def _settle(
     if nxt is Next.DELETED:
         store = _with_phase(store, Phase.DELETED, now, events, ctx, "teardown verified")
         store = replace(store, deleted_at=now, last_error=None, failures=0, next_reconcile_at=None)
-        return PassResult(store, events, None)
+        return PassResult(store, events, None, Outcome.DELETED)
     conditions = derive_conditions(store, decision, now=now)
     store = replace(store, conditions=conditions)
     if nxt is Next.CONVERGED:
@@ -188,7 +199,7 @@ def _settle(
             next_reconcile_at=now + timing.resync,
             updated_at=now,
         )
-        return PassResult(store, events, timing.resync)
+        return PassResult(store, events, timing.resync, Outcome.CONVERGED)
     # Waiting on the cluster (or out of steps): not a failure, but the deadline still runs.
     if store.phase == Phase.READY:
         store = _with_phase(store, Phase.UPDATING, now, events, ctx, f"drift: {decision.message}")
@@ -198,7 +209,7 @@ def _settle(
     store = _check_deadline(store, now, decision.message, events, ctx)
     delay = timing.poll if store.phase != Phase.FAILED else timedelta(seconds=timing.backoff_cap)
     store = replace(store, next_reconcile_at=now + delay, updated_at=now)
-    return PassResult(store, events, delay)
+    return PassResult(store, events, delay, Outcome.WAITING)
 
 
 def _failed(
@@ -235,4 +246,6 @@ def _failed(
         if isinstance(exc, RetryableError) and exc.retry_after is not None:
             delay = max(delay, exc.retry_after)
     wait = timedelta(seconds=delay)
-    return PassResult(replace(store, next_reconcile_at=now + wait), events, wait)
+    return PassResult(
+        replace(store, next_reconcile_at=now + wait), events, wait, Outcome.ERROR, exc.reason
+    )

@@ -45,7 +45,14 @@ LABELLED_KINDS = [
 
 
 class DevProcess:
-    def __init__(self, data_dir: Path, database_url: str | None, ready_delay: float = 0.3) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        database_url: str | None,
+        ready_delay: float = 0.3,
+        extra_args: tuple[str, ...] = (),
+    ) -> None:
+        self.extra_args = extra_args
         self.data_dir = data_dir
         self.database_url = database_url
         self.ready_delay = ready_delay
@@ -71,6 +78,7 @@ class DevProcess:
                 str(self.data_dir),
                 "--ready-delay",
                 str(self.ready_delay),
+                *self.extra_args,
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
