@@ -60,6 +60,10 @@ function StoreView({ store, refreshError }: { store: Store; refreshError: unknow
           {store.name} <PhaseBadge phase={store.phase} />
         </h1>
       </div>
+      {/* Announces phase changes to screen readers as they arrive by polling. */}
+      <p className="visually-hidden" aria-live="polite">
+        {`${store.name} is ${store.phase}`}
+      </p>
       {refreshError != null && <StaleBanner error={refreshError} />}
 
       {store.last_error && (

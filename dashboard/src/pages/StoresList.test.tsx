@@ -98,6 +98,14 @@ describe("StoresList", () => {
     await waitFor(() => expect(screen.getAllByRole("row")).toHaveLength(51));
   });
 
+  it("keeps the rows and says so when a background refresh fails", async () => {
+    const { api } = setup(<StoresList search={params()} />, { stores: [makeStore({ name: "alpha" })] });
+    await screen.findByRole("table");
+    api.failNext("GET", "/api/v1/stores", () => new Response("upstream down", { status: 502, statusText: "Bad Gateway" }));
+    expect(await screen.findByText(/Live updates paused: upstream down/, {}, { timeout: 4000 })).toBeInTheDocument();
+    expect(screen.getByRole("link", { name: "alpha" })).toBeInTheDocument();
+  });
+
   it("picks up phase changes by polling", async () => {
     const { api } = setup(<StoresList search={params()} />, { stores: [makeStore({ id: "store-p", name: "alpha", phase: "Provisioning" })] });
     expect(await screen.findByText("Provisioning")).toBeInTheDocument();
