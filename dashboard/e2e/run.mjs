@@ -249,8 +249,15 @@ async function journeys(base) {
     assert(ms.every((t, i) => i === 0 || ms[i - 1] >= t), `events are not newest first: ${times.join(", ")}`);
     const title = await events.first().locator("time").getAttribute("title");
     assert(title && title.includes("Z)"), `no exact time on hover: ${title}`);
-    const fromApi = await api(base, `/api/v1/stores/${storeId}/events`);
-    assert((await events.count()) === fromApi.body.count, `timeline shows ${await events.count()} of ${fromApi.body.count} events`);
+    // The page polls every 2 s, so allow it a few polls to catch up with the API.
+    let shown = -1;
+    let total = -2;
+    for (let i = 0; i < 12 && shown !== total; i++) {
+      if (i > 0) await sleep(500);
+      total = (await api(base, `/api/v1/stores/${storeId}/events`)).body.count;
+      shown = await events.count();
+    }
+    assert(shown === total, `timeline shows ${shown} of ${total} events`);
     const store = await api(base, `/api/v1/stores/${storeId}`);
     if (store.body.url) await page.getByRole("link", { name: store.body.url }).waitFor();
     await page.getByText(store.body.namespace, { exact: true }).first().waitFor();
@@ -276,7 +283,8 @@ async function journeys(base) {
       throw new Error(`${exc.message.split("\n")[0]} — ${await storeStatus(base, storeId)}`);
     });
     await waitOrExplain(heading().locator('[data-phase="Ready"]'), base, storeId, 10_000);
-    await page.getByText(`${before.generation + 1}`, { exact: false }).first().waitFor();
+    await page.locator(".facts").getByText("medium", { exact: true }).waitFor();
+    await page.locator(".facts").getByText(`(observed ${before.generation + 1})`).waitFor();
   });
 
   await check("a duplicate name is refused with the API's message verbatim", async () => {
