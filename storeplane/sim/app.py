@@ -26,6 +26,7 @@ from .codec import decode_body, decode_patch
 from .config import SimulatorConfig
 from .controllers import ControllerManager, default_controllers
 from .errors import ApiError, bad_request, method_not_allowed, path_not_found
+from .faults import FaultInjector, Faults
 from .kinds import Kind, lookup
 from .proxy import proxy
 from .selectors import parse_field_selector, parse_label_selector
@@ -70,7 +71,9 @@ def _json(body: Any, status_code: int = 200) -> Response:
 
 
 def _error(exc: ApiError) -> Response:
-    return _json(exc.status_body(), exc.code)
+    response = _json(exc.status_body(), exc.code)
+    response.headers.update(exc.headers)
+    return response
 
 
 def _manager(request: Request) -> str:
@@ -109,7 +112,7 @@ def _watch(request: Request, sim: Simulated, target: Target) -> Response:
         bookmarks=_flag(q.get("allowWatchBookmarks")),
         bookmark_interval=sim.config.watch_bookmark_interval,
         initial_events_end=initial_events,
-        drop_after=None,
+        drop_after=sim.faults.faults.watch_drop_after,
     )
     initial = (
         sim.cluster.list_objects(kind, namespace, q.get("labelSelector"), q.get("fieldSelector"))[
@@ -185,11 +188,13 @@ class Simulated:
     config: SimulatorConfig
     cluster: Cluster
     hub: WatchHub
+    faults: FaultInjector
 
 
 def create_app(config: SimulatorConfig) -> Starlette:
     """The simulator as an ASGI app; the store opens when the lifespan starts."""
     state: dict[str, Any] = {}
+    injector = FaultInjector(config.faults)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -199,10 +204,10 @@ def create_app(config: SimulatorConfig) -> Starlette:
         cluster.subscribe_changes(hub.on_change)
         cluster.ensure_namespaces()
         manager = ControllerManager(
-            cluster, default_controllers(config.ready_delay, config.terminate_delay)
+            cluster, default_controllers(config.ready_delay, config.terminate_delay, injector)
         )
         task = asyncio.create_task(manager.run(), name="storeplane-sim-controllers")
-        state["sim"] = Simulated(config, cluster, hub)
+        state["sim"] = Simulated(config, cluster, hub, injector)
         logger.info(
             "simulator ready (state: %s, ready_delay %.2fs, terminate_delay %.2fs)",
             config.state_path or "in memory",
@@ -252,12 +257,31 @@ def create_app(config: SimulatorConfig) -> Starlette:
             }
         )
 
+    async def faults(request: Request) -> Response:
+        """The simulator-only fault API (see :mod:`storeplane.sim.faults`)."""
+        try:
+            if request.method == "PUT":
+                injector.set(
+                    Faults.from_json(decode_body("application/json", await request.body()))
+                )
+            elif request.method == "PATCH":
+                body = decode_body("application/json", await request.body())
+                injector.set(Faults.from_json(body, injector.faults))
+            elif request.method == "DELETE":
+                injector.set(Faults())
+        except ApiError as exc:
+            return _error(exc)
+        if request.method != "GET":
+            logger.info("fault settings now %s", injector.faults.to_json())
+        return _json(injector.faults.to_json())
+
     routes = [
         Route("/version", version, methods=["GET"]),
         Route("/healthz", health, methods=["GET"]),
         Route("/livez", health, methods=["GET"]),
         Route("/readyz", health, methods=["GET"]),
         Route("/sim/v1/stats", stats, methods=["GET"]),
+        Route("/sim/v1/faults", faults, methods=["GET", "PUT", "PATCH", "DELETE"]),
         Route("/{path:path}", handle, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
     ]
     return Starlette(routes=routes, lifespan=lifespan)
@@ -294,10 +318,13 @@ async def _dispatch(request: Request, sim: Simulated) -> Response:
     ):
         if request.method != "GET":
             raise method_not_allowed()
+        await sim.faults.before_call()
         return proxy(sim.cluster, rest[1], rest[3], "/".join(rest[5:]))
     if not rest:
         doc = discovery.resource_list(group, version)
         if doc is None:
             raise path_not_found()
         return _json(doc)
-    return await _resource(request, sim, parse_path(group, version, rest))
+    target = parse_path(group, version, rest)
+    await sim.faults.before_call()
+    return await _resource(request, sim, target)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from .faults import Faults
 
 
 @dataclass
@@ -19,6 +21,9 @@ class SimulatorConfig:
     resourceVersion (older ones get 410 Expired); ``watch_bookmark_interval`` seconds of
     quiet before a BOOKMARK (when the client allows them); a watcher more than
     ``watch_queue_size`` events behind is closed.
+
+    ``faults``: failure injection at start-up (none by default; see
+    :mod:`storeplane.sim.faults`), changeable at runtime through ``/sim/v1/faults``.
     """
 
     host: str = "127.0.0.1"
@@ -29,3 +34,4 @@ class SimulatorConfig:
     watch_history: int = 1000
     watch_bookmark_interval: float = 60.0
     watch_queue_size: int = 10000
+    faults: Faults = field(default_factory=Faults)

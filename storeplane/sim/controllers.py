@@ -30,6 +30,7 @@ import logging
 from typing import Any, Protocol
 
 from .cluster import Cluster, Obj, rfc3339
+from .faults import FaultInjector, Faults
 from .kinds import Kind, by_qualified
 from .store import ObjectKey, Timer
 
@@ -53,10 +54,10 @@ def _generation(obj: Obj) -> int:
     return int(obj["metadata"].get("generation") or 0)
 
 
-def _condition(ctype: str, reason: str, message: str, now: str) -> Obj:
+def _condition(ctype: str, reason: str, message: str, now: str, status: str = "True") -> Obj:
     return {
         "type": ctype,
-        "status": "True",
+        "status": status,
         "reason": reason,
         "message": message,
         "lastUpdateTime": now,
@@ -69,24 +70,30 @@ class WorkloadReady:
     resources = ("deployments.apps", "statefulsets.apps", "replicasets.apps")
     manager = "storeplane-sim-workload-controller"
 
-    def __init__(self, ready_delay: float) -> None:
+    def __init__(self, ready_delay: float, faults: FaultInjector | None = None) -> None:
         self._delay = ready_delay
+        self._faults = faults or FaultInjector(Faults())
 
     def delay(self) -> float:
         return self._delay
 
     def needs_work(self, obj: Obj) -> bool:
         status = obj.get("status") or {}
-        replicas = int((obj.get("spec") or {}).get("replicas", 1))
-        return (
-            status.get("observedGeneration") != _generation(obj)
-            or status.get("readyReplicas", 0) != replicas
-        )
+        spec = obj.get("spec") or {}
+        replicas = int(spec.get("replicas", 1))
+        if status.get("observedGeneration") != _generation(obj):
+            return True
+        if self._faults.template_fails(spec.get("template")):
+            return False  # reported as never ready; a new generation tries again
+        return bool(status.get("readyReplicas", 0) != replicas)
 
     def reconcile(self, cluster: Cluster, kind: Kind, key: ObjectKey, obj: Obj) -> None:
         spec = obj.get("spec") or {}
         replicas = int(spec.get("replicas", 1))
         now = cluster.now()
+        if self._faults.template_fails(spec.get("template")):
+            self._never_ready(cluster, kind, key, obj, replicas, now)
+            return
         status: Obj = {
             "observedGeneration": _generation(obj),
             "replicas": replicas,
@@ -118,26 +125,60 @@ class WorkloadReady:
             status["collisionCount"] = 0
         cluster.write_status(kind, key, status, self.manager)
 
+    def _never_ready(
+        self, cluster: Cluster, kind: Kind, key: ObjectKey, obj: Obj, replicas: int, now: str
+    ) -> None:
+        """Status of a workload whose image never becomes ready (fault injection)."""
+        status: Obj = {"observedGeneration": _generation(obj), "replicas": replicas}
+        if kind.kind == "Deployment":
+            status["updatedReplicas"] = replicas
+            status["unavailableReplicas"] = replicas
+            name = obj["metadata"]["name"]
+            status["conditions"] = [
+                _condition(
+                    "Available", "MinimumReplicasUnavailable",
+                    "Deployment does not have minimum availability.", now, status="False",
+                ),
+                _condition(
+                    "Progressing", "ReplicaSetUpdated",
+                    f'ReplicaSet "{name}" is progressing.', now,
+                ),
+            ]  # fmt: skip
+        elif kind.kind == "StatefulSet":
+            status["currentReplicas"] = replicas
+            status["updatedReplicas"] = replicas
+        cluster.write_status(kind, key, status, self.manager)
+
 
 class JobComplete:
     name = "job-complete"
     resources = ("jobs.batch",)
     manager = "storeplane-sim-job-controller"
 
-    def __init__(self, ready_delay: float) -> None:
+    def __init__(self, ready_delay: float, faults: FaultInjector | None = None) -> None:
         self._delay = ready_delay
+        self._faults = faults or FaultInjector(Faults())
 
     def delay(self) -> float:
         return self._delay
 
     def needs_work(self, obj: Obj) -> bool:
-        conditions = (obj.get("status") or {}).get("conditions") or []
+        status = obj.get("status") or {}
+        if status.get("active") and self._faults.template_fails(
+            (obj.get("spec") or {}).get("template")
+        ):
+            return False  # stuck on an image that never becomes ready
+        conditions = status.get("conditions") or []
         return not any(
             c.get("type") == "Complete" and c.get("status") == "True" for c in conditions
         )
 
     def reconcile(self, cluster: Cluster, kind: Kind, key: ObjectKey, obj: Obj) -> None:
         now = cluster.now()
+        if self._faults.template_fails((obj.get("spec") or {}).get("template")):
+            started = obj["metadata"].get("creationTimestamp", now)
+            cluster.write_status(kind, key, {"startTime": started, "active": 1}, self.manager)
+            return
         completions = int((obj.get("spec") or {}).get("completions") or 1)
         status: Obj = {
             "startTime": obj["metadata"].get("creationTimestamp", now),
@@ -259,9 +300,11 @@ class ControllerManager:
                 await asyncio.wait_for(self._wake.wait(), timeout)
 
 
-def default_controllers(ready_delay: float, terminate_delay: float) -> list[Any]:
+def default_controllers(
+    ready_delay: float, terminate_delay: float, faults: FaultInjector | None = None
+) -> list[Any]:
     return [
-        WorkloadReady(ready_delay),
-        JobComplete(ready_delay),
+        WorkloadReady(ready_delay, faults),
+        JobComplete(ready_delay, faults),
         NamespaceFinalizer(terminate_delay),
     ]
