@@ -111,9 +111,14 @@ def _print_event(event: dict[str, Any]) -> None:
     )
 
 
-def _wait(store_id: str, until: set[str], timeout: float) -> dict[str, Any]:
-    """Follow a store until its phase is in ``until``; print each new event on the way."""
-    seen = 0
+def _event_count(store_id: str) -> int:
+    """How many events the store has now; a ``--wait`` after a change prints only later ones."""
+    return len(_call("GET", f"/stores/{store_id}/events")["items"])
+
+
+def _wait(store_id: str, until: set[str], timeout: float, seen: int = 0) -> dict[str, Any]:
+    """Follow a store until its phase is in ``until``; print each event after the first
+    ``seen`` on the way (0: the whole history, for a store just created)."""
     deadline = time.monotonic() + timeout
     with console.status("waiting...") as status:
         while True:
@@ -132,11 +137,13 @@ def _wait(store_id: str, until: set[str], timeout: float) -> dict[str, Any]:
             time.sleep(1)
 
 
-def _finish(store: dict[str, Any], wait: bool, until: set[str], timeout: float) -> None:
+def _finish(
+    store: dict[str, Any], wait: bool, until: set[str], timeout: float, seen: int = 0
+) -> None:
     if not wait:
         _show(store)
         return
-    final = _wait(store["id"], until, timeout)
+    final = _wait(store["id"], until, timeout, seen)
     _show(final)
     if final["phase"] == "Failed":
         raise typer.Exit(1)
@@ -224,8 +231,10 @@ def update(
     timeout: float = typer.Option(900),
 ) -> None:
     """Change a store's plan."""
-    updated = _call("PATCH", f"/stores/{_resolve(store)}", json={"plan": plan})
-    _finish(updated, wait, {"Ready", "Failed"}, timeout)
+    store_id = _resolve(store)
+    seen = _event_count(store_id) if wait else 0
+    updated = _call("PATCH", f"/stores/{store_id}", json={"plan": plan})
+    _finish(updated, wait, {"Ready", "Failed"}, timeout, seen)
 
 
 @stores_app.command()
@@ -239,8 +248,9 @@ def delete(
     store_id = _resolve(store)
     if not yes:
         typer.confirm(f"Delete store {store} ({store_id}) and all its data?", abort=True)
+    seen = _event_count(store_id) if wait else 0
     deleted = _call("DELETE", f"/stores/{store_id}")
-    _finish(deleted, wait, {"Deleted"}, timeout)
+    _finish(deleted, wait, {"Deleted"}, timeout, seen)
 
 
 @stores_app.command()
@@ -250,8 +260,10 @@ def retry(
     timeout: float = typer.Option(900),
 ) -> None:
     """Retry a failed store now, with a fresh deadline."""
-    retried = _call("POST", f"/stores/{_resolve(store)}/retry")
-    _finish(retried, wait, {"Ready", "Failed", "Deleted"}, timeout)
+    store_id = _resolve(store)
+    seen = _event_count(store_id) if wait else 0
+    retried = _call("POST", f"/stores/{store_id}/retry")
+    _finish(retried, wait, {"Ready", "Failed", "Deleted"}, timeout, seen)
 
 
 @stores_app.command()
