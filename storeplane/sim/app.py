@@ -31,6 +31,7 @@ from .kinds import Kind, lookup
 from .proxy import proxy
 from .selectors import parse_field_selector, parse_label_selector
 from .store import ObjectStore
+from .validation import FieldValidation
 from .watch import DEFAULT_TIMEOUT, StreamOptions, WatchHub, WatchStream
 
 logger = logging.getLogger(__name__)
@@ -131,7 +132,29 @@ def _watch(request: Request, sim: Simulated, target: Target) -> Response:
     return WatchStream(sim.hub, watcher, options)
 
 
+def _field_validation(value: str | None) -> FieldValidation:
+    if value in (None, ""):
+        return "Warn"
+    if value not in ("Strict", "Warn", "Ignore"):
+        raise bad_request(
+            f'fieldValidation must be one of "Ignore", "Strict" or "Warn", got "{value}"'
+        )
+    return value  # type: ignore[return-value]
+
+
+def _with_warnings(response: Response, cluster: Cluster) -> Response:
+    for warning in cluster.take_warnings():
+        escaped = warning.replace("\\", "\\\\").replace('"', '\\"')
+        response.headers.append("Warning", f'299 - "{escaped}"')
+    return response
+
+
 async def _resource(request: Request, sim: Simulated, target: Target) -> Response:
+    response = await _resource_call(request, sim, target)
+    return _with_warnings(response, sim.cluster)
+
+
+async def _resource_call(request: Request, sim: Simulated, target: Target) -> Response:
     q = request.query_params
     method = request.method
     cluster = sim.cluster
@@ -140,6 +163,8 @@ async def _resource(request: Request, sim: Simulated, target: Target) -> Respons
         return _watch(request, sim, target)
     if q.get("dryRun"):
         raise bad_request("dryRun is not supported by the storeplane simulator")
+    sim.cluster.take_warnings()
+    validation = _field_validation(q.get("fieldValidation"))
     if name is None:
         if method == "GET":
             limit = q.get("limit")
@@ -153,7 +178,10 @@ async def _resource(request: Request, sim: Simulated, target: Target) -> Respons
             )  # fmt: skip
         if method == "POST" and (namespace is not None or not kind.namespaced):
             body = decode_body(request.headers.get("content-type"), await request.body())
-            return _json(cluster.create(kind, namespace, body, _manager(request)), 201)
+            new = cluster.create(
+                kind, namespace, body, _manager(request), field_validation=validation
+            )
+            return _json(new, 201)
         if method == "DELETE":
             return _json(
                 cluster.delete_collection(
@@ -166,15 +194,18 @@ async def _resource(request: Request, sim: Simulated, target: Target) -> Respons
     if method == "PUT":
         body = decode_body(request.headers.get("content-type"), await request.body())
         return _json(
-            cluster.replace(kind, namespace, name, body, _manager(request), target.subresource)
+            cluster.replace(
+                kind, namespace, name, body, _manager(request), target.subresource, validation
+            )
         )
     if method == "PATCH":
         patch_type, body = decode_patch(request.headers.get("content-type"), await request.body())
         force = q.get("force", "false").lower() == "true"
         manager = q.get("fieldManager") if patch_type == "apply" else _manager(request)
         obj, created = cluster.patch(
-            kind, namespace, name, body, patch_type, manager, force, target.subresource
-        )
+            kind, namespace, name, body, patch_type, manager, force, target.subresource,
+            validation,
+        )  # fmt: skip
         return _json(obj, 201 if created else 200)
     if method == "DELETE" and not target.subresource:
         return _json(cluster.delete(kind, namespace, name))

@@ -36,7 +36,7 @@ from .errors import (
 from .kinds import NAMESPACES, Kind, by_qualified
 from .selectors import fields_match, labels_match, parse_field_selector, parse_label_selector
 from .store import ObjectKey, ObjectStore
-from .validation import validate
+from .validation import FieldValidation, validate
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +80,13 @@ class Cluster:
         self.clock = clock
         self._listeners: list[Listener] = []
         self._change_listeners: list[ChangeListener] = []
+        self._warnings: list[str] = []
+
+    def take_warnings(self) -> list[str]:
+        """Warnings for the client from the last call (unknown fields dropped); clears them.
+        Calls are synchronous, so the caller reads its own call's warnings."""
+        warnings, self._warnings = self._warnings, []
+        return warnings
 
     def subscribe(self, listener: Listener) -> None:
         """Call ``listener(event, kind, obj)`` after every change (obj is a copy)."""
@@ -237,6 +244,7 @@ class Cluster:
         body: Any,
         manager: str,
         managed_fields: list[Obj] | None = None,
+        field_validation: FieldValidation = "Ignore",
     ) -> Obj:
         """Store a new object (POST, or an apply that creates); returns what was stored."""
         obj = copy.deepcopy(self._check_body(kind, namespace, body))
@@ -254,7 +262,7 @@ class Cluster:
         for field in (*_SERVER_METADATA, "resourceVersion", "managedFields"):
             metadata.pop(field, None)
         self._default(kind, obj, creating=True)
-        validate(kind, obj)
+        self._warnings += validate(kind, obj, field_validation)
         if namespace is not None:
             self._check_namespace_open(kind, namespace, name)
         key = self.key(kind, namespace, name)
@@ -294,12 +302,15 @@ class Cluster:
         body: Any,
         manager: str,
         subresource: str = "",
+        field_validation: FieldValidation = "Ignore",
     ) -> Obj:
         """PUT: replace the object (or only its status). A non-empty
         ``metadata.resourceVersion`` that is not the current one is a 409 Conflict."""
         body = self._check_body(kind, namespace, body, url_name=name)
         old = self.get(kind, namespace, name)
-        return self._update(kind, old, body, manager, subresource)
+        return self._update(
+            kind, old, body, manager, subresource, field_validation=field_validation
+        )
 
     def patch(
         self,
@@ -311,6 +322,7 @@ class Cluster:
         manager: str | None,
         force: bool = False,
         subresource: str = "",
+        field_validation: FieldValidation = "Ignore",
     ) -> tuple[Obj, bool]:
         """PATCH (apply, merge or strategic merge); returns (object, created)."""
         if patch_type == "apply":
@@ -318,13 +330,19 @@ class Cluster:
                 raise bad_request(
                     "PATCH with apply requires a fieldManager: add ?fieldManager=<name>"
                 )
-            return self._apply(kind, namespace, name, body, manager, force, subresource)
+            return self._apply(
+                kind, namespace, name, body, manager, force, subresource, field_validation
+            )
         if not isinstance(body, dict):
             raise bad_request("a merge patch must be a JSON object")
         old = self.get(kind, namespace, name)
         patched = ssa.merge_patch(old, body, by_name=patch_type == "strategic")
         patched = self._check_body(kind, namespace, patched, url_name=name)
-        return self._update(kind, old, patched, manager or "unknown", subresource), False
+        updated = self._update(
+            kind, old, patched, manager or "unknown", subresource,
+            field_validation=field_validation,
+        )  # fmt: skip
+        return updated, False
 
     def _apply(
         self,
@@ -335,6 +353,7 @@ class Cluster:
         manager: str,
         force: bool,
         subresource: str,
+        field_validation: FieldValidation,
     ) -> tuple[Obj, bool]:
         body = self._check_body(kind, namespace, body, url_name=name)
         if not body.get("apiVersion") or not body.get("kind"):
@@ -350,10 +369,14 @@ class Cluster:
             if subresource:
                 raise not_found(kind, name)
             managed = result["metadata"].pop("managedFields")
-            return self.create(kind, namespace, result, manager, managed_fields=managed), True
+            created = self.create(
+                kind, namespace, result, manager, managed, field_validation=field_validation
+            )
+            return created, True
         managed = result["metadata"].pop("managedFields")
         result["metadata"]["resourceVersion"] = live["metadata"]["resourceVersion"]
-        return self._update(kind, live, result, manager, subresource, managed), False
+        updated = self._update(kind, live, result, manager, subresource, managed, field_validation)
+        return updated, False
 
     def _update(
         self,
@@ -363,6 +386,7 @@ class Cluster:
         manager: str,
         subresource: str,
         managed_fields: list[Obj] | None = None,
+        field_validation: FieldValidation = "Ignore",
     ) -> Obj:
         old_meta = old["metadata"]
         rv = (body.get("metadata") or {}).get("resourceVersion")
@@ -391,7 +415,7 @@ class Cluster:
         if spec_part(new) != spec_part(old):
             metadata["generation"] = int(old_meta.get("generation", 0)) + 1
         self._default(kind, new, creating=False)
-        validate(kind, new)
+        self._warnings += validate(kind, new, field_validation)
         metadata["managedFields"] = (
             managed_fields
             if managed_fields is not None

@@ -1,19 +1,36 @@
-"""Basic validation of an object before it is stored (not the full OpenAPI schemas).
+"""Validation of an object before it is stored.
 
-Called by :mod:`storeplane.sim.cluster` on create, update, patch and apply. Checks what
-real clients most often get wrong, with the API server's own wording: the object name
-(DNS-1123 label or subdomain per kind), label keys and values, a few required fields per
-kind, and a Deployment/StatefulSet selector that matches its template. Raises
-:func:`errors.invalid` (422).
+Called by :mod:`storeplane.sim.cluster` on create, update, patch and apply, on the
+complete object. Two layers, reported together in one ``422 Invalid`` with a cause per
+field (``details.causes[].field``), in the API server's wording:
+
+- the Kubernetes OpenAPI schema of the kind for the simulated version (types, required
+  fields, enums, bounds; see :mod:`storeplane.sim.schemas`), messages in the form the API
+  server uses for schema errors (``spec.replicas: Invalid value: "two": spec.replicas in
+  body must be of type integer: "string"``);
+- rules the schemas cannot express: the object name (DNS-1123 label or subdomain per kind),
+  label keys and values, a few required fields, a workload selector that matches its
+  template labels.
+
+Unknown fields follow ``fieldValidation``: ``Strict`` (what kubectl sends) refuses them with
+a 400 ``strict decoding error: unknown field "spec.foo"``; ``Warn`` (the server default)
+drops them and returns a warning for the ``Warning`` header; ``Ignore`` drops them silently.
 """
 
 from __future__ import annotations
 
+import json
 import re
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, Literal
 
-from .errors import invalid
+import jsonschema
+
+from .errors import bad_request, invalid
 from .kinds import Kind
+from .schemas import validator
+
+FieldValidation = Literal["Strict", "Warn", "Ignore"]
 
 _LABEL_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _SUBDOMAIN_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
@@ -93,6 +110,30 @@ def _label_errors(labels: Any) -> list[tuple[str, str]]:
     return errors
 
 
+# Closed value sets the schemas do not carry; (kind, dotted path) -> supported values.
+ENUMS: dict[tuple[str, str], tuple[str, ...]] = {
+    ("Service", "spec.type"): ("ClusterIP", "ExternalName", "LoadBalancer", "NodePort"),
+    ("Deployment", "spec.strategy.type"): ("Recreate", "RollingUpdate"),
+}
+
+
+def _rule_errors(kind: Kind, obj: dict[str, Any]) -> list[tuple[str, str]]:
+    errors: list[tuple[str, str]] = []
+    for (kind_name, path), values in ENUMS.items():
+        value = get_path(obj, path) if kind_name == kind.kind else None
+        if isinstance(value, str) and value not in values:
+            supported = ", ".join(f'"{v}"' for v in values)
+            errors.append((path, f'Unsupported value: "{value}": supported values: {supported}'))
+    replicas = get_path(obj, "spec.replicas")
+    if kind.kind in ("Deployment", "StatefulSet", "ReplicaSet") and (
+        isinstance(replicas, int) and not isinstance(replicas, bool) and replicas < 0
+    ):
+        errors.append(
+            ("spec.replicas", f"Invalid value: {replicas}: must be greater than or equal to 0")
+        )
+    return errors
+
+
 def get_path(obj: Any, dotted: str) -> Any:
     for part in dotted.split("."):
         if not isinstance(obj, dict) or part not in obj:
@@ -116,10 +157,128 @@ def _selector_errors(obj: dict[str, Any]) -> list[tuple[str, str]]:
     ]
 
 
-def validate(kind: Kind, obj: dict[str, Any]) -> None:
-    """Raise a 422 Invalid if ``obj`` (complete, with its final name) would be refused."""
+def field_path(path: Iterable[Any]) -> str:
+    """``spec.template.spec.containers[0].image``: a JSON path as the API server prints it."""
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _shown(value: Any) -> str:
+    text = json.dumps(value, separators=(",", ":"))
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+_JSON_TYPES = ((bool, "boolean"), (int, "integer"), (float, "number"), (str, "string"),
+               (list, "array"), (dict, "object"))  # fmt: skip
+
+
+def _json_type(value: Any) -> str:
+    for cls, name in _JSON_TYPES:
+        if isinstance(value, cls):
+            return name
+    return "null"
+
+
+def _cause(error: jsonschema.ValidationError) -> tuple[str, str]:
+    """One schema error as (field, message) in the API server's words."""
+    path = list(error.absolute_path)
+    field = field_path(path)
+    value = error.instance
+    if error.validator == "required":
+        missing = error.message.split("'")[1] if "'" in error.message else ""
+        return field_path([*path, missing]), "Required value"
+    if error.validator == "type":
+        wanted = [t for t in _types(error.validator_value) if t != "null"]
+        expected = wanted[0] if wanted else "null"
+        return field, (
+            f"Invalid value: {_shown(value)}: {field} in body must be of type {expected}: "
+            f'"{_json_type(value)}"'
+        )
+    if error.validator == "enum":
+        supported = ", ".join(_shown(v) for v in error.validator_value if v is not None)
+        return field, f"Unsupported value: {_shown(value)}: supported values: {supported}"
+    if error.validator in ("minimum", "exclusiveMinimum"):
+        return field, (
+            f"Invalid value: {_shown(value)}: {field} in body should be greater than or "
+            f"equal to {error.validator_value}"
+        )
+    if error.validator in ("maximum", "exclusiveMaximum"):
+        return field, (
+            f"Invalid value: {_shown(value)}: {field} in body should be less than or equal "
+            f"to {error.validator_value}"
+        )
+    if error.validator in ("oneOf", "anyOf"):
+        kinds = sorted(
+            {t for s in error.validator_value for t in _types(s.get("type")) if t != "null"}
+        )
+        if kinds:
+            return field, (
+                f"Invalid value: {_shown(value)}: {field} in body must be of type "
+                f'{" or ".join(kinds)}: "{_json_type(value)}"'
+            )
+    return field, f"Invalid value: {_shown(value)}: {error.message}"
+
+
+def _types(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    return [str(v) for v in value or []]
+
+
+def _unknown_fields(error: jsonschema.ValidationError) -> list[tuple[list[Any], str]]:
+    known = set((error.schema or {}).get("properties", {}))
+    instance = error.instance if isinstance(error.instance, dict) else {}
+    return [(list(error.absolute_path), key) for key in instance if key not in known]
+
+
+def _drop(obj: Any, path: list[Any], key: str) -> None:
+    for part in path:
+        try:
+            obj = obj[part]
+        except (KeyError, IndexError, TypeError):
+            return
+    if isinstance(obj, dict):
+        obj.pop(key, None)
+
+
+def schema_check(
+    kind: Kind, obj: dict[str, Any], field_validation: FieldValidation
+) -> tuple[list[tuple[str, str]], list[str]]:
+    """Check ``obj`` against its kind's schema: returns (causes, warnings). Unknown fields
+    are removed from ``obj`` unless ``field_validation`` is Strict, which raises a 400."""
+    checker = validator(kind)
+    if checker is None:
+        return [], []
+    causes: list[tuple[str, str]] = []
+    unknown: list[tuple[list[Any], str]] = []
+    for error in checker.iter_errors(obj):
+        if error.validator == "additionalProperties":
+            unknown += _unknown_fields(error)
+        else:
+            causes.append(_cause(error))
+    names = [field_path([*path, key]) for path, key in unknown]
+    if names and field_validation == "Strict":
+        listed = ", ".join(f'unknown field "{n}"' for n in names)
+        raise bad_request(
+            f'{kind.kind} in version "{kind.version}" cannot be handled as a {kind.kind}: '
+            f"strict decoding error: {listed}"
+        )
+    for path, key in sorted(unknown, key=lambda u: len(u[0]), reverse=True):
+        _drop(obj, path, key)
+    warnings = [f'unknown field "{n}"' for n in names] if field_validation == "Warn" else []
+    return sorted(set(causes), key=causes.index), warnings
+
+
+def validate(
+    kind: Kind, obj: dict[str, Any], field_validation: FieldValidation = "Ignore"
+) -> list[str]:
+    """Raise a 422 Invalid if ``obj`` (complete, with its final name) would be refused.
+    Returns the warnings for the client (unknown fields dropped, with ``Warn``)."""
     metadata = obj.get("metadata") or {}
     name = str(metadata.get("name") or "")
+    schema_causes, warnings = schema_check(kind, obj, field_validation)
     errors = name_errors(kind, name)
     errors += _label_errors(metadata.get("labels"))
     annotations = metadata.get("annotations")
@@ -134,5 +293,8 @@ def validate(kind: Kind, obj: dict[str, Any]) -> None:
             errors.append((path, "Required value"))
     if kind.kind in ("Deployment", "StatefulSet", "ReplicaSet"):
         errors += _selector_errors(obj)
-    if errors:
-        raise invalid(kind, name, errors)
+    errors += _rule_errors(kind, obj)
+    combined = schema_causes + [e for e in errors if e not in schema_causes]
+    if combined:
+        raise invalid(kind, name, combined)
+    return warnings
