@@ -83,6 +83,7 @@ class ReconcileLoop:
         while not stop.is_set():
             free = self._workers - len(self._inflight)
             if free > 0:
+                claim_started = time.monotonic()
                 try:
                     claimed = await self._db(
                         self._repo.claim_due,
@@ -96,7 +97,7 @@ class ReconcileLoop:
                     claimed = []
                 for store in claimed:
                     if store.id not in self._inflight:
-                        self._start(store)
+                        self._start(store, claim_started)
             self._wakeup.clear()
             waiters = [
                 asyncio.ensure_future(self._wakeup.wait()),
@@ -138,38 +139,53 @@ class ReconcileLoop:
         if events:
             await self._db(self._repo.append_events, events)
 
-    def _start(self, store: Store) -> None:
+    def _start(self, store: Store, claimed_at: float) -> None:
         self._inflight.add(store.id)
-        task = asyncio.create_task(self._process(store), name=f"reconcile {store.id}")
+        task = asyncio.create_task(self._process(store, claimed_at), name=f"reconcile {store.id}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _process(self, store: Store) -> None:
+    async def _process(self, store: Store, claimed_at: float) -> None:
         # Every log line of this pass carries the store and pass ids (task-local context).
         STORE_ID.set(store.id)
         RECONCILE_ID.set(uuid.uuid4().hex[:12])
         INFLIGHT.inc()
         started = time.perf_counter()
+        result: PassResult | None = None
+        # "pass started"/"pass finished" bracket the work done under the lease (tests use them
+        # to prove that no two replicas ever work on one store at once).
+        log.debug("pass started (owner %s)", self._owner)
         try:
-            result = await reconcile_store(store, self._ctx)
+            # The pass must end well inside the lease, counted from the claim (a busy process may
+            # start it late): past the lease, another replica may take the store.
+            budget = self._lease.total_seconds() * 0.8 - (time.monotonic() - claimed_at)
+            if budget <= 0:
+                raise TimeoutError
+            result = await asyncio.wait_for(reconcile_store(store, self._ctx), timeout=budget)
             await self._save(result.store, result.events)
-            self._observe(store, result, time.perf_counter() - started)
-            if not (result.store.is_deleting or result.store.phase == Phase.DELETED):
-                await self._post_events(result.store, result.events)
+        except TimeoutError:
+            log.warning("pass abandoned: 80%% of the lease ran out before it ended; nothing saved")
+            RECONCILE_TOTAL.labels("timeout").inc()
         except Exception:
             # A bug, not a cluster problem (those become status): log it, and look again later.
             log.exception("reconcile of %s crashed", store.id)
             RECONCILE_TOTAL.labels("crash").inc()
         finally:
-            INFLIGHT.dec()
-            self._inflight.discard(store.id)
+            log.debug("pass finished (owner %s)", self._owner)
             try:
                 await self._db(self._repo.release, store.id, owner=self._owner)
             except Exception:
                 log.exception("releasing the lease of %s failed; it expires by itself", store.id)
+            self._inflight.discard(store.id)
+            INFLIGHT.dec()
             self.passes += 1
             if self._wakeup is not None:
                 self._wakeup.set()  # a worker is free
+        # After the lease is released: bookkeeping that needs no exclusivity.
+        if result is not None:
+            self._observe(store, result, time.perf_counter() - started)
+            if not (result.store.is_deleting or result.store.phase == Phase.DELETED):
+                await self._post_events(result.store, result.events)
 
     def _observe(self, before: Store, result: PassResult, seconds: float) -> None:
         RECONCILE_DURATION.observe(seconds)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import Enum
 
-from storeplane.domain.conditions import ConditionType, Reason, get_condition
+from storeplane.domain.conditions import ConditionStatus, ConditionType, Reason, get_condition
 from storeplane.domain.errors import ReconcileError, RetryableError, TerminalError
 from storeplane.domain.events import Event
 from storeplane.domain.state import (
@@ -180,7 +180,24 @@ def _settle(
     timing = ctx.timing
     if nxt is Next.DELETED:
         store = _with_phase(store, Phase.DELETED, now, events, ctx, "teardown verified")
-        store = replace(store, deleted_at=now, last_error=None, failures=0, next_reconcile_at=None)
+        gone = tuple(
+            replace(
+                c,
+                status=ConditionStatus.FALSE,
+                reason=Reason.TEARDOWN_VERIFIED,
+                message="the store was deleted and nothing of it remains in the cluster",
+                last_transition_time=now,
+            )
+            for c in store.conditions
+        )
+        store = replace(
+            store,
+            conditions=gone,
+            deleted_at=now,
+            last_error=None,
+            failures=0,
+            next_reconcile_at=None,
+        )
         return PassResult(store, events, None, Outcome.DELETED)
     conditions = derive_conditions(store, decision, now=now)
     store = replace(store, conditions=conditions)
