@@ -13,7 +13,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -21,13 +21,13 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from . import discovery
-from .cluster import Cluster
+from .cluster import PROPAGATIONS, Cluster, Obj, Propagation
 from .codec import decode_body, decode_patch
 from .config import SimulatorConfig
 from .controllers import ControllerManager, default_controllers
 from .errors import ApiError, bad_request, method_not_allowed, path_not_found
 from .faults import FaultInjector, Faults
-from .kinds import Kind, lookup
+from .kinds import NAMESPACES, Kind, lookup
 from .proxy import proxy
 from .selectors import parse_field_selector, parse_label_selector
 from .store import ObjectStore
@@ -60,8 +60,14 @@ def parse_path(group: str, version: str, rest: list[str]) -> Target:
     return _target(kind, None, rest[1:])
 
 
+def _subresource_ok(kind: Kind, subresource: str) -> bool:
+    if subresource == "status":
+        return kind.has_status
+    return subresource == "finalize" and kind is NAMESPACES
+
+
 def _target(kind: Kind, namespace: str | None, tail: list[str]) -> Target:
-    if len(tail) > 2 or (len(tail) == 2 and (tail[1] != "status" or not kind.has_status)):
+    if len(tail) > 2 or (len(tail) == 2 and not _subresource_ok(kind, tail[1])):
         raise path_not_found()
     name = tail[0] if tail else None
     return Target(kind, namespace, name, tail[1] if len(tail) == 2 else "")
@@ -183,14 +189,20 @@ async def _resource_call(request: Request, sim: Simulated, target: Target) -> Re
             )
             return _json(new, 201)
         if method == "DELETE":
+            propagation, _ = await _delete_options(request)
             return _json(
                 cluster.delete_collection(
-                    kind, namespace, q.get("labelSelector"), q.get("fieldSelector")
+                    kind, namespace, q.get("labelSelector"), q.get("fieldSelector"), propagation
                 )
             )
         raise method_not_allowed()
     if method == "GET":
         return _json(cluster.get(kind, namespace, name))
+    if target.subresource == "finalize":
+        if method != "PUT":
+            raise method_not_allowed()
+        body = decode_body(request.headers.get("content-type"), await request.body())
+        return _json(cluster.finalize(name, body))
     if method == "PUT":
         body = decode_body(request.headers.get("content-type"), await request.body())
         return _json(
@@ -208,8 +220,31 @@ async def _resource_call(request: Request, sim: Simulated, target: Target) -> Re
         )  # fmt: skip
         return _json(obj, 201 if created else 200)
     if method == "DELETE" and not target.subresource:
-        return _json(cluster.delete(kind, namespace, name))
+        propagation, preconditions = await _delete_options(request)
+        return _json(cluster.delete(kind, namespace, name, propagation, preconditions))
     raise method_not_allowed()
+
+
+async def _delete_options(request: Request) -> tuple[Propagation | None, Obj | None]:
+    """``propagationPolicy`` and ``preconditions`` from the query (lightkube) or a
+    DeleteOptions body (kubectl); ``orphanDependents`` is the old spelling of Orphan."""
+    raw = await request.body()
+    body = decode_body("application/json", raw) if raw.strip() else {}
+    if not isinstance(body, dict):
+        raise bad_request("the body of a DELETE must be a DeleteOptions object")
+    policy = request.query_params.get("propagationPolicy") or body.get("propagationPolicy")
+    orphan = request.query_params.get("orphanDependents") or body.get("orphanDependents")
+    if policy is None and orphan is not None:
+        policy = "Orphan" if str(orphan).lower() == "true" else "Background"
+    if policy is not None and policy not in PROPAGATIONS:
+        raise bad_request(
+            f'DeleteOptions.propagationPolicy: Unsupported value: "{policy}": supported '
+            'values: "Background", "Foreground", "Orphan"'
+        )
+    preconditions = body.get("preconditions")
+    return cast(Propagation | None, policy), (
+        preconditions if isinstance(preconditions, dict) else None
+    )
 
 
 @dataclass

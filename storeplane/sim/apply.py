@@ -372,3 +372,93 @@ def _prune_empty_parents(root: Obj, path: Path, keep: set[Path]) -> None:
             return
         _remove_at(root, parent_path)
         parent_path = parent_path[:-1]
+
+
+# --- JSON patch (RFC 6902) ----------------------------------------------------------------
+
+
+class JsonPatchError(Exception):
+    """A JSON patch that cannot be applied; the message says which operation and why."""
+
+
+def _pointer(path: Any) -> list[str]:
+    if not isinstance(path, str) or (path and not path.startswith("/")):
+        raise JsonPatchError(f"invalid JSON pointer {path!r}: it must start with '/'")
+    return [p.replace("~1", "/").replace("~0", "~") for p in path.split("/")[1:]] if path else []
+
+
+def _walk(doc: Any, parts: list[str], op: str) -> Any:
+    for part in parts:
+        if isinstance(doc, dict) and part in doc:
+            doc = doc[part]
+        elif isinstance(doc, list) and part.isdigit() and int(part) < len(doc):
+            doc = doc[int(part)]
+        else:
+            raise JsonPatchError(f"{op} operation does not apply: doc is missing path: /{part}")
+    return doc
+
+
+def _add(doc: Any, parts: list[str], value: Any, op: str, replace: bool = False) -> Any:
+    if not parts:
+        return copy.deepcopy(value)
+    parent, last = _walk(doc, parts[:-1], op), parts[-1]
+    if isinstance(parent, dict):
+        if replace and last not in parent:
+            raise JsonPatchError(f"{op} operation does not apply: doc is missing key: {last}")
+        parent[last] = copy.deepcopy(value)
+    elif isinstance(parent, list):
+        if last == "-" and not replace:
+            parent.append(copy.deepcopy(value))
+        elif last.isdigit() and int(last) <= len(parent) - (1 if replace else 0):
+            if replace:
+                parent[int(last)] = copy.deepcopy(value)
+            else:
+                parent.insert(int(last), copy.deepcopy(value))
+        else:
+            raise JsonPatchError(f"{op} operation does not apply: index {last} out of range")
+    else:
+        raise JsonPatchError(f"{op} operation does not apply: the parent is not a container")
+    return doc
+
+
+def _remove(doc: Any, parts: list[str], op: str) -> Any:
+    if not parts:
+        raise JsonPatchError(f"{op} operation does not apply: cannot remove the root")
+    parent, last = _walk(doc, parts[:-1], op), parts[-1]
+    if isinstance(parent, dict) and last in parent:
+        return parent.pop(last)
+    if isinstance(parent, list) and last.isdigit() and int(last) < len(parent):
+        return parent.pop(int(last))
+    raise JsonPatchError(f"{op} operation does not apply: doc is missing path: /{last}")
+
+
+def json_patch(target: Obj, operations: Any) -> Any:
+    """Apply an RFC 6902 patch (add, remove, replace, move, copy, test) to a copy."""
+    if not isinstance(operations, list):
+        raise JsonPatchError("a JSON patch must be a list of operations")
+    doc: Any = copy.deepcopy(target)
+    for operation in operations:
+        if not isinstance(operation, dict) or "op" not in operation:
+            raise JsonPatchError(f"invalid JSON patch operation: {operation!r}")
+        op = operation["op"]
+        parts = _pointer(operation.get("path"))
+        if op in ("add", "replace", "test") and "value" not in operation:
+            raise JsonPatchError(f"{op} operation is missing its value")
+        if op == "add":
+            doc = _add(doc, parts, operation["value"], op)
+        elif op == "replace":
+            doc = _add(doc, parts, operation["value"], op, replace=True)
+        elif op == "remove":
+            _remove(doc, parts, op)
+        elif op in ("move", "copy"):
+            source = _pointer(operation.get("from"))
+            value = copy.deepcopy(_walk(doc, source, op))
+            if op == "move":
+                _remove(doc, source, op)
+            doc = _add(doc, parts, value, op)
+        elif op == "test":
+            if _walk(doc, parts, op) != operation["value"]:
+                raise JsonPatchError(f"testing value {operation.get('path')} failed")
+        else:
+            raise JsonPatchError(f"unknown JSON patch operation {op!r}")
+    return doc

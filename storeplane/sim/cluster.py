@@ -30,10 +30,11 @@ from .errors import (
     apply_conflict,
     bad_request,
     conflict,
+    invalid,
     namespace_terminating,
     not_found,
 )
-from .kinds import NAMESPACES, Kind, by_qualified
+from .kinds import KINDS, NAMESPACES, Kind, by_qualified
 from .selectors import fields_match, labels_match, parse_field_selector, parse_label_selector
 from .store import ObjectKey, ObjectStore
 from .validation import FieldValidation, validate
@@ -44,7 +45,12 @@ Obj = dict[str, Any]
 EventType = Literal["ADDED", "MODIFIED", "DELETED"]
 Listener = Callable[[EventType, Kind, Obj], None]
 ChangeListener = Callable[[EventType, Kind, Obj, "Obj | None"], None]
-PatchType = Literal["apply", "merge", "strategic"]
+PatchType = Literal["apply", "merge", "strategic", "json"]
+Propagation = Literal["Background", "Foreground", "Orphan"]
+PROPAGATIONS = ("Background", "Foreground", "Orphan")
+FOREGROUND_FINALIZER = "foregroundDeletion"
+GC_MANAGER = "generic-garbage-collector"
+NS_MANAGER = "namespace-controller"
 
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
 BUILTIN_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
@@ -333,10 +339,20 @@ class Cluster:
             return self._apply(
                 kind, namespace, name, body, manager, force, subresource, field_validation
             )
-        if not isinstance(body, dict):
-            raise bad_request("a merge patch must be a JSON object")
         old = self.get(kind, namespace, name)
-        patched = ssa.merge_patch(old, body, by_name=patch_type == "strategic")
+        if patch_type == "json":
+            try:
+                patched = ssa.json_patch(old, body)
+            except ssa.JsonPatchError as exc:
+                raise ApiError(
+                    422,
+                    "Invalid",
+                    f"the server rejected our request due to an error in our request: {exc}",
+                ) from exc
+        elif not isinstance(body, dict):
+            raise bad_request("a merge patch must be a JSON object")
+        else:
+            patched = ssa.merge_patch(old, body, by_name=patch_type == "strategic")
         patched = self._check_body(kind, namespace, patched, url_name=name)
         updated = self._update(
             kind, old, patched, manager or "unknown", subresource,
@@ -433,26 +449,62 @@ class Cluster:
         self._emit("MODIFIED", kind, new, old)
         return new
 
-    def delete(self, kind: Kind, namespace: str | None, name: str) -> Obj:
+    def delete(
+        self,
+        kind: Kind,
+        namespace: str | None,
+        name: str,
+        propagation: Propagation | None = None,
+        preconditions: Obj | None = None,
+    ) -> Obj:
         """DELETE: returns the object when it lingers (namespace terminating, finalizers
-        pending) or a success ``Status`` when it is gone."""
+        pending, foreground deletion waiting for dependents) or a success ``Status`` when
+        it is gone. ``propagation`` (default Background; Orphan for Jobs, as the batch API
+        has it) decides what happens to the objects it owns (see :meth:`_collect`)."""
         obj = self.get(kind, namespace, name)
         key = self.key(kind, namespace, name)
         metadata = obj["metadata"]
-        if kind is NAMESPACES or metadata.get("finalizers"):
+        uid = metadata.get("uid")
+        wanted_uid = (preconditions or {}).get("uid")
+        wanted_rv = (preconditions or {}).get("resourceVersion")
+        if (wanted_uid and wanted_uid != uid) or (
+            wanted_rv and wanted_rv != metadata.get("resourceVersion")
+        ):
+            raise conflict(kind, name)
+        if propagation is None:
+            propagation = "Orphan" if kind.kind == "Job" else "Background"
+        if propagation not in PROPAGATIONS:
+            raise bad_request(
+                f'Unsupported value: "{propagation}": supported values: "Background", '
+                '"Foreground", "Orphan"'
+            )
+        dependents = self.store.dependents(uid) if uid else []
+        if propagation == "Orphan":
+            for dependent in dependents:
+                self._drop_owner_reference(dependent, str(uid))
+            dependents = []
+        foreground = propagation == "Foreground" and bool(dependents)
+        if kind is NAMESPACES or metadata.get("finalizers") or foreground:
             if metadata.get("deletionTimestamp"):
                 return obj
             old = copy.deepcopy(obj)
             metadata["deletionTimestamp"] = self.now()
+            metadata["deletionGracePeriodSeconds"] = 0
+            if foreground:
+                metadata.setdefault("finalizers", []).append(FOREGROUND_FINALIZER)
             if kind is NAMESPACES:
                 obj["status"] = {"phase": "Terminating"}
                 logger.info("namespace %s is terminating", name)
             metadata["resourceVersion"] = self.store.next_resource_version()
             self.store.put(key, obj)
             self._emit("MODIFIED", kind, obj, old)
-            return obj
+            if foreground:
+                for dependent in dependents:
+                    self._delete_key(dependent, "Foreground")
+                self._release_foreground(key)
+            return self.store.get(key) or obj
         self._remove(kind, key, obj)
-        details: Obj = {"name": name, "kind": kind.resource, "uid": metadata.get("uid")}
+        details: Obj = {"name": name, "kind": kind.resource, "uid": uid}
         if kind.group:
             details["group"] = kind.group
         return {
@@ -463,23 +515,85 @@ class Cluster:
             "details": details,
         }
 
+    def _delete_key(self, key: ObjectKey, propagation: Propagation) -> None:
+        obj = self.store.get(key)
+        if obj is None or obj["metadata"].get("deletionTimestamp"):
+            return
+        self.delete(by_qualified(key.resource), key.namespace or None, key.name, propagation)
+
     def delete_collection(
         self,
         kind: Kind,
         namespace: str | None,
         label_selector: str | None,
         field_selector: str | None,
+        propagation: Propagation | None = None,
     ) -> Obj:
         listed = self.list_objects(kind, namespace, label_selector, field_selector)
         for obj in listed["items"]:
             meta = obj["metadata"]
-            self.delete(kind, meta.get("namespace"), meta["name"])
+            if self.store.exists(self.key(kind, meta.get("namespace"), meta["name"])):
+                self.delete(kind, meta.get("namespace"), meta["name"], propagation)
         return listed
 
     def _remove(self, kind: Kind, key: ObjectKey, obj: Obj, old: Obj | None = None) -> None:
         obj["metadata"]["resourceVersion"] = self.store.next_resource_version()
         self.store.delete(key)
         self._emit("DELETED", kind, obj, old if old is not None else obj)
+        self._collect(obj)
+
+    # --- garbage collection ---
+
+    def _collect(self, gone: Obj) -> None:
+        """What the garbage collector does once ``gone`` is removed: dependents whose every
+        owner is now gone are deleted (background), references to it from dependents that
+        keep another owner are dropped; an owner waiting in foreground deletion for it is
+        released when it was the last dependent. Synchronous: a real cluster does the same
+        moments later."""
+        metadata = gone["metadata"]
+        uid = metadata.get("uid")
+        if uid:
+            for dependent_key in self.store.dependents(str(uid)):
+                dependent = self.store.get(dependent_key)
+                if dependent is None:
+                    continue
+                refs = dependent["metadata"].get("ownerReferences") or []
+                if any(
+                    r.get("uid") != uid and self.store.key_of_uid(str(r.get("uid"))) for r in refs
+                ):
+                    self._drop_owner_reference(dependent_key, str(uid))
+                else:
+                    self._delete_key(dependent_key, "Background")
+        for ref in metadata.get("ownerReferences") or []:
+            owner_key = self.store.key_of_uid(str(ref.get("uid")))
+            if owner_key is not None:
+                self._release_foreground(owner_key)
+
+    def _drop_owner_reference(self, key: ObjectKey, owner_uid: str) -> None:
+        obj = self.store.get(key)
+        if obj is None:
+            return
+        refs = obj["metadata"].get("ownerReferences") or []
+        kept = [r for r in refs if r.get("uid") != owner_uid]
+        new = copy.deepcopy(obj)
+        if kept:
+            new["metadata"]["ownerReferences"] = kept
+        else:
+            new["metadata"].pop("ownerReferences", None)
+        self._update(by_qualified(key.resource), obj, new, GC_MANAGER, "")
+
+    def _release_foreground(self, key: ObjectKey) -> None:
+        """Remove the foregroundDeletion finalizer once no dependents are left."""
+        obj = self.store.get(key)
+        if obj is None:
+            return
+        metadata = obj["metadata"]
+        finalizers = metadata.get("finalizers") or []
+        if FOREGROUND_FINALIZER not in finalizers or self.store.dependents(metadata["uid"]):
+            return
+        new = copy.deepcopy(obj)
+        new["metadata"]["finalizers"] = [f for f in finalizers if f != FOREGROUND_FINALIZER]
+        self._update(by_qualified(key.resource), obj, new, GC_MANAGER, "")
 
     def ensure_namespaces(self, names: tuple[str, ...] = BUILTIN_NAMESPACES) -> None:
         """Create the namespaces every cluster has, when missing (start-up)."""
@@ -496,15 +610,94 @@ class Cluster:
             return None
         return self._update(kind, old, {"status": status}, manager, "status")
 
-    def finalize_namespace(self, name: str) -> None:
-        """Delete everything in a terminating namespace, then the namespace itself.
-        Finalizers on the contents are not waited for (see the package docstring)."""
+    def finalize_namespace(self, name: str) -> bool:
+        """The namespace controller's pass over a terminating namespace: delete everything
+        in it (objects with finalizers are only marked), record what remains in the
+        namespace's conditions, and once it is empty drop the ``kubernetes`` finalizer and
+        remove the namespace (unless other ``spec.finalizers`` remain: those are removed
+        through the ``/finalize`` subresource). Returns True when the namespace is gone."""
         for key in list(self.store.keys_in_namespace(name)):
-            obj = self.store.get(key)
-            if obj is not None:
-                self._remove(by_qualified(key.resource), key, obj)
+            self._delete_key(key, "Background")
         ns_key = self.key(NAMESPACES, None, name)
         ns = self.store.get(ns_key)
-        if ns is not None:
-            self._remove(NAMESPACES, ns_key, ns)
+        if ns is None:
+            return True
+        remaining = [o for k in self.store.keys_in_namespace(name) if (o := self.store.get(k))]
+        if remaining:
+            self.write_status(NAMESPACES, ns_key, _terminating_status(remaining), NS_MANAGER)
+            return False
+        finalizers = (ns.get("spec") or {}).get("finalizers") or []
+        if "kubernetes" in finalizers:
+            self.finalize(
+                name, {"spec": {"finalizers": [f for f in finalizers if f != "kubernetes"]}}
+            )
+        return self.store.get(ns_key) is None
+
+    def finalize(self, name: str, body: Any) -> Obj:
+        """PUT ``/api/v1/namespaces/{name}/finalize``: set ``spec.finalizers``. A terminating
+        namespace with no finalizers left and nothing in it is removed."""
+        if not isinstance(body, dict):
+            raise bad_request("the body of the request must be a JSON or YAML object")
+        ns_key = self.key(NAMESPACES, None, name)
+        old = self.get(NAMESPACES, None, name)
+        finalizers = (body.get("spec") or {}).get("finalizers") or []
+        if not isinstance(finalizers, list) or not all(isinstance(f, str) for f in finalizers):
+            raise invalid(
+                NAMESPACES, name, [("spec.finalizers", "Invalid value: must be a list of strings")]
+            )
+        new = copy.deepcopy(old)
+        new.setdefault("spec", {})["finalizers"] = finalizers
+        if not finalizers:
+            new["spec"].pop("finalizers")
+        done = (
+            old["metadata"].get("deletionTimestamp")
+            and not finalizers
+            and not old["metadata"].get("finalizers")
+            and next(iter(self.store.keys_in_namespace(name)), None) is None
+        )
+        if done:
+            self._remove(NAMESPACES, ns_key, new, old)
             logger.info("namespace %s finalized and removed", name)
+            return new
+        return self._update(NAMESPACES, old, new, NS_MANAGER, "")
+
+
+def _terminating_status(remaining: list[Obj]) -> Obj:
+    """Namespace status while content remains, with the conditions a real cluster sets."""
+    counts: dict[str, int] = {}
+    finalizers: dict[str, int] = {}
+    for obj in remaining:
+        kind = by_qualified_kind(obj)
+        counts[kind] = counts.get(kind, 0) + 1
+        for f in obj["metadata"].get("finalizers") or []:
+            finalizers[f] = finalizers.get(f, 0) + 1
+    conditions = [
+        {
+            "type": "NamespaceContentRemaining",
+            "status": "True",
+            "reason": "SomeResourcesRemain",
+            "message": "Some resources are remaining: "
+            + ", ".join(f"{k} has {n} resource instances" for k, n in sorted(counts.items())),
+        }
+    ]
+    if finalizers:
+        conditions.append(
+            {
+                "type": "NamespaceFinalizersRemaining",
+                "status": "True",
+                "reason": "SomeFinalizersRemain",
+                "message": "Some content in the namespace has finalizers remaining: "
+                + ", ".join(
+                    f"{f} in {n} resource instances" for f, n in sorted(finalizers.items())
+                ),
+            }
+        )
+    return {"phase": "Terminating", "conditions": conditions}
+
+
+def by_qualified_kind(obj: Obj) -> str:
+    """``deployments.apps``-style name of an object's resource, from apiVersion and kind."""
+    for kind in KINDS:
+        if kind.kind == obj.get("kind") and kind.api_version == obj.get("apiVersion"):
+            return kind.qualified
+    return str(obj.get("kind", "")).lower()

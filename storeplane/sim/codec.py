@@ -14,12 +14,13 @@ import yaml
 
 from .errors import bad_request, unsupported_media_type
 
-PatchKind = Literal["apply", "merge", "strategic"]
+PatchKind = Literal["apply", "merge", "strategic", "json"]
 
 PATCH_TYPES: dict[str, PatchKind] = {
     "application/apply-patch+yaml": "apply",
     "application/merge-patch+json": "merge",
     "application/strategic-merge-patch+json": "strategic",
+    "application/json-patch+json": "json",
 }
 BODY_TYPES = ("application/json", "application/yaml", "")
 
@@ -60,7 +61,7 @@ def decode_body(content_type: str | None, raw: bytes) -> Any:
 
 
 def decode_patch(content_type: str | None, raw: bytes) -> tuple[PatchKind, Any]:
-    """A PATCH body and its patch type; a 415 for JSON patch and unknown types."""
+    """A PATCH body and its patch type; a 415 for unknown types."""
     mt = media_type(content_type)
     patch_type = PATCH_TYPES.get(mt)
     if patch_type is None:

@@ -36,6 +36,8 @@ from .store import ObjectKey, Timer
 
 logger = logging.getLogger(__name__)
 
+RECHECK = 0.2  # seconds between passes of a controller waiting on something else
+
 
 class Controller(Protocol):
     name: str
@@ -47,7 +49,9 @@ class Controller(Protocol):
 
     def needs_work(self, obj: Obj) -> bool: ...
 
-    def reconcile(self, cluster: Cluster, kind: Kind, key: ObjectKey, obj: Obj) -> None: ...
+    def reconcile(self, cluster: Cluster, kind: Kind, key: ObjectKey, obj: Obj) -> float | None:
+        """Do the work; return seconds after which to look again, or None when done."""
+        ...
 
 
 def _generation(obj: Obj) -> int:
@@ -210,8 +214,10 @@ class NamespaceFinalizer:
     def needs_work(self, obj: Obj) -> bool:
         return bool(obj["metadata"].get("deletionTimestamp"))
 
-    def reconcile(self, cluster: Cluster, kind: Kind, key: ObjectKey, obj: Obj) -> None:
-        cluster.finalize_namespace(key.name)
+    def reconcile(self, cluster: Cluster, kind: Kind, key: ObjectKey, obj: Obj) -> float | None:
+        if cluster.finalize_namespace(key.name):
+            return None
+        return RECHECK  # content with finalizers remains: look again soon
 
 
 class ControllerManager:
@@ -284,9 +290,16 @@ class ControllerManager:
                 self._observe(controller, key, obj)
                 continue
             try:
-                controller.reconcile(self.cluster, kind, key, obj)
+                again = controller.reconcile(self.cluster, kind, key, obj)
             except Exception:
                 logger.exception("%s failed on %s", name, key)
+                again = None
+            if again is not None:
+                current = store.get(key)
+                if current is not None:
+                    requeued = Timer(key, name, self.cluster.clock() + again, _generation(current))
+                    store.set_timer(requeued)
+                    self._push(requeued)
             logger.debug("%s reconciled %s at %s", name, key, rfc3339(now))
 
     async def run(self) -> None:

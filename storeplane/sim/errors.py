@@ -158,5 +158,6 @@ def unsupported_media_type(content_type: str) -> ApiError:
         "UnsupportedMediaType",
         f"the body of the request was in an unknown format ({content_type or 'none'}) - "
         "accepted media types include: application/json, application/apply-patch+yaml, "
-        "application/merge-patch+json, application/strategic-merge-patch+json",
+        "application/merge-patch+json, application/strategic-merge-patch+json, "
+        "application/json-patch+json",
     )

@@ -63,6 +63,9 @@ class ObjectStore:
     def __init__(self, path: Path | None = None) -> None:
         self._objects: dict[str, dict[str, dict[str, Obj]]] = {}
         self._timers: dict[tuple[ObjectKey, str], Timer] = {}
+        # Indexes for garbage collection: uid -> key, and owner uid -> dependents' keys.
+        self._by_uid: dict[str, ObjectKey] = {}
+        self._dependents: dict[str, set[ObjectKey]] = {}
         self._rv = 0
         self._db: sqlite3.Connection | None = None
         if path is not None:
@@ -81,9 +84,9 @@ class ObjectStore:
         for resource, namespace, name, body in db.execute(
             "SELECT resource, namespace, name, body FROM objects"
         ):
-            self._objects.setdefault(resource, {}).setdefault(namespace, {})[name] = json.loads(
-                body
-            )
+            obj = json.loads(body)
+            self._objects.setdefault(resource, {}).setdefault(namespace, {})[name] = obj
+            self._index(ObjectKey(resource, namespace, name), None, obj)
         row = db.execute("SELECT value FROM meta WHERE key = 'resourceVersion'").fetchone()
         self._rv = int(row[0]) if row else 0
         for resource, namespace, name, controller, due, generation in db.execute(
@@ -160,10 +163,42 @@ class ObjectStore:
             for name in list(spaces.get(namespace, {})):
                 yield ObjectKey(resource, namespace, name)
 
+    # --- indexes ---
+
+    @staticmethod
+    def _owner_uids(obj: Obj | None) -> set[str]:
+        refs = ((obj or {}).get("metadata") or {}).get("ownerReferences") or []
+        return {str(r["uid"]) for r in refs if isinstance(r, dict) and r.get("uid")}
+
+    def _index(self, key: ObjectKey, old: Obj | None, new: Obj | None) -> None:
+        old_uid = ((old or {}).get("metadata") or {}).get("uid")
+        new_uid = ((new or {}).get("metadata") or {}).get("uid")
+        if old_uid and old_uid != new_uid:
+            self._by_uid.pop(old_uid, None)
+        if new_uid:
+            self._by_uid[new_uid] = key
+        before, after = self._owner_uids(old), self._owner_uids(new)
+        for uid in before - after:
+            dependents = self._dependents.get(uid)
+            if dependents is not None:
+                dependents.discard(key)
+                if not dependents:
+                    del self._dependents[uid]
+        for uid in after - before:
+            self._dependents.setdefault(uid, set()).add(key)
+
+    def key_of_uid(self, uid: str) -> ObjectKey | None:
+        """Where the object with this uid lives, if it exists."""
+        return self._by_uid.get(uid)
+
+    def dependents(self, uid: str) -> list[ObjectKey]:
+        """Keys of the objects with an ownerReference to ``uid``, sorted."""
+        return sorted(self._dependents.get(uid, ()))
+
     def put(self, key: ObjectKey, obj: Obj) -> None:
-        self._objects.setdefault(key.resource, {}).setdefault(key.namespace, {})[key.name] = (
-            copy.deepcopy(obj)
-        )
+        spaces = self._objects.setdefault(key.resource, {}).setdefault(key.namespace, {})
+        self._index(key, spaces.get(key.name), obj)
+        spaces[key.name] = copy.deepcopy(obj)
         self._write(
             [
                 (
@@ -176,7 +211,7 @@ class ObjectStore:
 
     def delete(self, key: ObjectKey) -> None:
         spaces = self._objects.get(key.resource, {})
-        spaces.get(key.namespace, {}).pop(key.name, None)
+        self._index(key, spaces.get(key.namespace, {}).pop(key.name, None), None)
         if key.namespace in spaces and not spaces[key.namespace]:
             del spaces[key.namespace]
         doomed = [k for k in self._timers if k[0] == key]

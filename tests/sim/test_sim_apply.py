@@ -183,18 +183,6 @@ def test_strategic_merge_patch_merges_containers_by_name(http: httpx.Client) -> 
 
 
 @pytest.mark.usefixtures("shop")
-def test_json_patch_is_refused_as_unsupported_media_type(http: httpx.Client) -> None:
-    apply(http, deployment("web"))
-    response = http.patch(
-        f"{DEPLOYMENTS}/web",
-        json=[{"op": "replace", "path": "/spec/replicas", "value": 2}],
-        headers={"Content-Type": "application/json-patch+json"},
-    )
-    assert response.status_code == 415
-    assert response.json()["reason"] == "UnsupportedMediaType"
-
-
-@pytest.mark.usefixtures("shop")
 def test_status_subresource_put_leaves_the_spec_alone(http: httpx.Client) -> None:
     created = apply(http, deployment("web")).json()
     body = dict(created, status={"readyReplicas": 1}, spec={"replicas": 9})
