@@ -20,7 +20,11 @@ import uvicorn
 
 from storeplane.api.app import create_app
 from storeplane.cluster import KubernetesCluster
+from storeplane.cluster.cache import ObjectCache
+from storeplane.cluster.cached import CachedCluster
+from storeplane.cluster.watch import ClusterWatcher
 from storeplane.db import SqlStoreRepository, create_engine_for, migrate
+from storeplane.domain.ports import ClusterPort
 from storeplane.engines import Exposure
 from storeplane.observability.metrics import StoreCollector, install_store_collector
 from storeplane.reconciler.context import ReconcileContext, Timing
@@ -64,7 +68,7 @@ def bind(host: str, port: int) -> Bound:
     return Bound(sock, host, sock.getsockname()[1])
 
 
-def reconcile_context(settings: Settings, cluster: KubernetesCluster) -> ReconcileContext:
+def reconcile_context(settings: Settings, cluster: ClusterPort) -> ReconcileContext:
     return ReconcileContext(
         cluster=cluster,
         renderer=RenderCache(),
@@ -102,9 +106,12 @@ async def run(
     migrate(settings.sqlalchemy_url)
     engine = create_engine_for(settings.sqlalchemy_url)
     repo = SqlStoreRepository(engine)
+    # Reads come from a watch-fed cache; every watch event wakes the store it belongs to.
+    cache = ObjectCache()
+    watcher = ClusterWatcher(cluster.client, cache, lambda store_id: loop.wake(store_id))
     loop = ReconcileLoop(
         repo,
-        reconcile_context(settings, cluster),
+        reconcile_context(settings, CachedCluster(cluster, cache, watcher)),
         owner=owner,
         workers=settings.workers,
         lease=settings.lease,
@@ -122,6 +129,7 @@ async def run(
         uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on", log_config=None)
     )
     stop = asyncio.Event()
+    watching = asyncio.create_task(watcher.run(stop), name="watches")
     reconciler = asyncio.create_task(loop.run(stop), name="reconciler")
     serving = asyncio.create_task(server.serve(sockets=[bound.sock]), name="api")
     while not server.started and not serving.done():
@@ -133,5 +141,6 @@ async def run(
     finally:
         stop.set()
         await reconciler
+        await watching
         await cluster.close()
         engine.dispose()

@@ -60,6 +60,20 @@ class Settings(BaseSettings):
         default=4, ge=1, le=256, description="Stores reconciled concurrently by this process."
     )
     max_request_bytes: int = Field(default=64 * 1024, ge=1024)
+    max_stores_per_user: int = Field(
+        default=5,
+        ge=0,
+        description="Live (not yet Deleted) stores a member may own, unless the user has its "
+        "own limit (storeplane users create --max-stores). Admins have no limit by default.",
+    )
+    rate_limit_per_second: float = Field(
+        default=10.0,
+        ge=0,
+        description="Sustained API requests per second per user (0 turns the limit off).",
+    )
+    rate_limit_burst: int = Field(
+        default=200, ge=1, description="Requests a user may make at once before the rate applies."
+    )
 
     @property
     def sqlalchemy_url(self) -> str:

@@ -53,6 +53,25 @@ def connect(kubeconfig: Path | None = None, *, timeout: float = 15.0) -> Kuberne
     return KubernetesCluster(AsyncClient(config, timeout=httpx2.Timeout(timeout)))
 
 
+def live_object(item: Manifest) -> LiveObject:
+    """An owned object with its readiness judged by the per-kind rules."""
+    reason = not_ready_reason(item)
+    return LiveObject(ObjectRef.of(item), item, reason is None, reason or "")
+
+
+def namespace_status_of(ns: Manifest) -> NamespaceStatus:
+    """Active or Terminating (with what the server says is still blocking it)."""
+    status = ns.get("status", {})
+    if ns.get("metadata", {}).get("deletionTimestamp") or status.get("phase") == "Terminating":
+        messages = [
+            c.get("message", "")
+            for c in status.get("conditions", [])
+            if c.get("status") == "True" and c.get("message")
+        ]
+        return NamespaceStatus(NamespacePhase.TERMINATING, "; ".join(messages), ns)
+    return NamespaceStatus(NamespacePhase.ACTIVE, manifest=ns)
+
+
 class KubernetesCluster:
     """Implements :class:`storeplane.domain.ports.ClusterPort`; close it with :meth:`close`."""
 
@@ -62,30 +81,45 @@ class KubernetesCluster:
     async def close(self) -> None:
         await self._client.close()
 
+    @property
+    def client(self) -> AsyncClient:
+        """The lightkube client, for the watcher (same connection settings)."""
+        return self._client
+
     async def namespace_status(self, name: str) -> NamespaceStatus:
         try:
             with map_api_errors(f"read namespace {name}"):
                 ns = _to_dict(await self._client.get(NAMESPACE.resource, name))
         except NotFound:
             return NamespaceStatus(NamespacePhase.ABSENT)
-        if (
-            ns.get("metadata", {}).get("deletionTimestamp")
-            or ns.get("status", {}).get("phase") == "Terminating"
-        ):
-            messages = [
-                c.get("message", "")
-                for c in ns.get("status", {}).get("conditions", [])
-                if c.get("status") == "True" and c.get("message")
-            ]
-            return NamespaceStatus(NamespacePhase.TERMINATING, "; ".join(messages), ns)
-        return NamespaceStatus(NamespacePhase.ACTIVE, manifest=ns)
+        ns.setdefault("apiVersion", "v1")
+        ns.setdefault("kind", "Namespace")
+        return namespace_status_of(ns)
 
-    async def apply(self, manifest: Manifest) -> None:
+    async def get(self, ref: ObjectRef) -> Manifest | None:
+        """The object as the API server has it, or None."""
+        kind = kind_of(ref.api_version, ref.kind)
+        try:
+            with map_api_errors(f"read {ref}"):
+                obj = _to_dict(
+                    await self._client.get(
+                        kind.resource,
+                        ref.name,
+                        namespace=ref.namespace if kind.namespaced else None,
+                    )
+                )
+        except NotFound:
+            return None
+        obj.setdefault("apiVersion", kind.api_version)
+        obj.setdefault("kind", kind.kind)
+        return obj
+
+    async def apply(self, manifest: Manifest) -> Manifest:
         ref = ObjectRef.of(manifest)
         kind = kind_of(ref.api_version, ref.kind)
         try:
             with map_api_errors(f"apply {ref}"):
-                await self._client.patch(
+                stored = await self._client.patch(
                     kind.resource,
                     ref.name,
                     manifest,
@@ -96,6 +130,10 @@ class KubernetesCluster:
                 )
         except NotFound as exc:
             raise _missing_namespace(exc) from exc
+        result = _to_dict(stored)
+        result.setdefault("apiVersion", kind.api_version)
+        result.setdefault("kind", kind.kind)
+        return result
 
     async def create_if_absent(self, manifest: Manifest) -> bool:
         ref = ObjectRef.of(manifest)
@@ -133,8 +171,7 @@ class KubernetesCluster:
             for item in items:
                 item.setdefault("apiVersion", kind.api_version)
                 item.setdefault("kind", kind.kind)
-                reason = not_ready_reason(item)
-                live.append(LiveObject(ObjectRef.of(item), item, reason is None, reason or ""))
+                live.append(live_object(item))
         return live
 
     async def delete(self, ref: ObjectRef) -> None:

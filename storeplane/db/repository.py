@@ -44,11 +44,27 @@ from storeplane.db.mapping import (
     store_from_row,
     store_to_row,
 )
-from storeplane.db.tables import LIVE_NAME_INDEX, StoreEventRow, StoreRow, store_events, stores
-from storeplane.domain.errors import InvalidRequestError, NameTakenError, StoreNotFoundError
+from storeplane.db.tables import (
+    LIVE_NAME_INDEX,
+    IdempotencyKeyRow,
+    StoreEventRow,
+    StoreRow,
+    UserRow,
+    idempotency_keys,
+    store_events,
+    stores,
+)
+from storeplane.domain.errors import (
+    IdempotencyKeyReusedError,
+    InvalidRequestError,
+    NameTakenError,
+    StoreLimitError,
+    StoreNotFoundError,
+)
 from storeplane.domain.events import Event
 from storeplane.domain.ports import StorePage
 from storeplane.domain.store import Phase, Store
+from storeplane.domain.users import IdempotencyKey
 
 MAX_PAGE_SIZE = 200
 
@@ -68,11 +84,49 @@ class SqlStoreRepository:
 
     # -- stores ---------------------------------------------------------------------------
 
-    def create(self, store: Store, events: Sequence[Event]) -> Store:
+    def create(
+        self,
+        store: Store,
+        events: Sequence[Event],
+        *,
+        owner_limit: int | None = None,
+        idempotency: IdempotencyKey | None = None,
+    ) -> Store:
+        """Insert the store and its events; see the port for the idempotency and limit rules.
+
+        With an owner, the transaction first locks the owner's ``users`` row
+        (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite's ``BEGIN IMMEDIATE`` already holds
+        the database's write lock), so the key lookup, the count of live stores and the insert
+        of concurrent creates for one owner happen one after the other.
+        """
         try:
             with write_transaction(self.engine) as connection:
+                if store.owner_id is not None:
+                    _lock_user(connection, store.owner_id)
+                if idempotency is not None:
+                    replayed = _replay(connection, idempotency)
+                    if replayed is not None:
+                        return replayed
+                if owner_limit is not None and store.owner_id is not None:
+                    live = connection.execute(
+                        select(func.count())
+                        .select_from(StoreRow)
+                        .where(StoreRow.owner_id == store.owner_id, StoreRow.deleted_at.is_(None))
+                    ).scalar_one()
+                    if live >= owner_limit:
+                        raise StoreLimitError(owner_limit)
                 connection.execute(insert(stores).values(**store_to_row(store)))
                 _insert_events(connection, events)
+                if idempotency is not None:
+                    connection.execute(
+                        insert(idempotency_keys).values(
+                            user_id=idempotency.user_id,
+                            key=idempotency.key,
+                            request_hash=idempotency.request_hash,
+                            store_id=store.id,
+                            created_at=store.created_at,
+                        )
+                    )
         except IntegrityError as exc:
             if _is_name_conflict(exc):
                 raise NameTakenError(store.name) from exc
@@ -93,13 +147,14 @@ class SqlStoreRepository:
         query: str | None = None,
         limit: int = 50,
         cursor: str | None = None,
+        owner_id: str | None = None,
     ) -> StorePage:
         """Stores newest first (``created_at`` descending, then ``id``), ``limit`` at a time.
 
         Without ``phase`` the listing shows live stores only; ask for ``phase=Deleted`` to see
         tombstones. ``query`` matches a case-insensitive substring of the name. ``count`` is
         the number of stores matching the filters on all pages; ``next_cursor`` is None on the
-        last page.
+        last page. ``owner_id`` keeps one owner's stores only.
         """
         if not 1 <= limit <= MAX_PAGE_SIZE:
             raise InvalidRequestError(
@@ -110,6 +165,8 @@ class SqlStoreRepository:
             filters.append(StoreRow.phase != Phase.DELETED.value)
         else:
             filters.append(StoreRow.phase == phase.value)
+        if owner_id is not None:
+            filters.append(StoreRow.owner_id == owner_id)
         if query:
             filters.append(func.lower(StoreRow.name).contains(query.lower(), autoescape=True))
         page_filters = list(filters)
@@ -229,6 +286,41 @@ class SqlStoreRepository:
             ).all()
         return [store_from_row(r._mapping) for r in rows]
 
+    def claim_ids(
+        self, store_ids: Sequence[str], *, owner: str, now: datetime, lease: timedelta
+    ) -> list[Store]:
+        """Lease these stores now, whether due or not (a watch saw their objects change), if
+        their lease is free, expired or already ours. Deleted stores are never returned."""
+        if not store_ids:
+            return []
+        claimable = and_(
+            StoreRow.id.in_(list(store_ids)),
+            StoreRow.phase != Phase.DELETED.value,
+            StoreRow.deleted_at.is_(None),
+            or_(
+                StoreRow.lease_owner.is_(None),
+                StoreRow.lease_expires_at.is_(None),
+                StoreRow.lease_expires_at <= now,
+                StoreRow.lease_owner == owner,
+            ),
+        )
+        with write_transaction(self.engine) as connection:
+            candidates = select(StoreRow.id).where(claimable)
+            if connection.dialect.name == "postgresql":
+                candidates = candidates.with_for_update(skip_locked=True)
+            ids = list(connection.execute(candidates).scalars())
+            if not ids:
+                return []
+            connection.execute(
+                update(stores)
+                .where(StoreRow.id.in_(ids), claimable)
+                .values(lease_owner=owner, lease_expires_at=now + lease)
+            )
+            rows = connection.execute(
+                select(stores).where(StoreRow.id.in_(ids), StoreRow.lease_owner == owner)
+            ).all()
+        return [store_from_row(r._mapping) for r in rows]
+
     def release(self, store_id: str, *, owner: str) -> None:
         """Give up ``owner``'s lease on the store; a no-op if someone else holds it."""
         with write_transaction(self.engine) as connection:
@@ -270,6 +362,29 @@ class SqlStoreRepository:
         if row is None:
             raise StoreNotFoundError(store_id)
         return row[0], row[1]
+
+
+def _lock_user(connection: Connection, user_id: str) -> None:
+    """Serialise writers for one user: a row lock on PostgreSQL (SQLite holds the write lock)."""
+    statement = select(UserRow.id).where(UserRow.id == user_id)
+    if connection.dialect.name == "postgresql":
+        statement = statement.with_for_update()
+    connection.execute(statement)
+
+
+def _replay(connection: Connection, key: IdempotencyKey) -> Store | None:
+    """The store a used key created, if the request matches; None for a new key."""
+    row = connection.execute(
+        select(IdempotencyKeyRow.request_hash, IdempotencyKeyRow.store_id).where(
+            IdempotencyKeyRow.user_id == key.user_id, IdempotencyKeyRow.key == key.key
+        )
+    ).one_or_none()
+    if row is None:
+        return None
+    if row.request_hash != key.request_hash:
+        raise IdempotencyKeyReusedError(key.key)
+    store_row = connection.execute(select(stores).where(StoreRow.id == row.store_id)).one()
+    return store_from_row(store_row._mapping)
 
 
 def _insert_events(connection: Connection, events: Sequence[Event]) -> None:

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from storeplane.domain.events import Event
 from storeplane.domain.store import Phase, Store
+from storeplane.domain.users import ApiToken, IdempotencyKey, User
 
 Manifest = dict[str, Any]
 
@@ -28,8 +29,21 @@ class StorePage:
 class StoreRepository(Protocol):
     """Desired state, status, the event log and work leases. Each call is one transaction."""
 
-    def create(self, store: Store, events: Sequence[Event]) -> Store:
-        """Insert a new store; raise NameTakenError if a live store has its name."""
+    def create(
+        self,
+        store: Store,
+        events: Sequence[Event],
+        *,
+        owner_limit: int | None = None,
+        idempotency: IdempotencyKey | None = None,
+    ) -> Store:
+        """Insert a new store; raise NameTakenError if a live store has its name.
+
+        In the same transaction: with ``idempotency``, a key already used with the same
+        request hash returns the store it created (and inserts nothing), with another hash
+        raises IdempotencyKeyReusedError; with ``owner_limit``, raise StoreLimitError if the
+        owner already has that many live stores. Concurrent creates for one owner are
+        serialised, so they can never overshoot the limit together."""
         ...
 
     def get(self, store_id: str) -> Store:
@@ -43,7 +57,10 @@ class StoreRepository(Protocol):
         query: str | None = None,
         limit: int = 50,
         cursor: str | None = None,
-    ) -> StorePage: ...
+        owner_id: str | None = None,
+    ) -> StorePage:
+        """Newest first; ``owner_id`` restricts the page (and the count) to one owner's stores."""
+        ...
 
     def save_intent(self, store: Store, *, expected_revision: int, events: Sequence[Event]) -> bool:
         """Write a change of intent (spec, deletion, retry) if nobody changed it meanwhile."""
@@ -65,7 +82,44 @@ class StoreRepository(Protocol):
         expired; a store is leased to one owner at a time."""
         ...
 
+    def claim_ids(
+        self, store_ids: Sequence[str], *, owner: str, now: datetime, lease: timedelta
+    ) -> list[Store]:
+        """Lease the given stores now, due or not, where their lease is free, expired or ours."""
+        ...
+
     def release(self, store_id: str, *, owner: str) -> None: ...
+
+
+class UserRepository(Protocol):
+    """Users and their API tokens. Each call is one transaction."""
+
+    def create_user(self, user: User) -> User:
+        """Raise UserExistsError if the name is taken."""
+        ...
+
+    def user_by_name(self, name: str) -> User:
+        """Raise UserNotFoundError when there is no such user."""
+        ...
+
+    def users(self) -> list[User]: ...
+
+    def add_token(self, token: ApiToken) -> ApiToken: ...
+
+    def tokens(self, user_id: str | None = None) -> list[ApiToken]: ...
+
+    def revoke_token(self, token_id: str, *, now: datetime) -> ApiToken:
+        """Mark the token revoked (idempotent); raise TokenNotFoundError if unknown."""
+        ...
+
+    def authenticate(self, token_hash: str) -> User | None:
+        """The user an active token with this digest belongs to, or None."""
+        ...
+
+    def bootstrap(self, user: User, token: ApiToken) -> bool:
+        """Create ``user`` and ``token`` only if there are no users at all; True if it did.
+        Safe when several replicas start at once: exactly one of them bootstraps."""
+        ...
 
 
 class NamespacePhase(StrEnum):
@@ -118,8 +172,9 @@ class ClusterPort(Protocol):
 
     async def namespace_status(self, name: str) -> NamespaceStatus: ...
 
-    async def apply(self, manifest: Manifest) -> None:
-        """Server-side apply one object (field manager ``storeplane``, forced)."""
+    async def apply(self, manifest: Manifest) -> Manifest:
+        """Server-side apply one object (field manager ``storeplane``, forced); returns the
+        object as the API server stored it."""
         ...
 
     async def create_if_absent(self, manifest: Manifest) -> bool:

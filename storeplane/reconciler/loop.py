@@ -58,17 +58,39 @@ class ReconcileLoop:
         self._inflight: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._wakeup: asyncio.Event | None = None
+        self._woken: set[str] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self.passes = 0  # completed passes, for tests and metrics
 
     @property
     def queue_depth(self) -> int:
-        return len(self._inflight)
+        """Passes running plus stores woken and waiting for a worker."""
+        return len(self._inflight) + len(self._woken - self._inflight)
 
-    def wake(self, _store_id: str | None = None) -> None:
-        """Look for due work now. Safe to call from any thread."""
-        if self._loop is not None and self._wakeup is not None:
+    def wake(self, store_id: str | None = None) -> None:
+        """Look at ``store_id`` (or for any due work) now. Safe to call from any thread: the
+        API calls it after a change of intent, the cluster watcher when a store's objects change."""
+        if self._loop is None or self._wakeup is None:
+            return
+        if store_id is not None:
+            self._loop.call_soon_threadsafe(self._mark, store_id)
+        else:
             self._loop.call_soon_threadsafe(self._wakeup.set)
+
+    def _mark(self, store_id: str) -> None:
+        self._woken.add(store_id)
+        if self._wakeup is not None:
+            self._wakeup.set()
+
+    async def _claim_woken(self, free: int) -> list[Store]:
+        # A store woken while its pass runs stays marked: it gets another pass right after.
+        ready = sorted(self._woken - self._inflight)[:free]
+        if not ready:
+            return []
+        self._woken.difference_update(ready)
+        return await self._db(
+            self._repo.claim_ids, ready, owner=self._owner, now=self._ctx.clock(), lease=self._lease
+        )
 
     async def _db(self, fn: Callable[..., T], *args: object, **kwargs: object) -> T:
         # The repository is synchronous (short transactions); keep it off the event loop.
@@ -81,24 +103,26 @@ class ReconcileLoop:
         log.info("reconciler %s started with %d workers", self._owner, self._workers)
         await self._announce_resume()
         while not stop.is_set():
+            self._wakeup.clear()  # before claiming: a wake-up during the claim is not lost
             free = self._workers - len(self._inflight)
             if free > 0:
                 claim_started = time.monotonic()
+                claimed: list[Store] = []
                 try:
-                    claimed = await self._db(
-                        self._repo.claim_due,
-                        owner=self._owner,
-                        now=self._ctx.clock(),
-                        lease=self._lease,
-                        limit=free,
-                    )
+                    claimed = await self._claim_woken(free)
+                    if len(claimed) < free:
+                        claimed += await self._db(
+                            self._repo.claim_due,
+                            owner=self._owner,
+                            now=self._ctx.clock(),
+                            lease=self._lease,
+                            limit=free - len(claimed),
+                        )
                 except Exception:  # the database is unreachable: say so and keep trying
-                    log.exception("claiming due stores failed; retrying")
-                    claimed = []
+                    log.exception("claiming stores failed; retrying")
                 for store in claimed:
                     if store.id not in self._inflight:
                         self._start(store, claim_started)
-            self._wakeup.clear()
             waiters = [
                 asyncio.ensure_future(self._wakeup.wait()),
                 asyncio.ensure_future(stop.wait()),

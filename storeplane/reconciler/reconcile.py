@@ -7,6 +7,7 @@ blocked condition), a Warning event and a backoff, and a passed deadline turns t
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import Enum
@@ -202,6 +203,9 @@ def _settle(
     conditions = derive_conditions(store, decision, now=now)
     store = replace(store, conditions=conditions)
     if nxt is Next.CONVERGED:
+        # Watches wake a store when its objects change; the resync is the safety net, jittered
+        # so that stores created together do not all come due together.
+        resync = timing.resync * random.uniform(0.9, 1.1)
         if start.failures or start.last_error:
             events.append(
                 normal(store, ctx, Reason.RECONCILE_SUCCEEDED, "recovered: every step succeeded")
@@ -213,10 +217,10 @@ def _settle(
             last_error=None,
             failures=0,
             deadline_at=None,
-            next_reconcile_at=now + timing.resync,
+            next_reconcile_at=now + resync,
             updated_at=now,
         )
-        return PassResult(store, events, timing.resync, Outcome.CONVERGED)
+        return PassResult(store, events, resync, Outcome.CONVERGED)
     # Waiting on the cluster (or out of steps): not a failure, but the deadline still runs.
     if store.phase == Phase.READY:
         store = _with_phase(store, Phase.UPDATING, now, events, ctx, f"drift: {decision.message}")

@@ -1,0 +1,77 @@
+"""``CachedCluster``: the ClusterPort with reads served from the watch-fed cache.
+
+Writes go to the API server and their results into the cache (so a pass sees its own writes
+at once). ``namespace_status`` and ``list_owned`` read the cache once the watcher is synced,
+and the API server before that. ``find_residue`` always asks the API server: it is the proof
+that nothing is left, so it must not trust a cache.
+"""
+
+from __future__ import annotations
+
+from storeplane.cluster.cache import ObjectCache
+from storeplane.cluster.client import KubernetesCluster, live_object, namespace_status_of
+from storeplane.cluster.watch import ClusterWatcher
+from storeplane.domain.ports import LiveObject, Manifest, NamespacePhase, NamespaceStatus, ObjectRef
+
+
+class CachedCluster:
+    """Implements :class:`storeplane.domain.ports.ClusterPort`."""
+
+    def __init__(
+        self, inner: KubernetesCluster, cache: ObjectCache, watcher: ClusterWatcher
+    ) -> None:
+        self._inner = inner
+        self._cache = cache
+        self._watcher = watcher
+        self.live_reads = 0  # reads that had to go to the API server, for tests
+
+    async def close(self) -> None:
+        await self._inner.close()
+
+    async def namespace_status(self, name: str) -> NamespaceStatus:
+        if not self._watcher.synced:
+            self.live_reads += 1
+            return await self._inner.namespace_status(name)
+        ns = self._cache.get(ObjectRef("v1", "Namespace", name))
+        return namespace_status_of(ns) if ns is not None else NamespaceStatus(NamespacePhase.ABSENT)
+
+    async def list_owned(self, store_id: str, namespace: str) -> list[LiveObject]:
+        if not self._watcher.synced:
+            self.live_reads += 1
+            return await self._inner.list_owned(store_id, namespace)
+        return [live_object(m) for m in self._cache.owned(store_id, namespace)]
+
+    async def apply(self, manifest: Manifest) -> Manifest:
+        stored = await self._inner.apply(manifest)
+        self._cache.upsert(stored)
+        return stored
+
+    async def _refresh(self, ref: ObjectRef) -> None:
+        current = await self._inner.get(ref)
+        if current is None:
+            self._cache.remove_ref(ref)
+        else:
+            self._cache.upsert(current)
+
+    async def create_if_absent(self, manifest: Manifest) -> bool:
+        created = await self._inner.create_if_absent(manifest)
+        if self._cache.get(ObjectRef.of(manifest)) is None:
+            await self._refresh(ObjectRef.of(manifest))
+        return created
+
+    async def delete(self, ref: ObjectRef) -> None:
+        await self._inner.delete(ref)
+        # A namespace (or an object with finalizers) lingers while it terminates: keep what the
+        # server says rather than assume it is gone.
+        await self._refresh(ref)
+
+    async def find_residue(self, store_id: str) -> list[ObjectRef]:
+        return await self._inner.find_residue(store_id)
+
+    async def service_get(
+        self, namespace: str, service: str, port: int, path: str
+    ) -> tuple[int, str]:
+        return await self._inner.service_get(namespace, service, port, path)
+
+    async def record_event(self, namespace: str, type_: str, reason: str, message: str) -> None:
+        await self._inner.record_event(namespace, type_, reason, message)

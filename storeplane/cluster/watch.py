@@ -1,0 +1,130 @@
+"""Watches on every kind storeplane owns, feeding the object cache and waking stores.
+
+One task per kind lists the objects that carry a store label (all namespaces), then watches
+from that list's resourceVersion. Every event updates :class:`ObjectCache` and calls
+``on_change(store_id)`` so the reconciler looks at that store at once. A dropped connection
+resumes from the last version seen; ``410 Gone`` (the server no longer has that version)
+re-lists, and until then the kind counts as not synced, so readers fall back to live reads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Callable
+from typing import Any
+
+import httpx2
+from lightkube import ApiError, AsyncClient
+from lightkube.operators import exists
+
+from storeplane.cluster.cache import STORE_ID_LABEL, ObjectCache
+from storeplane.cluster.kinds import NAMESPACE, OWNED_KINDS, Kind
+
+log = logging.getLogger(__name__)
+WATCHED_KINDS: tuple[Kind, ...] = (NAMESPACE, *OWNED_KINDS)
+
+
+def _as_dict(obj: Any, kind: Kind) -> dict[str, Any]:
+    data = dict(obj.to_dict()) if hasattr(obj, "to_dict") else dict(obj)
+    data.setdefault("apiVersion", kind.api_version)
+    data.setdefault("kind", kind.kind)
+    return data
+
+
+class ClusterWatcher:
+    def __init__(
+        self,
+        client: AsyncClient,
+        cache: ObjectCache,
+        on_change: Callable[[str], None],
+        *,
+        kinds: tuple[Kind, ...] = WATCHED_KINDS,
+        server_timeout: int = 300,
+    ) -> None:
+        self._client = client
+        self._cache = cache
+        self._on_change = on_change
+        self._kinds = kinds
+        self._server_timeout = server_timeout
+        self._synced: set[Kind] = set()
+        self.relists = 0  # how often a kind had to be listed again (410 Gone), for tests
+        self.reconnects = 0
+
+    @property
+    def synced(self) -> bool:
+        """True once every kind was listed and is being watched."""
+        return len(self._synced) == len(self._kinds)
+
+    async def wait_synced(self, timeout: float) -> bool:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while not self.synced and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.05)
+        return self.synced
+
+    async def run(self, stop: asyncio.Event) -> None:
+        tasks = [
+            asyncio.create_task(self._run_kind(k), name=f"watch {k.kind}") for k in self._kinds
+        ]
+        await stop.wait()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    def _notify(self, store: str | None) -> None:
+        if store:
+            self._on_change(store)
+
+    async def _list(self, kind: Kind) -> str:
+        namespace = "*" if kind.namespaced else None
+        listing = self._client.list(
+            kind.resource, namespace=namespace, labels={STORE_ID_LABEL: exists()}
+        )
+        items = [_as_dict(obj, kind) async for obj in listing]
+        for store in self._cache.replace_kind(kind.api_version, kind.kind, items):
+            self._on_change(store)
+        return str(listing.resourceVersion)
+
+    async def _run_kind(self, kind: Kind) -> None:
+        version: str | None = None
+        failures = 0
+        while True:
+            try:
+                if version is None:
+                    version = await self._list(kind)
+                    self._synced.add(kind)
+                async for event, obj in self._client.watch(
+                    kind.resource,
+                    namespace="*" if kind.namespaced else None,
+                    labels={STORE_ID_LABEL: exists()},
+                    resource_version=version,
+                    server_timeout=self._server_timeout,
+                ):
+                    failures = 0
+                    data = _as_dict(obj, kind)
+                    version = data["metadata"].get("resourceVersion", version)
+                    if event == "DELETED":
+                        self._notify(self._cache.remove(data))
+                    elif event in ("ADDED", "MODIFIED"):
+                        self._notify(self._cache.upsert(data))
+            except asyncio.CancelledError:
+                raise
+            except ApiError as exc:
+                if exc.status.code == 410:
+                    log.info("watch on %s expired (410 Gone); listing again", kind.kind)
+                    self._synced.discard(kind)
+                    self.relists += 1
+                    version = None
+                    continue
+                failures += 1
+                await self._pause(kind, failures, exc)
+            except (httpx2.HTTPError, OSError, ValueError) as exc:
+                failures += 1
+                await self._pause(kind, failures, exc)
+
+    async def _pause(self, kind: Kind, failures: int, exc: Exception) -> None:
+        self.reconnects += 1
+        delay = min(10.0, 0.2 * 2 ** min(failures, 6)) * random.uniform(0.5, 1.0)
+        log.info("watch on %s interrupted (%s); resuming in %.1fs", kind.kind, exc, delay)
+        await asyncio.sleep(delay)
