@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, cast
@@ -257,6 +258,19 @@ class Simulated:
     faults: FaultInjector
 
 
+def _verb(request: Request) -> str:
+    """The Kubernetes verb of a request, roughly: watch, get (one object or a list), create..."""
+    if request.query_params.get("watch") in ("1", "true"):
+        return "watch"
+    return {
+        "GET": "get",
+        "POST": "create",
+        "PUT": "update",
+        "PATCH": "patch",
+        "DELETE": "delete",
+    }.get(request.method, request.method.lower())
+
+
 def create_app(config: SimulatorConfig) -> Starlette:
     """The simulator as an ASGI app; the store opens when the lifespan starts."""
     state: dict[str, Any] = {}
@@ -295,7 +309,12 @@ def create_app(config: SimulatorConfig) -> Starlette:
             raise ApiError(503, "ServiceUnavailable", "the simulator is not started")
         return sim
 
+    # Requests by verb, for benchmarks and tests that measure what a client costs the API
+    # server (GET /sim/v1/stats; only /api and /apis calls count).
+    requests: Counter[str] = Counter()
+
     async def handle(request: Request) -> Response:
+        requests[_verb(request)] += 1
         try:
             return await _dispatch(request, sim_of())
         except ApiError as exc:
@@ -320,6 +339,8 @@ def create_app(config: SimulatorConfig) -> Starlette:
                 "objects": sim.cluster.store.count(),
                 "watchers": sim.hub.watcher_count(),
                 "resourceVersion": str(sim.cluster.store.resource_version),
+                "requests": dict(requests),
+                "requests_total": sum(requests.values()),
             }
         )
 
