@@ -1,0 +1,126 @@
+"""Watch-driven reconciling: the cache follows the cluster, changes wake the right store, and
+a Ready store with nothing to change costs the API server one health check and no writes."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import httpx
+import pytest
+
+from storeplane.cluster import connect
+from storeplane.cluster.cache import ObjectCache
+from storeplane.cluster.cached import CachedCluster
+from storeplane.cluster.watch import ClusterWatcher
+from storeplane.domain.store import Phase
+from storeplane.sim.kubeconfig import write_kubeconfig
+from storeplane.sim.runner import RunningSimulator
+from tests.reconciler.conftest import Harness
+
+
+@dataclass
+class Watched:
+    harness: Harness
+    cached: CachedCluster
+    watcher: ClusterWatcher
+    woken: list[str]
+
+    def stats(self) -> dict[str, int]:
+        return dict(httpx.get(f"{self.harness.sim.url}/sim/v1/stats").json()["requests"])
+
+
+@pytest.fixture
+async def watched(
+    harness: Harness, sim: RunningSimulator, tmp_path: Path
+) -> AsyncIterator[Watched]:
+    inner = connect(write_kubeconfig(tmp_path / "watch-kubeconfig", sim.url))
+    cache = ObjectCache()
+    woken: list[str] = []
+    watcher = ClusterWatcher(inner.client, cache, woken.append)
+    cached = CachedCluster(inner, cache, watcher)
+    harness.ctx = replace(harness.ctx, cluster=cached)
+    stop = asyncio.Event()
+    task = asyncio.create_task(watcher.run(stop))
+    assert await watcher.wait_synced(10), "the watcher never listed every kind"
+    yield Watched(harness, cached, watcher, woken)
+    stop.set()
+    await task
+    await inner.close()
+
+
+def _delta(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
+    return {
+        verb: after.get(verb, 0) - before.get(verb, 0)
+        for verb in after
+        if after.get(verb, 0) != before.get(verb, 0)
+    }
+
+
+async def test_a_ready_store_with_nothing_to_change_costs_one_health_check(
+    watched: Watched,
+) -> None:
+    store = await watched.harness.until(watched.harness.new_store(), {Phase.READY})
+    await asyncio.sleep(0.3)  # let the echoes of our own writes arrive
+    before = watched.stats()
+    reads_before = watched.cached.live_reads
+    result = await watched.harness.once(store)
+    after = watched.stats()
+    assert result.store.phase == Phase.READY and result.events == []
+    # the only call is the engine's health check through the service proxy
+    assert _delta(before, after) == {"get": 1}
+    assert watched.cached.live_reads == reads_before
+
+
+async def test_an_object_changed_by_hand_wakes_its_store_and_the_cache_follows(
+    watched: Watched,
+) -> None:
+    store = await watched.harness.until(watched.harness.new_store(), {Phase.READY})
+    watched.woken.clear()
+    kube = watched.harness.kube
+    kube.delete(
+        f"/api/v1/namespaces/{store.namespace}/resourcequotas/store-quota"
+    ).raise_for_status()
+    for _ in range(100):
+        if store.id in watched.woken:
+            break
+        await asyncio.sleep(0.02)
+    assert store.id in watched.woken
+    healed = await watched.harness.until(store, {Phase.READY})
+    assert "DriftCorrected" in watched.harness.reasons(healed)
+    assert (
+        kube.get(f"/api/v1/namespaces/{store.namespace}/resourcequotas/store-quota").status_code
+        == 200
+    )
+
+
+async def test_dropped_watch_connections_are_resumed(
+    harness: Harness, sim: RunningSimulator, tmp_path: Path
+) -> None:
+    httpx.patch(f"{sim.url}/sim/v1/faults", json={"watch_drop_after": 0.3}).raise_for_status()
+    inner = connect(write_kubeconfig(tmp_path / "drop-kubeconfig", sim.url))
+    woken: list[str] = []
+    watcher = ClusterWatcher(inner.client, ObjectCache(), woken.append)
+    stop = asyncio.Event()
+    task = asyncio.create_task(watcher.run(stop))
+    try:
+        assert await watcher.wait_synced(10)
+        await asyncio.sleep(1.0)
+        assert watcher.reconnects > 0, "the simulator never cut a watch: the test proves nothing"
+        store = await harness.until(harness.new_store(), {Phase.READY})
+        woken.clear()
+        harness.kube.delete(
+            f"/apis/networking.k8s.io/v1/namespaces/{store.namespace}/networkpolicies/allow-dns"
+        ).raise_for_status()
+        for _ in range(200):
+            if store.id in woken:
+                break
+            await asyncio.sleep(0.02)
+        assert store.id in woken, "a change made while watches were being cut was missed"
+    finally:
+        httpx.delete(f"{sim.url}/sim/v1/faults").raise_for_status()
+        stop.set()
+        await task
+        await inner.close()
