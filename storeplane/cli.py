@@ -14,7 +14,8 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from storeplane.cli_stores import stores_app
+from storeplane.cli_stores import ADMIN_TOKEN_FILE, stores_app
+from storeplane.cli_users import tokens_app, users_app
 
 app = typer.Typer(
     help="storeplane: provision and manage e-commerce stores on Kubernetes.",
@@ -22,6 +23,8 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(stores_app, name="stores")
+app.add_typer(users_app, name="users")
+app.add_typer(tokens_app, name="tokens")
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 console = Console(soft_wrap=True)
@@ -65,12 +68,21 @@ def dev(
     )
     kubeconfig = write_kubeconfig(data_dir / "kubeconfig", sim.url)
 
+    token_file = data_dir / ADMIN_TOKEN_FILE
+
     def started(url: str) -> None:
         console.print(
             f"[bold green]storeplane is running at {url}[/]  (dashboard, API under /api/v1, docs at /docs)"
         )
         console.print(f"  database:   {settings.sqlalchemy_url}")
         console.print(f"  simulator:  {sim.url}  (kubectl --kubeconfig {kubeconfig} get ns)")
+        console.print(
+            f"  admin token: {token_file} (mode 0600; the CLI reads it from there, curl with "
+            f'-H "Authorization: Bearer $(cat {token_file})")'
+        )
+        console.print(
+            f"  dashboard:  sign in with that token (paste it, or open {url}/#token=<the token>)"
+        )
         console.print(
             f"  try:        storeplane stores --api-url {url} create my-shop --engine medusa --wait"
         )
@@ -79,7 +91,16 @@ def dev(
     try:
         # A stable owner id: after a crash, the restarted process takes its own leases back at once.
         owner = f"dev-{socket.gethostname()}"
-        asyncio.run(run(settings, connect(kubeconfig), bound, owner=owner, on_started=started))
+        asyncio.run(
+            run(
+                settings,
+                connect(kubeconfig),
+                bound,
+                owner=owner,
+                on_started=started,
+                token_file=token_file,
+            )
+        )
     finally:
         sim.stop()
 
@@ -106,8 +127,24 @@ def serve(
     def started(url: str) -> None:
         console.print(f"storeplane serving at {url} (owner {owner})")
 
+    def bootstrapped(token: str) -> None:
+        # Printed once, on the first start against an empty database, and never logged.
+        console.print(
+            "first start: created the user admin; its API token (shown only now, keep it "
+            f"safe):\nbootstrap admin token: {token}"
+        )
+
     owner = default_owner()
-    asyncio.run(run(settings, connect(kubeconfig), bound, owner=owner, on_started=started))
+    asyncio.run(
+        run(
+            settings,
+            connect(kubeconfig),
+            bound,
+            owner=owner,
+            on_started=started,
+            on_bootstrap=bootstrapped,
+        )
+    )
 
 
 @app.command()

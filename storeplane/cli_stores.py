@@ -2,12 +2,18 @@
 
 Every command is a thin HTTP call; what the API refuses is printed as the API worded it.
 ``--wait`` follows a store until it settles, printing its events as they happen.
+
+The API token comes from ``--token`` / ``STOREPLANE_TOKEN``, else from the file
+``<data dir>/admin.token`` that ``storeplane dev`` writes (``--data-dir`` /
+``STOREPLANE_DATA_DIR``, default ``.data``), so against a local ``storeplane dev`` nothing has
+to be configured.
 """
 
 from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, NoReturn
 
 import httpx
@@ -28,6 +34,7 @@ PHASE_STYLE = {
     "Deleting": "magenta",
     "Deleted": "dim",
 }
+ADMIN_TOKEN_FILE = "admin.token"
 _state: dict[str, str] = {}
 
 
@@ -36,8 +43,27 @@ def _options(
     api_url: str = typer.Option(
         "http://127.0.0.1:8080", envvar="STOREPLANE_API_URL", help="Base URL of the storeplane API."
     ),
+    token: str | None = typer.Option(
+        None,
+        envvar="STOREPLANE_TOKEN",
+        help="API token; default: the one storeplane dev wrote to <data dir>/admin.token.",
+        show_default=False,
+    ),
+    data_dir: Path = typer.Option(
+        Path(".data"),
+        envvar="STOREPLANE_DATA_DIR",
+        help="Where storeplane dev keeps admin.token (used when no token is given).",
+    ),
 ) -> None:
     _state["api_url"] = api_url.rstrip("/")
+    _state["token"] = token or _token_from_file(data_dir / ADMIN_TOKEN_FILE)
+
+
+def _token_from_file(path: Path) -> str:
+    try:
+        return path.read_text().strip()
+    except OSError:
+        return ""
 
 
 def _fail(message: str) -> NoReturn:
@@ -47,8 +73,9 @@ def _fail(message: str) -> NoReturn:
 
 def _call(method: str, path: str, **kwargs: Any) -> Any:
     url = f"{_state['api_url']}/api/v1{path}"
+    headers = {"Authorization": f"Bearer {_state['token']}"} if _state.get("token") else {}
     try:
-        response = httpx.request(method, url, timeout=30, **kwargs)
+        response = httpx.request(method, url, timeout=30, headers=headers, **kwargs)
     except httpx.HTTPError as exc:
         _fail(
             f"cannot reach the storeplane API at {_state['api_url']} ({exc}); is it running? (storeplane dev)"
@@ -58,7 +85,13 @@ def _call(method: str, path: str, **kwargs: Any) -> Any:
             detail = response.json().get("detail") or response.text
         except ValueError:
             detail = response.text
-        _fail(f"{detail} (HTTP {response.status_code})")
+        hint = ""
+        if response.status_code == 401:
+            hint = (
+                "\n  give a token with --token or STOREPLANE_TOKEN, or --data-dir pointing at "
+                "the data dir of a running storeplane dev (it writes admin.token there)"
+            )
+        _fail(f"{detail} (HTTP {response.status_code}){hint}")
     return response.json() if response.content else None
 
 

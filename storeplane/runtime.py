@@ -23,7 +23,7 @@ from storeplane.cluster import KubernetesCluster
 from storeplane.cluster.cache import ObjectCache
 from storeplane.cluster.cached import CachedCluster
 from storeplane.cluster.watch import ClusterWatcher
-from storeplane.db import SqlStoreRepository, create_engine_for, migrate
+from storeplane.db import SqlStoreRepository, SqlUserRepository, create_engine_for, migrate
 from storeplane.domain.ports import ClusterPort
 from storeplane.engines import Exposure
 from storeplane.observability.metrics import StoreCollector, install_store_collector
@@ -32,6 +32,7 @@ from storeplane.reconciler.loop import ReconcileLoop
 from storeplane.reconciler.manifests import PlatformConfig
 from storeplane.render.cache import RenderCache
 from storeplane.render.charts import CHARTS_DIR
+from storeplane.services import auth
 from storeplane.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -101,11 +102,25 @@ async def run(
     *,
     owner: str,
     on_started: Callable[[str], None] | None = None,
+    on_bootstrap: Callable[[str], None] | None = None,
+    token_file: Path | None = None,
 ) -> None:
-    """Migrate, then serve the API and run the reconciler until interrupted (SIGINT/SIGTERM)."""
+    """Migrate, then serve the API and run the reconciler until interrupted (SIGINT/SIGTERM).
+
+    On a database without users, an ``admin`` user and its first token are made and the token
+    is handed to ``on_bootstrap`` (to print once). With ``token_file`` (``storeplane dev``) a
+    working admin token is kept in that file (mode 0600) instead.
+    """
     migrate(settings.sqlalchemy_url)
     engine = create_engine_for(settings.sqlalchemy_url)
     repo = SqlStoreRepository(engine)
+    users = SqlUserRepository(engine)
+    if token_file is not None:
+        auth.ensure_token_file(users, token_file)
+    else:
+        token = auth.bootstrap_admin(users)
+        if token is not None and on_bootstrap is not None:
+            on_bootstrap(token)
     # Reads come from a watch-fed cache; every watch event wakes the store it belongs to.
     cache = ObjectCache()
     watcher = ClusterWatcher(cluster.client, cache, lambda store_id: loop.wake(store_id))
@@ -122,6 +137,7 @@ async def run(
     app = create_app(
         settings,
         repo,
+        users=users,
         dashboard_dir=DASHBOARD_DIR if (DASHBOARD_DIR / "index.html").exists() else None,
         on_change=loop.wake,
     )

@@ -18,16 +18,22 @@ from fastapi.routing import APIRoute
 
 from storeplane.api.dashboard import has_dashboard, mount_dashboard
 from storeplane.api.errors import PROBLEM_MEDIA_TYPE, Problem, install_error_handlers
-from storeplane.api.limits import BodySizeLimitMiddleware
+from storeplane.api.limits import BodySizeLimitMiddleware, RateLimiter
 from storeplane.api.routes import catalog, health, metrics, stores
 from storeplane.api.timing import RequestTimingMiddleware
-from storeplane.domain.ports import StoreRepository
+from storeplane.domain.ports import StoreRepository, UserRepository
 from storeplane.settings import Settings
 
 DESCRIPTION = """\
 storeplane provisions e-commerce stores (MedusaJS, WooCommerce) on Kubernetes and manages each
 one through its life. The API records what you ask for and returns at once (202); a reconciler
 does the work and reports progress in each store's `phase`, `conditions` and event log.
+
+Every endpoint under `/api/v1` needs an API token: `Authorization: Bearer sp_...`. Without one,
+or with an unknown or revoked one, the answer is `401` with `WWW-Authenticate: Bearer`. An admin
+sees every store; a member only its own (anyone else's store is a `404`, as if it did not
+exist). Each user may make a limited number of requests per second (`429` with `Retry-After`)
+and own a limited number of live stores (`403`).
 
 Every error is an RFC 9457 problem document (`application/problem+json`) whose `detail` says
 what went wrong and whose `errors` name each offending field.
@@ -38,18 +44,25 @@ def create_app(
     settings: Settings,
     repo: StoreRepository | None = None,
     *,
+    users: UserRepository | None = None,
     dashboard_dir: Path | None = None,
     on_change: Callable[[str], None] | None = None,
 ) -> FastAPI:
     """Build the app. Without ``repo`` it opens ``settings.sqlalchemy_url`` itself (and closes
-    it on shutdown); the database must already be migrated. ``on_change(store_id)`` is called
+    it on shutdown); the database must already be migrated. Without ``users``, users and
+    tokens are read from the same database as ``repo``; with neither (a repository that is
+    not SQL), every authenticated endpoint answers 401. ``on_change(store_id)`` is called
     after each successful intent write, so an in-process reconciler can wake that store."""
+    from storeplane.db import SqlStoreRepository, SqlUserRepository
+
     owned_engine = None
     if repo is None:
-        from storeplane.db import SqlStoreRepository, create_engine_for
+        from storeplane.db import create_engine_for
 
         owned_engine = create_engine_for(settings.sqlalchemy_url)
         repo = SqlStoreRepository(owned_engine)
+    if users is None and isinstance(repo, SqlStoreRepository) and hasattr(repo, "engine"):
+        users = SqlUserRepository(repo.engine)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -68,6 +81,8 @@ def create_app(
     )
     app.state.settings = settings
     app.state.repository = repo
+    app.state.users = users
+    app.state.rate_limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
     app.state.on_change = on_change
 
     install_error_handlers(app)
@@ -107,12 +122,15 @@ _DEFAULT_DESCRIPTIONS = {
     "400": "The body is not valid JSON.",
     "413": "The body is larger than the server's limit.",
     "422": "The request is invalid; `errors` names each field.",
+    "401": "No API token, or an unknown or revoked one (`WWW-Authenticate: Bearer`).",
+    "429": "Too many requests from this user; wait `Retry-After` seconds.",
 }
 
 
 def _with_problem_responses(schema: dict[str, Any]) -> dict[str, Any]:
     """Document every error reply as a Problem (``application/problem+json``), replacing
-    FastAPI's default 422 body, and list 400/413 on every operation that takes a body."""
+    FastAPI's default 422 body, list 400/413 on every operation that takes a body and 401/429
+    on every operation that needs a token."""
     problem_schema = Problem.model_json_schema(ref_template=_REF)
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     components.update(problem_schema.pop("$defs", {}))
@@ -123,6 +141,9 @@ def _with_problem_responses(schema: dict[str, Any]) -> dict[str, Any]:
             responses = operation.setdefault("responses", {})
             if "requestBody" in operation:
                 for code in ("400", "413", "422"):
+                    responses.setdefault(code, {"description": _DEFAULT_DESCRIPTIONS[code]})
+            if operation.get("security"):
+                for code in ("401", "429"):
                     responses.setdefault(code, {"description": _DEFAULT_DESCRIPTIONS[code]})
             for code, response in responses.items():
                 if code.isdigit() and int(code) >= 400:

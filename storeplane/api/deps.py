@@ -1,4 +1,5 @@
-"""``Annotated`` dependency shortcuts for the routers: repository, settings, actor, notifier.
+"""``Annotated`` dependency shortcuts for the routers: repositories, settings, the current
+user, the notifier.
 
 ``create_app`` puts the shared objects on ``app.state``; these read them back, so a test can
 build an app around any repository.
@@ -11,12 +12,25 @@ from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from storeplane.domain.ports import StoreRepository
-from storeplane.services.stores import API_ACTOR
+from storeplane.api.limits import RateLimiter
+from storeplane.domain.errors import AuthenticationError, RateLimitedError
+from storeplane.domain.ports import StoreRepository, UserRepository
+from storeplane.domain.users import User
+from storeplane.services import auth
 from storeplane.settings import Settings
 
 log = logging.getLogger(__name__)
+
+# Declares the scheme in the OpenAPI document (and the docs' "Authorize" button); the token is
+# checked by ``current_user``, which words its own 401s.
+bearer_scheme = HTTPBearer(
+    auto_error=False,
+    scheme_name="BearerToken",
+    description="An API token: `Authorization: Bearer sp_...`. Operators make them with "
+    "`storeplane tokens create USER`; `storeplane dev` writes one to `<data dir>/admin.token`.",
+)
 
 
 def get_repository(request: Request) -> StoreRepository:
@@ -29,9 +43,20 @@ def get_settings(request: Request) -> Settings:
     return settings
 
 
-def get_actor() -> str:
-    """Who is acting. Until the API has authentication, every caller is ``api``."""
-    return API_ACTOR
+def current_user(
+    request: Request,
+    _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+) -> User:
+    """The authenticated caller (401 otherwise), after its share of the rate limit (429)."""
+    users: UserRepository | None = request.app.state.users
+    if users is None:
+        raise AuthenticationError("this server has no user database", reason="invalid")
+    user = auth.authenticate(users, request.headers.get("authorization"))
+    limiter: RateLimiter = request.app.state.rate_limiter
+    wait = limiter.acquire(user.id)
+    if wait > 0:
+        raise RateLimitedError(wait)
+    return user
 
 
 def get_notifier(request: Request) -> Callable[[str], None]:
@@ -51,5 +76,5 @@ def get_notifier(request: Request) -> Callable[[str], None]:
 
 RepositoryDep = Annotated[StoreRepository, Depends(get_repository)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-ActorDep = Annotated[str, Depends(get_actor)]
+CurrentUserDep = Annotated[User, Depends(current_user)]
 NotifyDep = Annotated[Callable[[str], None], Depends(get_notifier)]

@@ -11,9 +11,12 @@ programs (the dashboard puts each message under its form field). The mapping:
 =============================  ======  ==========================================
 domain error                   status  notes
 =============================  ======  ==========================================
+AuthenticationError            401     with ``WWW-Authenticate: Bearer``
+StoreLimitError                403     the owner has as many live stores as allowed
+RateLimitedError               429     with ``Retry-After`` (whole seconds)
 InvalidTransitionError         409     valid request, wrong moment
-InvalidRequestError            422     ``field`` from the error
-StoreNotFoundError             404
+InvalidRequestError            422     ``field`` from the error (incl. a reused Idempotency-Key)
+StoreNotFoundError             404     also for a store the caller may not see
 NameTakenError                 409     ``field`` is ``name``
 RequestValidationError         422     every field and problem in words
 malformed JSON body            400
@@ -26,6 +29,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import re
 from collections.abc import Mapping, Sequence
 from http import HTTPStatus
@@ -38,9 +42,12 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from storeplane.domain.errors import (
+    AuthenticationError,
     InvalidRequestError,
     InvalidTransitionError,
     NameTakenError,
+    RateLimitedError,
+    StoreLimitError,
     StoreNotFoundError,
 )
 
@@ -95,6 +102,24 @@ def _not_found(_request: Request, exc: Exception) -> JSONResponse:
 
 def _name_taken(_request: Request, exc: Exception) -> JSONResponse:
     return problem_response(409, str(exc), errors=[ProblemField(field="name", message=str(exc))])
+
+
+def _unauthenticated(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, AuthenticationError)
+    challenge = 'Bearer realm="storeplane"'
+    if exc.reason == "invalid":
+        challenge += ', error="invalid_token"'
+    return problem_response(401, exc.message, headers={"WWW-Authenticate": challenge})
+
+
+def _rate_limited(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RateLimitedError)
+    seconds = max(1, math.ceil(exc.retry_after))
+    return problem_response(429, str(exc), headers={"Retry-After": str(seconds)})
+
+
+def _store_limit(_request: Request, exc: Exception) -> JSONResponse:
+    return problem_response(403, str(exc))
 
 
 def http_exception_handler(request: Request, exc: Exception) -> JSONResponse:
@@ -200,6 +225,9 @@ def _show(value: Any) -> str:
 
 
 def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(AuthenticationError, _unauthenticated)
+    app.add_exception_handler(RateLimitedError, _rate_limited)
+    app.add_exception_handler(StoreLimitError, _store_limit)
     app.add_exception_handler(InvalidRequestError, _invalid_request)
     app.add_exception_handler(StoreNotFoundError, _not_found)
     app.add_exception_handler(NameTakenError, _name_taken)

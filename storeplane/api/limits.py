@@ -1,11 +1,17 @@
-"""A request body size limit, as a small ASGI middleware (installed by ``create_app``).
+"""Abuse limits of the API: a request body size limit (a small ASGI middleware installed by
+``create_app``) and a per-user request rate limit (:class:`RateLimiter`, applied by the
+authentication dependency).
 
-The limit is enforced before anything parses the body: a declared ``Content-Length`` over
+The body limit is enforced before anything parses the body: a declared ``Content-Length`` over
 the limit is refused at once, and a body without one (chunked) is counted as it arrives and
 refused as soon as it passes the limit. Either way the reply is a 413 problem.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from threading import Lock
+from time import monotonic
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -73,3 +79,33 @@ def _content_length(scope: Scope) -> int | None:
             except ValueError:
                 return None
     return None
+
+
+class RateLimiter:
+    """A token bucket per user: ``burst`` requests at once, then ``per_second``.
+
+    In memory, per process: with several replicas a user gets each replica's share, which
+    still bounds what one token can cost. Thread-safe (sync routes run in a thread pool).
+    ``per_second`` of 0 turns the limit off.
+    """
+
+    def __init__(self, per_second: float, burst: int, clock: Callable[[], float] = monotonic):
+        self.per_second = per_second
+        self.burst = burst
+        self.clock = clock
+        self._buckets: dict[str, tuple[float, float]] = {}  # user -> (tokens, last refill)
+        self._lock = Lock()
+
+    def acquire(self, key: str) -> float:
+        """Take one request from ``key``'s bucket: 0 if allowed, else seconds to wait."""
+        if self.per_second <= 0:
+            return 0.0
+        now = self.clock()
+        with self._lock:
+            tokens, last = self._buckets.get(key, (float(self.burst), now))
+            tokens = min(float(self.burst), tokens + (now - last) * self.per_second)
+            if tokens >= 1:
+                self._buckets[key] = (tokens - 1, now)
+                return 0.0
+            self._buckets[key] = (tokens, now)
+            return (1 - tokens) / self.per_second

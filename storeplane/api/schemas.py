@@ -130,7 +130,10 @@ class EventPublic(BaseModel):
     type: EventType
     reason: str = Field(description="CamelCase reason, e.g. `DeletionRequested`.")
     message: str
-    actor: str = Field(description="Who acted: a user, `api`, or `system` for the reconciler.")
+    actor: str = Field(
+        description="Who acted: a user's name, `system` for the reconciler (`api` on events "
+        "recorded before the API had users)."
+    )
     generation: int = Field(description="The store's generation when this happened.")
 
     @classmethod

@@ -6,5 +6,6 @@ Entry points call :func:`migrate` once at start, then build a :class:`SqlStoreRe
 
 from storeplane.db.engine import create_engine_for, migrate
 from storeplane.db.repository import SqlStoreRepository
+from storeplane.db.users import SqlUserRepository
 
-__all__ = ["SqlStoreRepository", "create_engine_for", "migrate"]
+__all__ = ["SqlStoreRepository", "SqlUserRepository", "create_engine_for", "migrate"]

@@ -14,6 +14,7 @@ from storeplane.domain.conditions import Condition
 from storeplane.domain.events import Event, EventType
 from storeplane.domain.plans import PlanName
 from storeplane.domain.store import Engine, Phase, Store, StoreSpec
+from storeplane.domain.users import ApiToken, Role, User
 
 # The columns the reconciler owns: save_status writes these and nothing else.
 STATUS_COLUMNS = (
@@ -68,6 +69,7 @@ def store_to_row(store: Store) -> dict[str, Any]:
         "deletion_requested_at": store.deletion_requested_at,
         "deleted_at": store.deleted_at,
         "revision": store.revision,
+        "owner_id": store.owner_id,
     }
 
 
@@ -90,6 +92,7 @@ def store_from_row(row: RowMapping) -> Store:
         deletion_requested_at=row["deletion_requested_at"],
         deleted_at=row["deleted_at"],
         revision=row["revision"],
+        owner_id=row["owner_id"],
     )
 
 
@@ -116,4 +119,46 @@ def event_from_row(row: RowMapping) -> Event:
         actor=row["actor"],
         generation=row["generation"],
         id=row["id"],
+    )
+
+
+def user_to_row(user: User) -> dict[str, Any]:
+    return {
+        "id": user.id,
+        "name": user.name,
+        "role": user.role.value,
+        "max_live_stores": user.max_live_stores,
+        "created_at": user.created_at,
+    }
+
+
+def user_from_row(row: RowMapping) -> User:
+    return User(
+        id=row["id"],
+        name=row["name"],
+        role=Role(row["role"]),
+        created_at=row["created_at"],
+        max_live_stores=row["max_live_stores"],
+    )
+
+
+def token_to_row(token: ApiToken) -> dict[str, Any]:
+    return {
+        "id": token.id,
+        "user_id": token.user_id,
+        "label": token.label,
+        "token_hash": token.token_hash,
+        "created_at": token.created_at,
+        "revoked_at": token.revoked_at,
+    }
+
+
+def token_from_row(row: RowMapping) -> ApiToken:
+    return ApiToken(
+        id=row["id"],
+        user_id=row["user_id"],
+        label=row["label"],
+        token_hash=row["token_hash"],
+        created_at=row["created_at"],
+        revoked_at=row["revoked_at"],
     )

@@ -18,6 +18,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    PrimaryKeyConstraint,
     String,
     Table,
     Text,
@@ -93,6 +94,8 @@ class StoreRow(Base):
     # Work lease: which control-plane replica reconciles this store, and until when.
     lease_owner: Mapped[str | None] = mapped_column(String(255))
     lease_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # The user who created the store; NULL for stores from before there were users.
+    owner_id: Mapped[str | None] = mapped_column(String(32), ForeignKey("users.id"))
 
     __table_args__ = (
         Index(
@@ -105,6 +108,7 @@ class StoreRow(Base):
         Index("ix_stores_created_at_id", "created_at", "id"),
         Index("ix_stores_phase_created_at_id", "phase", "created_at", "id"),
         Index("ix_stores_next_reconcile_at", "next_reconcile_at"),
+        Index("ix_stores_owner_id_created_at_id", "owner_id", "created_at", "id"),
     )
 
 
@@ -123,8 +127,48 @@ class StoreEventRow(Base):
     __table_args__ = (Index("ix_store_events_store_id_id", "store_id", "id"),)
 
 
+class UserRow(Base):
+    __tablename__ = "users"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    max_live_stores: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class ApiTokenRow(Base):
+    """An API token's record: the SHA-256 digest of its value, never the value."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(32), ForeignKey("users.id"), index=True)
+    label: Mapped[str] = mapped_column(String(64))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class IdempotencyKeyRow(Base):
+    """Which store a user's ``Idempotency-Key`` created, and a digest of that request."""
+
+    __tablename__ = "idempotency_keys"
+
+    user_id: Mapped[str] = mapped_column(String(32), ForeignKey("users.id"))
+    key: Mapped[str] = mapped_column(String(255))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    store_id: Mapped[str] = mapped_column(String(32), ForeignKey("stores.id"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+    __table_args__ = (PrimaryKeyConstraint("user_id", "key"),)
+
+
 metadata = Base.metadata
 
 # Core handles for the repository, which works with plain statements rather than a Session.
 stores: Table = StoreRow.__table__  # type: ignore[assignment]
 store_events: Table = StoreEventRow.__table__  # type: ignore[assignment]
+users: Table = UserRow.__table__  # type: ignore[assignment]
+api_tokens: Table = ApiTokenRow.__table__  # type: ignore[assignment]
+idempotency_keys: Table = IdempotencyKeyRow.__table__  # type: ignore[assignment]

@@ -5,8 +5,13 @@
     StoreplaneError                    root: everything storeplane raises on purpose
     ├── InvalidRequestError            the caller asked for something invalid (HTTP 422)
     │   └── InvalidTransitionError     valid input, wrong moment (HTTP 409), e.g. patching a deleted store
-    ├── StoreNotFoundError             no such store (HTTP 404)
+    │   └── IdempotencyKeyReusedError  an Idempotency-Key sent again with another body (HTTP 422)
+    ├── StoreNotFoundError             no such store, or not one the caller may see (HTTP 404)
     ├── NameTakenError                 another live store has this name (HTTP 409)
+    ├── StoreLimitError                the owner already has as many live stores as allowed (HTTP 403)
+    ├── AuthenticationError            no token, or one that is unknown or revoked (HTTP 401)
+    ├── RateLimitedError               too many requests; try after ``retry_after`` seconds (HTTP 429)
+    ├── UserExistsError / UserNotFoundError / TokenNotFoundError   operator commands
     └── ReconcileError                 a reconcile step could not finish
         ├── RetryableError             try again after ``retry_after`` seconds (5xx, 429, conflicts, timeouts)
         └── TerminalError              retrying will not help until something changes (invalid object,
@@ -49,6 +54,62 @@ class NameTakenError(StoreplaneError):
             "(names are unique among stores that are not deleted)"
         )
         self.name = name
+
+
+class IdempotencyKeyReusedError(InvalidRequestError):
+    """The same Idempotency-Key came with a different request."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(
+            f"the Idempotency-Key {key!r} was already used for a different request; send a new "
+            "key for a new request, or the same body to get the store it created",
+            field="Idempotency-Key",
+        )
+
+
+class StoreLimitError(StoreplaneError):
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            f"you already have {limit} live stores, the most allowed for your account; delete "
+            "one first (a store stops counting once it is Deleted), or ask an operator to "
+            "raise your limit"
+        )
+        self.limit = limit
+
+
+class AuthenticationError(StoreplaneError):
+    """The request carries no usable credentials. ``reason`` is ``missing`` or ``invalid``."""
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.reason = reason
+
+
+class RateLimitedError(StoreplaneError):
+    def __init__(self, retry_after: float) -> None:
+        super().__init__(
+            f"too many requests from this user; try again in {max(1, round(retry_after))} s"
+        )
+        self.retry_after = retry_after
+
+
+class UserExistsError(StoreplaneError):
+    def __init__(self, name: str) -> None:
+        super().__init__(f'a user named "{name}" already exists')
+        self.name = name
+
+
+class UserNotFoundError(StoreplaneError):
+    def __init__(self, name: str) -> None:
+        super().__init__(f'no user named "{name}"; list users with: storeplane users list')
+        self.name = name
+
+
+class TokenNotFoundError(StoreplaneError):
+    def __init__(self, token_id: str) -> None:
+        super().__init__(f'no token "{token_id}"; list tokens with: storeplane tokens list')
+        self.token_id = token_id
 
 
 class ReconcileError(StoreplaneError):

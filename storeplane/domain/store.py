@@ -100,6 +100,8 @@ class Store:
     # Bumped by every change of intent (spec, deletion, retry). The reconciler saves status only
     # if it is unchanged since it read the store, so a stale pass never overwrites new intent.
     revision: int = 1
+    # The user who created it (None for stores made before there were users: admins only).
+    owner_id: str | None = None
 
     @property
     def name(self) -> str:
@@ -115,9 +117,17 @@ class Store:
 
     @classmethod
     def create(
-        cls, spec: StoreSpec, *, store_id: str, url: str | None, now: datetime, deadline: timedelta
+        cls,
+        spec: StoreSpec,
+        *,
+        store_id: str,
+        url: str | None,
+        now: datetime,
+        deadline: timedelta,
+        owner_id: str | None = None,
     ) -> Store:
         return cls(
+            owner_id=owner_id,
             id=store_id,
             spec=spec,
             generation=1,

@@ -1,26 +1,29 @@
 """Store use cases: create, read, list, change plan, delete, retry, events.
 
-Called by the API routers and the CLI. Every change of intent goes through a domain method
-(``with_plan``, ``request_deletion``, ``request_retry``) and ``save_intent``, which refuses
-when the store changed since it was read; the change is then re-applied to a fresh read, a
-few times, before giving up with a 409.
+Called by the API routers. Every use case takes the acting :class:`User`: a member only
+ever sees its own stores (anyone else's is "not found", exactly like a store that does not
+exist), and every event names the user who acted. Every change of intent goes through a
+domain method (``with_plan``, ``request_deletion``, ``request_retry``) and ``save_intent``,
+which refuses when the store changed since it was read; the change is then re-applied to a
+fresh read, a few times, before giving up with a 409.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 
 from storeplane.domain.conditions import Reason
-from storeplane.domain.errors import InvalidTransitionError
+from storeplane.domain.errors import InvalidTransitionError, StoreNotFoundError
 from storeplane.domain.events import Event
 from storeplane.domain.plans import PlanName
 from storeplane.domain.ports import StorePage, StoreRepository
 from storeplane.domain.store import Phase, Store, StoreSpec, new_store_id
+from storeplane.domain.users import IdempotencyKey, User
 from storeplane.settings import Settings
 
-# Who acted when no authenticated user is known yet (until the API has auth).
-API_ACTOR = "api"
 # Attempts at an intent write before reporting a conflict; each one re-reads the store.
 INTENT_ATTEMPTS = 5
 
@@ -34,17 +37,32 @@ def store_url(store_id: str, settings: Settings) -> str:
     return f"{scheme}://{store_id}.{settings.base_domain}"
 
 
+def request_hash(spec: StoreSpec) -> str:
+    """A digest of what a create asks for, after defaults: what ``Idempotency-Key`` compares."""
+    canonical = json.dumps(
+        {"name": spec.name, "engine": spec.engine.value, "plan": spec.plan.value},
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
 def create_store(
     repo: StoreRepository,
     spec: StoreSpec,
     settings: Settings,
-    actor: str = API_ACTOR,
+    user: User,
     *,
+    idempotency_key: str | None = None,
     now: datetime | None = None,
 ) -> Store:
-    """Record a new store (Pending, due for reconcile now) and its ``Created`` event.
+    """Record a new store owned by ``user`` (Pending, due for reconcile now) and its
+    ``Created`` event.
 
-    Raises NameTakenError if a live store already has the name.
+    Raises NameTakenError if a live store already has the name, StoreLimitError if the user
+    already owns as many live stores as allowed. With ``idempotency_key``, the same key and
+    request return the store the first call created (nothing new is written), the same key
+    with another request raises IdempotencyKeyReusedError.
     """
     now = now or _utcnow()
     store_id = new_store_id()
@@ -54,37 +72,58 @@ def create_store(
         url=store_url(store_id, settings),
         now=now,
         deadline=settings.provision_deadline,
+        owner_id=user.id,
     )
     event = Event.normal(
         store.id,
         Reason.CREATED,
         f"store {spec.name!r} created with engine {spec.engine.value} and plan "
-        f"{spec.plan.value} by {actor}",
+        f"{spec.plan.value} by {user.name}",
         time=now,
         generation=store.generation,
-        actor=actor,
+        actor=user.name,
     )
-    return repo.create(store, [event])
+    key = None
+    if idempotency_key is not None:
+        key = IdempotencyKey(user_id=user.id, key=idempotency_key, request_hash=request_hash(spec))
+    return repo.create(
+        store,
+        [event],
+        owner_limit=user.store_limit(settings.max_stores_per_user),
+        idempotency=key,
+    )
 
 
-def get_store(repo: StoreRepository, store_id: str) -> Store:
-    return repo.get(store_id)
+def get_store(repo: StoreRepository, store_id: str, user: User) -> Store:
+    """The store, if ``user`` may see it; StoreNotFoundError otherwise (no existence leak)."""
+    store = repo.get(store_id)
+    if not user.can_see(store):
+        raise StoreNotFoundError(store_id)
+    return store
 
 
 def list_stores(
     repo: StoreRepository,
+    user: User,
     *,
     phase: Phase | None = None,
     query: str | None = None,
     limit: int = 50,
     cursor: str | None = None,
 ) -> StorePage:
-    return repo.list_page(phase=phase, query=query or None, limit=limit, cursor=cursor)
+    """A page of the stores ``user`` may see: all for an admin, its own for a member."""
+    return repo.list_page(
+        phase=phase,
+        query=query or None,
+        limit=limit,
+        cursor=cursor,
+        owner_id=None if user.is_admin else user.id,
+    )
 
 
-def store_events(repo: StoreRepository, store_id: str) -> list[Event]:
-    """The store's events, oldest first; StoreNotFoundError if there is no such store."""
-    repo.get(store_id)
+def store_events(repo: StoreRepository, store_id: str, user: User) -> list[Event]:
+    """The store's events, oldest first; StoreNotFoundError if ``user`` cannot see it."""
+    get_store(repo, store_id, user)
     return repo.events(store_id)
 
 
@@ -93,7 +132,7 @@ def change_plan(
     store_id: str,
     plan: PlanName,
     settings: Settings,
-    actor: str = API_ACTOR,
+    user: User,
     *,
     now: datetime | None = None,
 ) -> Store:
@@ -106,17 +145,17 @@ def change_plan(
         return changed, Event.normal(
             store.id,
             Reason.UPDATE_REQUESTED,
-            f"plan changed from {store.spec.plan.value} to {plan.value} by {actor}",
+            f"plan changed from {store.spec.plan.value} to {plan.value} by {user.name}",
             time=at,
             generation=changed.generation,
-            actor=actor,
+            actor=user.name,
         )
 
-    return _write_intent(repo, store_id, change, now)
+    return _write_intent(repo, store_id, user, change, now)
 
 
 def delete_store(
-    repo: StoreRepository, store_id: str, actor: str = API_ACTOR, *, now: datetime | None = None
+    repo: StoreRepository, store_id: str, user: User, *, now: datetime | None = None
 ) -> Store:
     """Mark the store for teardown; idempotent (a second call records nothing)."""
 
@@ -127,21 +166,21 @@ def delete_store(
         return deleting, Event.normal(
             store.id,
             Reason.DELETION_REQUESTED,
-            f"deletion requested by {actor}; the namespace {store.namespace} and everything "
-            "in it will be removed",
+            f"deletion requested by {user.name}; the namespace {store.namespace} and "
+            "everything in it will be removed",
             time=at,
             generation=deleting.generation,
-            actor=actor,
+            actor=user.name,
         )
 
-    return _write_intent(repo, store_id, delete, now)
+    return _write_intent(repo, store_id, user, delete, now)
 
 
 def retry_store(
     repo: StoreRepository,
     store_id: str,
     settings: Settings,
-    actor: str = API_ACTOR,
+    user: User,
     *,
     now: datetime | None = None,
 ) -> Store:
@@ -152,24 +191,26 @@ def retry_store(
         return retried, Event.normal(
             store.id,
             Reason.RETRY_REQUESTED,
-            f"retry requested by {actor} (phase {store.phase.value}); deadline and backoff reset",
+            f"retry requested by {user.name} (phase {store.phase.value}); deadline and "
+            "backoff reset",
             time=at,
             generation=retried.generation,
-            actor=actor,
+            actor=user.name,
         )
 
-    return _write_intent(repo, store_id, retry, now)
+    return _write_intent(repo, store_id, user, retry, now)
 
 
 def _write_intent(
     repo: StoreRepository,
     store_id: str,
+    user: User,
     change: Callable[[Store, datetime], tuple[Store, Event | None]],
     now: datetime | None,
 ) -> Store:
     """Apply ``change`` to a fresh read and save it, re-reading on a concurrent change."""
     for _ in range(INTENT_ATTEMPTS):
-        store = repo.get(store_id)
+        store = get_store(repo, store_id, user)
         changed, event = change(store, now or _utcnow())
         if event is None:
             return store

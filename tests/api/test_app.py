@@ -91,8 +91,14 @@ def test_a_failing_wake_up_hook_does_not_fail_the_write(migrated_url: str) -> No
     def explode(_store_id: str) -> None:
         raise RuntimeError("reconciler gone")
 
+    from storeplane.db import SqlUserRepository, create_engine_for
+    from storeplane.services import auth
+
+    engine = create_engine_for(migrated_url)
+    token = auth.bootstrap_admin(SqlUserRepository(engine))
+    engine.dispose()
     app = create_app(Settings(database_url=migrated_url), on_change=explode)
-    with TestClient(app) as client:
+    with TestClient(app, headers={"Authorization": f"Bearer {token}"}) as client:
         response = client.post("/api/v1/stores", json={"name": "acme", "engine": "medusa"})
     assert response.status_code == 202
 
@@ -121,6 +127,7 @@ class TestOpenApi:
             "/api/v1/stores/{store_id}/events",
             "/api/v1/stores/{store_id}/retry",
             "/healthz",
+            "/metrics",
             "/readyz",
         ]
 

@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 
 from storeplane.db import SqlStoreRepository
 from storeplane.domain.store import Phase
@@ -162,7 +161,7 @@ class TestCreate:
         codes: list[int] = []
 
         def post() -> None:
-            client = TestClient(api.client.app)
+            client = api.client_for(api.admin_token)
             barrier.wait()
             response = client.post("/api/v1/stores", json={"name": "race", "engine": "medusa"})
             codes.append(response.status_code)
@@ -293,7 +292,7 @@ class TestReadAndChange:
             "UpdateRequested",
             "DeletionRequested",
         ]
-        assert {e["actor"] for e in body["items"]} == {"api"}
+        assert {e["actor"] for e in body["items"]} == {"admin"}
         assert [e["generation"] for e in body["items"]] == [1, 2, 2]
         assert set(body["items"][0]) == {
             "id", "time", "type", "reason", "message", "actor", "generation",

@@ -8,13 +8,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from storeplane.db import SqlStoreRepository
+from storeplane.db import SqlStoreRepository, SqlUserRepository
 from storeplane.domain.conditions import Reason
 from storeplane.domain.errors import InvalidTransitionError, StoreNotFoundError
 from storeplane.domain.events import Event
 from storeplane.domain.plans import PlanName
 from storeplane.domain.store import Engine, Phase, Store, StoreSpec
-from storeplane.services import catalog
+from storeplane.domain.users import Role, User
+from storeplane.services import auth, catalog
 from storeplane.services import stores as service
 from storeplane.settings import Settings
 from tests.db.helpers import T0
@@ -25,8 +26,15 @@ LATER = datetime.now(UTC) + timedelta(days=1)
 SPEC = StoreSpec(name="acme-shop", engine=Engine.WOOCOMMERCE, plan=PlanName.MEDIUM)
 
 
+def who(repo: SqlStoreRepository, name: str, role: Role = Role.ADMIN) -> User:
+    """The user ``name`` in the repository's database (created on first use)."""
+    users = SqlUserRepository(repo.engine)
+    existing = [u for u in users.users() if u.name == name]
+    return existing[0] if existing else auth.create_user(users, name, role)
+
+
 def create(repo: SqlStoreRepository, settings: Settings = SETTINGS) -> Store:
-    return service.create_store(repo, SPEC, settings, "alice", now=T0)
+    return service.create_store(repo, SPEC, settings, who(repo, "alice"), now=T0)
 
 
 def mark(repo: SqlStoreRepository, store: Store, **status: object) -> Store:
@@ -69,21 +77,21 @@ class TestIntent:
         self, repo: SqlStoreRepository
     ) -> None:
         store = create(repo)
-        changed = service.change_plan(repo, store.id, PlanName.LARGE, SETTINGS, "bob")
+        changed = service.change_plan(repo, store.id, PlanName.LARGE, SETTINGS, who(repo, "bob"))
         assert (changed.spec.plan, changed.generation, changed.revision) == (PlanName.LARGE, 2, 2)
         event = repo.events(store.id)[-1]
         assert (event.reason, event.actor, event.generation) == (Reason.UPDATE_REQUESTED, "bob", 2)
 
     def test_asking_for_the_current_plan_changes_nothing(self, repo: SqlStoreRepository) -> None:
         store = create(repo)
-        same = service.change_plan(repo, store.id, PlanName.MEDIUM, SETTINGS, "bob")
+        same = service.change_plan(repo, store.id, PlanName.MEDIUM, SETTINGS, who(repo, "bob"))
         assert same == store
         assert len(repo.events(store.id)) == 1
 
     def test_deleting_twice_records_one_event(self, repo: SqlStoreRepository) -> None:
         store = create(repo)
-        first = service.delete_store(repo, store.id, "carol")
-        second = service.delete_store(repo, store.id, "carol")
+        first = service.delete_store(repo, store.id, who(repo, "carol"))
+        second = service.delete_store(repo, store.id, who(repo, "carol"))
         assert first.phase == second.phase == Phase.DELETING
         reasons = [e.reason for e in repo.events(store.id)]
         assert reasons == [Reason.CREATED, Reason.DELETION_REQUESTED]
@@ -91,7 +99,7 @@ class TestIntent:
     def test_retry_puts_a_failed_store_back_to_work(self, repo: SqlStoreRepository) -> None:
         store = create(repo)
         mark(repo, store, phase=Phase.FAILED, failures=7, next_reconcile_at=None)
-        retried = service.retry_store(repo, store.id, SETTINGS, "dave")
+        retried = service.retry_store(repo, store.id, SETTINGS, who(repo, "dave"))
         assert (retried.phase, retried.failures) == (Phase.PROVISIONING, 0)
         assert retried.next_reconcile_at is not None
         assert repo.events(store.id)[-1].reason == Reason.RETRY_REQUESTED
@@ -99,14 +107,16 @@ class TestIntent:
     @pytest.mark.parametrize(
         "act",
         [
-            lambda repo, sid: service.change_plan(repo, sid, PlanName.LARGE, SETTINGS),
-            lambda repo, sid: service.retry_store(repo, sid, SETTINGS),
+            lambda repo, sid: service.change_plan(
+                repo, sid, PlanName.LARGE, SETTINGS, who(repo, "alice")
+            ),
+            lambda repo, sid: service.retry_store(repo, sid, SETTINGS, who(repo, "alice")),
         ],
         ids=["changing the plan of a deleted store", "retrying a deleted store"],
     )
     def test_is_refused_once_deleted(self, repo: SqlStoreRepository, act: object) -> None:
         store = create(repo)
-        service.delete_store(repo, store.id)
+        service.delete_store(repo, store.id, who(repo, "alice"))
         mark(repo, store, phase=Phase.DELETED, deleted_at=T0)
         with pytest.raises(InvalidTransitionError):
             act(repo, store.id)  # type: ignore[operator]
@@ -116,7 +126,7 @@ class TestIntent:
     ) -> None:
         store = create(repo)
         flaky = ConflictingRepository(repo, conflicts=2)
-        changed = service.change_plan(flaky, store.id, PlanName.LARGE, SETTINGS)
+        changed = service.change_plan(flaky, store.id, PlanName.LARGE, SETTINGS, who(repo, "alice"))
         assert changed.spec.plan == PlanName.LARGE
         assert repo.get(store.id).revision == 2 + 2  # two interleaved writes, then ours
 
@@ -124,17 +134,17 @@ class TestIntent:
         store = create(repo)
         flaky = ConflictingRepository(repo, conflicts=100)
         with pytest.raises(InvalidTransitionError, match="kept changing"):
-            service.change_plan(flaky, store.id, PlanName.LARGE, SETTINGS)
+            service.change_plan(flaky, store.id, PlanName.LARGE, SETTINGS, who(repo, "alice"))
 
 
 class TestReads:
     def test_events_of_an_unknown_store_are_not_found(self, repo: SqlStoreRepository) -> None:
         with pytest.raises(StoreNotFoundError):
-            service.store_events(repo, "store-unknown0")
+            service.store_events(repo, "store-unknown0", who(repo, "alice"))
 
     def test_an_empty_query_means_no_filter(self, repo: SqlStoreRepository) -> None:
         create(repo)
-        assert service.list_stores(repo, query="").count == 1
+        assert service.list_stores(repo, who(repo, "alice"), query="").count == 1
 
     def test_the_catalogue_lists_every_plan_and_engine(self) -> None:
         assert [p.name for p in catalog.list_plans()] == list(PlanName)

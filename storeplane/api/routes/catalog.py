@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
+from storeplane.api.deps import current_user
 from storeplane.api.schemas import EnginePublic, EnginesPublic, PlanPublic, PlansPublic
 from storeplane.services import catalog
 
-router = APIRouter(prefix="/api/v1", tags=["catalog"])
+router = APIRouter(prefix="/api/v1", tags=["catalog"], dependencies=[Depends(current_user)])
 
 
 @router.get(

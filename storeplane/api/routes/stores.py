@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Response, status
+from fastapi import APIRouter, Header, Path, Query, Response, status
 
-from storeplane.api.deps import ActorDep, NotifyDep, RepositoryDep, SettingsDep
+from storeplane.api.deps import CurrentUserDep, NotifyDep, RepositoryDep, SettingsDep
 from storeplane.api.schemas import (
     EventPublic,
     EventsPublic,
@@ -28,7 +28,7 @@ def _problems(**codes: str) -> dict[int | str, dict[str, Any]]:
     return {int(code.removeprefix("e")): {"description": text} for code, text in codes.items()}
 
 
-_NOT_FOUND = "No store has this id."
+_NOT_FOUND = "No store has this id, or it is not one of yours."
 
 
 @router.post(
@@ -39,12 +39,16 @@ _NOT_FOUND = "No store has this id."
     description=(
         "Records a new store in phase `Pending` and returns at once (202): the reconciler "
         "provisions it in the background. Follow `phase` and `conditions` with "
-        "`GET /api/v1/stores/{id}` (the `Location` header) or the event log."
+        "`GET /api/v1/stores/{id}` (the `Location` header) or the event log. The store belongs "
+        "to the caller. With an `Idempotency-Key`, sending the same request again returns the "
+        "store the first one created instead of a new one."
     ),
     responses=_problems(
+        e403="You already own as many live stores as your account allows.",
         e409="A store that is not deleted already has this name.",
         e413="The body is larger than the server's limit.",
-        e422="The body is invalid; `errors` names each field.",
+        e422="The body is invalid (`errors` names each field), or the `Idempotency-Key` was "
+        "used before with a different body.",
         e400="The body is not valid JSON.",
     ),
 )
@@ -53,11 +57,21 @@ def create_store(
     response: Response,
     repo: RepositoryDep,
     settings: SettingsDep,
-    actor: ActorDep,
+    user: CurrentUserDep,
     notify: NotifyDep,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            min_length=1,
+            max_length=255,
+            description="Any unique string (a UUID, say). The same key with the same body "
+            "returns the same store; the same key with another body is a 422.",
+        ),
+    ] = None,
 ) -> StorePublic:
     spec = StoreSpec(name=body.name, engine=body.engine, plan=body.plan)
-    store = service.create_store(repo, spec, settings, actor)
+    store = service.create_store(repo, spec, settings, user, idempotency_key=idempotency_key)
     notify(store.id)
     response.headers["Location"] = f"{router.prefix}/{store.id}"
     return StorePublic.from_domain(store)
@@ -68,7 +82,8 @@ def create_store(
     response_model=StoresPublic,
     summary="List stores",
     description=(
-        "Stores newest first, a page at a time. Without `phase`, deleted stores are left out; "
+        "The stores you may see (all for an admin, your own for a member), newest first, a "
+        "page at a time. Without `phase`, deleted stores are left out; "
         "`phase=Deleted` lists them. `q` matches part of the name, ignoring case. `count` is "
         "the total over all pages; pass `next_cursor` back as `cursor` for the next page."
     ),
@@ -76,6 +91,7 @@ def create_store(
 )
 def list_stores(
     repo: RepositoryDep,
+    user: CurrentUserDep,
     phase: Annotated[Phase | None, Query(description="Only stores in this phase.")] = None,
     q: Annotated[
         str | None, Query(max_length=100, description="Part of the name, any case.")
@@ -85,7 +101,7 @@ def list_stores(
         str | None, Query(description="`next_cursor` from the previous page.")
     ] = None,
 ) -> StoresPublic:
-    page = service.list_stores(repo, phase=phase, query=q, limit=limit, cursor=cursor)
+    page = service.list_stores(repo, user, phase=phase, query=q, limit=limit, cursor=cursor)
     return StoresPublic(
         items=[StorePublic.from_domain(s) for s in page.items],
         count=page.count,
@@ -100,8 +116,8 @@ def list_stores(
     description="The store's spec and status. A deleted store stays readable (phase `Deleted`).",
     responses=_problems(e404=_NOT_FOUND),
 )
-def get_store(store_id: StoreId, repo: RepositoryDep) -> StorePublic:
-    return StorePublic.from_domain(service.get_store(repo, store_id))
+def get_store(store_id: StoreId, repo: RepositoryDep, user: CurrentUserDep) -> StorePublic:
+    return StorePublic.from_domain(service.get_store(repo, store_id, user))
 
 
 @router.patch(
@@ -124,10 +140,10 @@ def update_store(
     body: StoreUpdate,
     repo: RepositoryDep,
     settings: SettingsDep,
-    actor: ActorDep,
+    user: CurrentUserDep,
     notify: NotifyDep,
 ) -> StorePublic:
-    store = service.change_plan(repo, store_id, body.plan, settings, actor)
+    store = service.change_plan(repo, store_id, body.plan, settings, user)
     notify(store.id)
     return StorePublic.from_domain(store)
 
@@ -145,9 +161,9 @@ def update_store(
     responses=_problems(e404=_NOT_FOUND),
 )
 def delete_store(
-    store_id: StoreId, repo: RepositoryDep, actor: ActorDep, notify: NotifyDep
+    store_id: StoreId, repo: RepositoryDep, user: CurrentUserDep, notify: NotifyDep
 ) -> StorePublic:
-    store = service.delete_store(repo, store_id, actor)
+    store = service.delete_store(repo, store_id, user)
     notify(store.id)
     return StorePublic.from_domain(store)
 
@@ -167,10 +183,10 @@ def retry_store(
     store_id: StoreId,
     repo: RepositoryDep,
     settings: SettingsDep,
-    actor: ActorDep,
+    user: CurrentUserDep,
     notify: NotifyDep,
 ) -> StorePublic:
-    store = service.retry_store(repo, store_id, settings, actor)
+    store = service.retry_store(repo, store_id, settings, user)
     notify(store.id)
     return StorePublic.from_domain(store)
 
@@ -181,10 +197,10 @@ def retry_store(
     summary="A store's event log",
     description=(
         "Every state change and step outcome, oldest first, with who acted "
-        "(`api` for requests, `system` for the reconciler)."
+        "(the user's name for requests, `system` for the reconciler)."
     ),
     responses=_problems(e404=_NOT_FOUND),
 )
-def store_events(store_id: StoreId, repo: RepositoryDep) -> EventsPublic:
-    events = service.store_events(repo, store_id)
+def store_events(store_id: StoreId, repo: RepositoryDep, user: CurrentUserDep) -> EventsPublic:
+    events = service.store_events(repo, store_id, user)
     return EventsPublic(items=[EventPublic.from_domain(e) for e in events], count=len(events))

@@ -1,0 +1,100 @@
+"""``SqlUserRepository``: the :class:`storeplane.domain.ports.UserRepository` on SQLAlchemy.
+
+Used by the auth service (the API's authentication dependency, the operator commands
+``storeplane users`` / ``storeplane tokens`` and the bootstrap at start). Only token digests
+are stored; nothing here ever sees a token's value.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from storeplane.db.engine import write_transaction
+from storeplane.db.mapping import token_from_row, token_to_row, user_from_row, user_to_row
+from storeplane.db.tables import ApiTokenRow, UserRow, api_tokens, users
+from storeplane.domain.errors import TokenNotFoundError, UserExistsError, UserNotFoundError
+from storeplane.domain.users import ApiToken, User
+
+# Any constant: serialises the first-start bootstrap of several replicas on PostgreSQL.
+_BOOTSTRAP_LOCK_ID = 0x5703E91B
+
+
+class SqlUserRepository:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def create_user(self, user: User) -> User:
+        try:
+            with write_transaction(self.engine) as connection:
+                connection.execute(insert(users).values(**user_to_row(user)))
+        except IntegrityError as exc:
+            raise UserExistsError(user.name) from exc
+        return user
+
+    def user_by_name(self, name: str) -> User:
+        with self.engine.connect() as connection:
+            row = connection.execute(select(users).where(UserRow.name == name)).one_or_none()
+        if row is None:
+            raise UserNotFoundError(name)
+        return user_from_row(row._mapping)
+
+    def users(self) -> list[User]:
+        with self.engine.connect() as connection:
+            rows = connection.execute(select(users).order_by(UserRow.created_at, UserRow.id)).all()
+        return [user_from_row(r._mapping) for r in rows]
+
+    def add_token(self, token: ApiToken) -> ApiToken:
+        with write_transaction(self.engine) as connection:
+            connection.execute(insert(api_tokens).values(**token_to_row(token)))
+        return token
+
+    def tokens(self, user_id: str | None = None) -> list[ApiToken]:
+        statement = select(api_tokens).order_by(ApiTokenRow.created_at, ApiTokenRow.id)
+        if user_id is not None:
+            statement = statement.where(ApiTokenRow.user_id == user_id)
+        with self.engine.connect() as connection:
+            rows = connection.execute(statement).all()
+        return [token_from_row(r._mapping) for r in rows]
+
+    def revoke_token(self, token_id: str, *, now: datetime) -> ApiToken:
+        with write_transaction(self.engine) as connection:
+            connection.execute(
+                update(api_tokens)
+                .where(ApiTokenRow.id == token_id, ApiTokenRow.revoked_at.is_(None))
+                .values(revoked_at=now)
+            )
+            row = connection.execute(
+                select(api_tokens).where(ApiTokenRow.id == token_id)
+            ).one_or_none()
+        if row is None:
+            raise TokenNotFoundError(token_id)
+        return token_from_row(row._mapping)
+
+    def token_by_hash(self, token_hash: str) -> ApiToken | None:
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                select(api_tokens).where(ApiTokenRow.token_hash == token_hash)
+            ).one_or_none()
+        return None if row is None else token_from_row(row._mapping)
+
+    def authenticate(self, token_hash: str) -> User | None:
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                select(users)
+                .join(api_tokens, ApiTokenRow.user_id == UserRow.id)
+                .where(ApiTokenRow.token_hash == token_hash, ApiTokenRow.revoked_at.is_(None))
+            ).one_or_none()
+        return None if row is None else user_from_row(row._mapping)
+
+    def bootstrap(self, user: User, token: ApiToken) -> bool:
+        with write_transaction(self.engine) as connection:
+            if connection.dialect.name == "postgresql":
+                connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_BOOTSTRAP_LOCK_ID})")
+            if connection.execute(select(func.count()).select_from(UserRow)).scalar_one():
+                return False
+            connection.execute(insert(users).values(**user_to_row(user)))
+            connection.execute(insert(api_tokens).values(**token_to_row(token)))
+        return True
