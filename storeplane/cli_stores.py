@@ -23,7 +23,7 @@ from rich.table import Table
 
 stores_app = typer.Typer(help="Create, inspect, change and delete stores.", no_args_is_help=True)
 console = Console(soft_wrap=True)
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 
 PHASE_STYLE = {
     "Pending": "yellow",

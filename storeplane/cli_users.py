@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 users_app = typer.Typer(help="Manage users (on the database directly).", no_args_is_help=True)
 tokens_app = typer.Typer(help="Manage API tokens (on the database directly).", no_args_is_help=True)
 console = Console(soft_wrap=True)
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 
 
 def _fail(message: str) -> NoReturn:

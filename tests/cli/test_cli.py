@@ -10,7 +10,7 @@ from tests.cli.run import storeplane
 @pytest.mark.parametrize(
     ("args", "commands"),
     [
-        (["--help"], ["dev", "serve", "sim", "stores", "db"]),
+        (["--help"], ["dev", "serve", "sim", "stores", "users", "tokens", "db"]),
         (
             ["stores", "--help"],
             ["create", "list", "get", "events", "update", "delete", "retry", "plans"],

@@ -54,7 +54,7 @@ def created(dev: DevProcess) -> Created:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env=cli_env(),
+        env=cli_env(dev.data_dir),
     )
     assert proc.stdout is not None and proc.stderr is not None
     lines: list[str] = []
@@ -113,7 +113,7 @@ def test_create_with_wait_prints_events_as_they_happen_and_ends_ready(created: C
 
 
 def test_list_shows_the_store_in_a_table(dev: DevProcess, created: Created) -> None:
-    result = storeplane("list", api_url=dev.url)
+    result = storeplane("list", api_url=dev.url, data_dir=dev.data_dir)
     assert result.returncode == 0, result.stdout + result.stderr
     header = next(line for line in result.stdout.splitlines() if "NAME" in line)
     assert re.findall(r"[A-Z]+", header) == ["ID", "NAME", "ENGINE", "PLAN", "PHASE", "AGE", "URL"]
@@ -127,14 +127,16 @@ def test_list_shows_the_store_in_a_table(dev: DevProcess, created: Created) -> N
     "by", ["name", "id"], ids=["get by name shows the conditions", "get by id shows the same"]
 )
 def test_get_shows_the_store_and_its_conditions(dev: DevProcess, created: Created, by: str) -> None:
-    result = storeplane("get", SHOP if by == "name" else created.store_id, api_url=dev.url)
+    result = storeplane(
+        "get", SHOP if by == "name" else created.store_id, api_url=dev.url, data_dir=dev.data_dir
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert_shows_store(result.stdout, SHOP, created.store_id, "Ready")
     assert "generation 1, observed 1" in result.stdout
 
 
 def test_events_prints_the_timeline_oldest_first(dev: DevProcess, created: Created) -> None:
-    result = storeplane("events", SHOP, api_url=dev.url)
+    result = storeplane("events", SHOP, api_url=dev.url, data_dir=dev.data_dir)
     assert result.returncode == 0, result.stdout + result.stderr
     api_reasons = [e["reason"] for e in dev.events(created.store_id)]
     assert event_reasons(result.stdout) == api_reasons
@@ -145,7 +147,15 @@ def test_events_prints_the_timeline_oldest_first(dev: DevProcess, created: Creat
 def test_update_with_wait_follows_the_new_generation_to_ready(
     dev: DevProcess, ready_store: dict[str, Any]
 ) -> None:
-    result = storeplane("update", ready_store["name"], "--plan", "medium", *WAIT, api_url=dev.url)
+    result = storeplane(
+        "update",
+        ready_store["name"],
+        "--plan",
+        "medium",
+        *WAIT,
+        api_url=dev.url,
+        data_dir=dev.data_dir,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     reasons = event_reasons(result.stdout)
     assert reasons[0] == "UpdateRequested", "only events since the update are printed"
@@ -160,7 +170,9 @@ def test_update_with_wait_follows_the_new_generation_to_ready(
 def test_delete_with_wait_ends_deleted_with_nothing_left(
     dev: DevProcess, ready_store: dict[str, Any]
 ) -> None:
-    result = storeplane("delete", ready_store["name"], "--yes", *WAIT, api_url=dev.url)
+    result = storeplane(
+        "delete", ready_store["name"], "--yes", *WAIT, api_url=dev.url, data_dir=dev.data_dir
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     reasons = event_reasons(result.stdout)
     assert reasons[0] == "DeletionRequested", "only events since the deletion are printed"
@@ -178,7 +190,7 @@ def test_delete_without_yes_asks_and_a_no_changes_nothing(
         input="n\n",
         capture_output=True,
         text=True,
-        env=cli_env(),
+        env=cli_env(dev.data_dir),
         timeout=CLI_TIMEOUT,
         check=False,
     )
@@ -189,7 +201,7 @@ def test_delete_without_yes_asks_and_a_no_changes_nothing(
 
 
 def test_plans_lists_the_three_plans(dev: DevProcess) -> None:
-    result = storeplane("plans", api_url=dev.url)
+    result = storeplane("plans", api_url=dev.url, data_dir=dev.data_dir)
     assert result.returncode == 0, result.stdout + result.stderr
     rows = [
         line for line in result.stdout.splitlines() if re.match(r"^│ (small|medium|large) ", line)
@@ -241,7 +253,7 @@ def test_refused_input_prints_the_api_message_verbatim_and_exits_1(
     method, path, body = same_request
     answer = dev.api(method, path, json=body)
     assert answer.status_code in (409, 422), answer.text
-    result = storeplane(*args, api_url=dev.url)
+    result = storeplane(*args, api_url=dev.url, data_dir=dev.data_dir)
     assert result.returncode == 1
     assert result.stdout == ""
     assert result.stderr.strip() == f"error: {answer.json()['detail']} (HTTP {answer.status_code})"
@@ -249,7 +261,7 @@ def test_refused_input_prints_the_api_message_verbatim_and_exits_1(
 
 
 def test_an_unknown_store_name_says_how_to_list_them(dev: DevProcess) -> None:
-    result = storeplane("get", "no-such-shop", api_url=dev.url)
+    result = storeplane("get", "no-such-shop", api_url=dev.url, data_dir=dev.data_dir)
     assert result.returncode == 1
     assert 'no store named "no-such-shop"' in result.stderr
     assert "storeplane stores list" in result.stderr
