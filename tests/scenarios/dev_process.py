@@ -113,8 +113,19 @@ class DevProcess:
                 self.proc.wait(5)
 
     # -- the API ------------------------------------------------------------------------
+    @property
+    def token(self) -> str | None:
+        """The admin token ``storeplane dev`` wrote into its data dir, if it did."""
+        path = self.data_dir / "admin.token"
+        return path.read_text().strip() if path.exists() else None
+
     def api(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        return httpx.request(method, f"{self.url}/api/v1{path}", timeout=10, **kwargs)
+        headers = dict(kwargs.pop("headers", None) or {})
+        if self.token and "Authorization" not in headers:
+            headers["Authorization"] = f"Bearer {self.token}"
+        return httpx.request(
+            method, f"{self.url}/api/v1{path}", timeout=10, headers=headers, **kwargs
+        )
 
     def store(self, store_id: str) -> dict[str, Any]:
         response = self.api("GET", f"/stores/{store_id}")
