@@ -54,10 +54,12 @@ class CachedCluster:
             self._cache.upsert(current)
 
     async def create_if_absent(self, manifest: Manifest) -> bool:
-        created = await self._inner.create_if_absent(manifest)
-        if self._cache.get(ObjectRef.of(manifest)) is None:
+        created = await self._inner.create(manifest)
+        if created is not None:
+            self._cache.upsert(created)
+        elif self._cache.get(ObjectRef.of(manifest)) is None:
             await self._refresh(ObjectRef.of(manifest))
-        return created
+        return created is not None
 
     async def delete(self, ref: ObjectRef) -> None:
         await self._inner.delete(ref)

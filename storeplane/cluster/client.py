@@ -135,25 +135,27 @@ class KubernetesCluster:
         result.setdefault("kind", kind.kind)
         return result
 
-    async def create_if_absent(self, manifest: Manifest) -> bool:
+    async def create(self, manifest: Manifest) -> Manifest | None:
+        """Create the object; returns it as stored, or None if it already existed (never
+        replaced: that is the point for generated secrets)."""
         ref = ObjectRef.of(manifest)
         kind = kind_of(ref.api_version, ref.kind)
-        namespace = ref.namespace if kind.namespaced else None
-        try:
-            with map_api_errors(f"read {ref}"):
-                await self._client.get(kind.resource, ref.name, namespace=namespace)
-            return False
-        except NotFound:
-            pass
         obj = kind.resource.from_dict(manifest)
         try:
             with map_api_errors(f"create {ref}"):
-                await self._client.create(obj, field_manager=FIELD_MANAGER)
+                created = await self._client.create(obj, field_manager=FIELD_MANAGER)
         except AlreadyExists:
-            return False  # created meanwhile (e.g. by a pass that crashed after the write): fine
+            return None  # made earlier (perhaps by a pass that crashed after the write): fine
         except NotFound as exc:
             raise _missing_namespace(exc) from exc
-        return True
+        result = _to_dict(created)
+        result.setdefault("apiVersion", kind.api_version)
+        result.setdefault("kind", kind.kind)
+        return result
+
+    async def create_if_absent(self, manifest: Manifest) -> bool:
+        # One request: try to create, and take "already exists" as the answer.
+        return await self.create(manifest) is not None
 
     async def _list(self, kind: Kind, store_id: str, namespace: str) -> list[Manifest]:
         with map_api_errors(f"list {kind.kind} in {namespace}"):
