@@ -157,7 +157,7 @@ def test_the_guest_flow_makes_the_documented_calls_in_order_with_the_publishable
     products = fake.requests[1].url.params
     assert products["region_id"] == "reg_1"
     assert products["fields"] == "*variants.calculated_price"
-    bodies = [json.loads(r.content) if r.content else None for r in fake.requests]
+    bodies: list[Any] = [json.loads(r.content) if r.content else None for r in fake.requests]
     assert bodies[2] == {"region_id": "reg_1", "email": "guest@example.com"}
     assert bodies[3] == {"variant_id": "var_1", "quantity": 2}, "the first variant with a price"
     address = bodies[4]["shipping_address"]
