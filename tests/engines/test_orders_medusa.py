@@ -221,7 +221,7 @@ def _fails(fake: FakeMedusa) -> OrderStepError:
         (
             {"POST /store/carts": lambda r: _ok({"cart": None})},
             "create cart",
-            "unexpected answer: cart is null",
+            "unexpected answer: cart is missing or null",
         ),
         (
             {

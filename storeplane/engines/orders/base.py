@@ -107,19 +107,15 @@ def dig(engine: str, step: str, body: Any, *path: str | int) -> Any:
         try:
             node = node[key]
         except (KeyError, IndexError, TypeError):
-            where = ".".join(str(k) for k in path[: depth + 1])
-            raise OrderStepError(
-                engine,
-                step,
-                f"unexpected answer: no {where} in {snippet(json.dumps(body, default=str))}",
-                answer=snippet(json.dumps(body, default=str)),
-            ) from None
+            node = None
         if node is None:
             where = ".".join(str(k) for k in path[: depth + 1])
+            seen = snippet(json.dumps(body, default=str))
             raise OrderStepError(
                 engine,
                 step,
-                f"unexpected answer: {where} is null in {snippet(json.dumps(body, default=str))}",
+                f"unexpected answer: {where} is missing or null in {seen}",
+                answer=seen,
             )
     return node
 
