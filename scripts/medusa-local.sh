@@ -31,7 +31,7 @@ set -euo pipefail
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 RECIPE="${REPO_ROOT}/images/medusa"
-WORK="${STOREPLANE_MEDUSA_DIR:-${XDG_CACHE_HOME:-${HOME}/.cache}/storeplane/medusa-app}"
+WORK="${STOREPLANE_MEDUSA_DIR:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/storeplane/medusa-app}"
 APP="${WORK}/app"
 RUN="${WORK}/run"
 SERVER="${APP}/.medusa/server"
