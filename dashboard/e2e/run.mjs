@@ -3,14 +3,15 @@
 //
 //   node e2e/run.mjs            starts `<repo>/.venv/bin/storeplane dev` on a free port with a
 //                               temporary data dir, and stops it (by PID) at the end
-//   STOREPLANE_URL=http://... node e2e/run.mjs    uses a running storeplane instead
+//   STOREPLANE_URL=http://... STOREPLANE_TOKEN=sp_... node e2e/run.mjs    uses a running storeplane instead
+//                               (the token defaults to the one in <repo>/.data/admin.token)
 //   CHROMIUM_PATH=/path/to/chromium               another browser binary (default /usr/bin/chromium)
 //
 // Needs a built dashboard (scripts/build-dashboard.sh). Screenshots go to
 // <repo>/test-output/dashboard/. Prints one line per check and ends with
 // "e2e: N passed, M failed"; exits non-zero if anything failed.
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -38,6 +39,7 @@ const log = (msg) => console.log(`e2e: ${msg}`);
 
 let server = null; // { child, dataDir, output }
 let browser = null;
+let token = null; // the admin token storeplane dev wrote to <data dir>/admin.token
 
 // ---------- the server ----------
 
@@ -133,7 +135,7 @@ function assert(cond, message) {
 async function api(base, path, init) {
   const r = await fetch(`${base}${path}`, {
     ...init,
-    headers: { "content-type": "application/json", ...(init?.headers ?? {}) },
+    headers: { "content-type": "application/json", authorization: `Bearer ${token}`, ...(init?.headers ?? {}) },
   });
   const body = await r.json().catch(() => null);
   return { status: r.status, body };
@@ -178,9 +180,45 @@ async function journeys(base) {
   const needStore = () => assert(storeId, "not run: the store was not created");
   const heading = () => page.getByRole("heading", { level: 1 });
 
-  await check("the dashboard is served at / with its stores list", async () => {
+  await check("without a token only the login screen shows, and the API refuses to answer", async () => {
     const r = await page.goto(`${base}/`);
     assert(r?.ok(), `GET / answered ${r?.status()}; is dashboard/dist built (scripts/build-dashboard.sh)?`);
+    await heading().filter({ hasText: "Sign in" }).waitFor();
+    assert((await page.getByRole("link", { name: "New store" }).count()) === 0, "New store offered before signing in");
+    const anonymous = await fetch(`${base}/api/v1/stores`);
+    assert(anonymous.status === 401, `the API answered ${anonymous.status} without a token`);
+    assert((anonymous.headers.get("www-authenticate") ?? "").startsWith("Bearer"), "no WWW-Authenticate: Bearer");
+    await shot(page, "login-laptop", LAPTOP);
+  });
+
+  await check("a wrong token is refused with the API's words; the dev token signs in", async () => {
+    await page.getByLabel("API token").fill("sp_not-a-token");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    const alert = page.getByRole("alert");
+    await alert.waitFor();
+    assert((await alert.textContent()).includes("unknown or revoked"), `alert says ${await alert.textContent()}`);
+    await page.getByLabel("API token").fill(token);
+    await page.keyboard.press("Enter");
+    await heading().filter({ hasText: "Stores" }).waitFor();
+    const kept = await page.evaluate(() => sessionStorage.getItem("storeplane.token"));
+    assert(kept === token, "the token is not kept for the tab");
+  });
+
+  await check("a #token= link signs a new tab in and leaves the address clean", async () => {
+    const other = await browser.newContext({ viewport: LAPTOP });
+    try {
+      const tab = await other.newPage();
+      await tab.goto(`${base}/#token=${encodeURIComponent(token)}`);
+      await tab.getByRole("heading", { level: 1 }).filter({ hasText: "Stores" }).waitFor();
+      assert(!tab.url().includes("token"), `the token is still in the address: ${tab.url()}`);
+    } finally {
+      await other.close();
+    }
+  });
+
+  await check("the dashboard is served at / with its stores list", async () => {
+    const r = await page.goto(`${base}/`);
+    assert(r?.ok(), `GET / answered ${r?.status()}`);
     await heading().filter({ hasText: "Stores" }).waitFor();
     await page.getByText(/No stores yet\.|\d+ stores?/).first().waitFor();
   });
@@ -272,12 +310,12 @@ async function journeys(base) {
     await page.getByLabel("Plan", { exact: true }).selectOption("medium");
     await page.getByRole("button", { name: "Change plan" }).click();
     await page.waitForFunction(
-      async ([url, gen]) => {
-        const r = await fetch(url);
+      async ([url, gen, bearer]) => {
+        const r = await fetch(url, { headers: { authorization: `Bearer ${bearer}` } });
         const s = await r.json();
         return s.plan === "medium" && s.generation === gen + 1 && s.observed_generation === s.generation && s.phase === "Ready";
       },
-      [`${base}/api/v1/stores/${storeId}`, before.generation],
+      [`${base}/api/v1/stores/${storeId}`, before.generation, token],
       { timeout: 60_000, polling: 500 },
     ).catch(async (exc) => {
       throw new Error(`${exc.message.split("\n")[0]} — ${await storeStatus(base, storeId)}`);
@@ -343,6 +381,9 @@ async function main() {
   }
   const base = process.env.STOREPLANE_URL?.replace(/\/$/, "") ?? (await startServer());
   if (process.env.STOREPLANE_URL && !(await isReady(base))) throw new Error(`${base}/readyz is not answering`);
+  const tokenFile = join(server?.dataDir ?? join(repo, ".data"), "admin.token");
+  token = process.env.STOREPLANE_TOKEN ?? (existsSync(tokenFile) ? readFileSync(tokenFile, "utf8").trim() : null);
+  if (!token) throw new Error(`no API token: set STOREPLANE_TOKEN (looked in ${tokenFile})`);
   log(`storeplane at ${base}`);
   await journeys(base);
 }

@@ -1,12 +1,21 @@
-// The dashboard shell: header, navigation and the route switch.
+// The dashboard shell: header, navigation and the route switch; the login screen while the
+// tab has no API token.
+import { useQueryClient } from "@tanstack/react-query";
 import { useEffect, useRef } from "react";
+import { signOut, takeTokenFromLocation, useToken } from "./api/auth";
+import { Login } from "./pages/Login";
 import { CreateStore } from "./pages/CreateStore";
 import { StoreDetail } from "./pages/StoreDetail";
 import { StoresList } from "./pages/StoresList";
 import { Empty } from "./components/States";
 import { Link, useRoute } from "./router";
 
+// A `#token=...` link signs in before the first render (and leaves the address bar clean).
+takeTokenFromLocation();
+
 export function App() {
+  const token = useToken();
+  const queryClient = useQueryClient();
   const route = useRoute();
   const mainRef = useRef<HTMLElement>(null);
   const page = route.name === "detail" ? `detail:${route.id}` : route.name;
@@ -18,6 +27,10 @@ export function App() {
     firstPage.current = "";
     mainRef.current?.focus({ preventScroll: true });
   }, [page]);
+  // Nothing cached under one token may show under another.
+  useEffect(() => {
+    if (!token) queryClient.clear();
+  }, [token, queryClient]);
   return (
     <>
       <a className="skip-link" href="#main">
@@ -32,16 +45,24 @@ export function App() {
           <Link to="/" aria-current={route.name === "list" ? "page" : undefined}>
             Stores
           </Link>
-          <Link to="/new" aria-current={route.name === "new" ? "page" : undefined}>
-            New store
-          </Link>
+          {token && (
+            <>
+              <Link to="/new" aria-current={route.name === "new" ? "page" : undefined}>
+                New store
+              </Link>
+              <button type="button" className="btn-link" onClick={() => signOut()}>
+                Sign out
+              </button>
+            </>
+          )}
         </nav>
       </header>
       <main id="main" tabIndex={-1} ref={mainRef}>
-        {route.name === "list" && <StoresList search={route.search} />}
-        {route.name === "new" && <CreateStore />}
-        {route.name === "detail" && <StoreDetail key={route.id} id={route.id} />}
-        {route.name === "notFound" && (
+        {!token && <Login />}
+        {token && route.name === "list" && <StoresList search={route.search} />}
+        {token && route.name === "new" && <CreateStore />}
+        {token && route.name === "detail" && <StoreDetail key={route.id} id={route.id} />}
+        {token && route.name === "notFound" && (
           <Empty title="Page not found.">
             <p>
               Nothing lives at <code>{route.path}</code>. <Link to="/">Go to the stores list</Link>.

@@ -5,6 +5,7 @@ killed the other takes its stores over within the lease time."""
 from __future__ import annotations
 
 import os
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -43,11 +44,17 @@ def test_two_replicas_share_the_work_and_survive_one_dying(db_url: str, tmp_path
         sim.start(r"kubeconfig written")
         url = a.start(r"serving at (http://\S+)").group(1)
         b.start(r"serving at (http://\S+)")
+        # The first replica on the empty database made the admin and printed its token once.
+        tokens = re.findall(r"bootstrap admin token: (sp_\S+)", a.out_path.read_text())
+        assert len(tokens) == 1, a.out_path.read_text()
+        assert "bootstrap admin token" not in b.out_path.read_text()
+        auth = {"Authorization": f"Bearer {tokens[0]}"}
         ids = []
         for n in range(STORES):
             response = httpx.post(
                 f"{url}/api/v1/stores",
                 json={"name": f"replica-{n:03d}", "engine": "medusa"},
+                headers=auth,
                 timeout=10,
             )
             assert response.status_code == 202, response.text
@@ -55,9 +62,11 @@ def test_two_replicas_share_the_work_and_survive_one_dying(db_url: str, tmp_path
 
         def ready_count() -> int:
             return int(
-                httpx.get(f"{url}/api/v1/stores", params={"phase": "Ready", "limit": 1}).json()[
-                    "count"
-                ]
+                httpx.get(
+                    f"{url}/api/v1/stores",
+                    params={"phase": "Ready", "limit": 1},
+                    headers=auth,
+                ).json()["count"]
             )
 
         wait_until(ready_count, lambda n: n >= STORES // 4, 120, "a quarter of the stores Ready")

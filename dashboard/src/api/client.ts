@@ -2,6 +2,7 @@
 // generated types. Query and mutation functions (queries.ts) call `request()`, which returns
 // the response body or throws an ApiError carrying the server's problem+json verbatim.
 import createClient from "openapi-fetch";
+import { getToken, signOut } from "./auth";
 import type { paths } from "./generated/schema";
 
 /** One field-level complaint from a 422 problem response. */
@@ -32,8 +33,13 @@ export class ApiError extends Error {
 export const api = createClient<paths>({
   // An absolute origin: Request() in tests (jsdom on Node) rejects relative URLs.
   baseUrl: globalThis.location?.origin ?? "http://localhost",
-  // Late-bound so tests can stub globalThis.fetch after this module is imported.
-  fetch: (input: Request) => globalThis.fetch(input),
+  // Late-bound so tests can stub globalThis.fetch after this module is imported. Every
+  // request carries the session's token (see auth.ts).
+  fetch: (input: Request) => {
+    const token = getToken();
+    if (token) input.headers.set("Authorization", `Bearer ${token}`);
+    return globalThis.fetch(input);
+  },
 });
 
 function asFieldErrors(value: unknown): FieldError[] {
@@ -81,7 +87,10 @@ export async function request<T>(call: Promise<Result<T>>): Promise<T> {
     throw new ApiError(0, "Network error", `Could not reach storeplane: ${why}`);
   }
   if (!result.response.ok || result.error !== undefined) {
-    throw toApiError(result.response, result.error);
+    const error = toApiError(result.response, result.error);
+    // The token was revoked or is unknown: back to the login screen, saying why.
+    if (error.status === 401) signOut(error.message);
+    throw error;
   }
   return result.data as T;
 }

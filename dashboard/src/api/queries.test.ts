@@ -5,7 +5,8 @@ import { renderHook, waitFor } from "@testing-library/react";
 import { createElement, type ReactNode } from "react";
 import { QueryClientProvider } from "@tanstack/react-query";
 import { beforeEach, describe, expect, it, vi } from "vitest";
-import { createFakeApi, makeStore, type FakeApi } from "../test/fakeApi";
+import { createFakeApi, makeStore, TEST_TOKEN, type FakeApi } from "../test/fakeApi";
+import { getToken, signIn } from "./auth";
 import { ApiError } from "./client";
 import {
   newestFirst,
@@ -24,7 +25,23 @@ let client: QueryClient;
 beforeEach(() => {
   fake = createFakeApi([makeStore({ id: "store-1", name: "shop" }), makeStore({ id: "store-2", name: "other", phase: "Failed" })]);
   vi.stubGlobal("fetch", vi.fn(fake.fetch));
+  signIn(TEST_TOKEN);
   client = new QueryClient({ defaultOptions: { queries: { retry: false } } });
+});
+
+describe("the API token", () => {
+  it("goes with every request as a Bearer token", async () => {
+    await client.fetchQuery(plansQuery());
+    expect(fake.requests[0]!.authorization).toBe(`Bearer ${TEST_TOKEN}`);
+  });
+
+  it("is dropped when the API answers 401, so the login screen comes back", async () => {
+    fake.token = "sp_another";
+    const error = await client.fetchQuery(storeQuery("store-1")).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ApiError);
+    expect((error as ApiError).status).toBe(401);
+    expect(getToken()).toBeNull();
+  });
 });
 
 describe("queryOptions factories", () => {

@@ -60,6 +60,8 @@ export function storesQuery(filters: StoreFilters = {}) {
 }
 
 const isGone = (error: unknown) => error instanceof ApiError && error.status === 404;
+/** No point asking again: the store is gone, or the token is (the login screen takes over). */
+const isFinal = (error: unknown) => isGone(error) || (error instanceof ApiError && error.status === 401);
 
 /** One store, polled until it is a tombstone (Deleted) or unknown (404). */
 export function storeQuery(id: string) {
@@ -69,7 +71,7 @@ export function storeQuery(id: string) {
       request(api.GET("/api/v1/stores/{store_id}", { params: { path: { store_id: id } }, signal })),
     refetchInterval: (query) =>
       query.state.data?.phase === "Deleted" || isGone(query.state.error) ? false : LIVE_INTERVAL_MS,
-    retry: (failures, error) => !isGone(error) && failures < 2,
+    retry: (failures, error) => !isFinal(error) && failures < 2,
   });
 }
 
@@ -89,7 +91,7 @@ export function storeEventsQuery(id: string) {
       request(api.GET("/api/v1/stores/{store_id}/events", { params: { path: { store_id: id } }, signal })),
     select: (data) => ({ count: data.count, items: newestFirst(data.items) }),
     refetchInterval: (query) => (isGone(query.state.error) ? false : LIVE_INTERVAL_MS),
-    retry: (failures, error) => !isGone(error) && failures < 2,
+    retry: (failures, error) => !isFinal(error) && failures < 2,
   });
 }
 

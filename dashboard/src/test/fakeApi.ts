@@ -50,10 +50,15 @@ function problem(status: number, title: string, detail: string, errors?: unknown
   return json(status, { type: "about:blank", title, status, detail, ...(errors ? { errors } : {}) }, "application/problem+json");
 }
 
+/** The token the fake API accepts; `setup()` signs in with it unless told not to. */
+export const TEST_TOKEN = "sp_test-token";
+
 export interface FakeApi {
   stores: Map<string, Store>;
   events: Map<string, StoreEvent[]>;
-  requests: { method: string; url: URL; body: unknown }[];
+  requests: { method: string; url: URL; body: unknown; authorization: string | null }[];
+  /** The token it accepts; set to another value to "revoke" the current one. */
+  token: string;
   /** Make the next request to a path (method + pathname) answer with this Response. */
   failNext: (method: string, pathname: string, response: () => Response) => void;
   /** Delay every answer until release() (to observe pending states). */
@@ -62,7 +67,7 @@ export interface FakeApi {
   setPhase: (id: string, phase: Phase) => void;
 }
 
-export function createFakeApi(initial: Store[] = []): FakeApi {
+export function createFakeApi(initial: Store[] = [], token = TEST_TOKEN): FakeApi {
   const stores = new Map(initial.map((s) => [s.id, s]));
   const events = new Map<string, StoreEvent[]>();
   const requests: FakeApi["requests"] = [];
@@ -131,7 +136,8 @@ export function createFakeApi(initial: Store[] = []): FakeApi {
     return problem(405, "Method Not Allowed", `${method} ${path} is not allowed`);
   }
 
-  return {
+  const fake: FakeApi = {
+    token,
     stores,
     events,
     requests,
@@ -148,8 +154,14 @@ export function createFakeApi(initial: Store[] = []): FakeApi {
       const url = new URL(input.url);
       const text = input.method === "GET" || input.method === "DELETE" ? "" : await input.text();
       const body = text ? JSON.parse(text) : undefined;
-      requests.push({ method: input.method, url, body });
+      const authorization = input.headers.get("Authorization");
+      requests.push({ method: input.method, url, body, authorization });
       if (gate) await gate;
+      if (url.pathname.startsWith("/api/") && authorization !== `Bearer ${fake.token}`) {
+        const response = problem(401, "Unauthorized", "the API token is unknown or revoked");
+        response.headers.set("WWW-Authenticate", 'Bearer error="invalid_token"');
+        return response;
+      }
       const key = `${input.method} ${url.pathname}`;
       const fail = failures.get(key);
       if (fail) {
@@ -159,4 +171,5 @@ export function createFakeApi(initial: Store[] = []): FakeApi {
       return handle(input.method, url, body);
     },
   };
+  return fake;
 }
