@@ -21,7 +21,9 @@ def main() -> None:
     parser.add_argument("--stores", type=int, default=1000)
     parser.add_argument("--workers", type=int, default=16)
     parser.add_argument("--timeout", type=float, default=900)
-    parser.add_argument("--profile", help="record the control plane with py-spy into this file (collapsed stacks)")
+    parser.add_argument(
+        "--profile", help="record the control plane with py-spy into this file (collapsed stacks)"
+    )
     parser.add_argument("--profile-sim", action="store_true", help="profile the simulator instead")
     args = parser.parse_args()
 
@@ -35,8 +37,22 @@ def main() -> None:
             import subprocess
 
             target = sim_pid if args.profile_sim else pid
-            spy = subprocess.Popen(["py-spy", "record", "-p", str(target), "-o", args.profile, "--format", "raw", "-r", "50"],
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            spy = subprocess.Popen(
+                [
+                    "py-spy",
+                    "record",
+                    "-p",
+                    str(target),
+                    "-o",
+                    args.profile,
+                    "--format",
+                    "raw",
+                    "-r",
+                    "50",
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
         cpu0, sim_cpu0, requests0 = cpu_seconds(pid), cpu_seconds(sim_pid), cp.sim_requests()
         started = time.monotonic()
 
