@@ -1,44 +1,60 @@
 """storeplane simulator: a small Kubernetes API server for development, demos, tests and
 benchmarks.
 
-It speaks enough of the Kubernetes REST API (discovery; create, get, list, update, patch,
-server-side apply, delete, deletecollection; the status subresource; Status errors with
-the API server's codes and messages) that lightkube and ``kubectl --validate=false`` work
-against it, so storeplane's real HTTP code path runs without a cluster. It is a separate
-program: it imports nothing from the rest of storeplane.
+It speaks enough of the Kubernetes REST API that lightkube and plain ``kubectl`` (``get``,
+``describe``, ``apply`` with its default validation, ``apply --server-side``, ``delete``,
+``get -w``, ``explain``) work against it, so storeplane's real HTTP code path runs without a
+cluster: discovery and ``/openapi/v3``; create, get, list, update, patch (server-side
+apply, merge, strategic merge, JSON patch), delete with ``propagationPolicy``,
+deletecollection, the ``status`` and namespace ``finalize`` subresources; watch with
+resumption, ``410 Expired`` and bookmarks; ``Status`` errors with the API server's codes
+and messages; validation against the Kubernetes OpenAPI schemas. It is a separate
+program: it imports nothing from the rest of storeplane. ``docs/simulator.md`` is the
+user's guide.
 
 Start it with :func:`storeplane.sim.runner.start_in_thread` (tests) or
-:func:`storeplane.sim.runner.serve_forever` / ``python -m storeplane.sim`` (foreground).
+:func:`storeplane.sim.runner.serve_forever` / ``storeplane sim`` / ``python -m
+storeplane.sim`` (foreground).
 
-Modules: ``kinds`` (the served kinds, one table), ``store`` (objects + SQLite state file),
-``cluster`` (verb semantics), ``apply`` (server-side apply, merge patches, managedFields),
-``selectors``, ``validation``, ``errors`` (Status builders), ``codec`` (request bodies),
-``discovery``, ``controllers``, ``proxy`` (service proxy stand-in), ``app`` (routes), ``runner``, ``kubeconfig``.
+Modules: ``kinds`` (the served kinds, one table), ``store`` (objects, uid and owner
+indexes, SQLite state file), ``cluster`` (verb semantics, garbage collection, namespace
+lifecycle), ``apply`` (server-side apply, merge and JSON patches, managedFields),
+``selectors``, ``schemas`` + ``validation`` (OpenAPI schema and API-server rules),
+``admission`` + ``quantity`` (LimitRange defaults, ResourceQuota), ``errors`` (Status
+builders), ``codec`` (request bodies), ``discovery``, ``openapi``, ``watch`` (change ring
+and per-watch queues), ``controllers`` + ``workloads`` (built-in controllers), ``faults``
+(failure injection, ``/sim/v1/faults``), ``proxy`` (service proxy stand-in), ``app``
+(routes), ``runner``, ``kubeconfig``.
 
-What it does NOT model - test against a real cluster (kind, k3s) for these:
+What it does NOT model - test against a real cluster (kind, k3s; ``tests/e2e``) for these:
 
-- No Pods, containers, images, nodes or scheduling. Deployments/StatefulSets/ReplicaSets
-  simply report all replicas ready ``ready_delay`` seconds after each new generation; Jobs
-  simply succeed. No ReplicaSets or Pods are created, nothing crashes or fails to pull.
-- No apps behind Services: the ``services/NAME:PORT/proxy`` subresource answers *as a healthy
-  app would* on well-known health paths once a matching workload is ready (see
+- No containers run: no images are pulled, nothing crashes, no probes. A stand-in kubelet
+  marks pods Running and Ready after the ``Pod`` ready delay (or never, for an image
+  tagged ``fail``); there is one pretend node and no scheduling, affinity, taints or
+  resource fitting. Jobs create no pods; they simply complete after their delay.
+- Controllers are simplified: a Deployment replaces its old ReplicaSet at once (no
+  surge/unavailable arithmetic, no ``progressDeadlineSeconds``), a StatefulSet creates and
+  replaces its pods in parallel, no HPA, DaemonSets, CronJobs, PodDisruptionBudgets.
+- No apps behind Services: the ``services/NAME:PORT/proxy`` subresource answers *as a
+  healthy app would* on well-known health paths once a matching workload is ready (see
   :mod:`storeplane.sim.proxy`); the real engine's health needs a real cluster.
-- No networking: Services get no ClusterIP or endpoints, Ingresses no address,
-  NetworkPolicies and ResourceQuotas/LimitRanges are stored but never enforced, PVCs never
-  bind.
+- No networking: Services get a ClusterIP but no endpoints, Ingresses and LoadBalancer
+  Services get ``127.0.0.1`` as their address and nothing listens there; NetworkPolicies
+  are stored, never enforced. PVCs are Bound without PersistentVolumes or storage classes.
+- ResourceQuota admission covers pods and PVCs (compute, storage and object counts), not
+  scopes or storage-class quotas; LimitRange only fills in container defaults
+  (no min/max/ratio checks).
 - No authentication or authorization (any token is accepted, RBAC objects are inert), no
-  admission webhooks, no Pod Security admission.
-- Validation is basic (names, labels, a few required fields, selector vs template labels),
-  not the OpenAPI schemas; unknown fields are kept; ``/openapi/v2|v3`` are not served, so
-  ``kubectl apply`` needs ``--validate=false``.
+  admission webhooks, no Pod Security admission, few server-side defaults (no port
+  protocols, rollout strategies or probe defaults are filled in).
 - Server-side apply is an approximation (see :mod:`storeplane.sim.apply`): lists of maps
   with a ``name`` are merged by name, all other lists are atomic; no per-type merge keys
-  (e.g. Service ports by port/protocol), no ``$patch`` directives in strategic merge patch;
-  JSON patch is refused (415).
-- No watch (``?watch=true`` is answered 405), no ``dryRun`` (400), no server-side Table
-  output, no protobuf, no ``resourceVersion`` semantics on reads (always the latest).
-- Garbage collection: ownerReferences are stored but never cascade; namespace deletion
-  removes the namespace's contents without waiting for their finalizers. Finalizers on
-  other objects are honoured (deletion waits until an update removes them).
-- Only the kinds in :mod:`storeplane.sim.kinds`; no CRDs, no aggregated discovery.
+  (e.g. Service ports by port/protocol), no ``$patch`` directives in strategic merge patch.
+- Validation uses the published OpenAPI schemas plus names, labels, selector/template
+  agreement and a few enums; not the API server's many cross-field rules.
+- No ``dryRun`` (400), no server-side Table output, no protobuf, no ``/openapi/v2``, no
+  ``resourceVersion`` semantics on reads (always the latest); watch history is a bounded
+  ring per resource and starts empty after a restart (older versions get 410).
+- Garbage collection runs synchronously within the deleting request; only the kinds in
+  :mod:`storeplane.sim.kinds`; no CRDs, no aggregated discovery.
 """

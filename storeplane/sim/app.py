@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from . import discovery
+from . import discovery, openapi
 from .cluster import PROPAGATIONS, Cluster, Obj, Propagation
 from .codec import decode_body, decode_patch
 from .config import SimulatorConfig
@@ -284,7 +284,12 @@ def create_app(config: SimulatorConfig) -> Starlette:
         cluster.subscribe_changes(hub.on_change)
         cluster.ensure_namespaces()
         manager = ControllerManager(
-            cluster, default_controllers(config.ready_delay, config.terminate_delay, injector)
+            cluster,
+            default_controllers(
+                config.ready_delay, config.terminate_delay, injector, config.ready_delays
+            )
+            if config.controllers
+            else [],
         )
         task = asyncio.create_task(manager.run(), name="storeplane-sim-controllers")
         state["sim"] = Simulated(config, cluster, hub, injector)
@@ -329,6 +334,20 @@ def create_app(config: SimulatorConfig) -> Starlette:
     async def health(request: Request) -> Response:
         return PlainTextResponse("ok")
 
+    async def openapi_v3(request: Request) -> Response:
+        rest = request.path_params.get("path", "").strip("/")
+        if not rest:
+            return Response(openapi.root(), media_type="application/json")
+        parts = rest.split("/")
+        body = None
+        if parts[0] == "api" and len(parts) == 2:
+            body = openapi.document("", parts[1])
+        elif parts[0] == "apis" and len(parts) == 3:
+            body = openapi.document(parts[1], parts[2])
+        if body is None:
+            return _error(path_not_found())
+        return Response(body, media_type="application/json")
+
     async def stats(request: Request) -> Response:
         try:
             sim = sim_of()
@@ -367,6 +386,8 @@ def create_app(config: SimulatorConfig) -> Starlette:
         Route("/healthz", health, methods=["GET"]),
         Route("/livez", health, methods=["GET"]),
         Route("/readyz", health, methods=["GET"]),
+        Route("/openapi/v3", openapi_v3, methods=["GET"]),
+        Route("/openapi/v3/{path:path}", openapi_v3, methods=["GET"]),
         Route("/sim/v1/stats", stats, methods=["GET"]),
         Route("/sim/v1/faults", faults, methods=["GET", "PUT", "PATCH", "DELETE"]),
         Route("/{path:path}", handle, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from . import admission
 from . import apply as ssa
 from .errors import (
     ApiError,
@@ -51,6 +52,7 @@ PROPAGATIONS = ("Background", "Foreground", "Orphan")
 FOREGROUND_FINALIZER = "foregroundDeletion"
 GC_MANAGER = "generic-garbage-collector"
 NS_MANAGER = "namespace-controller"
+NODE_NAME = "storeplane-sim-node"
 
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
 BUILTIN_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
@@ -87,6 +89,8 @@ class Cluster:
         self._listeners: list[Listener] = []
         self._change_listeners: list[ChangeListener] = []
         self._warnings: list[str] = []
+        self._cluster_ips: set[str] | None = None
+        self._next_ip = 0
 
     def take_warnings(self) -> list[str]:
         """Warnings for the client from the last call (unknown fields dropped); clears them.
@@ -232,7 +236,17 @@ class Cluster:
             if spec.get("replicas") is None:
                 spec["replicas"] = 1
         elif kind.kind == "Service":
-            obj.setdefault("spec", {}).setdefault("type", "ClusterIP")
+            spec = obj.setdefault("spec", {})
+            spec.setdefault("type", "ClusterIP")
+            if creating and spec["type"] != "ExternalName" and not spec.get("clusterIP"):
+                spec["clusterIP"] = self._allocate_cluster_ip()
+            if creating and spec.get("clusterIP") and "clusterIPs" not in spec:
+                spec["clusterIPs"] = [spec["clusterIP"]]
+        elif kind.kind == "Pod" and creating:
+            spec = obj.setdefault("spec", {})
+            spec.setdefault("restartPolicy", "Always")
+            spec.setdefault("nodeName", NODE_NAME)
+            obj["status"] = {"phase": "Pending", "qosClass": _qos_class(spec)}
         elif kind.kind == "Secret":
             obj.setdefault("type", "Opaque")
             string_data = obj.pop("stringData", None)
@@ -240,6 +254,29 @@ class Cluster:
                 data = obj.setdefault("data", {})
                 for key, value in string_data.items():
                     data[key] = base64.b64encode(str(value).encode()).decode()
+
+    def _allocate_cluster_ip(self) -> str:
+        """The next free address in 10.96.0.0/12 (the default service CIDR)."""
+        if self._cluster_ips is None:
+            self._cluster_ips = {
+                str((o.get("spec") or {}).get("clusterIP"))
+                for o in self.store.list_objects("services")
+            }
+        while True:
+            self._next_ip += 1
+            n = self._next_ip
+            ip = f"10.{96 + (n >> 16) % 16}.{(n >> 8) & 255}.{n & 255}"
+            if ip not in self._cluster_ips and n & 255 not in (0, 255):
+                self._cluster_ips.add(ip)
+                return ip
+
+    def _admit(self, kind: Kind, obj: Obj, namespace: str) -> None:
+        """LimitRange defaults and ResourceQuota admission (see :mod:`admission`)."""
+        if kind.kind == "Pod":
+            admission.apply_limit_ranges(obj, self.store.list_objects("limitranges", namespace))
+        quotas = self.store.list_objects("resourcequotas", namespace)
+        if quotas:
+            admission.check_quota(kind, obj, quotas, list(KINDS), self.store.list_objects)
 
     # --- writes ---
 
@@ -274,6 +311,8 @@ class Cluster:
         key = self.key(kind, namespace, name)
         if self.store.exists(key):
             raise already_exists(kind, name)
+        if namespace is not None and kind.kind in ("Pod", "PersistentVolumeClaim"):
+            self._admit(kind, obj, namespace)
         now = self.clock()
         metadata["uid"] = str(uuid.uuid4())
         metadata["creationTimestamp"] = rfc3339(now)
@@ -660,6 +699,21 @@ class Cluster:
             logger.info("namespace %s finalized and removed", name)
             return new
         return self._update(NAMESPACES, old, new, NS_MANAGER, "")
+
+
+def _qos_class(spec: Obj) -> str:
+    containers = [c for c in spec.get("containers") or [] if isinstance(c, dict)]
+    resources = [c.get("resources") or {} for c in containers]
+    if not any(r.get("limits") or r.get("requests") for r in resources):
+        return "BestEffort"
+    guaranteed = all(
+        (r.get("limits") or {}).get(n) is not None
+        and (r.get("requests") or {}).get(n, (r.get("limits") or {}).get(n))
+        == (r.get("limits") or {}).get(n)
+        for r in resources
+        for n in ("cpu", "memory")
+    )
+    return "Guaranteed" if guaranteed else "Burstable"
 
 
 def _terminating_status(remaining: list[Obj]) -> Obj:

@@ -15,7 +15,11 @@ class SimulatorConfig:
     ``port`` 0 picks a free port. ``state_path`` None keeps the cluster in memory only.
     ``ready_delay``: seconds until Deployments/StatefulSets are ready and Jobs complete
     (0 = on the next tick). ``terminate_delay``: seconds a deleted namespace stays
-    Terminating before its contents and itself are removed.
+    Terminating before its contents and itself are removed. ``ready_delays`` overrides
+    ``ready_delay`` per kind: ``Pod`` (so Deployments/StatefulSets), ``Job``,
+    ``PersistentVolumeClaim`` (bound), ``Ingress`` (and LoadBalancer Services get an address).
+    ``controllers`` False runs no built-in controller at all (a bare API server: nothing
+    gets status, no pods, namespaces stay Terminating), for tests of the API alone.
 
     Watch: ``watch_history`` changes are kept per resource for resuming from a
     resourceVersion (older ones get 410 Expired); ``watch_bookmark_interval`` seconds of
@@ -31,7 +35,32 @@ class SimulatorConfig:
     state_path: Path | None = None
     ready_delay: float = 2.0
     terminate_delay: float = 0.2
+    ready_delays: dict[str, float] = field(default_factory=dict)
+    controllers: bool = True
     watch_history: int = 1000
     watch_bookmark_interval: float = 60.0
     watch_queue_size: int = 10000
     faults: Faults = field(default_factory=Faults)
+
+
+def parse_ready_delays(values: list[str]) -> dict[str, float]:
+    """``["Pod=1.5", "Job=0"]`` (the ``--ready-delay-for`` flag) as ``{"Pod": 1.5, "Job": 0.0}``;
+    ValueError naming the bad entry."""
+    delays: dict[str, float] = {}
+    for value in values:
+        kind, sep, seconds = value.partition("=")
+        try:
+            delays[kind.strip()] = float(seconds)
+        except ValueError:
+            sep = ""
+        if not sep or not kind.strip():
+            raise ValueError(f"expected KIND=SECONDS (e.g. Pod=1.5), got {value!r}")
+    return delays
+
+
+def parse_codes(value: str) -> tuple[int, ...]:
+    """``"500,503,429"`` (the ``--fault-codes`` flag) as a tuple of ints."""
+    try:
+        return tuple(int(code) for code in value.split(",") if code.strip())
+    except ValueError as exc:
+        raise ValueError(f"expected HTTP codes separated by commas, got {value!r}") from exc

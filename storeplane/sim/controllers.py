@@ -1,34 +1,41 @@
-"""Built-in controllers: the few behaviours of a real cluster that clients wait for.
+"""Built-in controllers: the behaviours of a real cluster that clients wait for.
 
-Started by the app's lifespan (:func:`storeplane.sim.app.create_app`). Each controller
-watches some kinds through :meth:`Cluster.subscribe`, decides whether an object needs work,
-and schedules a timer; a single asyncio task fires due timers. Timers are stored with the
-objects (see :mod:`storeplane.sim.store`) and re-derived from the objects at start-up, so
-pending work resumes after a restart.
+Started by the app's lifespan (:func:`storeplane.sim.app.create_app`) unless
+``SimulatorConfig.controllers`` is False. :class:`ControllerManager` runs them all on one
+asyncio task, fed by :meth:`Cluster.subscribe`. Two shapes:
 
-- **WorkloadReady** (Deployment, StatefulSet, ReplicaSet): ``ready_delay`` seconds after a
-  new generation is stored, status says every replica is ready and updated for that
-  generation (``observedGeneration``, ``replicas``, ``readyReplicas``,
-  ``availableReplicas``, ``updatedReplicas`` = ``spec.replicas``; Deployments also get
-  Available=True and Progressing=True/NewReplicaSetAvailable). Until then status is left as
-  it was, so ``status.observedGeneration < metadata.generation`` is what "not ready yet"
-  looks like after a spec change. No ReplicaSets or Pods are created.
-- **JobComplete** (Job): ``ready_delay`` seconds after creation the Job has succeeded
-  (``succeeded`` = ``spec.completions`` or 1, condition Complete=True).
+- *timer controllers* decide whether an object needs work and schedule a timer a delay
+  later. Timers are stored with the objects (see :mod:`storeplane.sim.store`) and
+  re-derived at start-up, so pending work (a pod becoming ready, a namespace finishing
+  termination) resumes after a restart;
+- *sync controllers* are level-triggered: events map to keys in a deduplicated work queue
+  and ``sync`` converges one key (see :mod:`storeplane.sim.workloads`); at start-up every
+  object they own is queued once.
+
+This module holds the manager and two timer controllers:
+
+- **JobComplete** (Job): the ``Job`` ready delay after creation the Job has succeeded
+  (``succeeded`` = ``spec.completions`` or 1, condition Complete=True). No pods are run
+  for Jobs. A Job whose image has the failing tag stays ``active`` forever.
 - **NamespaceFinalizer** (Namespace): ``terminate_delay`` seconds after a namespace is
-  marked for deletion, everything in it is deleted, then the namespace itself.
+  marked for deletion, everything in it is deleted (objects with finalizers are only
+  marked, and the namespace waits for them, with the real ``NamespaceContentRemaining`` /
+  ``NamespaceFinalizersRemaining`` conditions), then the ``kubernetes`` finalizer is
+  dropped and the namespace removed.
+
+The workload controllers (Deployment, ReplicaSet, StatefulSet, kubelet stand-in, PVC
+binder, load balancer, ResourceQuota status) live in :mod:`storeplane.sim.workloads`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import heapq
-import json
 import logging
 from typing import Any, Protocol
 
+from . import workloads
 from .cluster import Cluster, Obj, rfc3339
 from .faults import FaultInjector, Faults
 from .kinds import Kind, by_qualified
@@ -67,91 +74,6 @@ def _condition(ctype: str, reason: str, message: str, now: str, status: str = "T
         "lastUpdateTime": now,
         "lastTransitionTime": now,
     }
-
-
-class WorkloadReady:
-    name = "workload-ready"
-    resources = ("deployments.apps", "statefulsets.apps", "replicasets.apps")
-    manager = "storeplane-sim-workload-controller"
-
-    def __init__(self, ready_delay: float, faults: FaultInjector | None = None) -> None:
-        self._delay = ready_delay
-        self._faults = faults or FaultInjector(Faults())
-
-    def delay(self) -> float:
-        return self._delay
-
-    def needs_work(self, obj: Obj) -> bool:
-        status = obj.get("status") or {}
-        spec = obj.get("spec") or {}
-        replicas = int(spec.get("replicas", 1))
-        if status.get("observedGeneration") != _generation(obj):
-            return True
-        if self._faults.template_fails(spec.get("template")):
-            return False  # reported as never ready; a new generation tries again
-        return bool(status.get("readyReplicas", 0) != replicas)
-
-    def reconcile(self, cluster: Cluster, kind: Kind, key: ObjectKey, obj: Obj) -> None:
-        spec = obj.get("spec") or {}
-        replicas = int(spec.get("replicas", 1))
-        now = cluster.now()
-        if self._faults.template_fails(spec.get("template")):
-            self._never_ready(cluster, kind, key, obj, replicas, now)
-            return
-        status: Obj = {
-            "observedGeneration": _generation(obj),
-            "replicas": replicas,
-            "readyReplicas": replicas,
-            "availableReplicas": replicas,
-        }
-        if kind.kind == "ReplicaSet":
-            status["fullyLabeledReplicas"] = replicas
-        else:
-            status["updatedReplicas"] = replicas
-        revision = hashlib.sha256(
-            json.dumps(spec.get("template"), sort_keys=True).encode()
-        ).hexdigest()[:10]
-        name = obj["metadata"]["name"]
-        if kind.kind == "Deployment":
-            status["conditions"] = [
-                _condition(
-                    "Available", "MinimumReplicasAvailable", "Deployment has minimum availability.",
-                    now,
-                ),
-                _condition(
-                    "Progressing", "NewReplicaSetAvailable",
-                    f'ReplicaSet "{name}-{revision}" has successfully progressed.', now,
-                ),
-            ]  # fmt: skip
-        elif kind.kind == "StatefulSet":
-            status["currentReplicas"] = replicas
-            status["currentRevision"] = status["updateRevision"] = f"{name}-{revision}"
-            status["collisionCount"] = 0
-        cluster.write_status(kind, key, status, self.manager)
-
-    def _never_ready(
-        self, cluster: Cluster, kind: Kind, key: ObjectKey, obj: Obj, replicas: int, now: str
-    ) -> None:
-        """Status of a workload whose image never becomes ready (fault injection)."""
-        status: Obj = {"observedGeneration": _generation(obj), "replicas": replicas}
-        if kind.kind == "Deployment":
-            status["updatedReplicas"] = replicas
-            status["unavailableReplicas"] = replicas
-            name = obj["metadata"]["name"]
-            status["conditions"] = [
-                _condition(
-                    "Available", "MinimumReplicasUnavailable",
-                    "Deployment does not have minimum availability.", now, status="False",
-                ),
-                _condition(
-                    "Progressing", "ReplicaSetUpdated",
-                    f'ReplicaSet "{name}" is progressing.', now,
-                ),
-            ]  # fmt: skip
-        elif kind.kind == "StatefulSet":
-            status["currentReplicas"] = replicas
-            status["updatedReplicas"] = replicas
-        cluster.write_status(kind, key, status, self.manager)
 
 
 class JobComplete:
@@ -220,28 +142,69 @@ class NamespaceFinalizer:
         return RECHECK  # content with finalizers remains: look again soon
 
 
+class SyncController(Protocol):
+    """A level-triggered controller: events map to keys, ``sync`` converges one key."""
+
+    name: str
+    resources: tuple[str, ...]
+
+    def keys_for(self, cluster: Cluster, kind: Kind, obj: Obj) -> list[ObjectKey]: ...
+
+    def sync(self, cluster: Cluster, key: ObjectKey) -> float | None:
+        """Converge ``key``; return seconds after which to sync it again, or None."""
+        ...
+
+
 class ControllerManager:
-    """Schedules and fires the controllers' timers on one asyncio task."""
+    """Runs the controllers on one asyncio task: fires the timer controllers' due timers
+    and drains the sync controllers' work queue (deduplicated keys)."""
 
     def __init__(self, cluster: Cluster, controllers: list[Any]) -> None:
         self.cluster = cluster
-        self.controllers: list[Controller] = controllers
+        self.controllers: list[Controller] = [c for c in controllers if hasattr(c, "needs_work")]
+        self.sync_controllers: list[SyncController] = [c for c in controllers if hasattr(c, "sync")]
         self._by_resource: dict[str, list[Controller]] = {}
-        for controller in controllers:
+        for controller in self.controllers:
             for resource in controller.resources:
                 self._by_resource.setdefault(resource, []).append(controller)
-        self._by_name = {c.name: c for c in controllers}
+        self._sync_by_resource: dict[str, list[SyncController]] = {}
+        for sync_controller in self.sync_controllers:
+            for resource in sync_controller.resources:
+                self._sync_by_resource.setdefault(resource, []).append(sync_controller)
+        self._by_name = {c.name: c for c in self.controllers}
         self._heap: list[tuple[float, int, ObjectKey, str]] = []
         self._seq = 0
+        self._pending: dict[tuple[int, ObjectKey], SyncController] = {}
         self._wake = asyncio.Event()
         cluster.subscribe(self._on_event)
 
     def _on_event(self, event: str, kind: Kind, obj: Obj) -> None:
+        for sync_controller in self._sync_by_resource.get(kind.qualified, ()):
+            for key in sync_controller.keys_for(self.cluster, kind, obj):
+                self.enqueue(sync_controller, key)
         if event == "DELETED":
             return  # the store drops an object's timers with it
         key = self.cluster.key(kind, obj["metadata"].get("namespace"), obj["metadata"]["name"])
         for controller in self._by_resource.get(kind.qualified, ()):
             self._observe(controller, key, obj)
+
+    def enqueue(self, controller: SyncController, key: ObjectKey) -> None:
+        self._pending[(id(controller), key)] = controller
+        self._wake.set()
+
+    def drain(self, limit: int = 1000) -> None:
+        """Sync up to ``limit`` queued keys (new work they cause waits for the next round)."""
+        batch = list(self._pending.items())[:limit]
+        for item, _ in batch:
+            del self._pending[item]
+        for (_, key), controller in batch:
+            try:
+                again = controller.sync(self.cluster, key)
+            except Exception:
+                logger.exception("%s failed to sync %s", controller.name, key)
+                continue
+            if again is not None:
+                asyncio.get_running_loop().call_later(again, self.enqueue, controller, key)
 
     def _observe(self, controller: Controller, key: ObjectKey, obj: Obj) -> None:
         store = self.cluster.store
@@ -263,7 +226,13 @@ class ControllerManager:
         self._wake.set()
 
     def resync(self) -> None:
-        """Derive every timer from the stored objects (start-up, after a restart)."""
+        """Derive every timer and sync from the stored objects (start-up, after a restart)."""
+        for sync_controller in self.sync_controllers:
+            for resource in sync_controller.resources[:1]:  # the kind it converges
+                kind = by_qualified(resource)
+                for obj in self.cluster.store.list_objects(resource):
+                    for key in sync_controller.keys_for(self.cluster, kind, obj):
+                        self.enqueue(sync_controller, key)
         for resource, controllers in self._by_resource.items():
             for obj in self.cluster.store.list_objects(resource):
                 meta = obj["metadata"]
@@ -308,16 +277,37 @@ class ControllerManager:
         while True:
             self._wake.clear()
             self.fire_due()
+            self.drain()
+            if self._pending:
+                await asyncio.sleep(0)  # let requests in between rounds
+                continue
             timeout = self._heap[0][0] - self.cluster.clock() if self._heap else None
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout)
 
 
 def default_controllers(
-    ready_delay: float, terminate_delay: float, faults: FaultInjector | None = None
+    ready_delay: float,
+    terminate_delay: float,
+    faults: FaultInjector | None = None,
+    ready_delays: dict[str, float] | None = None,
 ) -> list[Any]:
+    """Every built-in controller. ``ready_delays`` overrides ``ready_delay`` per kind
+    (``Pod``, ``Job``, ``PersistentVolumeClaim``, ``Ingress``)."""
+    faults = faults or FaultInjector(Faults())
+    delays = dict(ready_delays or {})
+
+    def delay_for(kind: str) -> float:
+        return delays.get(kind, ready_delay)
+
     return [
-        WorkloadReady(ready_delay, faults),
-        JobComplete(ready_delay, faults),
+        workloads.DeploymentSync(),
+        workloads.ReplicaSetSync(faults),
+        workloads.StatefulSetSync(faults),
+        workloads.QuotaStatus(),
+        workloads.PodLifecycle(delay_for, faults),
+        workloads.PvcBinder(delay_for),
+        workloads.LoadBalancer(delay_for),
+        JobComplete(delay_for("Job"), faults),
         NamespaceFinalizer(terminate_delay),
     ]

@@ -93,19 +93,15 @@ def invalid(kind: Kind, name: str, causes: list[tuple[str, str]]) -> ApiError:
     """Validation failed: ``causes`` is a list of (field, message-after-the-field)."""
     text = ", ".join(f"{field}: {msg}" for field, msg in causes)
     noun = f"{kind.kind}.{kind.group}" if kind.group else kind.kind
-    return ApiError(
-        422,
-        "Invalid",
-        f'{noun} "{name}" is invalid: {text}',
-        _details(
-            kind,
-            name,
-            causes=[
-                {"reason": _cause_reason(msg), "message": msg, "field": field}
-                for field, msg in causes
-            ],
-        ),
+    details = _details(
+        kind,
+        name,
+        causes=[
+            {"reason": _cause_reason(msg), "message": msg, "field": field} for field, msg in causes
+        ],
     )
+    details["kind"] = kind.kind  # Invalid names the kind, not the resource, as the server does
+    return ApiError(422, "Invalid", f'{noun} "{name}" is invalid: {text}', details)
 
 
 def _cause_reason(message: str) -> str:

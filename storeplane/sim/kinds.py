@@ -69,6 +69,7 @@ KINDS: tuple[Kind, ...] = (
     Kind("", "v1", "persistentvolumeclaims", "PersistentVolumeClaim", short_names=("pvc",),
          has_status=True),
     Kind("", "v1", "events", "Event", short_names=("ev",)),
+    Kind("", "v1", "pods", "Pod", short_names=("po",), has_status=True),
     Kind("apps", "v1", "deployments", "Deployment", short_names=("deploy",), has_status=True),
     Kind("apps", "v1", "statefulsets", "StatefulSet", short_names=("sts",), has_status=True),
     Kind("apps", "v1", "replicasets", "ReplicaSet", short_names=("rs",), has_status=True),

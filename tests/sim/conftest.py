@@ -27,9 +27,9 @@ def sim(sim_config: SimulatorConfig) -> Iterator[RunningSimulator]:
 
 @pytest.fixture(scope="module")
 def shared_sim_config() -> SimulatorConfig:
-    """Controllers that stay out of the way: nothing becomes ready or finishes terminating
-    while a module runs, so its tests never race a status write."""
-    return SimulatorConfig(ready_delay=60, terminate_delay=60)
+    """No controllers: nothing gets a status, creates pods or finishes terminating while a
+    module runs, so its tests never race a controller's write."""
+    return SimulatorConfig(ready_delay=60, terminate_delay=60, controllers=False)
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,8 @@ MERGE = {"Content-Type": "application/merge-patch+json"}
 
 @pytest.fixture
 def sim_config() -> SimulatorConfig:
-    return SimulatorConfig(ready_delay=60)  # no status writes in the middle of these tests
+    # No controllers: no status writes in the middle of these tests.
+    return SimulatorConfig(ready_delay=60, controllers=False)
 
 
 def apply(

@@ -31,6 +31,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}
     },
     "Event": {"reason": "Tested", "message": "hello", "involvedObject": {"kind": "Pod"}},
+    "Pod": {"spec": {"containers": [{"name": "c", "image": "busybox"}]}},
     "Deployment": {"spec": {"selector": SELECTOR, "template": POD_TEMPLATE}},
     "StatefulSet": {"spec": {"selector": SELECTOR, "template": POD_TEMPLATE, "serviceName": "x"}},
     "ReplicaSet": {"spec": {"selector": SELECTOR, "template": POD_TEMPLATE}},

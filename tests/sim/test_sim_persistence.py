@@ -50,10 +50,11 @@ def test_pending_namespace_termination_and_ready_delay_resume_after_restart(
     with start_in_thread(slow) as sim, httpx.Client(base_url=sim.url) as http:
         still = http.get("/api/v1/namespaces/gone").json()
         assert still["status"]["phase"] == "Terminating"
-        assert http.get(f"{DEPLOYMENTS}/web").json().get("status") is None
+        assert http.get(f"{DEPLOYMENTS}/web").json()["status"].get("readyReplicas") is None
         wait_until(lambda: http.get("/api/v1/namespaces/gone").status_code == 404)
         assert http.get("/api/v1/secrets").json()["items"] == []
-        wait_until(lambda: http.get(f"{DEPLOYMENTS}/web").json().get("status"))
+        # The pod's ready timer was saved with it and resumes.
+        wait_until(lambda: http.get(f"{DEPLOYMENTS}/web").json()["status"].get("readyReplicas"))
 
 
 def test_a_simulator_killed_with_sigkill_restarts_with_its_state(tmp_path: Path) -> None:
@@ -78,7 +79,13 @@ def test_a_simulator_killed_with_sigkill_restarts_with_its_state(tmp_path: Path)
     try:
         with httpx.Client(base_url=url) as http:
             http.post("/api/v1/namespaces", json={"metadata": {"name": "shop"}})
-            created = http.post(DEPLOYMENTS, json=deployment("web")).json()
+            http.post(DEPLOYMENTS, json=deployment("web"))
+            created = wait_until(
+                lambda: (
+                    (d := http.get(f"{DEPLOYMENTS}/web").json()).get("status", {}).get("replicas")
+                    and d
+                )
+            )
     finally:
         os.kill(process.pid, signal.SIGKILL)
         process.wait(5)
