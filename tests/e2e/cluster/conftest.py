@@ -15,6 +15,7 @@ from tests.e2e.cluster.kit import (
     Api,
     Kube,
     Settings,
+    bootstrap_token,
     install_platform,
     port_forward,
     uninstall_platform,
@@ -45,12 +46,15 @@ def platform(kube: Kube, settings: Settings) -> Iterator[None]:
 
 @pytest.fixture(scope="module")
 def api(platform: None, kube: Kube, settings: Settings) -> Iterator[Api]:
+    """The API with an admin token: STOREPLANE_E2E_API_TOKEN, else the bootstrap token a
+    fresh install prints."""
+    token = settings.api_token or bootstrap_token(kube, settings)
     if settings.api_url:
-        client = Api(settings.api_url, settings.api_token)
+        client = Api(settings.api_url, token)
         yield client
         client.close()
         return
     with port_forward(kube, settings) as url:
-        client = Api(url, settings.api_token)
+        client = Api(url, token)
         yield client
         client.close()

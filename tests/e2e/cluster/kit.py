@@ -52,7 +52,7 @@ class Settings:
     storage_class: str = ""  # "" = the cluster's default StorageClass
     extra_values: str = ""  # a values file laid over values-local.yaml
     api_url: str = ""  # reach the API here instead of a port-forward
-    api_token: str = ""  # sent as Authorization: Bearer
+    api_token: str = ""  # sent as Authorization: Bearer; default: the bootstrap token
     ready_timeout: float = 1200.0
     keep: bool = False  # leave the platform installed afterwards
 
@@ -168,6 +168,32 @@ def install_platform(kube: Kube, settings: Settings) -> None:
 def uninstall_platform(kube: Kube, settings: Settings) -> None:
     kube.helm("uninstall", settings.release, "--namespace", settings.namespace, "--wait")
     kube.kubectl("delete", "namespace", settings.namespace, "--wait=true", check=False, timeout=300)
+
+
+_BOOTSTRAP_LINE = re.compile(r"bootstrap admin token: (sp_[A-Za-z0-9_-]+)")
+
+
+def bootstrap_token(kube: Kube, settings: Settings) -> str:
+    """The admin token ``storeplane serve`` prints once, on its first start against an empty
+    database (a fresh install of the platform chart), read from the pod's output."""
+    logs = kube.kubectl(
+        "-n",
+        settings.namespace,
+        "logs",
+        "-l",
+        f"app.kubernetes.io/instance={settings.release}",
+        "--tail=-1",
+        "--prefix=false",
+        check=False,
+    )
+    found = _BOOTSTRAP_LINE.search(logs)
+    if not found:
+        raise RuntimeError(
+            "no bootstrap admin token in storeplane's output (it is printed only on the first "
+            "start against an empty database): set STOREPLANE_E2E_API_TOKEN to an admin token "
+            "(storeplane tokens create ...)"
+        )
+    return found.group(1)
 
 
 @contextmanager
