@@ -123,9 +123,9 @@ def _watch(request: Request, sim: Simulated, target: Target) -> Response:
         drop_after=sim.faults.faults.watch_drop_after,
     )
     initial = (
-        sim.cluster.list_objects(kind, namespace, q.get("labelSelector"), q.get("fieldSelector"))[
-            "items"
-        ]
+        sim.cluster.list_objects(
+            kind, namespace, q.get("labelSelector"), q.get("fieldSelector"), copies=False
+        )["items"]
         if since is None
         else []
     )
@@ -180,7 +180,7 @@ async def _resource_call(request: Request, sim: Simulated, target: Target) -> Re
             return _json(
                 cluster.list_objects(
                     kind, namespace, q.get("labelSelector"), q.get("fieldSelector"),
-                    int(limit) if limit else None, q.get("continue"),
+                    int(limit) if limit else None, q.get("continue"), copies=False,
                 )
             )  # fmt: skip
         if method == "POST" and (namespace is not None or not kind.namespaced):
@@ -198,7 +198,7 @@ async def _resource_call(request: Request, sim: Simulated, target: Target) -> Re
             )
         raise method_not_allowed()
     if method == "GET":
-        return _json(cluster.get(kind, namespace, name))
+        return _json(cluster.get(kind, namespace, name, copies=False))
     if target.subresource == "finalize":
         if method != "PUT":
             raise method_not_allowed()

@@ -71,13 +71,23 @@ def spec_part(obj: Obj) -> Obj:
     return {k: v for k, v in obj.items() if k not in ("apiVersion", "kind", "metadata", "status")}
 
 
-def _without_times(obj: Obj) -> Obj:
-    out = copy.deepcopy(obj)
-    metadata = out.get("metadata", {})
-    metadata.pop("resourceVersion", None)
-    for entry in metadata.get("managedFields") or []:
-        entry.pop("time", None)
-    return out
+def _same_content(a: Obj, b: Obj) -> bool:
+    """Equal but for resourceVersion and managedFields times (a no-op write), without copies."""
+    if {k: v for k, v in a.items() if k != "metadata"} != {
+        k: v for k, v in b.items() if k != "metadata"
+    }:
+        return False
+    ma, mb = a.get("metadata") or {}, b.get("metadata") or {}
+    skip = ("resourceVersion", "managedFields")
+    if {k: v for k, v in ma.items() if k not in skip} != {
+        k: v for k, v in mb.items() if k not in skip
+    }:
+        return False
+    fa, fb = ma.get("managedFields") or [], mb.get("managedFields") or []
+    return len(fa) == len(fb) and all(
+        {k: v for k, v in x.items() if k != "time"} == {k: v for k, v in y.items() if k != "time"}
+        for x, y in zip(fa, fb, strict=True)
+    )
 
 
 class Cluster:
@@ -126,8 +136,10 @@ class Cluster:
 
     # --- reads ---
 
-    def get(self, kind: Kind, namespace: str | None, name: str) -> Obj:
-        obj = self.store.get(self.key(kind, namespace, name))
+    def get(self, kind: Kind, namespace: str | None, name: str, copies: bool = True) -> Obj:
+        """The object (a copy unless ``copies`` is False: then read it only); 404 if absent."""
+        key = self.key(kind, namespace, name)
+        obj = self.store.get(key) if copies else self.store.peek(key)
         if obj is None:
             raise not_found(kind, name)
         return obj
@@ -140,16 +152,34 @@ class Cluster:
         field_selector: str | None = None,
         limit: int | None = None,
         continue_token: str | None = None,
+        copies: bool = True,
     ) -> Obj:
         """An ``XList``; ``namespace`` None means all namespaces. ``limit``/``continue``
-        page through a snapshot ordered by (namespace, name)."""
+        page through a snapshot ordered by (namespace, name). ``copies`` False: the items
+        are the stored objects, to be serialised and not changed."""
         labels = parse_label_selector(label_selector)
         fields = parse_field_selector(field_selector)
-        items = [
-            obj
-            for obj in self.store.list_objects(kind.qualified, namespace if kind.namespaced else "")
-            if labels_match(labels, obj["metadata"].get("labels")) and fields_match(fields, obj)
-        ]
+        scope = namespace if kind.namespaced else ""
+        name = None
+        for field in fields:
+            if not field.negate and field.field == "metadata.name":
+                name = field.value
+            elif not field.negate and field.field == "metadata.namespace" and kind.namespaced:
+                # One namespace in the URL and another in the selector selects nothing.
+                clash = scope is not None and scope != field.value
+                scope = "\x00none" if clash else field.value
+        items = self.store.list_objects(
+            kind.qualified,
+            scope,
+            labels_equal=[
+                (r.key, next(iter(r.values))) for r in labels if r.op == "in" and len(r.values) == 1
+            ],
+            name=name,
+            where=lambda obj: (
+                labels_match(labels, obj["metadata"].get("labels")) and fields_match(fields, obj)
+            ),
+            copies=copies,
+        )
         rv = str(self.store.resource_version)
         if continue_token:
             try:
@@ -216,7 +246,7 @@ class Cluster:
     def _check_namespace_open(self, kind: Kind, namespace: str, name: str) -> None:
         if not kind.namespaced:
             return
-        ns = self.store.get(self.key(NAMESPACES, None, namespace))
+        ns = self.store.peek(self.key(NAMESPACES, None, namespace))
         if ns is None:
             raise not_found(NAMESPACES, namespace)
         if ns["metadata"].get("deletionTimestamp"):
@@ -273,10 +303,10 @@ class Cluster:
     def _admit(self, kind: Kind, obj: Obj, namespace: str) -> None:
         """LimitRange defaults and ResourceQuota admission (see :mod:`admission`)."""
         if kind.kind == "Pod":
-            admission.apply_limit_ranges(obj, self.store.list_objects("limitranges", namespace))
-        quotas = self.store.list_objects("resourcequotas", namespace)
+            admission.apply_limit_ranges(obj, self.store.values("limitranges", namespace))
+        quotas = self.store.values("resourcequotas", namespace)
         if quotas:
-            admission.check_quota(kind, obj, quotas, list(KINDS), self.store.list_objects)
+            admission.check_quota(kind, obj, quotas, list(KINDS), self.store.values)
 
     # --- writes ---
 
@@ -442,7 +472,11 @@ class Cluster:
         subresource: str,
         managed_fields: list[Obj] | None = None,
         field_validation: FieldValidation = "Ignore",
+        trusted: bool = False,
     ) -> Obj:
+        """Store ``body`` as the new version of ``old`` (which is only read). ``trusted``
+        writes (the built-in controllers' status, the garbage collector's reference edits)
+        skip the schema check: they are built by this program, not sent by a client."""
         old_meta = old["metadata"]
         rv = (body.get("metadata") or {}).get("resourceVersion")
         if rv and rv != old_meta["resourceVersion"]:
@@ -470,13 +504,14 @@ class Cluster:
         if spec_part(new) != spec_part(old):
             metadata["generation"] = int(old_meta.get("generation", 0)) + 1
         self._default(kind, new, creating=False)
-        self._warnings += validate(kind, new, field_validation)
+        if not trusted:
+            self._warnings += validate(kind, new, field_validation)
         metadata["managedFields"] = (
             managed_fields
             if managed_fields is not None
             else ssa.record_update(old, new, manager, kind.api_version, self.now(), subresource)
         )
-        if _without_times(new) == _without_times(old):
+        if _same_content(new, old):
             return old  # a no-op write does not change the resourceVersion
         metadata["resourceVersion"] = self.store.next_resource_version()
         key = self.key(kind, metadata.get("namespace"), metadata["name"])
@@ -555,7 +590,7 @@ class Cluster:
         }
 
     def _delete_key(self, key: ObjectKey, propagation: Propagation) -> None:
-        obj = self.store.get(key)
+        obj = self.store.peek(key)
         if obj is None or obj["metadata"].get("deletionTimestamp"):
             return
         self.delete(by_qualified(key.resource), key.namespace or None, key.name, propagation)
@@ -593,7 +628,7 @@ class Cluster:
         uid = metadata.get("uid")
         if uid:
             for dependent_key in self.store.dependents(str(uid)):
-                dependent = self.store.get(dependent_key)
+                dependent = self.store.peek(dependent_key)
                 if dependent is None:
                     continue
                 refs = dependent["metadata"].get("ownerReferences") or []
@@ -609,7 +644,7 @@ class Cluster:
                 self._release_foreground(owner_key)
 
     def _drop_owner_reference(self, key: ObjectKey, owner_uid: str) -> None:
-        obj = self.store.get(key)
+        obj = self.store.peek(key)
         if obj is None:
             return
         refs = obj["metadata"].get("ownerReferences") or []
@@ -619,11 +654,11 @@ class Cluster:
             new["metadata"]["ownerReferences"] = kept
         else:
             new["metadata"].pop("ownerReferences", None)
-        self._update(by_qualified(key.resource), obj, new, GC_MANAGER, "")
+        self._update(by_qualified(key.resource), obj, new, GC_MANAGER, "", trusted=True)
 
     def _release_foreground(self, key: ObjectKey) -> None:
         """Remove the foregroundDeletion finalizer once no dependents are left."""
-        obj = self.store.get(key)
+        obj = self.store.peek(key)
         if obj is None:
             return
         metadata = obj["metadata"]
@@ -632,7 +667,7 @@ class Cluster:
             return
         new = copy.deepcopy(obj)
         new["metadata"]["finalizers"] = [f for f in finalizers if f != FOREGROUND_FINALIZER]
-        self._update(by_qualified(key.resource), obj, new, GC_MANAGER, "")
+        self._update(by_qualified(key.resource), obj, new, GC_MANAGER, "", trusted=True)
 
     def ensure_namespaces(self, names: tuple[str, ...] = BUILTIN_NAMESPACES) -> None:
         """Create the namespaces every cluster has, when missing (start-up)."""
@@ -644,10 +679,10 @@ class Cluster:
 
     def write_status(self, kind: Kind, key: ObjectKey, status: Obj, manager: str) -> Obj | None:
         """Replace an object's status as controller ``manager``; None if it is gone."""
-        old = self.store.get(key)
+        old = self.store.peek(key)
         if old is None:
             return None
-        return self._update(kind, old, {"status": status}, manager, "status")
+        return self._update(kind, old, {"status": status}, manager, "status", trusted=True)
 
     def finalize_namespace(self, name: str) -> bool:
         """The namespace controller's pass over a terminating namespace: delete everything
@@ -661,7 +696,7 @@ class Cluster:
         ns = self.store.get(ns_key)
         if ns is None:
             return True
-        remaining = [o for k in self.store.keys_in_namespace(name) if (o := self.store.get(k))]
+        remaining = [o for k in self.store.keys_in_namespace(name) if (o := self.store.peek(k))]
         if remaining:
             self.write_status(NAMESPACES, ns_key, _terminating_status(remaining), NS_MANAGER)
             return False

@@ -176,9 +176,10 @@ class ControllerManager:
         self._seq = 0
         self._pending: dict[tuple[int, ObjectKey], SyncController] = {}
         self._wake = asyncio.Event()
-        cluster.subscribe(self._on_event)
+        cluster.subscribe_changes(self._on_event)
 
-    def _on_event(self, event: str, kind: Kind, obj: Obj) -> None:
+    def _on_event(self, event: str, kind: Kind, obj: Obj, old: Obj | None = None) -> None:
+        """Called for every change, with the stored object (read it, never change it)."""
         for sync_controller in self._sync_by_resource.get(kind.qualified, ()):
             for key in sync_controller.keys_for(self.cluster, kind, obj):
                 self.enqueue(sync_controller, key)
@@ -230,11 +231,11 @@ class ControllerManager:
         for sync_controller in self.sync_controllers:
             for resource in sync_controller.resources[:1]:  # the kind it converges
                 kind = by_qualified(resource)
-                for obj in self.cluster.store.list_objects(resource):
+                for obj in self.cluster.store.list_objects(resource, copies=False):
                     for key in sync_controller.keys_for(self.cluster, kind, obj):
                         self.enqueue(sync_controller, key)
         for resource, controllers in self._by_resource.items():
-            for obj in self.cluster.store.list_objects(resource):
+            for obj in self.cluster.store.list_objects(resource, copies=False):
                 meta = obj["metadata"]
                 key = ObjectKey(resource, meta.get("namespace", ""), meta["name"])
                 for controller in controllers:
@@ -251,7 +252,7 @@ class ControllerManager:
                 continue  # superseded or cleared
             controller = self._by_name[name]
             kind = by_qualified(key.resource)
-            obj = store.get(key)
+            obj = store.peek(key)
             store.clear_timer(key, name)
             if obj is None:
                 continue
@@ -264,7 +265,7 @@ class ControllerManager:
                 logger.exception("%s failed on %s", name, key)
                 again = None
             if again is not None:
-                current = store.get(key)
+                current = store.peek(key)
                 if current is not None:
                     requeued = Timer(key, name, self.cluster.clock() + again, _generation(current))
                     store.set_timer(requeued)

@@ -55,13 +55,33 @@ def schema_file(kind: Kind) -> str:
     return f"{kind.kind.lower()}-{prefix}.json"
 
 
+def _inline(schema: Any, stack: tuple[str, ...] = ()) -> Any:
+    """``schema`` with every ``$ref`` replaced by the definition it names (recursive types
+    keep their ``$ref``). Resolving references at build time rather than on every
+    validation makes validating about twice as fast."""
+    if isinstance(schema, list):
+        return [_inline(item, stack) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    ref = schema.get("$ref")
+    if isinstance(ref, str) and "#/$defs/" in ref:
+        name = ref.rsplit("/", 1)[-1]
+        target = definitions()["$defs"].get(name)
+        if target is not None and name not in stack:
+            merged = {k: v for k, v in schema.items() if k != "$ref"}
+            merged.update(_inline(target, (*stack, name)))
+            return merged
+        return {**schema, "$ref": f"{definitions()['$id']}#/$defs/{name}"}
+    return {key: _inline(value, stack) for key, value in schema.items()}
+
+
 @functools.cache
 def validator(kind: Kind) -> jsonschema.protocols.Validator | None:
     """The (cached) strict validator for a kind, or None if the package has no schema."""
     path = _schema_dir().joinpath(schema_file(kind))
     if not path.is_file():
         return None
-    schema = json.loads(path.read_text())
+    schema = _inline(json.loads(path.read_text()))
     cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
     return cls(schema, registry=_registry())
 

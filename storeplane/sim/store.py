@@ -1,8 +1,11 @@
 """The object store: every object by (resource, namespace, name), plus optional persistence.
 
 Owned by :class:`storeplane.sim.cluster.Cluster`, which is the only writer; nothing else
-should call ``put``/``delete``. Objects are plain JSON-able dicts; reads return deep copies,
-so callers may mutate what they get.
+should call ``put``/``delete``. Objects are plain JSON-able dicts. ``get`` and
+``list_objects`` return deep copies, which callers may change; ``peek``, ``values`` and
+``list_objects(copies=False)`` return the stored objects for reading only (the fast path
+for serialising a response or a controller's look). ``put`` takes ownership of the object:
+the cluster never changes an object after storing it, it stores a new one.
 
 With a state file, every change is written through to SQLite (WAL) in one transaction
 together with the cluster-wide resourceVersion counter, so a process killed with SIGKILL
@@ -17,7 +20,7 @@ import copy
 import json
 import logging
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -66,6 +69,9 @@ class ObjectStore:
         # Indexes for garbage collection: uid -> key, and owner uid -> dependents' keys.
         self._by_uid: dict[str, ObjectKey] = {}
         self._dependents: dict[str, set[ObjectKey]] = {}
+        # Label index per resource: (key, value) -> {(namespace, name)}, so a list by label
+        # equality across 20,000 namespaces looks only at the matching objects.
+        self._labels: dict[str, dict[tuple[str, str], set[tuple[str, str]]]] = {}
         self._rv = 0
         self._db: sqlite3.Connection | None = None
         if path is not None:
@@ -140,23 +146,60 @@ class ObjectStore:
         return sum(len(names) for spaces in self._objects.values() for names in spaces.values())
 
     def get(self, key: ObjectKey) -> Obj | None:
+        """A copy of the object, which the caller may change."""
         obj = self._objects.get(key.resource, {}).get(key.namespace, {}).get(key.name)
         return copy.deepcopy(obj) if obj is not None else None
+
+    def peek(self, key: ObjectKey) -> Obj | None:
+        """The stored object itself, for reading only (no copy: the fast path)."""
+        return self._objects.get(key.resource, {}).get(key.namespace, {}).get(key.name)
+
+    def values(self, resource: str, namespace: str) -> list[Obj]:
+        """The stored objects of ``resource`` in one namespace, for reading only."""
+        return list(self._objects.get(resource, {}).get(namespace, {}).values())
 
     def exists(self, key: ObjectKey) -> bool:
         return key.name in self._objects.get(key.resource, {}).get(key.namespace, {})
 
-    def list_objects(self, resource: str, namespace: str | None = None) -> list[Obj]:
-        """Objects of ``resource`` in ``namespace`` (all namespaces when None), sorted by
-        (namespace, name)."""
+    def list_objects(
+        self,
+        resource: str,
+        namespace: str | None = None,
+        *,
+        labels_equal: Iterable[tuple[str, str]] = (),
+        name: str | None = None,
+        where: Callable[[Obj], bool] | None = None,
+        copies: bool = True,
+    ) -> list[Obj]:
+        """Copies of the objects of ``resource`` in ``namespace`` (all namespaces when None),
+        sorted by (namespace, name). ``labels_equal`` pairs (looked up in the label index),
+        ``name`` and the ``where`` predicate narrow the result before anything is copied.
+        ``copies`` False returns the stored objects themselves, for reading only."""
         spaces = self._objects.get(resource, {})
-        selected = [namespace] if namespace is not None else sorted(spaces)
-        return [
-            copy.deepcopy(spaces[ns][name])
-            for ns in selected
-            if ns in spaces
-            for name in sorted(spaces[ns])
-        ]
+        keys: Iterable[tuple[str, str]]
+        pairs = list(labels_equal)
+        if pairs:
+            index = self._labels.get(resource, {})
+            candidates = set(index.get(pairs[0], ()))
+            for pair in pairs[1:]:
+                candidates &= index.get(pair, set())
+            keys = sorted(
+                (ns, n)
+                for ns, n in candidates
+                if (namespace is None or ns == namespace) and (name is None or n == name)
+            )
+        elif name is not None:
+            selected = [namespace] if namespace is not None else sorted(spaces)
+            keys = [(ns, name) for ns in selected if name in spaces.get(ns, {})]
+        else:
+            selected = [namespace] if namespace is not None else sorted(spaces)
+            keys = [(ns, n) for ns in selected if ns in spaces for n in sorted(spaces[ns])]
+        result = []
+        for ns, n in keys:
+            obj = spaces[ns][n]
+            if where is None or where(obj):
+                result.append(copy.deepcopy(obj) if copies else obj)
+        return result
 
     def keys_in_namespace(self, namespace: str) -> Iterator[ObjectKey]:
         for resource, spaces in self._objects.items():
@@ -171,6 +214,20 @@ class ObjectStore:
         return {str(r["uid"]) for r in refs if isinstance(r, dict) and r.get("uid")}
 
     def _index(self, key: ObjectKey, old: Obj | None, new: Obj | None) -> None:
+        old_labels = ((old or {}).get("metadata") or {}).get("labels") or {}
+        new_labels = ((new or {}).get("metadata") or {}).get("labels") or {}
+        if old_labels != new_labels:
+            index = self._labels.setdefault(key.resource, {})
+            where = (key.namespace, key.name)
+            for pair in set(old_labels.items()) - set(new_labels.items()):
+                members = index.get(pair)
+                if members is not None:
+                    members.discard(where)
+                    if not members:
+                        del index[pair]
+            for pair in set(new_labels.items()) - set(old_labels.items()):
+                if isinstance(pair[1], str):
+                    index.setdefault(pair, set()).add(where)
         old_uid = ((old or {}).get("metadata") or {}).get("uid")
         new_uid = ((new or {}).get("metadata") or {}).get("uid")
         if old_uid and old_uid != new_uid:
@@ -196,9 +253,10 @@ class ObjectStore:
         return sorted(self._dependents.get(uid, ()))
 
     def put(self, key: ObjectKey, obj: Obj) -> None:
+        """Store ``obj``, which the store then owns: the caller must not change it after."""
         spaces = self._objects.setdefault(key.resource, {}).setdefault(key.namespace, {})
         self._index(key, spaces.get(key.name), obj)
-        spaces[key.name] = copy.deepcopy(obj)
+        spaces[key.name] = obj
         self._write(
             [
                 (

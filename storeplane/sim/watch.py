@@ -138,7 +138,9 @@ class WatchHub:
         # the hub started (e.g. loaded from a state file) counts as evicted.
         self._floors: dict[str, int] = {}
         self._start_rv = start_rv
-        self._watchers: dict[str, set[Watcher]] = {}
+        # resource -> namespace (None: all namespaces) -> watchers, so a change is offered
+        # only to the watchers that can see it.
+        self._watchers: dict[str, dict[str | None, set[Watcher]]] = {}
         self.last_rv = start_rv
 
     # --- fed by the cluster ---
@@ -155,8 +157,11 @@ class WatchHub:
         if len(ring) >= self.history:
             self._floors[kind.qualified] = ring.popleft().rv
         ring.append(change)
-        for watcher in self._watchers.get(kind.qualified, ()):
-            watcher.offer(change)
+        by_namespace = self._watchers.get(kind.qualified)
+        if by_namespace:
+            for scope in (change.namespace, None):
+                for watcher in by_namespace.get(scope, ()):
+                    watcher.offer(change)
 
     # --- used by the watch endpoint ---
 
@@ -191,18 +196,22 @@ class WatchHub:
         else:
             for obj in initial:
                 queue.put_nowait(encode_event("ADDED", obj))
-        self._watchers.setdefault(kind.qualified, set()).add(watcher)
+        by_namespace = self._watchers.setdefault(kind.qualified, {})
+        by_namespace.setdefault(namespace, set()).add(watcher)
         return watcher
 
     def close(self, watcher: Watcher) -> None:
-        watchers = self._watchers.get(watcher.resource)
+        by_namespace = self._watchers.get(watcher.resource, {})
+        watchers = by_namespace.get(watcher.namespace)
         if watchers is not None:
             watchers.discard(watcher)
             if not watchers:
+                del by_namespace[watcher.namespace]
+            if not by_namespace:
                 del self._watchers[watcher.resource]
 
     def watcher_count(self) -> int:
-        return sum(len(w) for w in self._watchers.values())
+        return sum(len(w) for spaces in self._watchers.values() for w in spaces.values())
 
 
 @dataclass

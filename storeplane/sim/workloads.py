@@ -102,7 +102,7 @@ def controller_of(obj: Obj) -> Obj | None:
 
 
 def _terminating(cluster: Cluster, namespace: str) -> bool:
-    ns = cluster.store.get(cluster.key(NAMESPACES, None, namespace))
+    ns = cluster.store.peek(cluster.key(NAMESPACES, None, namespace))
     return ns is None or bool(ns["metadata"].get("deletionTimestamp"))
 
 
@@ -112,7 +112,7 @@ def _owned(cluster: Cluster, owner: Obj, resource: str) -> list[Obj]:
     for key in cluster.store.dependents(owner["metadata"]["uid"]):
         if key.resource != resource:
             continue
-        obj = cluster.store.get(key)
+        obj = cluster.store.peek(key)
         if obj is not None and not obj["metadata"].get("deletionTimestamp"):
             ref = controller_of(obj)
             if ref is not None and ref.get("uid") == owner["metadata"]["uid"]:
@@ -174,7 +174,7 @@ class DeploymentSync:
         return [cluster.key(DEPLOYMENTS, meta.get("namespace"), str(ref["name"]))]
 
     def sync(self, cluster: Cluster, key: ObjectKey) -> float | None:
-        deployment = cluster.store.get(key)
+        deployment = cluster.store.peek(key)
         if deployment is None or deployment["metadata"].get("deletionTimestamp"):
             return None
         if _terminating(cluster, key.namespace):
@@ -294,7 +294,7 @@ class _PodOwnerSync:
         if kind is QUOTAS:  # a raised quota may let a stuck workload create its pods
             return [
                 cluster.key(self.kind, namespace, o["metadata"]["name"])
-                for o in cluster.store.list_objects(self.kind.qualified, namespace)
+                for o in cluster.store.values(self.kind.qualified, namespace)
             ]
         ref = controller_of(obj)
         if ref is None or ref.get("kind") != self.kind.kind:
@@ -344,7 +344,7 @@ class ReplicaSetSync(_PodOwnerSync):
     resources = ("replicasets.apps", "pods", "resourcequotas")
 
     def sync(self, cluster: Cluster, key: ObjectKey) -> float | None:
-        rs = cluster.store.get(key)
+        rs = cluster.store.peek(key)
         if rs is None or rs["metadata"].get("deletionTimestamp"):
             return None
         if _terminating(cluster, key.namespace):
@@ -383,7 +383,7 @@ class StatefulSetSync(_PodOwnerSync):
     resources = ("statefulsets.apps", "pods", "resourcequotas")
 
     def sync(self, cluster: Cluster, key: ObjectKey) -> float | None:
-        sts = cluster.store.get(key)
+        sts = cluster.store.peek(key)
         if sts is None or sts["metadata"].get("deletionTimestamp"):
             return None
         if _terminating(cluster, key.namespace):
@@ -482,15 +482,15 @@ class QuotaStatus:
             return [cluster.key(QUOTAS, namespace, obj["metadata"]["name"])]
         return [
             cluster.key(QUOTAS, namespace, q["metadata"]["name"])
-            for q in cluster.store.list_objects(QUOTAS.qualified, namespace)
+            for q in cluster.store.values(QUOTAS.qualified, namespace)
         ]
 
     def sync(self, cluster: Cluster, key: ObjectKey) -> float | None:
-        quota = cluster.store.get(key)
+        quota = cluster.store.peek(key)
         if quota is None or quota["metadata"].get("deletionTimestamp"):
             return None
         hard = (quota.get("spec") or {}).get("hard") or {}
-        used = usage(hard, key.namespace, list(KINDS), cluster.store.list_objects)
+        used = usage(hard, key.namespace, list(KINDS), cluster.store.values)
         status = {"hard": dict(hard), "used": render_usage(hard, used)}
         if status != quota.get("status"):
             cluster.write_status(QUOTAS, key, status, self.manager)
