@@ -76,6 +76,9 @@ def dev(
         )
         console.print(f"  database:   {settings.sqlalchemy_url}")
         console.print(f"  simulator:  {sim.url}  (kubectl --kubeconfig {kubeconfig} get ns)")
+        # The CLI looks in ./.data unless told otherwise (--data-dir or STOREPLANE_DATA_DIR).
+        usual = data_dir == Path(".data").resolve()
+        where = "" if usual else f" --data-dir {data_dir}"
         console.print(
             f"  admin token: {token_file} (mode 0600; the CLI reads it from there, curl with "
             f'-H "Authorization: Bearer $(cat {token_file})")'
@@ -84,7 +87,7 @@ def dev(
             f"  dashboard:  sign in with that token (paste it, or open {url}/#token=<the token>)"
         )
         console.print(
-            f"  try:        storeplane stores --api-url {url} create my-shop --engine medusa --wait"
+            f"  try:        storeplane stores --api-url {url}{where} create my-shop --engine medusa --wait"
         )
         console.print("  stop with Ctrl-C")
 
