@@ -51,7 +51,9 @@ class DevProcess:
         database_url: str | None,
         ready_delay: float = 0.3,
         extra_args: tuple[str, ...] = (),
+        env: dict[str, str] | None = None,
     ) -> None:
+        self.extra_env = env or {}
         self.extra_args = extra_args
         self.data_dir = data_dir
         self.database_url = database_url
@@ -65,6 +67,7 @@ class DevProcess:
         env["STOREPLANE_POLL_SECONDS"] = "0.2"
         if self.database_url:
             env["STOREPLANE_DATABASE_URL"] = self.database_url
+        env.update(self.extra_env)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         offset = len(self.log_path.read_text()) if self.log_path.exists() else 0
         log = self.log_path.open("a")
