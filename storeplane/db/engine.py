@@ -30,9 +30,19 @@ SQLITE_BEGIN_OPTION = "storeplane_sqlite_begin"
 _MIGRATION_LOCK_ID = 0x5703E91A
 
 
+# The API serves requests from a thread pool (40 threads by default) and the reconciler uses
+# threads too: a pool smaller than that makes requests queue for a connection, and overflow
+# connections are opened and closed per request. Keep enough open.
+POOL_SIZE = 32
+POOL_OVERFLOW = 16
+
+
 def create_engine_for(url: str, **kwargs: Any) -> Engine:
     """An engine for ``url`` with storeplane's per-backend settings (see the module doc)."""
     parsed = make_url(url)
+    if parsed.database not in (None, "", ":memory:"):
+        kwargs.setdefault("pool_size", POOL_SIZE)
+        kwargs.setdefault("max_overflow", POOL_OVERFLOW)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
         if database and database != ":memory:" and not database.startswith("file:"):
