@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -241,3 +242,63 @@ async def test_a_store_past_its_deadline_fails_with_the_last_cause_and_retry_rec
     retried = failed.request_retry(now=harness.ctx.clock(), deadline=harness.ctx.timing.deadline)
     ready = await harness.until(retried, {Phase.READY})
     assert ready.last_error is None
+
+
+async def test_a_plan_too_small_for_its_chart_names_the_quota_that_refused_it(
+    harness: Harness, tmp_path: Path
+) -> None:
+    # A copy of the charts whose server asks for more memory than the small plan's quota holds.
+    charts = tmp_path / "charts"
+    shutil.copytree(harness.ctx.charts_dir, charts)
+    values = charts / "medusa-store" / "values.yaml"
+    greedy = "resources:\n  server:\n    requests: {cpu: 100m, memory: 3Gi}\n    limits: {cpu: 500m, memory: 3Gi}\n"
+    values.write_text(values.read_text().replace("resources:\n  server: {}\n", greedy))
+    ctx = replace(harness.ctx, charts_dir=charts)
+    store = harness.new_store()
+    for _ in range(80):
+        store = (await reconcile_store(store, ctx)).store
+        ready = get_condition(store.conditions, ConditionType.WORKLOADS_READY)
+        if ready and "exceeded quota" in ready.message:
+            break
+        await asyncio.sleep(0.05)
+    ready = get_condition(store.conditions, ConditionType.WORKLOADS_READY)
+    assert ready is not None and ready.status == ConditionStatus.FALSE
+    assert "medusa-server" in ready.message and "exceeded quota: store-quota" in ready.message
+    assert store.phase == Phase.PROVISIONING
+
+
+async def test_a_namespace_stuck_terminating_is_reported_with_what_blocks_it(
+    harness: Harness,
+) -> None:
+    store = await harness.until(harness.new_store(), {Phase.READY})
+    blocker = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {
+            "name": "held",
+            "finalizers": ["example.com/hold"],
+            "labels": {LABEL: store.id},
+        },
+    }
+    url = f"/api/v1/namespaces/{store.namespace}/configmaps"
+    harness.kube.post(url, json=blocker).raise_for_status()
+    deleting = store.request_deletion(now=harness.ctx.clock())
+    for _ in range(60):
+        deleting = (await harness.once(deleting)).store
+        ready = get_condition(deleting.conditions, ConditionType.READY)
+        if ready and "finalizers" in ready.message:
+            break
+        await asyncio.sleep(0.05)
+    ready = get_condition(deleting.conditions, ConditionType.READY)
+    assert deleting.phase == Phase.DELETING
+    assert (
+        ready is not None and "terminating" in ready.message and "example.com/hold" in ready.message
+    )
+    # once the finalizer is released, teardown completes and is verified
+    harness.kube.patch(
+        f"{url}/held",
+        json={"metadata": {"finalizers": None}},
+        headers={"content-type": "application/merge-patch+json"},
+    ).raise_for_status()
+    done = await harness.until(deleting, {Phase.DELETED})
+    assert "TeardownVerified" in harness.reasons(done)
