@@ -48,13 +48,16 @@ class ObjectCache:
         return len(self._objects)
 
     def upsert(self, manifest: Manifest) -> str | None:
-        """Store ``manifest`` unless the cache already holds a newer version; returns the store
-        id it belongs to (also when it stopped belonging: its label was removed)."""
+        """Store ``manifest`` unless the cache already holds it or a newer version; returns the
+        store id it belongs to when something changed (also when it stopped belonging: its label
+        was removed), else None."""
         key = _key(manifest)
         old = self._objects.get(key)
         if old is not None:
             new_rv, old_rv = _rv(manifest), _rv(old)
-            if new_rv is not None and old_rv is not None and new_rv < old_rv:
+            # Older than what we hold, or the very version we hold (a re-list after a watch
+            # expired sees every object again): nothing changed, nobody needs waking.
+            if new_rv is not None and old_rv is not None and new_rv <= old_rv:
                 return None
         store = store_of(manifest)
         previous = store_of(old) if old is not None else None
