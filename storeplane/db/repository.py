@@ -30,8 +30,21 @@ import binascii
 import json
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, case, func, insert, or_, select, text, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Select,
+    and_,
+    case,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -248,43 +261,17 @@ class SqlStoreRepository:
     def claim_due(self, *, owner: str, now: datetime, lease: timedelta, limit: int) -> list[Store]:
         if limit < 1:
             return []
-        claimable = and_(
-            StoreRow.next_reconcile_at <= now,
-            StoreRow.phase != Phase.DELETED.value,
-            StoreRow.deleted_at.is_(None),
-            or_(
-                StoreRow.lease_owner.is_(None),
-                StoreRow.lease_expires_at.is_(None),
-                StoreRow.lease_expires_at <= now,
-                StoreRow.lease_owner == owner,
-            ),
+        claimable = and_(StoreRow.next_reconcile_at <= now, _leasable(owner, now))
+        # Stores nobody holds come first: the caller's own leases are mostly passes it is
+        # still running, and returning those would waste the free slots it asked to fill.
+        already_ours = case((StoreRow.lease_owner == owner, 1), else_=0)
+        candidates = (
+            select(StoreRow.id)
+            .where(claimable)
+            .order_by(already_ours, StoreRow.next_reconcile_at.asc(), StoreRow.id.asc())
+            .limit(limit)
         )
-        with write_transaction(self.engine) as connection:
-            # Stores nobody holds come first: the caller's own leases are mostly passes it is
-            # still running, and returning those would waste the free slots it asked to fill.
-            already_ours = case((StoreRow.lease_owner == owner, 1), else_=0)
-            candidates = (
-                select(StoreRow.id)
-                .where(claimable)
-                .order_by(already_ours, StoreRow.next_reconcile_at.asc(), StoreRow.id.asc())
-                .limit(limit)
-            )
-            if connection.dialect.name == "postgresql":
-                candidates = candidates.with_for_update(skip_locked=True)
-            ids = list(connection.execute(candidates).scalars())
-            if not ids:
-                return []
-            connection.execute(
-                update(stores)
-                .where(StoreRow.id.in_(ids), claimable)
-                .values(lease_owner=owner, lease_expires_at=now + lease)
-            )
-            rows = connection.execute(
-                select(stores)
-                .where(StoreRow.id.in_(ids), StoreRow.lease_owner == owner)
-                .order_by(StoreRow.next_reconcile_at.asc(), StoreRow.id.asc())
-            ).all()
-        return [store_from_row(r._mapping) for r in rows]
+        return self._take_leases(candidates, claimable, owner=owner, until=now + lease)
 
     def claim_ids(
         self, store_ids: Sequence[str], *, owner: str, now: datetime, lease: timedelta
@@ -293,19 +280,22 @@ class SqlStoreRepository:
         their lease is free, expired or already ours. Deleted stores are never returned."""
         if not store_ids:
             return []
-        claimable = and_(
-            StoreRow.id.in_(list(store_ids)),
-            StoreRow.phase != Phase.DELETED.value,
-            StoreRow.deleted_at.is_(None),
-            or_(
-                StoreRow.lease_owner.is_(None),
-                StoreRow.lease_expires_at.is_(None),
-                StoreRow.lease_expires_at <= now,
-                StoreRow.lease_owner == owner,
-            ),
-        )
+        claimable = and_(StoreRow.id.in_(list(store_ids)), _leasable(owner, now))
+        candidates = select(StoreRow.id).where(claimable)
+        return self._take_leases(candidates, claimable, owner=owner, until=now + lease)
+
+    def _take_leases(
+        self,
+        candidates: Select[Any],
+        claimable: ColumnElement[bool],
+        *,
+        owner: str,
+        until: datetime,
+    ) -> list[Store]:
+        """Lease the candidate stores that are still claimable, in one write transaction.
+        PostgreSQL skips rows another claimer has locked; SQLite's BEGIN IMMEDIATE serialises
+        claimers. The UPDATE re-checks ``claimable``, so two owners never both hold a store."""
         with write_transaction(self.engine) as connection:
-            candidates = select(StoreRow.id).where(claimable)
             if connection.dialect.name == "postgresql":
                 candidates = candidates.with_for_update(skip_locked=True)
             ids = list(connection.execute(candidates).scalars())
@@ -314,10 +304,12 @@ class SqlStoreRepository:
             connection.execute(
                 update(stores)
                 .where(StoreRow.id.in_(ids), claimable)
-                .values(lease_owner=owner, lease_expires_at=now + lease)
+                .values(lease_owner=owner, lease_expires_at=until)
             )
             rows = connection.execute(
-                select(stores).where(StoreRow.id.in_(ids), StoreRow.lease_owner == owner)
+                select(stores)
+                .where(StoreRow.id.in_(ids), StoreRow.lease_owner == owner)
+                .order_by(StoreRow.next_reconcile_at.asc(), StoreRow.id.asc())
             ).all()
         return [store_from_row(r._mapping) for r in rows]
 
@@ -385,6 +377,20 @@ def _replay(connection: Connection, key: IdempotencyKey) -> Store | None:
         raise IdempotencyKeyReusedError(key.key)
     store_row = connection.execute(select(stores).where(StoreRow.id == row.store_id)).one()
     return store_from_row(store_row._mapping)
+
+
+def _leasable(owner: str, now: datetime) -> ColumnElement[bool]:
+    """A live store whose lease is free, expired, or already ``owner``'s."""
+    return and_(
+        StoreRow.phase != Phase.DELETED.value,
+        StoreRow.deleted_at.is_(None),
+        or_(
+            StoreRow.lease_owner.is_(None),
+            StoreRow.lease_expires_at.is_(None),
+            StoreRow.lease_expires_at <= now,
+            StoreRow.lease_owner == owner,
+        ),
+    )
 
 
 def _insert_events(connection: Connection, events: Sequence[Event]) -> None:
