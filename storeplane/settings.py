@@ -49,7 +49,9 @@ class Settings(BaseSettings):
         description="How long one replica owns a store's reconcile before another may take it over.",
     )
     resync_seconds: float = Field(
-        default=300.0, gt=0, description="Periodic re-check of a Ready store (drift)."
+        default=600.0,
+        gt=0,
+        description="Periodic re-check of a Ready store; watches catch changes sooner. Each costs one health check.",
     )
     poll_seconds: float = Field(
         default=1.0, gt=0, description="How soon to look again while waiting on the cluster."

@@ -29,7 +29,7 @@ def utcnow() -> datetime:
 @dataclass(frozen=True)
 class Timing:
     poll: timedelta = timedelta(seconds=1)
-    resync: timedelta = timedelta(minutes=5)
+    resync: timedelta = timedelta(minutes=10)
     deadline: timedelta = timedelta(minutes=10)
     backoff_base: float = 1.0
     backoff_cap: float = 300.0
