@@ -7,7 +7,8 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from types import TracebackType
+from typing import Any, Self
 
 import httpx
 
@@ -226,3 +227,24 @@ _HINTS = {
     401: " (check the credentials or key)",
     404: " (is the base URL the store's, and is the engine's API enabled?)",
 }
+
+
+class ApiClient:
+    """Base of the engine clients: each holds one :class:`JsonApi` and closes it when used as a
+    context manager or by :meth:`close`."""
+
+    api: JsonApi
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.api.close()
+
+    def close(self) -> None:
+        self.api.close()

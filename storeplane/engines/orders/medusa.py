@@ -9,8 +9,7 @@ reads from the admin API when the caller does not know it (the seed creates one)
 from __future__ import annotations
 
 from dataclasses import asdict
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 import httpx
 
@@ -18,6 +17,7 @@ from storeplane.engines.orders.base import (
     DEFAULT_TIMEOUT,
     Address,
     AdminOrder,
+    ApiClient,
     JsonApi,
     OrderStepError,
     PlacedOrder,
@@ -31,7 +31,7 @@ SYSTEM_PAYMENT_PROVIDER = "pp_system_default"
 PUBLISHABLE_KEY_HEADER = "x-publishable-api-key"
 
 
-class MedusaStorefront:
+class MedusaStorefront(ApiClient):
     """A guest shopping in a Medusa store through its Store API (``/store/...``).
 
     ``base_url`` is the store's own URL (no trailing slash needed); ``publishable_key`` a
@@ -59,20 +59,6 @@ class MedusaStorefront:
             transport=transport,
             verify=verify,
         )
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.api.close()
-
-    def close(self) -> None:
-        self.api.close()
 
     def place_guest_order(
         self,
@@ -201,7 +187,7 @@ class MedusaStorefront:
         )
 
 
-class MedusaAdmin:
+class MedusaAdmin(ApiClient):
     """The store's admin through the Admin API: log in as a user, then read orders and keys.
 
     ``login`` is called on first use; the JWT it returns is sent as ``Authorization: Bearer``.
@@ -221,20 +207,6 @@ class MedusaAdmin:
         self._password = password
         self._token: str | None = None
         self.api = JsonApi(ENGINE, base_url, timeout=timeout, transport=transport, verify=verify)
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.api.close()
-
-    def close(self) -> None:
-        self.api.close()
 
     def login(self) -> str:
         """Exchange the e-mail and password for a JWT (``POST /auth/user/emailpass``)."""

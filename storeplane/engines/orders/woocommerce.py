@@ -24,8 +24,7 @@ import hmac
 import secrets
 import time
 from collections.abc import Iterable, Mapping
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 from urllib.parse import parse_qsl, quote, urlsplit
 
 import httpx
@@ -34,6 +33,7 @@ from storeplane.engines.orders.base import (
     DEFAULT_TIMEOUT,
     Address,
     AdminOrder,
+    ApiClient,
     JsonApi,
     OrderStepError,
     PlacedOrder,
@@ -49,7 +49,7 @@ CASH_ON_DELIVERY = "cod"
 DEFAULT_COUNTRY = "DE"
 
 
-class WooCommerceStorefront:
+class WooCommerceStorefront(ApiClient):
     """A guest shopping in a WooCommerce store through the Store API."""
 
     def __init__(
@@ -62,20 +62,6 @@ class WooCommerceStorefront:
     ) -> None:
         self.api = JsonApi(ENGINE, base_url, timeout=timeout, transport=transport, verify=verify)
         self._cart_token: str | None = None
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.api.close()
-
-    def close(self) -> None:
-        self.api.close()
 
     def _call(self, step: str, method: str, path: str, json_body: Any = None, **params: str) -> Any:
         headers = {CART_TOKEN: self._cart_token} if self._cart_token else None
@@ -191,7 +177,7 @@ class WooCommerceStorefront:
         )
 
 
-class WooCommerceAdmin:
+class WooCommerceAdmin(ApiClient):
     """Orders through WooCommerce's REST API (v3) with a REST API key pair."""
 
     def __init__(
@@ -208,20 +194,6 @@ class WooCommerceAdmin:
         self._key = consumer_key
         self._secret = consumer_secret
         self._https = base_url.lower().startswith("https://")
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.api.close()
-
-    def close(self) -> None:
-        self.api.close()
 
     def _get(self, step: str, path: str, params: Mapping[str, str] | None = None) -> Any:
         path = f"{ADMIN_API}{path}"
