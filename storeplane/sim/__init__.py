@@ -16,15 +16,20 @@ Start it with :func:`storeplane.sim.runner.start_in_thread` (tests) or
 :func:`storeplane.sim.runner.serve_forever` / ``storeplane sim`` / ``python -m
 storeplane.sim`` (foreground).
 
-Modules: ``kinds`` (the served kinds, one table), ``store`` (objects, uid and owner
-indexes, SQLite state file), ``cluster`` (verb semantics, garbage collection, namespace
-lifecycle), ``apply`` (server-side apply, merge and JSON patches, managedFields),
-``selectors``, ``schemas`` + ``validation`` (OpenAPI schema and API-server rules),
-``admission`` + ``quantity`` (LimitRange defaults, ResourceQuota), ``errors`` (Status
-builders), ``codec`` (request bodies), ``discovery``, ``openapi``, ``watch`` (change ring
-and per-watch queues), ``controllers`` + ``workloads`` (built-in controllers), ``faults``
-(failure injection, ``/sim/v1/faults``), ``proxy`` (service proxy stand-in), ``app``
-(routes), ``runner``, ``kubeconfig``.
+Layout, split the way Kubernetes itself is split:
+
+- ``api/``: the HTTP side - ``app`` (routes), ``codec`` (request bodies), ``discovery``,
+  ``openapi``, ``watch`` (change ring and per-watch queues), ``proxy`` (service proxy).
+- ``store/``: ``objects`` (objects, uid and owner indexes, SQLite state file), ``cluster``
+  (verb semantics, garbage collection, namespace lifecycle), ``apply`` (server-side apply,
+  merge and JSON patches, managedFields), ``selectors``.
+- ``admission/``: ``validation`` + ``schemas`` (OpenAPI schema and API-server rules),
+  ``quota`` + ``quantity`` (LimitRange defaults, ResourceQuota).
+- ``controllers/``: ``manager`` (the controller loop, Jobs, namespace finalizer) and
+  ``workloads`` (Deployments, ReplicaSets, StatefulSets, PVCs, load balancers, quota status).
+- ``node/``: ``kubelet`` (the kubelet stand-in).
+- beside them: ``kinds`` (the served kinds, one table), ``errors`` (Status builders),
+  ``faults`` (failure injection, ``/sim/v1/faults``), ``config``, ``runner``, ``kubeconfig``.
 
 What it does NOT model - test against a real cluster (kind, k3s; ``tests/e2e``) for these:
 
@@ -37,7 +42,7 @@ What it does NOT model - test against a real cluster (kind, k3s; ``tests/e2e``) 
   replaces its pods in parallel, no HPA, DaemonSets, CronJobs, PodDisruptionBudgets.
 - No apps behind Services: the ``services/NAME:PORT/proxy`` subresource answers *as a
   healthy app would* on well-known health paths once a matching workload is ready (see
-  :mod:`storeplane.sim.proxy`); the real engine's health needs a real cluster.
+  :mod:`storeplane.sim.api.proxy`); the real engine's health needs a real cluster.
 - No networking: Services get a ClusterIP but no endpoints, Ingresses and LoadBalancer
   Services get ``127.0.0.1`` as their address and nothing listens there; NetworkPolicies
   are stored, never enforced. PVCs are Bound without PersistentVolumes or storage classes.
@@ -47,7 +52,7 @@ What it does NOT model - test against a real cluster (kind, k3s; ``tests/e2e``) 
 - No authentication or authorization (any token is accepted, RBAC objects are inert), no
   admission webhooks, no Pod Security admission, few server-side defaults (no port
   protocols, rollout strategies or probe defaults are filled in).
-- Server-side apply is an approximation (see :mod:`storeplane.sim.apply`): lists of maps
+- Server-side apply is an approximation (see :mod:`storeplane.sim.store.apply`): lists of maps
   with a ``name`` are merged by name, all other lists are atomic; no per-type merge keys
   (e.g. Service ports by port/protocol), no ``$patch`` directives in strategic merge patch.
 - Validation uses the published OpenAPI schemas plus names, labels, selector/template

@@ -2,7 +2,7 @@
 
 Settings are a :class:`Faults` value: set at start-up (``SimulatorConfig.faults``, the
 ``storeplane sim --fault-*`` flags) and changed at runtime through the simulator-only API
-served by :mod:`storeplane.sim.app`:
+served by :mod:`storeplane.sim.api.app`:
 
 - ``GET /sim/v1/faults`` - the current settings (JSON);
 - ``PUT /sim/v1/faults`` - replace them (fields left out take their default: no fault);

@@ -9,6 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+# The Kubernetes release whose API (and published OpenAPI schemas) the simulator serves.
+KUBERNETES_VERSION = "v1.31.0"
+
 NameRule = Literal["label", "subdomain", "path"]
 
 DEFAULT_VERBS: tuple[str, ...] = (

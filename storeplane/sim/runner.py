@@ -18,7 +18,7 @@ from types import TracebackType
 
 import uvicorn
 
-from .app import create_app
+from .api.app import create_app
 from .config import SimulatorConfig
 from .kubeconfig import write_kubeconfig
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from storeplane.sim.apply import (
+from storeplane.sim.store.apply import (
     dotted,
     field_paths,
     from_fields_v1,

@@ -7,7 +7,7 @@ import pytest
 from sim_helpers import namespace
 
 from storeplane.sim.errors import ApiError
-from storeplane.sim.selectors import (
+from storeplane.sim.store.selectors import (
     labels_match,
     parse_field_selector,
     parse_label_selector,

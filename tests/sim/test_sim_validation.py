@@ -10,9 +10,9 @@ import httpx
 import pytest
 from sim_helpers import deployment
 
+from storeplane.sim.admission.schemas import SCHEMA_VERSION, validator
 from storeplane.sim.kinds import KINDS
 from storeplane.sim.runner import RunningSimulator
-from storeplane.sim.schemas import SCHEMA_VERSION, validator
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """The object store: every object by (resource, namespace, name), plus optional persistence.
 
-Owned by :class:`storeplane.sim.cluster.Cluster`, which is the only writer; nothing else
+Owned by :class:`storeplane.sim.store.cluster.Cluster`, which is the only writer; nothing else
 should call ``put``/``delete``. Objects are plain JSON-able dicts. ``get`` and
 ``list_objects`` return deep copies, which callers may change; ``peek``, ``values`` and
 ``list_objects(copies=False)`` return the stored objects for reading only (the fast path

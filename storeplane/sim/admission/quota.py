@@ -1,6 +1,6 @@
 """Admission for Pods and PersistentVolumeClaims: LimitRange defaults and ResourceQuota.
 
-Called by :meth:`storeplane.sim.cluster.Cluster.create` before a Pod or PVC is stored, in
+Called by :meth:`storeplane.sim.store.cluster.Cluster.create` before a Pod or PVC is stored, in
 the API server's order: the LimitRanger fills in container resources from the namespace's
 LimitRanges (``default`` -> limits, ``defaultRequest`` -> requests, for containers that do
 not set them), then ResourceQuota admission refuses an object that would take the
@@ -24,8 +24,8 @@ from collections.abc import Callable
 from fractions import Fraction
 from typing import Any
 
-from .errors import ApiError
-from .kinds import Kind
+from ..errors import ApiError
+from ..kinds import Kind
 from .quantity import QuantityError, is_binary, parse, render
 
 Obj = dict[str, Any]

@@ -1,15 +1,15 @@
 """Built-in controllers: the behaviours of a real cluster that clients wait for.
 
-Started by the app's lifespan (:func:`storeplane.sim.app.create_app`) unless
+Started by the app's lifespan (:func:`storeplane.sim.api.app.create_app`) unless
 ``SimulatorConfig.controllers`` is False. :class:`ControllerManager` runs them all on one
 asyncio task, fed by :meth:`Cluster.subscribe`. Two shapes:
 
 - *timer controllers* decide whether an object needs work and schedule a timer a delay
-  later. Timers are stored with the objects (see :mod:`storeplane.sim.store`) and
+  later. Timers are stored with the objects (see :mod:`storeplane.sim.store.objects`) and
   re-derived at start-up, so pending work (a pod becoming ready, a namespace finishing
   termination) resumes after a restart;
 - *sync controllers* are level-triggered: events map to keys in a deduplicated work queue
-  and ``sync`` converges one key (see :mod:`storeplane.sim.workloads`); at start-up every
+  and ``sync`` converges one key (see :mod:`storeplane.sim.controllers.workloads`); at start-up every
   object they own is queued once.
 
 This module holds the manager and two timer controllers:
@@ -24,7 +24,7 @@ This module holds the manager and two timer controllers:
   dropped and the namespace removed.
 
 The workload controllers (Deployment, ReplicaSet, StatefulSet, kubelet stand-in, PVC
-binder, load balancer, ResourceQuota status) live in :mod:`storeplane.sim.workloads`.
+binder, load balancer, ResourceQuota status) live in :mod:`storeplane.sim.controllers.workloads`.
 """
 
 from __future__ import annotations
@@ -35,11 +35,12 @@ import heapq
 import logging
 from typing import Any, Protocol
 
+from ..faults import FaultInjector, Faults
+from ..kinds import Kind, by_qualified
+from ..node import kubelet
+from ..store.cluster import Cluster, Obj, rfc3339
+from ..store.objects import ObjectKey, Timer
 from . import workloads
-from .cluster import Cluster, Obj, rfc3339
-from .faults import FaultInjector, Faults
-from .kinds import Kind, by_qualified
-from .store import ObjectKey, Timer
 
 logger = logging.getLogger(__name__)
 
@@ -306,7 +307,7 @@ def default_controllers(
         workloads.ReplicaSetSync(faults),
         workloads.StatefulSetSync(faults),
         workloads.QuotaStatus(),
-        workloads.PodLifecycle(delay_for, faults),
+        kubelet.PodLifecycle(delay_for, faults),
         workloads.PvcBinder(delay_for),
         workloads.LoadBalancer(delay_for),
         JobComplete(delay_for("Job"), faults),

@@ -2,7 +2,7 @@
 
 Built by :func:`create_app` and served by :mod:`storeplane.sim.runner`. Routes are thin:
 they parse the URL into (kind, namespace, name, subresource), decode the body, call
-:class:`~storeplane.sim.cluster.Cluster` and render the result or the ``Status`` error.
+:class:`~storeplane.sim.store.cluster.Cluster` and render the result or the ``Status`` error.
 The lifespan opens the store (and its state file) and runs the controllers.
 """
 
@@ -21,18 +21,18 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from ..admission.validation import FieldValidation
+from ..config import SimulatorConfig
+from ..controllers.manager import ControllerManager, default_controllers
+from ..errors import ApiError, bad_request, method_not_allowed, path_not_found
+from ..faults import FaultInjector, Faults
+from ..kinds import NAMESPACES, Kind, lookup
+from ..store.cluster import PROPAGATIONS, Cluster, Obj, Propagation
+from ..store.objects import ObjectStore
+from ..store.selectors import parse_field_selector, parse_label_selector
 from . import discovery, openapi
-from .cluster import PROPAGATIONS, Cluster, Obj, Propagation
 from .codec import decode_body, decode_patch
-from .config import SimulatorConfig
-from .controllers import ControllerManager, default_controllers
-from .errors import ApiError, bad_request, method_not_allowed, path_not_found
-from .faults import FaultInjector, Faults
-from .kinds import NAMESPACES, Kind, lookup
 from .proxy import proxy
-from .selectors import parse_field_selector, parse_label_selector
-from .store import ObjectStore
-from .validation import FieldValidation
 from .watch import DEFAULT_TIMEOUT, StreamOptions, WatchHub, WatchStream
 
 logger = logging.getLogger(__name__)
@@ -97,7 +97,7 @@ def _flag(value: str | None) -> bool:
 
 
 def _watch(request: Request, sim: Simulated, target: Target) -> Response:
-    """Open a watch on a collection (see :mod:`storeplane.sim.watch`)."""
+    """Open a watch on a collection (see :mod:`storeplane.sim.api.watch`)."""
     q = request.query_params
     if target.name is not None or request.method != "GET":
         raise method_not_allowed()

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .kinds import Kind, group_versions, kinds_in
-
-KUBERNETES_VERSION = "v1.31.0"
+from ..kinds import KUBERNETES_VERSION, Kind, group_versions, kinds_in
 
 Obj = dict[str, Any]
 

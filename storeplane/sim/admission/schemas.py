@@ -1,7 +1,7 @@
 """The Kubernetes OpenAPI schemas for the simulated version, from ``kubernetes-validate``.
 
-Read by :mod:`storeplane.sim.validation` (every created or updated object is checked
-against its kind's schema) and :mod:`storeplane.sim.openapi` (the ``/openapi/v3``
+Read by :mod:`storeplane.sim.admission.validation` (every created or updated object is checked
+against its kind's schema) and :mod:`storeplane.sim.api.openapi` (the ``/openapi/v3``
 documents kubectl downloads before it validates). The package ships JSON Schema files per
 Kubernetes minor version (``kubernetes-json-schema/v1.NN.0-local-strict/``): one per kind
 plus ``_definitions.json`` with every type under ``$defs``. They are loaded once per
@@ -23,8 +23,7 @@ from typing import Any
 import jsonschema
 from referencing import Registry, Resource
 
-from .discovery import KUBERNETES_VERSION
-from .kinds import Kind
+from ..kinds import KUBERNETES_VERSION, Kind
 
 Obj = dict[str, Any]
 

@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 import yaml
 
-from .errors import bad_request, unsupported_media_type
+from ..errors import bad_request, unsupported_media_type
 
 PatchKind = Literal["apply", "merge", "strategic", "json"]
 

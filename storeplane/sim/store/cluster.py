@@ -1,7 +1,7 @@
 """Object semantics: what the API server does to an object on each verb.
 
-:class:`Cluster` is called by the routes in :mod:`storeplane.sim.app` and by the built-in
-controllers. It owns the :class:`~storeplane.sim.store.ObjectStore` and is the only writer
+:class:`Cluster` is called by the routes in :mod:`storeplane.sim.api.app` and by the built-in
+controllers. It owns the :class:`~storeplane.sim.store.objects.ObjectStore` and is the only writer
 to it. It fills in server-set metadata (uid, resourceVersion, generation,
 creationTimestamp, managedFields), applies a few server-side defaults, validates, enforces
 optimistic concurrency and namespace lifecycle, and tells subscribers about every change
@@ -23,9 +23,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from . import admission
-from . import apply as ssa
-from .errors import (
+from ..admission import quota as admission
+from ..admission.validation import FieldValidation, validate
+from ..errors import (
     ApiError,
     already_exists,
     apply_conflict,
@@ -35,10 +35,10 @@ from .errors import (
     namespace_terminating,
     not_found,
 )
-from .kinds import KINDS, NAMESPACES, Kind, by_qualified
+from ..kinds import KINDS, NAMESPACES, Kind, by_qualified
+from . import apply as ssa
+from .objects import ObjectKey, ObjectStore
 from .selectors import fields_match, labels_match, parse_field_selector, parse_label_selector
-from .store import ObjectKey, ObjectStore
-from .validation import FieldValidation, validate
 
 logger = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """Kubernetes resource quantities (``500m``, ``128Mi``, ``1.5G``, ``2``): parse and print.
 
-Used by :mod:`storeplane.sim.admission` for LimitRange defaults and ResourceQuota
+Used by :mod:`storeplane.sim.admission.quota` for LimitRange defaults and ResourceQuota
 accounting. Values are exact fractions; printing picks the form the API server would
 (``1500m`` or ``1.5``-free milli-units for decimal values, the largest exact binary suffix
 for binary ones).

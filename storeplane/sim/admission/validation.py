@@ -1,11 +1,11 @@
 """Validation of an object before it is stored.
 
-Called by :mod:`storeplane.sim.cluster` on create, update, patch and apply, on the
+Called by :mod:`storeplane.sim.store.cluster` on create, update, patch and apply, on the
 complete object. Two layers, reported together in one ``422 Invalid`` with a cause per
 field (``details.causes[].field``), in the API server's wording:
 
 - the Kubernetes OpenAPI schema of the kind for the simulated version (types, required
-  fields, enums, bounds; see :mod:`storeplane.sim.schemas`), messages in the form the API
+  fields, enums, bounds; see :mod:`storeplane.sim.admission.schemas`), messages in the form the API
   server uses for schema errors (``spec.replicas: Invalid value: "two": spec.replicas in
   body must be of type integer: "string"``);
 - rules the schemas cannot express: the object name (DNS-1123 label or subdomain per kind),
@@ -26,8 +26,8 @@ from typing import Any, Literal
 
 import jsonschema
 
-from .errors import bad_request, invalid
-from .kinds import Kind
+from ..errors import bad_request, invalid
+from ..kinds import Kind
 from .schemas import validator
 
 FieldValidation = Literal["Strict", "Warn", "Ignore"]

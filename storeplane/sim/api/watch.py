@@ -41,9 +41,9 @@ from typing import Any
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from .errors import ApiError
-from .kinds import Kind
-from .selectors import FieldRequirement, Requirement, fields_match, labels_match
+from ..errors import ApiError
+from ..kinds import Kind
+from ..store.selectors import FieldRequirement, Requirement, fields_match, labels_match
 
 logger = logging.getLogger(__name__)
 

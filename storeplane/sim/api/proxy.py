@@ -21,8 +21,8 @@ from typing import Any
 
 from starlette.responses import PlainTextResponse, Response
 
-from .errors import ApiError
-from .kinds import lookup
+from ..errors import ApiError
+from ..kinds import lookup
 
 FORCED_STATUS_ANNOTATION = "sim.storeplane.dev/proxy-status"
 _WORKLOAD_RESOURCES = (("apps", "v1", "deployments"), ("apps", "v1", "statefulsets"))

@@ -1,6 +1,6 @@
 """Server-side apply, merge patches and ``managedFields`` bookkeeping.
 
-Called by :mod:`storeplane.sim.cluster` for PATCH (apply, merge, strategic merge) and to
+Called by :mod:`storeplane.sim.store.cluster` for PATCH (apply, merge, strategic merge) and to
 record which manager touched which fields on create and update. Pure functions on plain
 dicts; no I/O.
 

@@ -1,6 +1,6 @@
 """``/openapi/v3``: the OpenAPI documents kubectl downloads before it validates or applies.
 
-Served by :mod:`storeplane.sim.app`. The root lists one document per served group-version
+Served by :mod:`storeplane.sim.api.app`. The root lists one document per served group-version
 (``{"paths": {"apis/apps/v1": {"serverRelativeURL": "/openapi/v3/apis/apps/v1?hash=..."}}}``);
 each document has the paths and operations of that group-version's kinds (with
 ``x-kubernetes-group-version-kind`` and the ``fieldValidation`` query parameter, which is
@@ -8,7 +8,7 @@ how kubectl learns that the server validates, so it sends ``fieldValidation=Stri
 under ``components.schemas``, every schema they reach.
 
 The schemas come from ``kubernetes-validate``'s JSON Schema definitions for the simulated
-version (see :mod:`storeplane.sim.schemas`), adapted to OpenAPI 3.0: ``["string", "null"]``
+version (see :mod:`storeplane.sim.admission.schemas`), adapted to OpenAPI 3.0: ``["string", "null"]``
 types become ``string``, ``$ref``s point into ``#/components/schemas/``, and
 ``IntOrString``/``Quantity`` take the API server's ``int-or-string`` form. Documents are
 built once per process and served as bytes. ``/openapi/v2`` (protobuf) is not served.
@@ -21,9 +21,8 @@ import hashlib
 import json
 from typing import Any
 
-from .discovery import KUBERNETES_VERSION
-from .kinds import Kind, group_versions, kinds_in
-from .schemas import definition_name
+from ..admission.schemas import definition_name
+from ..kinds import KUBERNETES_VERSION, Kind, group_versions, kinds_in
 
 Obj = dict[str, Any]
 
@@ -83,7 +82,7 @@ def convert(schema: Any, seen: set[str]) -> Any:
 
 @functools.cache
 def _definitions() -> dict[str, Any]:
-    from .schemas import definitions
+    from ..admission.schemas import definitions
 
     return dict(definitions()["$defs"])
 
