@@ -42,7 +42,8 @@ What it does NOT model - test against a real cluster (kind, k3s; ``tests/e2e``) 
   replaces its pods in parallel, no HPA, DaemonSets, CronJobs, PodDisruptionBudgets.
 - No apps behind Services: the ``services/NAME:PORT/proxy`` subresource answers *as a
   healthy app would* on well-known health paths once a matching workload is ready (see
-  :mod:`storeplane.sim.api.proxy`); the real engine's health needs a real cluster.
+  :mod:`storeplane.sim.api.proxy`) and says so with ``X-Storeplane-Sim-Runtime: simulated``
+  and the images it stands in for; the real engine's health needs a real cluster.
 - No networking: Services get a ClusterIP but no endpoints, Ingresses and LoadBalancer
   Services get ``127.0.0.1`` as their address and nothing listens there; NetworkPolicies
   are stored, never enforced. PVCs are Bound without PersistentVolumes or storage classes.

@@ -57,6 +57,10 @@ def test_health_answers_once_the_backing_workload_is_ready() -> None:
             assert time.monotonic() < deadline, ok.text
             time.sleep(0.05)
         assert ok.text == "OK"
+        # The stand-in says it is one, naming the images nothing runs (CONTRACTS A).
+        assert ok.headers["X-Storeplane-Sim-Runtime"] == "simulated"
+        assert ok.headers["X-Storeplane-Sim-Simulated-Images"] == "nginx"
+        assert "X-Storeplane-Sim-Runtime" not in early.headers
         wp = client.get("/api/v1/namespaces/shop/services/web:9000/proxy/wp-json/")
         assert wp.status_code == 200 and wp.json()["namespaces"]
 

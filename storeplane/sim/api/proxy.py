@@ -12,6 +12,11 @@ No ready backing workload -> ``503 ServiceUnavailable`` ("no endpoints available
 as a real API server says. Tests can make a healthy-looking service fail on purpose with the
 annotation ``sim.storeplane.dev/proxy-status: "<code>"`` on the Service. This is a stand-in:
 the real engine's health is only checked against a real cluster (tests/e2e/cluster).
+
+Every stand-in answer says so (CONTRACTS A): ``X-Storeplane-Sim-Runtime: simulated`` and
+``X-Storeplane-Sim-Simulated-Images: <comma list>`` (the images of the backing workloads'
+containers), so storeplane reports the store's ``workload_runtime`` as ``simulated`` and never
+mistakes this answer for a working shop.
 """
 
 from __future__ import annotations
@@ -25,6 +30,8 @@ from ..errors import ApiError
 from ..kinds import lookup
 
 FORCED_STATUS_ANNOTATION = "sim.storeplane.dev/proxy-status"
+RUNTIME_HEADER = "X-Storeplane-Sim-Runtime"
+SIMULATED_IMAGES_HEADER = "X-Storeplane-Sim-Simulated-Images"
 _WORKLOAD_RESOURCES = (("apps", "v1", "deployments"), ("apps", "v1", "statefulsets"))
 
 
@@ -38,6 +45,17 @@ def _ready(obj: dict[str, Any]) -> bool:
     wanted = obj.get("spec", {}).get("replicas", 1)
     seen = status.get("observedGeneration", 0) >= obj.get("metadata", {}).get("generation", 0)
     return bool(seen and wanted > 0 and status.get("readyReplicas", 0) >= 1)
+
+
+def _images(workloads: list[dict[str, Any]]) -> str:
+    """The backing workloads' container images, in order, each once: none of them runs."""
+    seen: dict[str, None] = {}
+    for obj in workloads:
+        spec = obj.get("spec", {}).get("template", {}).get("spec", {})
+        for container in (*spec.get("initContainers", []), *spec.get("containers", [])):
+            if container.get("image"):
+                seen[str(container["image"])] = None
+    return ",".join(seen)
 
 
 def _unavailable(name: str) -> ApiError:
@@ -61,6 +79,13 @@ def proxy(cluster: Any, namespace: str, service_ref: str, path: str) -> Response
                 backing.append(obj)
     if not any(_ready(obj) for obj in backing):
         raise _unavailable(name)
+    answer = _stand_in(service, name, path)
+    answer.headers[RUNTIME_HEADER] = "simulated"
+    answer.headers[SIMULATED_IMAGES_HEADER] = _images([o for o in backing if _ready(o)])
+    return answer
+
+
+def _stand_in(service: dict[str, Any], name: str, path: str) -> Response:
     forced = (service["metadata"].get("annotations") or {}).get(FORCED_STATUS_ANNOTATION)
     if forced:
         return PlainTextResponse(f"forced status {forced}", status_code=int(forced))
