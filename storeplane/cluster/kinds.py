@@ -37,6 +37,9 @@ OWNED_KINDS: tuple[Kind, ...] = (
     Kind("networking.k8s.io/v1", "Ingress"),
     Kind("rbac.authorization.k8s.io/v1", "Role"),
     Kind("rbac.authorization.k8s.io/v1", "RoleBinding"),
+    # Made by the workload controllers, never applied by storeplane: read (and watched) so
+    # that a workload that is not ready can say which pod and container is stuck, and why.
+    Kind("v1", "Pod"),
 )
 
 # Cluster-scoped kinds that could carry a store's label by mistake; checked after teardown.

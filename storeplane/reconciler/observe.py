@@ -11,6 +11,7 @@ from typing import Any
 
 from storeplane.domain.diff import in_sync
 from storeplane.domain.errors import RetryableError
+from storeplane.domain.pods import pod_problem, selects
 from storeplane.domain.ports import LiveObject, Manifest, NamespacePhase, ObjectRef
 from storeplane.domain.state import Observation
 from storeplane.domain.store import Store
@@ -53,6 +54,14 @@ def _is_stale(obj: LiveObject, wanted: set[ObjectRef], claim_prefixes: tuple[str
     return not (obj.ref.kind == "PersistentVolumeClaim" and obj.ref.name.startswith(claim_prefixes))
 
 
+def _not_ready_message(workload: LiveObject, pods: list[Manifest]) -> str:
+    """``Deployment medusa-server: 0/1 replicas ready`` plus, when one of its pods is stuck,
+    the pod, container and the kubelet's reason (a missing Secret key, a crash loop...)."""
+    message = f"{workload.ref.kind} {workload.ref.name}: {workload.readiness_message}"
+    problems = [p for pod in pods if selects(workload.manifest, pod) and (p := pod_problem(pod))]
+    return f"{message}; {problems[0]}" if problems else message
+
+
 async def observe(store: Store, desired: DesiredState | None, ctx: ReconcileContext) -> Observation:
     ns = await ctx.cluster.namespace_status(store.namespace)
     if store.is_deleting or desired is None or ns.phase != NamespacePhase.ACTIVE:
@@ -67,8 +76,9 @@ async def observe(store: Store, desired: DesiredState | None, ctx: ReconcileCont
     prefixes = _claim_prefixes(desired.workloads)
     stale = tuple(o.ref for o in live.values() if _is_stale(o, desired.refs(), prefixes))
     wanted_workloads = {ObjectRef.of(m) for m in desired.workloads}
+    pods = [o.manifest for o in live.values() if o.ref.kind == "Pod"]
     not_ready = tuple(
-        f"{o.ref.kind} {o.ref.name}: {o.readiness_message}"
+        _not_ready_message(o, pods)
         for o in live.values()
         if o.ref in wanted_workloads and not o.ready
     )

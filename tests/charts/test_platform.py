@@ -65,7 +65,9 @@ def _expected_rules() -> dict[tuple[str, str], set[str]]:
     expected: dict[tuple[str, str], set[str]] = {}
     for kind in (*OWNED_KINDS, *CLUSTER_KINDS):
         group = kind.api_version.rpartition("/")[0]
-        verbs = READ_DELETE_VERBS if group == RBAC_GROUP else WRITE_VERBS
+        # RBAC objects and pods are never applied by storeplane: only read and (stray) deleted.
+        read_only = group == RBAC_GROUP or kind.kind == "Pod"
+        verbs = READ_DELETE_VERBS if read_only else WRITE_VERBS
         expected[(group, _plural(kind.kind))] = set(verbs)
     assert ("", "namespaces") in expected and NAMESPACE in CLUSTER_KINDS
     expected[("", "services/proxy")] = {"get"}  # the StoreReachable health check
