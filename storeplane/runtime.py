@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 
@@ -24,6 +25,7 @@ from storeplane.cluster.cache import ObjectCache
 from storeplane.cluster.cached import CachedCluster
 from storeplane.cluster.watch import ClusterWatcher
 from storeplane.db import SqlStoreRepository, SqlUserRepository, create_engine_for, migrate
+from storeplane.dev_ingress import StoreHostForwarder
 from storeplane.domain.ports import ClusterPort
 from storeplane.engines import Exposure
 from storeplane.observability.metrics import StoreCollector, install_store_collector
@@ -104,12 +106,15 @@ async def run(
     on_started: Callable[[str], None] | None = None,
     on_bootstrap: Callable[[str], None] | None = None,
     token_file: Path | None = None,
+    store_ingress: str | None = None,
 ) -> None:
     """Migrate, then serve the API and run the reconciler until interrupted (SIGINT/SIGTERM).
 
     On a database without users, an ``admin`` user and its first token are made and the token
     is handed to ``on_bootstrap`` (to print once). With ``token_file`` (``storeplane dev``) a
-    working admin token is kept in that file (mode 0600) instead.
+    working admin token is kept in that file (mode 0600) instead. With ``store_ingress`` (the
+    simulator's ingress listener, ``storeplane dev``) requests for ``*.localhost`` store hosts
+    on the same port are forwarded there.
     """
     migrate(settings.sqlalchemy_url)
     engine = create_engine_for(settings.sqlalchemy_url)
@@ -141,8 +146,11 @@ async def run(
         dashboard_dir=DASHBOARD_DIR if (DASHBOARD_DIR / "index.html").exists() else None,
         on_change=loop.wake,
     )
+    served: Any = app if store_ingress is None else StoreHostForwarder(app, store_ingress)
     server = uvicorn.Server(
-        uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on", log_config=None)
+        uvicorn.Config(
+            served, log_level="warning", access_log=False, lifespan="on", log_config=None
+        )
     )
     stop = asyncio.Event()
     watching = asyncio.create_task(watcher.run(stop), name="watches")
