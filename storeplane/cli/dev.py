@@ -10,7 +10,7 @@ from pathlib import Path
 import typer
 
 from storeplane.cli.common import configure_logging, console
-from storeplane.cli.stores import ADMIN_TOKEN_FILE
+from storeplane.cli.connection import ADMIN_TOKEN_FILE, forget_api_url, write_api_url
 
 
 def dev(
@@ -44,7 +44,12 @@ def dev(
 
     token_file = data_dir / ADMIN_TOKEN_FILE
 
+    recorded: list[str] = []
+
     def started(url: str) -> None:
+        # The CLI finds this server through this file when it is given no --api-url.
+        write_api_url(data_dir, url)
+        recorded.append(url)
         console.print(
             f"[bold green]storeplane is running at {url}[/]  (dashboard, API under /api/v1, docs at /docs)"
         )
@@ -61,7 +66,7 @@ def dev(
             f"  dashboard:  sign in with that token (paste it, or open {url}/#token=<the token>)"
         )
         console.print(
-            f"  try:        storeplane stores --api-url {url}{where} create my-shop --engine medusa --wait"
+            f"  try:        storeplane stores{where} create my-shop --engine medusa --wait"
         )
         console.print("  stop with Ctrl-C")
 
@@ -79,4 +84,6 @@ def dev(
             )
         )
     finally:
+        for url in recorded:
+            forget_api_url(data_dir, url)
         sim.stop()

@@ -11,15 +11,18 @@ to be configured.
 
 from __future__ import annotations
 
+import os
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import httpx
 import typer
 from rich.console import Console
 from rich.table import Table
+
+from storeplane.cli.connection import Connection, resolve
 
 stores_app = typer.Typer(help="Create, inspect, change and delete stores.", no_args_is_help=True)
 console = Console(soft_wrap=True)
@@ -34,36 +37,55 @@ PHASE_STYLE = {
     "Deleting": "magenta",
     "Deleted": "dim",
 }
-ADMIN_TOKEN_FILE = "admin.token"
-_state: dict[str, str] = {}
+_group: dict[str, Any] = {}  # the options given before the subcommand
+_conn: list[Connection] = []  # the connection of the running command, set by _connect
+
+# Accepted before the subcommand (``stores --api-url URL list``) and after it
+# (``stores list --api-url URL``); after wins.
+ApiUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--api-url",
+        help=(
+            "Base URL of the storeplane API. Default: STOREPLANE_API_URL, else the URL a running "
+            "storeplane dev recorded in <data dir>/api.url, else http://127.0.0.1:8080."
+        ),
+        show_default=False,
+    ),
+]
+Token = Annotated[
+    str | None,
+    typer.Option(
+        "--token",
+        help="API token. Default: STOREPLANE_TOKEN, else <data dir>/admin.token (storeplane dev).",
+        show_default=False,
+    ),
+]
+DataDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir",
+        help="The data dir of a storeplane dev (api.url, admin.token). Default: STOREPLANE_DATA_DIR, else .data.",
+        show_default=False,
+    ),
+]
 
 
 @stores_app.callback()
-def _options(
-    api_url: str = typer.Option(
-        "http://127.0.0.1:8080", envvar="STOREPLANE_API_URL", help="Base URL of the storeplane API."
-    ),
-    token: str | None = typer.Option(
-        None,
-        envvar="STOREPLANE_TOKEN",
-        help="API token; default: the one storeplane dev wrote to <data dir>/admin.token.",
-        show_default=False,
-    ),
-    data_dir: Path = typer.Option(
-        Path(".data"),
-        envvar="STOREPLANE_DATA_DIR",
-        help="Where storeplane dev keeps admin.token (used when no token is given).",
-    ),
-) -> None:
-    _state["api_url"] = api_url.rstrip("/")
-    _state["token"] = token or _token_from_file(data_dir / ADMIN_TOKEN_FILE)
+def _options(api_url: ApiUrl = None, token: Token = None, data_dir: DataDir = None) -> None:
+    _group.update(api_url=api_url, token=token, data_dir=data_dir)
 
 
-def _token_from_file(path: Path) -> str:
-    try:
-        return path.read_text().strip()
-    except OSError:
-        return ""
+def _connect(api_url: str | None, token: str | None, data_dir: Path | None) -> None:
+    """Settle the connection of this command from its own options, then the group's."""
+    _conn[:] = [
+        resolve(
+            api_url or _group.get("api_url"),
+            token or _group.get("token"),
+            data_dir or _group.get("data_dir"),
+            env=dict(os.environ),
+        )
+    ]
 
 
 def _fail(message: str) -> NoReturn:
@@ -72,13 +94,15 @@ def _fail(message: str) -> NoReturn:
 
 
 def _call(method: str, path: str, **kwargs: Any) -> Any:
-    url = f"{_state['api_url']}/api/v1{path}"
-    headers = {"Authorization": f"Bearer {_state['token']}"} if _state.get("token") else {}
+    conn = _conn[0]
+    url = f"{conn.api_url}/api/v1{path}"
+    headers = {"Authorization": f"Bearer {conn.token}"} if conn.token else {}
     try:
         response = httpx.request(method, url, timeout=30, headers=headers, **kwargs)
     except httpx.HTTPError as exc:
         _fail(
-            f"cannot reach the storeplane API at {_state['api_url']} ({exc}); is it running? (storeplane dev)"
+            f"cannot reach the storeplane API at {conn.api_url} ({exc}); is it running?\n"
+            f"  {conn.unreachable_hint()}"
         )
     if response.status_code >= 400:
         try:
@@ -96,16 +120,32 @@ def _call(method: str, path: str, **kwargs: Any) -> Any:
 
 
 def _resolve(ref: str) -> str:
-    """Accept a store id or a store name."""
+    """Accept a store id or a store name.
+
+    A name means the live (not Deleted) store of that name; names are unique among live
+    stores. When no live store has it, the most recent deleted store of that name, so that
+    ``events my-shop`` still reads the timeline of the shop just deleted."""
     if ref.startswith("store-"):
         return ref
-    page = _call("GET", "/stores", params={"q": ref, "limit": 200})
-    matches = [s for s in page["items"] if s["name"] == ref and s["phase"] != "Deleted"]
-    if not matches:
+    for params in ({}, {"phase": "Deleted"}):  # live stores first; both lists newest first
+        page = _call("GET", "/stores", params={"q": ref, "limit": 200, **params})
         matches = [s for s in page["items"] if s["name"] == ref]
-    if not matches:
-        _fail(f'no store named "{ref}"; list them with: storeplane stores list')
-    return str(matches[0]["id"])
+        if matches:
+            return str(matches[0]["id"])
+    _fail(f'no store named "{ref}"; list them with: storeplane stores list')
+
+
+def _phase_option(value: str | None) -> str | None:
+    """``--phase ready`` means ``Ready``: phases are matched ignoring case."""
+    if value is None:
+        return None
+    for phase in PHASE_STYLE:
+        if phase.lower() == value.lower():
+            return phase
+    raise typer.BadParameter(
+        f'"{value}" is not a phase; use one of {", ".join(PHASE_STYLE)} (any case)',
+        param_hint="--phase",
+    )
 
 
 def _phase(phase: str) -> str:
@@ -193,8 +233,12 @@ def create(
         False, "--wait", help="Follow the store until it is Ready or Failed."
     ),
     timeout: float = typer.Option(900, help="Seconds to wait with --wait."),
+    api_url: ApiUrl = None,
+    token: Token = None,
+    data_dir: DataDir = None,
 ) -> None:
     """Create a store."""
+    _connect(api_url, token, data_dir)
     store = _call("POST", "/stores", json={"name": name, "engine": engine, "plan": plan})
     console.print(f"created {store['name']} ({store['id']})")
     _finish(store, wait, {"Ready", "Failed"}, timeout)
@@ -202,11 +246,19 @@ def create(
 
 @stores_app.command("list")
 def list_(
-    phase: str | None = typer.Option(None, help="Only stores in this phase."),
+    phase: str | None = typer.Option(
+        None,
+        callback=_phase_option,
+        help="Only stores in this phase (any case); Deleted lists deleted stores.",
+    ),
     query: str | None = typer.Option(None, "--query", "-q", help="Only names containing this."),
     limit: int = typer.Option(50, help="At most this many."),
+    api_url: ApiUrl = None,
+    token: Token = None,
+    data_dir: DataDir = None,
 ) -> None:
     """List stores, newest first."""
+    _connect(api_url, token, data_dir)
     params = {"phase": phase, "q": query, "limit": limit}
     page = _call("GET", "/stores", params={k: v for k, v in params.items() if v is not None})
     if not page["items"]:
@@ -231,8 +283,14 @@ def list_(
 
 
 @stores_app.command()
-def get(store: str = typer.Argument(..., help="Store id or name.")) -> None:
+def get(
+    store: str = typer.Argument(..., help="Store id or name."),
+    api_url: ApiUrl = None,
+    token: Token = None,
+    data_dir: DataDir = None,
+) -> None:
     """Show a store: phase, conditions, URL."""
+    _connect(api_url, token, data_dir)
     _show(_call("GET", f"/stores/{_resolve(store)}"))
 
 
@@ -242,8 +300,12 @@ def events(
     follow: bool = typer.Option(
         False, "--follow", "-f", help="Keep printing new events (Ctrl-C stops)."
     ),
+    api_url: ApiUrl = None,
+    token: Token = None,
+    data_dir: DataDir = None,
 ) -> None:
     """Print a store's audit timeline, oldest first."""
+    _connect(api_url, token, data_dir)
     store_id = _resolve(store)
     seen = 0
     while True:
@@ -262,8 +324,12 @@ def update(
     plan: str = typer.Option(..., help="The new plan: small, medium or large."),
     wait: bool = typer.Option(False, "--wait"),
     timeout: float = typer.Option(900),
+    api_url: ApiUrl = None,
+    token: Token = None,
+    data_dir: DataDir = None,
 ) -> None:
     """Change a store's plan."""
+    _connect(api_url, token, data_dir)
     store_id = _resolve(store)
     seen = _event_count(store_id) if wait else 0
     updated = _call("PATCH", f"/stores/{store_id}", json={"plan": plan})
@@ -276,8 +342,12 @@ def delete(
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
     wait: bool = typer.Option(False, "--wait", help="Follow until Deleted (teardown verified)."),
     timeout: float = typer.Option(600),
+    api_url: ApiUrl = None,
+    token: Token = None,
+    data_dir: DataDir = None,
 ) -> None:
     """Delete a store and everything it owns in the cluster."""
+    _connect(api_url, token, data_dir)
     store_id = _resolve(store)
     if not yes:
         typer.confirm(f"Delete store {store} ({store_id}) and all its data?", abort=True)
@@ -291,8 +361,12 @@ def retry(
     store: str = typer.Argument(..., help="Store id or name."),
     wait: bool = typer.Option(False, "--wait"),
     timeout: float = typer.Option(900),
+    api_url: ApiUrl = None,
+    token: Token = None,
+    data_dir: DataDir = None,
 ) -> None:
     """Retry a failed store now, with a fresh deadline."""
+    _connect(api_url, token, data_dir)
     store_id = _resolve(store)
     seen = _event_count(store_id) if wait else 0
     retried = _call("POST", f"/stores/{store_id}/retry")
@@ -300,8 +374,13 @@ def retry(
 
 
 @stores_app.command()
-def plans() -> None:
+def plans(
+    api_url: ApiUrl = None,
+    token: Token = None,
+    data_dir: DataDir = None,
+) -> None:
     """Show the plans and their quotas."""
+    _connect(api_url, token, data_dir)
     table = Table(
         "PLAN", "REQUESTS cpu/mem", "LIMITS cpu/mem", "PODS", "PVCS", "STORAGE", "DESCRIPTION"
     )

@@ -27,9 +27,14 @@ def cli_env(data_dir: Path | None = None, **extra: str) -> dict[str, str]:
 
 
 def storeplane(
-    *args: str, api_url: str | None = None, data_dir: Path | None = None, **env: str
+    *args: str,
+    api_url: str | None = None,
+    data_dir: Path | None = None,
+    cwd: Path | None = None,
+    **env: str,
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``storeplane [stores --api-url URL] ARGS...`` to completion."""
+    """Run ``storeplane [stores --api-url URL] ARGS...`` to completion (in ``cwd``, where the
+    CLI looks for ``.data``)."""
     prefix = ["stores", "--api-url", api_url] if api_url else []
     return subprocess.run(
         [str(STOREPLANE), *prefix, *args],
@@ -38,4 +43,5 @@ def storeplane(
         env=cli_env(data_dir, **env),
         timeout=CLI_TIMEOUT,
         check=False,
+        cwd=cwd,
     )
