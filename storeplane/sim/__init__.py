@@ -8,7 +8,8 @@ cluster: discovery and ``/openapi/v3``; create, get, list, update, patch (server
 apply, merge, strategic merge, JSON patch), delete with ``propagationPolicy``,
 deletecollection, the ``status`` and namespace ``finalize`` subresources; watch with
 resumption, ``410 Expired`` and bookmarks; ``Status`` errors with the API server's codes
-and messages; validation against the Kubernetes OpenAPI schemas. It is a separate
+and messages; validation against the Kubernetes OpenAPI schemas; JSON, YAML and Kubernetes
+protobuf request bodies (what kubectl 1.35+ ``create`` and helm 4 send). It is a separate
 program: it imports nothing from the rest of storeplane. ``docs/simulator.md`` is the
 user's guide.
 
@@ -18,7 +19,8 @@ storeplane.sim`` (foreground).
 
 Layout, split the way Kubernetes itself is split:
 
-- ``api/``: the HTTP side - ``app`` (routes), ``codec`` (request bodies), ``discovery``,
+- ``api/``: the HTTP side - ``app`` (routes), ``codec`` (request bodies), ``protobuf`` +
+  ``protobuf_fields`` (protobuf bodies and their generated field tables), ``discovery``,
   ``openapi``, ``watch`` (change ring and per-watch queues), ``proxy`` (service proxy).
 - ``store/``: ``objects`` (objects, uid and owner indexes, SQLite state file), ``cluster``
   (verb semantics, garbage collection, namespace lifecycle), ``apply`` (server-side apply,
@@ -58,7 +60,8 @@ What it does NOT model - test against a real cluster (kind, k3s; ``tests/e2e``) 
   (e.g. Service ports by port/protocol), no ``$patch`` directives in strategic merge patch.
 - Validation uses the published OpenAPI schemas plus names, labels, selector/template
   agreement and a few enums; not the API server's many cross-field rules.
-- No ``dryRun`` (400), no server-side Table output, no protobuf, no ``/openapi/v2``, no
+- No ``dryRun`` (400), no server-side Table output, protobuf only for request bodies
+  (answers are always JSON; a client accepting only protobuf is not served), no ``/openapi/v2``, no
   ``resourceVersion`` semantics on reads (always the latest); watch history is a bounded
   ring per resource and starts empty after a restart (older versions get 410).
 - Garbage collection runs synchronously within the deleting request; only the kinds in

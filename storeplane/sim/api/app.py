@@ -230,7 +230,8 @@ async def _delete_options(request: Request) -> tuple[Propagation | None, Obj | N
     """``propagationPolicy`` and ``preconditions`` from the query (lightkube) or a
     DeleteOptions body (kubectl); ``orphanDependents`` is the old spelling of Orphan."""
     raw = await request.body()
-    body = decode_body("application/json", raw) if raw.strip() else {}
+    content_type = request.headers.get("content-type") or "application/json"
+    body = decode_body(content_type, raw) if raw.strip() else {}
     if not isinstance(body, dict):
         raise bad_request("the body of a DELETE must be a DeleteOptions object")
     policy = request.query_params.get("propagationPolicy") or body.get("propagationPolicy")
