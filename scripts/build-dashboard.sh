@@ -5,7 +5,20 @@
 # npm dependencies only when dashboard/node_modules is missing or package-lock.json changed
 # since the last install, then generates the typed API client from storeplane's OpenAPI
 # schema (needs .venv) and runs tsc + vite build.
+#
+#   scripts/build-dashboard.sh               always build
+#   scripts/build-dashboard.sh --if-changed  skip when dashboard/dist was built from exactly the
+#                                            current sources (scripts/dev.sh's quick restart)
+#
+# After each build the hash of the dashboard's sources (every file under dashboard/ except
+# node_modules, dist, test output and the generated API client) goes to
+# dashboard/node_modules/.storeplane-dist-sha256 (not into dist, which storeplane serves).
+# The generated client is left out on purpose: it holds types only, which vite erases, so a
+# changed API schema alone cannot change dist (tsc checks it whenever the sources change, and
+# scripts/test.sh always builds).
 set -euo pipefail
+IF_CHANGED=0
+[[ "${1:-}" == "--if-changed" ]] && IF_CHANGED=1
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 dashboard="$repo/dashboard"
@@ -19,6 +32,17 @@ node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(
   || { say "no $repo/.venv/bin/python: create the Python environment first (it dumps the OpenAPI schema)"; exit 1; }
 
 cd "$dashboard"
+sources_hash() {
+  find . \( -path ./node_modules -o -path ./dist -o -path ./test-output -o -path ./src/api/generated \) -prune \
+    -o -type f ! -name openapi.json -print0 | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1
+}
+built_stamp="node_modules/.storeplane-dist-sha256"  # not in dist: storeplane serves dist
+sources="$(sources_hash)"
+if [ "$IF_CHANGED" = 1 ] && [ -f dist/index.html ] && [ -f "$built_stamp" ] && [ "$(cat "$built_stamp")" = "$sources" ]; then
+  say "dashboard/dist is up to date (sources unchanged since the last build); skipping the build"
+  exit 0
+fi
+
 stamp="node_modules/.storeplane-lock-sha256"
 want="$(sha256sum package-lock.json | cut -d' ' -f1)"
 if [ -d node_modules ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
@@ -31,4 +55,5 @@ fi
 
 say "generating the API client and building (npm run build) ..."
 npm run --silent build
+echo "$sources" > "$built_stamp"
 say "done: $(du -sh dist | cut -f1) in dashboard/dist"

@@ -2,7 +2,8 @@
 # Install everything storeplane needs on a fresh Debian machine. Idempotent: a second run
 # only checks. Used by scripts/dev.sh (run the product) and scripts/test.sh (run the tests).
 #
-#   scripts/setup.sh           Python deps (uv, locked), helm, the dashboard build
+#   scripts/setup.sh           Python deps (uv, locked), helm, the dashboard build; each skipped
+#                              when its inputs (uv.lock, the dashboard sources) did not change
 #   scripts/setup.sh --test    also Debian's postgresql and chromium, and the dashboard's test deps
 set -euo pipefail
 
@@ -37,8 +38,17 @@ if ! command -v uv >/dev/null; then
     log "installing uv (the Python package manager) with pip"
     python3 -m pip install --quiet --disable-pip-version-check uv
 fi
-log "installing Python dependencies from uv.lock into .venv"
-uv sync --frozen --quiet
+# A restart of scripts/dev.sh skips `uv sync` when .venv was synced from this very uv.lock and
+# pyproject.toml (the stamp lives inside .venv, so a deleted .venv is synced again).
+uv_stamp=".venv/.storeplane-uv-sha256"
+uv_want="$(cat uv.lock pyproject.toml | sha256sum | cut -d' ' -f1)"
+if [[ ${WITH_TEST} -eq 0 && -x .venv/bin/python && -f "${uv_stamp}" && "$(cat "${uv_stamp}")" == "${uv_want}" ]]; then
+    log "Python dependencies up to date (uv.lock unchanged); skipping uv sync"
+else
+    log "installing Python dependencies from uv.lock into .venv"
+    uv sync --frozen --quiet
+    echo "${uv_want}" > "${uv_stamp}"
+fi
 
 scripts/install-tools.sh
 
@@ -46,5 +56,10 @@ if [[ ${WITH_TEST} -eq 1 ]]; then
     apt_install postgresql chromium
 fi
 
-scripts/build-dashboard.sh
+# scripts/test.sh (--test) always builds, so tsc checks the client against the current API.
+if [[ ${WITH_TEST} -eq 1 ]]; then
+    scripts/build-dashboard.sh
+else
+    scripts/build-dashboard.sh --if-changed
+fi
 log "done"
