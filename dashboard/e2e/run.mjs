@@ -6,6 +6,7 @@
 //   STOREPLANE_URL=http://... STOREPLANE_TOKEN=sp_... node e2e/run.mjs    uses a running storeplane instead
 //                               (the token defaults to the one in <repo>/.data/admin.token)
 //   CHROMIUM_PATH=/path/to/chromium               another browser binary (default /usr/bin/chromium)
+//   E2E_ONLY=text node e2e/run.mjs                 only the checks whose name contains text
 //
 // Needs a built dashboard (scripts/build-dashboard.sh). Screenshots go to
 // <repo>/test-output/dashboard/. Prints one line per check and ends with
@@ -17,6 +18,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
+import { docsJourneys } from "./docs.mjs";
 
 const dashboard = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const repo = resolve(dashboard, "..");
@@ -117,6 +119,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 const results = [];
 async function check(name, fn) {
+  if (process.env.E2E_ONLY && !name.includes(process.env.E2E_ONLY)) return;
   const started = Date.now();
   try {
     await fn();
@@ -364,6 +367,8 @@ async function journeys(base) {
     await page.goto(`${base}/?phase=Deleted`);
     await page.locator(`tr[data-store="${name}"] [data-phase="Deleted"]`).waitFor();
   });
+
+  await docsJourneys({ browser, base, check, assert, shot, viewport: LAPTOP });
 
   await check("no uncaught errors in the page", async () => {
     // 4xx answers the journeys provoked on purpose show up as console errors; ignore those.

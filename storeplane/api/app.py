@@ -17,6 +17,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 
 from storeplane.api.dashboard import has_dashboard, mount_dashboard
+from storeplane.api.docs import install_docs
 from storeplane.api.errors import PROBLEM_MEDIA_TYPE, Problem, install_error_handlers
 from storeplane.api.limits import BodySizeLimitMiddleware, RateLimiter
 from storeplane.api.routes import catalog, health, metrics, stores
@@ -78,7 +79,10 @@ def create_app(
         summary="A control plane for e-commerce stores on Kubernetes.",
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # install_docs serves /docs and /redoc without a CDN
+        redoc_url=None,
     )
+    install_docs(app)
     app.state.settings = settings
     app.state.repository = repo
     app.state.users = users
