@@ -21,8 +21,9 @@ from storeplane.api.docs import install_docs
 from storeplane.api.errors import PROBLEM_MEDIA_TYPE, Problem, install_error_handlers
 from storeplane.api.limits import BodySizeLimitMiddleware, RateLimiter
 from storeplane.api.routes import catalog, health, metrics, stores
+from storeplane.api.routes import checks as check_routes
 from storeplane.api.timing import RequestTimingMiddleware
-from storeplane.domain.ports import StoreRepository, UserRepository
+from storeplane.domain.ports import CheckRepository, StoreRepository, UserRepository
 from storeplane.settings import Settings
 
 DESCRIPTION = """\
@@ -46,15 +47,16 @@ def create_app(
     repo: StoreRepository | None = None,
     *,
     users: UserRepository | None = None,
+    checks: CheckRepository | None = None,
     dashboard_dir: Path | None = None,
     on_change: Callable[[str], None] | None = None,
 ) -> FastAPI:
     """Build the app. Without ``repo`` it opens ``settings.sqlalchemy_url`` itself (and closes
-    it on shutdown); the database must already be migrated. Without ``users``, users and
-    tokens are read from the same database as ``repo``; with neither (a repository that is
-    not SQL), every authenticated endpoint answers 401. ``on_change(store_id)`` is called
+    it on shutdown); the database must already be migrated. Without ``users`` (``checks``),
+    users and tokens (smoke checks) are read from the same database as ``repo``; with neither
+    (a repository that is not SQL), every authenticated endpoint answers 401. ``on_change(store_id)`` is called
     after each successful intent write, so an in-process reconciler can wake that store."""
-    from storeplane.db import SqlStoreRepository, SqlUserRepository
+    from storeplane.db import SqlCheckRepository, SqlStoreRepository, SqlUserRepository
 
     owned_engine = None
     if repo is None:
@@ -64,6 +66,8 @@ def create_app(
         repo = SqlStoreRepository(owned_engine)
     if users is None and isinstance(repo, SqlStoreRepository) and hasattr(repo, "engine"):
         users = SqlUserRepository(repo.engine)
+    if checks is None and isinstance(repo, SqlStoreRepository) and hasattr(repo, "engine"):
+        checks = SqlCheckRepository(repo.engine)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -86,13 +90,14 @@ def create_app(
     app.state.settings = settings
     app.state.repository = repo
     app.state.users = users
+    app.state.checks = checks
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
     app.state.on_change = on_change
 
     install_error_handlers(app)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_bytes)
     app.add_middleware(RequestTimingMiddleware)
-    routers = (stores.router, catalog.router, health.router, metrics.router)
+    routers = (stores.router, check_routes.router, catalog.router, health.router, metrics.router)
     for router in routers:
         app.include_router(router)
     # For 405 replies that name what is allowed (see errors.http_exception_handler).

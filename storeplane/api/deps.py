@@ -15,8 +15,8 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from storeplane.api.limits import RateLimiter
-from storeplane.domain.errors import AuthenticationError, RateLimitedError
-from storeplane.domain.ports import StoreRepository, UserRepository
+from storeplane.domain.errors import AuthenticationError, FeatureUnavailableError, RateLimitedError
+from storeplane.domain.ports import CheckRepository, StoreRepository, UserRepository
 from storeplane.domain.users import User
 from storeplane.services import auth
 from storeplane.settings import Settings
@@ -36,6 +36,13 @@ bearer_scheme = HTTPBearer(
 def get_repository(request: Request) -> StoreRepository:
     repository: StoreRepository = request.app.state.repository
     return repository
+
+
+def get_checks(request: Request) -> CheckRepository:
+    checks: CheckRepository | None = request.app.state.checks
+    if checks is None:
+        raise FeatureUnavailableError("this server keeps no store checks (no SQL database)")
+    return checks
 
 
 def get_settings(request: Request) -> Settings:
@@ -75,6 +82,7 @@ def get_notifier(request: Request) -> Callable[[str], None]:
 
 
 RepositoryDep = Annotated[StoreRepository, Depends(get_repository)]
+ChecksDep = Annotated[CheckRepository, Depends(get_checks)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 CurrentUserDep = Annotated[User, Depends(current_user)]
 NotifyDep = Annotated[Callable[[str], None], Depends(get_notifier)]

@@ -17,6 +17,10 @@ RateLimitedError               429     with ``Retry-After`` (whole seconds)
 InvalidTransitionError         409     valid request, wrong moment
 InvalidRequestError            422     ``field`` from the error (incl. a reused Idempotency-Key)
 StoreNotFoundError             404     also for a store the caller may not see
+CheckNotFoundError             404     a check id the store does not have
+PodNotFoundError               404     names the store's real pods / containers
+FeatureUnavailableError        503     this server cannot do it (no cluster for logs)
+ReconcileError (from a port)   503     the cluster did not answer (logs)
 NameTakenError                 409     ``field`` is ``name``
 RequestValidationError         422     every field and problem in words
 malformed JSON body            400
@@ -43,10 +47,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from storeplane.domain.errors import (
     AuthenticationError,
+    CheckNotFoundError,
+    FeatureUnavailableError,
     InvalidRequestError,
     InvalidTransitionError,
     NameTakenError,
+    PodNotFoundError,
     RateLimitedError,
+    ReconcileError,
     StoreLimitError,
     StoreNotFoundError,
 )
@@ -98,6 +106,11 @@ def _invalid_request(_request: Request, exc: Exception) -> JSONResponse:
 
 def _not_found(_request: Request, exc: Exception) -> JSONResponse:
     return problem_response(404, str(exc))
+
+
+def _unavailable(_request: Request, exc: Exception) -> JSONResponse:
+    detail = exc.message if isinstance(exc, ReconcileError) else str(exc)
+    return problem_response(503, detail)
 
 
 def _name_taken(_request: Request, exc: Exception) -> JSONResponse:
@@ -230,6 +243,10 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StoreLimitError, _store_limit)
     app.add_exception_handler(InvalidRequestError, _invalid_request)
     app.add_exception_handler(StoreNotFoundError, _not_found)
+    app.add_exception_handler(CheckNotFoundError, _not_found)
+    app.add_exception_handler(PodNotFoundError, _not_found)
+    app.add_exception_handler(FeatureUnavailableError, _unavailable)
+    app.add_exception_handler(ReconcileError, _unavailable)
     app.add_exception_handler(NameTakenError, _name_taken)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, http_exception_handler)

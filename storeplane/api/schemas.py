@@ -11,11 +11,12 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
+from storeplane.domain.checks import CheckStatus, SmokeCheck
 from storeplane.domain.conditions import Condition, ConditionStatus, ConditionType
 from storeplane.domain.errors import InvalidRequestError
 from storeplane.domain.events import Event, EventType
 from storeplane.domain.plans import Plan, PlanName
-from storeplane.domain.store import Engine, Phase, Store, validate_name
+from storeplane.domain.store import Engine, Phase, Store, WorkloadRuntime, validate_name
 from storeplane.services.catalog import EngineInfo
 
 _NAME_DESCRIPTION = (
@@ -95,6 +96,13 @@ class StorePublic(BaseModel):
     updated_at: datetime
     deleted_at: datetime | None = Field(description="Set once teardown was verified.")
     last_error: str | None = Field(description="Why the last attempt failed, if it did.")
+    workload_runtime: WorkloadRuntime | None = Field(
+        default=None,
+        description="What runs the store's workloads, as its health answer showed: `cluster` "
+        "(a real Kubernetes cluster), `local` (processes on this machine, run by storeplane's "
+        "simulator) or `simulated` (nothing runs: the simulator answered in the engine's "
+        "place, so there is no real shop). Null until the store first answered.",
+    )
 
     @classmethod
     def from_domain(cls, store: Store) -> StorePublic:
@@ -113,6 +121,7 @@ class StorePublic(BaseModel):
             updated_at=store.updated_at,
             deleted_at=store.deleted_at,
             last_error=store.last_error,
+            workload_runtime=store.workload_runtime,
         )
 
 
@@ -151,6 +160,45 @@ class EventPublic(BaseModel):
 
 class EventsPublic(BaseModel):
     items: list[EventPublic] = Field(description="Oldest first.")
+    count: int
+
+
+class CheckPublic(BaseModel):
+    """An order check of a store: a guest order placed at the store's URL, found again through
+    the engine's admin API."""
+
+    id: str = Field(description="The check's id, e.g. `check-4k2m9x7q1z`.")
+    store_id: str
+    status: CheckStatus = Field(
+        description="`Running` until it ends `Passed` (with `order_id`) or `Failed`."
+    )
+    step: str | None = Field(
+        description="While running: the step under way; when Failed: the step that failed "
+        "(`interrupted` if its runner stopped). Null once Passed."
+    )
+    message: str = Field(description="What happened, in words; when Failed, the cause.")
+    order_id: str | None = Field(description="The order the check placed, once Passed.")
+    requested_by: str = Field(description="Who asked for the check.")
+    started_at: datetime
+    finished_at: datetime | None
+
+    @classmethod
+    def from_domain(cls, check: SmokeCheck) -> CheckPublic:
+        return cls(
+            id=check.id,
+            store_id=check.store_id,
+            status=check.status,
+            step=check.step,
+            message=check.message,
+            order_id=check.order_id,
+            requested_by=check.requested_by,
+            started_at=check.started_at,
+            finished_at=check.finished_at,
+        )
+
+
+class ChecksPublic(BaseModel):
+    items: list[CheckPublic] = Field(description="Newest first.")
     count: int
 
 

@@ -152,6 +152,22 @@ def _phase(phase: str) -> str:
     return f"[{PHASE_STYLE.get(phase, 'white')}]{phase}[/]"
 
 
+RUNTIME_WORDS = {
+    "cluster": "cluster (a real Kubernetes cluster)",
+    "local": "local (processes on this machine)",
+    "simulated": "simulated (nothing runs: no real shop behind it)",
+}
+
+
+def _runtime(runtime: str | None, *, short: bool = False) -> str:
+    """What runs the store's workloads; ``-`` until the store first answered."""
+    if not runtime:
+        return "-" if short else "- (not known until the store first answers)"
+    if short:
+        return str(runtime)
+    return RUNTIME_WORDS.get(runtime, str(runtime))
+
+
 def _age(iso: str) -> str:
     seconds = int((datetime.now(UTC) - datetime.fromisoformat(iso)).total_seconds())
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
@@ -166,6 +182,7 @@ def _show(store: dict[str, Any]) -> None:
         f"  engine {store['engine']}, plan {store['plan']}, namespace {store['namespace']}"
     )
     console.print(f"  url {store.get('url') or '-'}")
+    console.print(f"  runtime {_runtime(store.get('workload_runtime'))}")
     console.print(f"  generation {store['generation']}, observed {store['observed_generation']}")
     if store.get("last_error"):
         console.print(f"  [red]last error: {store['last_error']}[/]")
@@ -266,7 +283,7 @@ def list_(
             "no stores yet: storeplane stores create my-shop --engine medusa --plan small"
         )
         return
-    table = Table("ID", "NAME", "ENGINE", "PLAN", "PHASE", "AGE", "URL")
+    table = Table("ID", "NAME", "ENGINE", "PLAN", "PHASE", "RUNTIME", "AGE", "URL")
     for s in page["items"]:
         table.add_row(
             s["id"],
@@ -274,6 +291,7 @@ def list_(
             s["engine"],
             s["plan"],
             _phase(s["phase"]),
+            _runtime(s.get("workload_runtime"), short=True),
             _age(s["created_at"]),
             s.get("url") or "",
         )

@@ -11,7 +11,14 @@ from __future__ import annotations
 from storeplane.cluster.cache import ObjectCache
 from storeplane.cluster.client import KubernetesCluster, live_object, namespace_status_of
 from storeplane.cluster.watch import ClusterWatcher
-from storeplane.domain.ports import LiveObject, Manifest, NamespacePhase, NamespaceStatus, ObjectRef
+from storeplane.domain.ports import (
+    LiveObject,
+    Manifest,
+    NamespacePhase,
+    NamespaceStatus,
+    ObjectRef,
+    ServiceAnswer,
+)
 
 
 class CachedCluster:
@@ -72,7 +79,7 @@ class CachedCluster:
 
     async def service_get(
         self, namespace: str, service: str, port: int, path: str
-    ) -> tuple[int, str]:
+    ) -> ServiceAnswer:
         return await self._inner.service_get(namespace, service, port, path)
 
     async def record_event(self, namespace: str, type_: str, reason: str, message: str) -> None:

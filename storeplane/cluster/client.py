@@ -27,6 +27,7 @@ from storeplane.domain.ports import (
     NamespacePhase,
     NamespaceStatus,
     ObjectRef,
+    ServiceAnswer,
 )
 
 FIELD_MANAGER = "storeplane"
@@ -232,11 +233,14 @@ class KubernetesCluster:
 
     async def service_get(
         self, namespace: str, service: str, port: int, path: str
-    ) -> tuple[int, str]:
+    ) -> ServiceAnswer:
         # lightkube has no typed call for the services/proxy subresource; its configured HTTP
         # client (base URL, auth, TLS) is reused so the request goes through the API server.
         http: httpx2.AsyncClient = self._client._client._client
         url = f"/api/v1/namespaces/{namespace}/services/{service}:{port}/proxy/{path.lstrip('/')}"
         with map_api_errors(f"health check {service}:{port}{path} in {namespace}"):
             response = await http.get(url)
-        return response.status_code, response.text
+        # Headers become plain values here: nothing above the adapter sees httpx's types.
+        return ServiceAnswer.from_headers(
+            response.status_code, response.text, dict(response.headers.items())
+        )

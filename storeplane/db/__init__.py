@@ -4,8 +4,15 @@ Entry points call :func:`migrate` once at start, then build a :class:`SqlStoreRe
 :func:`create_engine_for`.
 """
 
+from storeplane.db.checks import SqlCheckRepository
 from storeplane.db.engine import create_engine_for, migrate
 from storeplane.db.repository import SqlStoreRepository
 from storeplane.db.users import SqlUserRepository
 
-__all__ = ["SqlStoreRepository", "SqlUserRepository", "create_engine_for", "migrate"]
+__all__ = [
+    "SqlCheckRepository",
+    "SqlStoreRepository",
+    "SqlUserRepository",
+    "create_engine_for",
+    "migrate",
+]

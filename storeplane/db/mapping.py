@@ -10,10 +10,11 @@ from typing import Any
 
 from sqlalchemy import RowMapping
 
+from storeplane.domain.checks import CheckStatus, SmokeCheck
 from storeplane.domain.conditions import Condition
 from storeplane.domain.events import Event, EventType
 from storeplane.domain.plans import PlanName
-from storeplane.domain.store import Engine, Phase, Store, StoreSpec
+from storeplane.domain.store import Engine, Phase, Store, StoreSpec, WorkloadRuntime
 from storeplane.domain.users import ApiToken, Role, User
 
 # The columns the reconciler owns: save_status writes these and nothing else.
@@ -28,6 +29,7 @@ STATUS_COLUMNS = (
     "failures",
     "next_reconcile_at",
     "deleted_at",
+    "workload_runtime",
 )
 
 # The columns a change of intent writes (save_intent): the spec, the generation and the
@@ -70,6 +72,7 @@ def store_to_row(store: Store) -> dict[str, Any]:
         "deleted_at": store.deleted_at,
         "revision": store.revision,
         "owner_id": store.owner_id,
+        "workload_runtime": store.workload_runtime.value if store.workload_runtime else None,
     }
 
 
@@ -93,6 +96,9 @@ def store_from_row(row: RowMapping) -> Store:
         deleted_at=row["deleted_at"],
         revision=row["revision"],
         owner_id=row["owner_id"],
+        workload_runtime=(
+            WorkloadRuntime(row["workload_runtime"]) if row["workload_runtime"] else None
+        ),
     )
 
 
@@ -119,6 +125,38 @@ def event_from_row(row: RowMapping) -> Event:
         actor=row["actor"],
         generation=row["generation"],
         id=row["id"],
+    )
+
+
+def check_to_row(check: SmokeCheck) -> dict[str, Any]:
+    return {
+        "id": check.id,
+        "store_id": check.store_id,
+        "status": check.status.value,
+        "requested_by": check.requested_by,
+        "step": check.step,
+        "message": check.message,
+        "order_id": check.order_id,
+        "started_at": check.started_at,
+        "finished_at": check.finished_at,
+        "runner": check.runner,
+        "lease_expires_at": check.lease_expires_at,
+    }
+
+
+def check_from_row(row: RowMapping) -> SmokeCheck:
+    return SmokeCheck(
+        id=row["id"],
+        store_id=row["store_id"],
+        status=CheckStatus(row["status"]),
+        requested_by=row["requested_by"],
+        started_at=row["started_at"],
+        step=row["step"],
+        message=row["message"],
+        order_id=row["order_id"],
+        finished_at=row["finished_at"],
+        runner=row["runner"],
+        lease_expires_at=row["lease_expires_at"],
     )
 
 

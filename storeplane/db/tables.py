@@ -96,6 +96,8 @@ class StoreRow(Base):
     lease_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     # The user who created the store; NULL for stores from before there were users.
     owner_id: Mapped[str | None] = mapped_column(String(32), ForeignKey("users.id"))
+    # What runs its workloads (cluster | local | simulated), as observed; NULL until known.
+    workload_runtime: Mapped[str | None] = mapped_column(String(16))
 
     __table_args__ = (
         Index(
@@ -125,6 +127,40 @@ class StoreEventRow(Base):
     generation: Mapped[int] = mapped_column(Integer)
 
     __table_args__ = (Index("ix_store_events_store_id_id", "store_id", "id"),)
+
+
+# At most one Running check per store: a second request while one runs gets that one back.
+RUNNING_CHECK_INDEX = "uq_store_checks_running"
+
+
+class StoreCheckRow(Base):
+    """A smoke check of a store (see :mod:`storeplane.domain.checks`)."""
+
+    __tablename__ = "store_checks"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    store_id: Mapped[str] = mapped_column(String(32), ForeignKey("stores.id"))
+    status: Mapped[str] = mapped_column(String(16))
+    requested_by: Mapped[str] = mapped_column(String(255))
+    step: Mapped[str | None] = mapped_column(String(64))
+    message: Mapped[str] = mapped_column(Text)
+    order_id: Mapped[str | None] = mapped_column(String(128))
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    runner: Mapped[str | None] = mapped_column(String(255))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+    __table_args__ = (
+        Index("ix_store_checks_store_id_started_at", "store_id", "started_at"),
+        Index("ix_store_checks_status", "status"),
+        Index(
+            RUNNING_CHECK_INDEX,
+            "store_id",
+            unique=True,
+            sqlite_where=text("status = 'Running'"),
+            postgresql_where=text("status = 'Running'"),
+        ),
+    )
 
 
 class UserRow(Base):
@@ -172,3 +208,4 @@ store_events: Table = StoreEventRow.__table__  # type: ignore[assignment]
 users: Table = UserRow.__table__  # type: ignore[assignment]
 api_tokens: Table = ApiTokenRow.__table__  # type: ignore[assignment]
 idempotency_keys: Table = IdempotencyKeyRow.__table__  # type: ignore[assignment]
+store_checks: Table = StoreCheckRow.__table__  # type: ignore[assignment]

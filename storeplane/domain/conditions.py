@@ -67,6 +67,9 @@ class Reason:
     RENDER_FAILED = "RenderFailed"
     CLUSTER_UNAVAILABLE = "ClusterUnavailable"
     RESUMED = "Resumed"
+    SMOKE_TEST_REQUESTED = "SmokeTestRequested"
+    SMOKE_TEST_PASSED = "SmokeTestPassed"
+    SMOKE_TEST_FAILED = "SmokeTestFailed"
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,9 @@
     │   └── InvalidTransitionError     valid input, wrong moment (HTTP 409), e.g. patching a deleted store
     │   └── IdempotencyKeyReusedError  an Idempotency-Key sent again with another body (HTTP 422)
     ├── StoreNotFoundError             no such store, or not one the caller may see (HTTP 404)
+    ├── CheckNotFoundError             no such smoke check for this store (HTTP 404)
+    ├── PodNotFoundError               no such pod or container in the store (HTTP 404, names the real ones)
+    ├── FeatureUnavailableError        this server cannot do that (no cluster for logs, no database) (HTTP 503)
     ├── NameTakenError                 another live store has this name (HTTP 409)
     ├── StoreLimitError                the owner already has as many live stores as allowed (HTTP 403)
     ├── AuthenticationError            no token, or one that is unknown or revoked (HTTP 401)
@@ -45,6 +48,30 @@ class StoreNotFoundError(StoreplaneError):
     def __init__(self, store_id: str) -> None:
         super().__init__(f'store "{store_id}" not found')
         self.store_id = store_id
+
+
+class CheckNotFoundError(StoreplaneError):
+    def __init__(self, store_id: str, check_id: str) -> None:
+        super().__init__(
+            f'store "{store_id}" has no check "{check_id}"; list them with '
+            f"GET /api/v1/stores/{store_id}/checks"
+        )
+        self.store_id = store_id
+        self.check_id = check_id
+
+
+class PodNotFoundError(StoreplaneError):
+    """A pod or container of a store that does not exist; the message names the real ones."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class FeatureUnavailableError(StoreplaneError):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
 
 
 class NameTakenError(StoreplaneError):

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Protocol
 
+from storeplane.domain.checks import SmokeCheck
 from storeplane.domain.events import Event
 from storeplane.domain.store import Phase, Store
 from storeplane.domain.users import ApiToken, IdempotencyKey, User
@@ -91,6 +92,38 @@ class StoreRepository(Protocol):
     def release(self, store_id: str, *, owner: str) -> None: ...
 
 
+class CheckRepository(Protocol):
+    """Smoke checks of stores (see :mod:`storeplane.domain.checks`). Each call is one
+    transaction."""
+
+    def create(self, check: SmokeCheck, events: Sequence[Event]) -> tuple[SmokeCheck, bool]:
+        """Record a new running check; if the store already has one, return it and False."""
+        ...
+
+    def get(self, store_id: str, check_id: str) -> SmokeCheck:
+        """Raise CheckNotFoundError when the store has no such check."""
+        ...
+
+    def list_for(self, store_id: str, *, limit: int = 20) -> list[SmokeCheck]:
+        """Newest first."""
+        ...
+
+    def claim(self, *, owner: str, until: datetime, limit: int) -> list[SmokeCheck]:
+        """Take running checks no runner holds yet; each goes to exactly one caller."""
+        ...
+
+    def stale(self, *, now: datetime, owner: str | None = None) -> list[SmokeCheck]:
+        """Running checks whose runner's lease expired (or that ``owner`` held before it
+        restarted)."""
+        ...
+
+    def save_progress(self, check: SmokeCheck, *, runner: str) -> bool: ...
+
+    def finish(self, check: SmokeCheck, *, runner: str | None, events: Sequence[Event]) -> bool:
+        """Write the outcome if the check still runs under ``runner``; False otherwise."""
+        ...
+
+
 class UserRepository(Protocol):
     """Users and their API tokens. Each call is one transaction."""
 
@@ -167,6 +200,36 @@ class NamespaceStatus:
     manifest: Manifest | None = None  # the live namespace object, when it exists
 
 
+# The service proxy's hint of what answered (CONTRACTS A, set by storeplane's simulator only).
+RUNTIME_HEADER = "x-storeplane-sim-runtime"
+SIMULATED_IMAGES_HEADER = "x-storeplane-sim-simulated-images"
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceAnswer:
+    """What a Service answered through the API server's proxy, with the simulator's hint.
+
+    ``runtime`` is the ``X-Storeplane-Sim-Runtime`` header as sent ("local", "simulated"), None
+    when absent (a real cluster sends none); ``simulated_images`` the images the simulator
+    said have no local runtime."""
+
+    status: int
+    body: str
+    runtime: str | None = None
+    simulated_images: tuple[str, ...] = ()
+
+    @classmethod
+    def from_headers(cls, status: int, body: str, headers: Mapping[str, str]) -> ServiceAnswer:
+        lowered = {k.lower(): v for k, v in headers.items()}
+        images = lowered.get(SIMULATED_IMAGES_HEADER, "")
+        return cls(
+            status=status,
+            body=body,
+            runtime=lowered.get(RUNTIME_HEADER) or None,
+            simulated_images=tuple(i.strip() for i in images.split(",") if i.strip()),
+        )
+
+
 class ClusterPort(Protocol):
     """What the reconciler needs from a Kubernetes API server."""
 
@@ -201,6 +264,7 @@ class ClusterPort(Protocol):
 
     async def service_get(
         self, namespace: str, service: str, port: int, path: str
-    ) -> tuple[int, str]:
-        """GET ``path`` on a Service through the API server's proxy; (status code, body)."""
+    ) -> ServiceAnswer:
+        """GET ``path`` on a Service through the API server's proxy: status, body and the
+        simulator's runtime hint."""
         ...

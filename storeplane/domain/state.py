@@ -19,8 +19,8 @@ from storeplane.domain.conditions import (
     Reason,
     set_condition,
 )
-from storeplane.domain.ports import NamespacePhase, NamespaceStatus, ObjectRef
-from storeplane.domain.store import Phase, Store
+from storeplane.domain.ports import NamespacePhase, NamespaceStatus, ObjectRef, ServiceAnswer
+from storeplane.domain.store import Phase, Store, WorkloadRuntime
 
 
 class ReconcileState(Enum):
@@ -69,6 +69,8 @@ class Observation:
     not_ready: tuple[str, ...] = ()
     reachable: bool | None = None
     reachability_message: str = ""
+    # What answered the health check (None: the answer did not tell, keep what was known).
+    workload_runtime: WorkloadRuntime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +79,33 @@ class Decision:
     reason: str
     message: str
     details: tuple[str, ...] = field(default=())
+    # For IN_SYNC: what the health check said, which becomes StoreReachable's message (it
+    # says so when the answer was simulated rather than the engine's own).
+    reachability: str = ""
+
+
+def workload_runtime_of(answer: ServiceAnswer, healthy: bool) -> WorkloadRuntime | None:
+    """What runs the store, judged from its health answer (CONTRACTS A). The simulator's
+    header says "local" or "simulated"; a healthy answer without it came from a real cluster.
+    An unhealthy answer without it says nothing (an API server's own 503 carries no header
+    on the simulator either), and an unknown header value is not guessed at."""
+    if answer.runtime is not None:
+        try:
+            return WorkloadRuntime(answer.runtime.strip().lower())
+        except ValueError:
+            return None
+    return WorkloadRuntime.CLUSTER if healthy else None
+
+
+def simulated_note(answer: ServiceAnswer) -> str:
+    """The words that tell a person a health answer was the simulator's, not the engine's."""
+    if answer.simulated_images:
+        images = ", ".join(answer.simulated_images)
+        return (
+            f"the answer was simulated: no local runtime for {images}, so nothing runs "
+            "behind the store and there is no real shop to use"
+        )
+    return "the answer was simulated: nothing runs behind the store, there is no real shop to use"
 
 
 def _names(refs: tuple[ObjectRef, ...], limit: int = 5) -> str:
@@ -150,7 +179,12 @@ def determine_state(store: Store, observed: Observation) -> Decision:
             Reason.STORE_UNREACHABLE,
             observed.reachability_message or "the engine's health check has not answered yet",
         )
-    return Decision(ReconcileState.IN_SYNC, Reason.RECONCILE_SUCCEEDED, "store is ready")
+    return Decision(
+        ReconcileState.IN_SYNC,
+        Reason.RECONCILE_SUCCEEDED,
+        "store is ready",
+        reachability=observed.reachability_message,
+    )
 
 
 # Which step conditions a state proves True, and which step it is blocked on.
@@ -208,6 +242,8 @@ def derive_conditions(
     for index, type_ in enumerate(_ORDER):
         if index < done:
             reason, message = _TRUE_REASONS[type_]
+            if type_ == ConditionType.STORE_REACHABLE and decision.reachability:
+                message = decision.reachability
             status = ConditionStatus.TRUE
         elif type_ == blocked_on:
             status, reason, message = ConditionStatus.FALSE, blocked_reason, blocked_message

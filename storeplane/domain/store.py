@@ -46,6 +46,14 @@ class Phase(StrEnum):
 LIVE_PHASES = frozenset(Phase) - {Phase.DELETED}
 
 
+class WorkloadRuntime(StrEnum):
+    """What actually runs a store's workloads, as its health answer shows (None until known)."""
+
+    CLUSTER = "cluster"  # a real Kubernetes cluster: the answer came from the engine itself
+    LOCAL = "local"  # the simulator's node runs the containers as processes on this machine
+    SIMULATED = "simulated"  # nothing runs: the simulator answered in the engine's place
+
+
 def validate_name(name: str) -> str:
     """Return ``name`` if it is a valid store name, else raise naming the rule it breaks."""
     if not NAME_MIN_LENGTH <= len(name) <= NAME_MAX_LENGTH:
@@ -102,6 +110,8 @@ class Store:
     revision: int = 1
     # The user who created it (None for stores made before there were users: admins only).
     owner_id: str | None = None
+    # What runs its workloads, from the last health answer that said (observed, not intent).
+    workload_runtime: WorkloadRuntime | None = None
 
     @property
     def name(self) -> str:

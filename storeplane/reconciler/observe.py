@@ -7,14 +7,15 @@ is applied and ready.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from storeplane.domain.diff import in_sync
 from storeplane.domain.errors import RetryableError
 from storeplane.domain.pods import pod_problem, selects
 from storeplane.domain.ports import LiveObject, Manifest, NamespacePhase, ObjectRef
-from storeplane.domain.state import Observation
-from storeplane.domain.store import Store
+from storeplane.domain.state import Observation, simulated_note, workload_runtime_of
+from storeplane.domain.store import Store, WorkloadRuntime
 from storeplane.engines import profile_for
 from storeplane.reconciler.context import ReconcileContext
 from storeplane.reconciler.desired import DesiredState
@@ -91,20 +92,43 @@ async def observe(store: Store, desired: DesiredState | None, ctx: ReconcileCont
     )
     if policies or workloads or stale or not_ready:
         return observation
-    reachable, message = await check_health(store, ctx)
-    return Observation(namespace=ns, reachable=reachable, reachability_message=message)
+    health = await check_health(store, ctx)
+    return Observation(
+        namespace=ns,
+        reachable=health.reachable,
+        reachability_message=health.message,
+        workload_runtime=health.runtime,
+    )
 
 
-async def check_health(store: Store, ctx: ReconcileContext) -> tuple[bool, str]:
-    """Ask the engine itself, through the cluster (the API server's service proxy)."""
+@dataclass(frozen=True, slots=True)
+class Health:
+    reachable: bool
+    message: str
+    runtime: WorkloadRuntime | None = None  # None: the answer did not tell
+
+
+async def check_health(store: Store, ctx: ReconcileContext) -> Health:
+    """Ask the engine itself, through the cluster (the API server's service proxy), and read
+    from the answer what runs the store (the simulator says when it answered in its place)."""
     health = profile_for(store.spec.engine).health
     target = f"service {health.service}:{health.port}{health.path}"
     try:
-        code, body = await ctx.cluster.service_get(
+        answer = await ctx.cluster.service_get(
             store.namespace, health.service, health.port, health.path
         )
     except RetryableError as exc:
-        return False, f"{target} did not answer: {exc.message}"
-    if health.accepts(code, body):
-        return True, f"{target} answered HTTP {code}"
-    return False, f"{target} answered HTTP {code} {body[:120]!r}; expected {health.expectation}"
+        return Health(False, f"{target} did not answer: {exc.message}")
+    healthy = health.accepts(answer.status, answer.body)
+    runtime = workload_runtime_of(answer, healthy)
+    if healthy:
+        message = f"{target} answered HTTP {answer.status}"
+        if runtime is WorkloadRuntime.SIMULATED:
+            message += f", but {simulated_note(answer)}"
+        return Health(True, message, runtime)
+    return Health(
+        False,
+        f"{target} answered HTTP {answer.status} {answer.body[:120]!r}; "
+        f"expected {health.expectation}",
+        runtime,
+    )

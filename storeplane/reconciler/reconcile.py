@@ -150,6 +150,8 @@ async def reconcile_store(store: Store, ctx: ReconcileContext) -> PassResult:
         for _ in range(MAX_STEPS):
             desired = None if store.is_deleting else await desired_state(store, ctx)
             observed = await observe(store, desired, ctx)
+            if observed.workload_runtime is not None:
+                store = replace(store, workload_runtime=observed.workload_runtime)
             decision = determine_state(store, observed)
             nxt = await _act(store, decision, desired, observed, ctx, events)
             if nxt is not Next.CONTINUE:

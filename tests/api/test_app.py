@@ -124,6 +124,8 @@ class TestOpenApi:
             "/api/v1/plans",
             "/api/v1/stores",
             "/api/v1/stores/{store_id}",
+            "/api/v1/stores/{store_id}/checks",
+            "/api/v1/stores/{store_id}/checks/{check_id}",
             "/api/v1/stores/{store_id}/events",
             "/api/v1/stores/{store_id}/retry",
             "/healthz",

@@ -19,6 +19,7 @@ from tests.api.conftest import Api, make_api
 
 PROBLEM = "application/problem+json"
 STORE = "{store_id}"
+CHECK = "check-nothere000"  # stands for {check_id}: a store's check nobody can find
 
 # Every operation under /api/v1, with a body that would be accepted. The OpenAPI test below
 # fails if an operation is added without being listed here.
@@ -30,6 +31,9 @@ ENDPOINTS: list[tuple[str, str, dict[str, Any] | None]] = [
     ("DELETE", f"/api/v1/stores/{STORE}", None),
     ("POST", f"/api/v1/stores/{STORE}/retry", None),
     ("GET", f"/api/v1/stores/{STORE}/events", None),
+    ("POST", f"/api/v1/stores/{STORE}/checks", None),
+    ("GET", f"/api/v1/stores/{STORE}/checks", None),
+    ("GET", f"/api/v1/stores/{STORE}/checks/{CHECK}", None),
     ("GET", "/api/v1/plans", None),
     ("GET", "/api/v1/engines", None),
 ]
@@ -59,7 +63,7 @@ def test_every_api_operation_is_covered_here(api: Api) -> None:
         if path.startswith("/api/")
         for method in ops
     }
-    assert operations == {(m, p) for m, p, _ in ENDPOINTS}
+    assert operations == {(m, p.replace(CHECK, "{check_id}")) for m, p, _ in ENDPOINTS}
     for method, path in operations:
         operation = document["paths"][path][method.lower()]
         assert operation["security"] == [{"BearerToken": []}], (method, path)

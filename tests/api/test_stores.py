@@ -49,7 +49,7 @@ class TestCreate:
         assert set(body) == {
             "id", "name", "engine", "plan", "namespace", "phase", "conditions", "url",
             "generation", "observed_generation", "created_at", "updated_at", "deleted_at",
-            "last_error",
+            "last_error", "workload_runtime",
         }  # fmt: skip
         assert body["name"] == "acme-shop"
         assert (body["engine"], body["plan"], body["phase"]) == ("woocommerce", "large", "Pending")
@@ -57,6 +57,7 @@ class TestCreate:
         assert body["url"] == f"http://{body['id']}.shops.example"
         assert (body["generation"], body["observed_generation"]) == (1, 0)
         assert body["deleted_at"] is None and body["last_error"] is None
+        assert body["workload_runtime"] is None  # not known until the store first answers
         assert body["created_at"].endswith("Z") or body["created_at"].endswith("+00:00")
         assert [c["type"] for c in body["conditions"]] == [
             "NamespaceReady", "PoliciesApplied", "WorkloadsApplied", "WorkloadsReady",

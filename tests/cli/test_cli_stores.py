@@ -116,10 +116,13 @@ def test_list_shows_the_store_in_a_table(dev: DevProcess, created: Created) -> N
     result = storeplane("list", api_url=dev.url, data_dir=dev.data_dir)
     assert result.returncode == 0, result.stdout + result.stderr
     header = next(line for line in result.stdout.splitlines() if "NAME" in line)
-    assert re.findall(r"[A-Z]+", header) == ["ID", "NAME", "ENGINE", "PLAN", "PHASE", "AGE", "URL"]
+    assert re.findall(r"[A-Z]+", header) == [
+        "ID", "NAME", "ENGINE", "PLAN", "PHASE", "RUNTIME", "AGE", "URL",
+    ]  # fmt: skip
     row = next(line for line in result.stdout.splitlines() if created.store_id in line)
     cells = [cell.strip() for cell in re.split(r"[│┃|]", row) if cell.strip()]
     assert cells[:5] == [created.store_id, SHOP, "medusa", "small", "Ready"]
+    assert cells[5] in {"simulated", "local"}  # what runs it depends on the dev mode
     assert cells[-1] == f"http://{created.store_id}.localtest.me"
 
 
@@ -133,6 +136,7 @@ def test_get_shows_the_store_and_its_conditions(dev: DevProcess, created: Create
     assert result.returncode == 0, result.stdout + result.stderr
     assert_shows_store(result.stdout, SHOP, created.store_id, "Ready")
     assert "generation 1, observed 1" in result.stdout
+    assert re.search(r"runtime (simulated \(nothing runs|local \(processes)", result.stdout)
 
 
 def test_events_prints_the_timeline_oldest_first(dev: DevProcess, created: Created) -> None:

@@ -187,25 +187,31 @@ async def test_service_get_answers_503_until_a_selected_workload_is_ready_then_o
     await cluster.apply(service("medusa-server", ns, "store-a", app="server", port=9000))
     await cluster.apply(deployment("medusa-server", ns, "store-a", app="server"))
 
-    code, body = await cluster.service_get(ns, "medusa-server", 9000, "/health")
-    if code != 200:  # the sim's ready delay has not passed yet
-        assert code == 503
-        assert json.loads(body)["message"] == 'no endpoints available for service "medusa-server"'
+    early = await cluster.service_get(ns, "medusa-server", 9000, "/health")
+    if early.status != 200:  # the sim's ready delay has not passed yet
+        assert early.status == 503
+        assert json.loads(early.body)["message"] == (
+            'no endpoints available for service "medusa-server"'
+        )
+        assert early.runtime is None
 
-    code, body = await eventually(
+    answer = await eventually(
         lambda: cluster.service_get(ns, "medusa-server", 9000, "/health"),
-        lambda answer: answer[0] == 200,
+        lambda answer: answer.status == 200,
         "the health check to pass",
     )
-    assert body == "OK"
+    assert answer.body == "OK"
+    # The simulator's stand-in says so, as plain values (CONTRACTS A).
+    assert answer.runtime == "simulated"
+    assert answer.simulated_images and all(answer.simulated_images)
 
 
 async def test_service_get_of_a_service_without_workloads_is_unavailable(
     cluster: KubernetesCluster, ns: str
 ) -> None:
     await cluster.apply(service("lonely", ns, "store-a", app="nobody", port=80))
-    code, _ = await cluster.service_get(ns, "lonely", 80, "health")
-    assert code == 503
+    answer = await cluster.service_get(ns, "lonely", 80, "health")
+    assert answer.status == 503
 
 
 @pytest.mark.parametrize(
@@ -218,9 +224,9 @@ async def test_service_get_passes_the_path_through(
 ) -> None:
     await cluster.apply(service("app", ns, "store-a", app="app", port=80))
     await cluster.apply(deployment("app", ns, "store-a"))
-    _, body = await eventually(
+    answer = await eventually(
         lambda: cluster.service_get(ns, "app", 80, path),
-        lambda answer: answer[0] == 200,
+        lambda answer: answer.status == 200,
         f"{path} to answer",
     )
-    assert body.startswith(expected)
+    assert answer.body.startswith(expected)

@@ -4,9 +4,16 @@ from datetime import UTC, datetime
 import pytest
 
 from storeplane.domain.conditions import ConditionStatus, ConditionType, get_condition
-from storeplane.domain.ports import NamespacePhase, NamespaceStatus, ObjectRef
-from storeplane.domain.state import Observation, ReconcileState, derive_conditions, determine_state
-from storeplane.domain.store import Phase
+from storeplane.domain.ports import NamespacePhase, NamespaceStatus, ObjectRef, ServiceAnswer
+from storeplane.domain.state import (
+    Observation,
+    ReconcileState,
+    derive_conditions,
+    determine_state,
+    simulated_note,
+    workload_runtime_of,
+)
+from storeplane.domain.store import Phase, WorkloadRuntime
 from tests.domain.test_store import make_store
 
 NOW = datetime(2026, 1, 2, tzinfo=UTC)
@@ -131,3 +138,47 @@ def test_transition_time_moves_only_when_the_status_changes() -> None:
     first = derive_conditions(live, decision, now=NOW)
     again = derive_conditions(replace(live, conditions=first), decision, now=NOW.replace(hour=5))
     assert [c.last_transition_time for c in first] == [c.last_transition_time for c in again]
+
+
+@pytest.mark.parametrize(
+    ("answer", "healthy", "expected"),
+    [
+        (ServiceAnswer(200, "OK", "simulated", ("medusa:2",)), True, WorkloadRuntime.SIMULATED),
+        (ServiceAnswer(200, "OK", "local"), True, WorkloadRuntime.LOCAL),
+        (ServiceAnswer(500, "boom", "local"), False, WorkloadRuntime.LOCAL),
+        (ServiceAnswer(200, "OK"), True, WorkloadRuntime.CLUSTER),
+        (ServiceAnswer(503, "no endpoints"), False, None),
+        (ServiceAnswer(200, "OK", "quantum"), True, None),
+        (ServiceAnswer(200, "OK", " Local "), True, WorkloadRuntime.LOCAL),
+    ],
+    ids=[
+        "the simulator's stand-in answer means simulated",
+        "an answer the simulator forwarded to a local process means local",
+        "an unhealthy local process is still local",
+        "a healthy answer without the hint came from a real cluster",
+        "an unhealthy answer without the hint says nothing (the API server's own 503)",
+        "an unknown hint is not guessed at",
+        "the hint is read without regard to case and spaces",
+    ],
+)
+def test_the_workload_runtime_is_read_from_the_health_answer(
+    answer: ServiceAnswer, healthy: bool, expected: WorkloadRuntime | None
+) -> None:
+    assert workload_runtime_of(answer, healthy) is expected
+
+
+def test_store_reachable_says_when_the_health_answer_was_simulated() -> None:
+    answer = ServiceAnswer(200, "OK", "simulated", ("wordpress:6", "mariadb:11"))
+    message = f"service web:80/wp-json/ answered HTTP 200, but {simulated_note(answer)}"
+    decision = determine_state(
+        live, Observation(ACTIVE, reachable=True, reachability_message=message)
+    )
+    conditions = derive_conditions(live, decision, now=NOW)
+    reachable = get_condition(conditions, ConditionType.STORE_REACHABLE)
+    assert reachable is not None and reachable.status == ConditionStatus.TRUE
+    assert "simulated" in reachable.message
+    assert "no local runtime for wordpress:6, mariadb:11" in reachable.message
+
+
+def test_a_simulated_note_without_images_still_says_nothing_runs() -> None:
+    assert "nothing runs" in simulated_note(ServiceAnswer(200, "OK", "simulated"))

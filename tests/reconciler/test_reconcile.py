@@ -12,7 +12,7 @@ import pytest
 
 from storeplane.domain.conditions import ConditionStatus, ConditionType, get_condition
 from storeplane.domain.plans import PlanName
-from storeplane.domain.store import Engine, Phase
+from storeplane.domain.store import Engine, Phase, WorkloadRuntime
 from storeplane.reconciler.reconcile import reconcile_store
 from tests.reconciler.conftest import Harness
 
@@ -192,6 +192,24 @@ async def test_an_unhealthy_engine_keeps_the_store_unready_with_the_answer_it_ga
     assert reachable is not None and reachable.status == ConditionStatus.FALSE
     assert store.phase == Phase.PROVISIONING
     assert "HTTP" in reachable.message and "expected" in reachable.message
+
+
+@pytest.mark.parametrize(
+    ("engine", "image"),
+    [(Engine.MEDUSA, "medusa"), (Engine.WOOCOMMERCE, "wordpress")],
+    ids=["a medusa store", "a woocommerce store"],
+)
+async def test_a_store_the_simulator_stands_in_for_is_ready_as_simulated_and_says_so(
+    harness: Harness, engine: Engine, image: str
+) -> None:
+    store = harness.new_store(engine)
+    assert store.workload_runtime is None  # not known before it first answers
+    store = await harness.until(store, {Phase.READY})
+    assert store.workload_runtime is WorkloadRuntime.SIMULATED
+    reachable = get_condition(store.conditions, ConditionType.STORE_REACHABLE)
+    assert reachable is not None and reachable.status == ConditionStatus.TRUE
+    assert "the answer was simulated: no local runtime for" in reachable.message
+    assert image in reachable.message  # names the images nothing runs for
 
 
 async def test_an_unreachable_cluster_is_a_recorded_retryable_failure(
