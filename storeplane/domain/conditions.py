@@ -58,6 +58,8 @@ class Reason:
     UPDATE_REQUESTED = "UpdateRequested"
     DELETION_REQUESTED = "DeletionRequested"
     RETRY_REQUESTED = "RetryRequested"
+    DELETING = "Deleting"
+    NAMESPACE_DELETED = "NamespaceDeleted"
     TEARDOWN_STARTED = "TeardownStarted"
     TEARDOWN_VERIFIED = "TeardownVerified"
     RESIDUE_FOUND = "ResidueFound"

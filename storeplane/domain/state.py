@@ -21,6 +21,7 @@ from storeplane.domain.conditions import (
 )
 from storeplane.domain.ports import NamespacePhase, NamespaceStatus, ObjectRef, ServiceAnswer
 from storeplane.domain.store import Phase, Store, WorkloadRuntime
+from storeplane.domain.teardown import TeardownStage, teardown_conditions
 
 
 class ReconcileState(Enum):
@@ -214,16 +215,35 @@ _TRUE_REASONS: dict[ConditionType, tuple[str, str]] = {
 
 _ORDER: tuple[ConditionType, ...] = tuple(_TRUE_REASONS)
 
+# Where the teardown stands in each deletion state (what the step conditions then say).
+_TEARDOWN_STAGES: dict[ReconcileState, TeardownStage] = {
+    ReconcileState.TEARDOWN: TeardownStage.REQUESTED,
+    ReconcileState.AWAITING_TEARDOWN: TeardownStage.TERMINATING,
+    ReconcileState.VERIFY_TEARDOWN: TeardownStage.GONE,
+}
+
 
 def derive_conditions(
     store: Store, decision: Decision, *, now: datetime, error: str | None = None
 ) -> tuple[Condition, ...]:
     """Conditions after ``decision``: steps before the blocking one are True, the blocking one
     is False with the decision's words (or ``error``, the real cause, when the step failed),
-    later ones Unknown; ``Ready`` summarises. Deletion states leave step conditions as they are."""
+    later ones Unknown; ``Ready`` summarises. Deletion states describe the teardown (see
+    :mod:`storeplane.domain.teardown`)."""
     conditions = store.conditions
     progress = _PROGRESS.get(decision.state)
     gen = store.generation
+    if decision.state in _TEARDOWN_STAGES:
+        reason = decision.reason if error is None else Reason.RETRYING
+        message = decision.message if error is None else error
+        return teardown_conditions(
+            conditions,
+            store.namespace,
+            _TEARDOWN_STAGES[decision.state],
+            now=now,
+            generation=gen,
+            ready=(reason, message),
+        )
     if progress is None:
         reason = decision.reason if error is None else Reason.RETRYING
         message = decision.message if error is None else error

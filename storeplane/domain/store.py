@@ -17,6 +17,7 @@ from enum import StrEnum
 from storeplane.domain.conditions import Condition, initial_conditions
 from storeplane.domain.errors import InvalidRequestError, InvalidTransitionError
 from storeplane.domain.plans import PlanName
+from storeplane.domain.teardown import TeardownStage, teardown_conditions
 
 NAME_PATTERN = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 NAME_MIN_LENGTH = 3
@@ -188,6 +189,14 @@ class Store:
         return replace(
             self,
             phase=Phase.DELETING,
+            # From now on the conditions describe the teardown, not a store that serves.
+            conditions=teardown_conditions(
+                self.conditions,
+                self.namespace,
+                TeardownStage.REQUESTED,
+                now=now,
+                generation=self.generation,
+            ),
             deletion_requested_at=now,
             updated_at=now,
             deadline_at=None,

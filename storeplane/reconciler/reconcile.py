@@ -12,7 +12,13 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import Enum
 
-from storeplane.domain.conditions import ConditionStatus, ConditionType, Reason, get_condition
+from storeplane.domain.conditions import (
+    ConditionStatus,
+    ConditionType,
+    Reason,
+    get_condition,
+    set_condition,
+)
 from storeplane.domain.errors import ReconcileError, RetryableError, TerminalError
 from storeplane.domain.events import Event
 from storeplane.domain.state import (
@@ -249,6 +255,17 @@ def _failed(
     events.append(warning(store, ctx, exc.reason, exc.message))
     if decision is not None:
         conditions = derive_conditions(store, decision, now=now, error=exc.message)
+    elif store.is_deleting:
+        # Failed before it could look: the teardown conditions stay, Ready names the cause.
+        conditions = set_condition(
+            store.conditions,
+            ConditionType.READY,
+            ConditionStatus.FALSE,
+            Reason.RETRYING,
+            exc.message,
+            now=now,
+            generation=store.generation,
+        )
     else:
         conditions = derive_conditions(
             store,
