@@ -161,11 +161,12 @@ class SqlStoreRepository:
         limit: int = 50,
         cursor: str | None = None,
         owner_id: str | None = None,
+        include_deleted: bool = False,
     ) -> StorePage:
         """Stores newest first (``created_at`` descending, then ``id``), ``limit`` at a time.
 
-        Without ``phase`` the listing shows live stores only; ask for ``phase=Deleted`` to see
-        tombstones. ``query`` matches a case-insensitive substring of the name. ``count`` is
+        Without ``phase`` the listing shows live stores only, or every store with
+        ``include_deleted``; ask for ``phase=Deleted`` to see only tombstones. ``query`` matches a case-insensitive substring of the name. ``count`` is
         the number of stores matching the filters on all pages; ``next_cursor`` is None on the
         last page. ``owner_id`` keeps one owner's stores only.
         """
@@ -175,7 +176,8 @@ class SqlStoreRepository:
             )
         filters: list[ColumnElement[bool]] = []
         if phase is None:
-            filters.append(StoreRow.phase != Phase.DELETED.value)
+            if not include_deleted:
+                filters.append(StoreRow.phase != Phase.DELETED.value)
         else:
             filters.append(StoreRow.phase == phase.value)
         if owner_id is not None:

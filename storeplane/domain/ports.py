@@ -59,8 +59,10 @@ class StoreRepository(Protocol):
         limit: int = 50,
         cursor: str | None = None,
         owner_id: str | None = None,
+        include_deleted: bool = False,
     ) -> StorePage:
-        """Newest first; ``owner_id`` restricts the page (and the count) to one owner's stores."""
+        """Newest first; ``owner_id`` restricts the page (and the count) to one owner's stores.
+        Without ``phase``, Deleted stores only with ``include_deleted``."""
         ...
 
     def save_intent(self, store: Store, *, expected_revision: int, events: Sequence[Event]) -> bool:

@@ -110,10 +110,12 @@ def list_stores(
     query: str | None = None,
     limit: int = 50,
     cursor: str | None = None,
+    include_deleted: bool = False,
 ) -> StorePage:
     """A page of the stores ``user`` may see: all for an admin, its own for a member."""
     return repo.list_page(
         phase=phase,
+        include_deleted=include_deleted,
         query=query or None,
         limit=limit,
         cursor=cursor,

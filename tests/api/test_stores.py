@@ -308,6 +308,8 @@ class TestReadAndChange:
         assert api.client.get("/api/v1/stores").json()["count"] == 0
         tombstones = api.client.get("/api/v1/stores", params={"phase": "Deleted"}).json()
         assert [s["id"] for s in tombstones["items"]] == [store["id"]]
+        everything = api.client.get("/api/v1/stores", params={"include_deleted": "true"}).json()
+        assert [s["id"] for s in everything["items"]] == [store["id"]]
         assert api.client.delete(f"/api/v1/stores/{store['id']}").status_code == 202
         assert_problem(
             api.client.post(f"/api/v1/stores/{store['id']}/retry"), 409, "it is deleted", None

@@ -153,6 +153,25 @@ class TestListPage:
         assert {s.name for s in page.items} == expected
         assert page.count == len(expected)
 
+    @pytest.mark.parametrize(
+        ("phase", "expected"),
+        [(None, {"live-shop", "old-shop"}), (Phase.DELETED, {"old-shop"})],
+        ids=[
+            "include_deleted lists live and deleted stores together",
+            "include_deleted with a phase keeps that phase",
+        ],
+    )
+    def test_include_deleted(
+        self, repo: SqlStoreRepository, phase: Phase | None, expected: set[str]
+    ) -> None:
+        repo.create(make_store("live-shop"), [])
+        old = make_store("old-shop")
+        repo.create(old, [])
+        finish_deletion(repo, old)
+        page = repo.list_page(phase=phase, include_deleted=True)
+        assert {s.name for s in page.items} == expected
+        assert page.count == len(expected)
+
     @pytest.mark.parametrize("limit", [0, 201], ids=["zero", "over 200"])
     def test_a_limit_out_of_range_is_refused(self, repo: SqlStoreRepository, limit: int) -> None:
         with pytest.raises(InvalidRequestError) as caught:

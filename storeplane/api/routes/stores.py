@@ -83,8 +83,8 @@ def create_store(
     summary="List stores",
     description=(
         "The stores you may see (all for an admin, your own for a member), newest first, a "
-        "page at a time. Without `phase`, deleted stores are left out; "
-        "`phase=Deleted` lists them. `q` matches part of the name, ignoring case. `count` is "
+        "page at a time. Without `phase`, deleted stores are left out unless "
+        "`include_deleted=true`; `phase=Deleted` lists only them. `q` matches part of the name, ignoring case. `count` is "
         "the total over all pages; pass `next_cursor` back as `cursor` for the next page."
     ),
     responses=_problems(e422="A query parameter is invalid (unknown phase, limit, cursor)."),
@@ -96,12 +96,23 @@ def list_stores(
     q: Annotated[
         str | None, Query(max_length=100, description="Part of the name, any case.")
     ] = None,
+    include_deleted: Annotated[
+        bool, Query(description="Without `phase`: list deleted stores too.")
+    ] = False,
     limit: Annotated[int, Query(ge=1, le=200, description="Page size.")] = 50,
     cursor: Annotated[
         str | None, Query(description="`next_cursor` from the previous page.")
     ] = None,
 ) -> StoresPublic:
-    page = service.list_stores(repo, user, phase=phase, query=q, limit=limit, cursor=cursor)
+    page = service.list_stores(
+        repo,
+        user,
+        phase=phase,
+        query=q,
+        limit=limit,
+        cursor=cursor,
+        include_deleted=include_deleted,
+    )
     return StoresPublic(
         items=[StorePublic.from_domain(s) for s in page.items],
         count=page.count,
