@@ -5,8 +5,10 @@ It speaks enough of the Kubernetes REST API that lightkube and plain ``kubectl``
 ``describe``, ``apply`` with its default validation, ``apply --server-side``, ``delete``,
 ``get -w``, ``explain``) work against it, so storeplane's real HTTP code path runs without a
 cluster: discovery and ``/openapi/v3``; create, get, list, update, patch (server-side
-apply, merge, strategic merge, JSON patch), delete with ``propagationPolicy``,
-deletecollection, the ``status`` and namespace ``finalize`` subresources; watch with
+apply, merge, strategic merge with the schemas' merge keys and ``$patch``/``$retainKeys``/
+``$setElementOrder``/``$deleteFromPrimitiveList`` directives, JSON patch), delete with
+``propagationPolicy``, deletecollection, ``dryRun=All`` on every write, the ``status``,
+``scale`` and namespace ``finalize`` subresources; watch with
 resumption, ``410 Expired`` and bookmarks; ``Status`` errors with the API server's codes
 and messages; validation against the Kubernetes OpenAPI schemas; JSON, YAML and Kubernetes
 protobuf request bodies (what kubectl 1.35+ ``create`` and helm 4 send). It is a separate
@@ -20,11 +22,12 @@ storeplane.sim`` (foreground).
 Layout, split the way Kubernetes itself is split:
 
 - ``api/``: the HTTP side - ``app`` (routes), ``codec`` (request bodies), ``protobuf`` +
-  ``protobuf_fields`` (protobuf bodies and their generated field tables), ``discovery``,
+  ``protobuf_fields`` (protobuf bodies and their generated field tables), ``scale`` (the
+  scale subresource), ``discovery``,
   ``openapi``, ``watch`` (change ring and per-watch queues), ``proxy`` (service proxy).
 - ``store/``: ``objects`` (objects, uid and owner indexes, SQLite state file), ``cluster``
   (verb semantics, garbage collection, namespace lifecycle), ``apply`` (server-side apply,
-  merge and JSON patches, managedFields), ``selectors``.
+  merge and JSON patches, managedFields), ``strategic`` (strategic merge patch), ``selectors``.
 - ``admission/``: ``validation`` + ``schemas`` (OpenAPI schema and API-server rules),
   ``quota`` + ``quantity`` (LimitRange defaults, ResourceQuota).
 - ``controllers/``: ``manager`` (the controller loop, Jobs, namespace finalizer) and
@@ -57,10 +60,12 @@ What it does NOT model - test against a real cluster (kind, k3s; ``tests/e2e``) 
   protocols, rollout strategies or probe defaults are filled in).
 - Server-side apply is an approximation (see :mod:`storeplane.sim.store.apply`): lists of maps
   with a ``name`` are merged by name, all other lists are atomic; no per-type merge keys
-  (e.g. Service ports by port/protocol), no ``$patch`` directives in strategic merge patch.
+  (e.g. Service ports by port/protocol). Strategic merge patch does use them
+  (:mod:`storeplane.sim.store.strategic`).
 - Validation uses the published OpenAPI schemas plus names, labels, selector/template
   agreement and a few enums; not the API server's many cross-field rules.
-- No ``dryRun`` (400), no server-side Table output, protobuf only for request bodies
+- A dry run answers with the resourceVersion the write would have had. No server-side
+  Table output, protobuf only for request bodies
   (answers are always JSON; a client accepting only protobuf is not served), no ``/openapi/v2``, no
   ``resourceVersion`` semantics on reads (always the latest); watch history is a bounded
   ring per resource and starts empty after a restart (older versions get 410).

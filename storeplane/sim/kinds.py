@@ -39,6 +39,10 @@ class Kind:
     name_rule: NameRule = "subdomain"
     has_status: bool = False
     verbs: tuple[str, ...] = DEFAULT_VERBS
+    # The autoscaling/v1 ``scale`` subresource (kubectl scale, HPAs) on spec.replicas.
+    has_scale: bool = False
+    # Discovery categories: ``kubectl get all`` lists the kinds in "all".
+    categories: tuple[str, ...] = ()
 
     @property
     def api_version(self) -> str:
@@ -68,15 +72,18 @@ KINDS: tuple[Kind, ...] = (
     Kind("", "v1", "secrets", "Secret"),
     Kind("", "v1", "configmaps", "ConfigMap", short_names=("cm",)),
     Kind("", "v1", "services", "Service", short_names=("svc",), name_rule="label",
-         has_status=True),
+         has_status=True, categories=("all",)),
     Kind("", "v1", "persistentvolumeclaims", "PersistentVolumeClaim", short_names=("pvc",),
          has_status=True),
     Kind("", "v1", "events", "Event", short_names=("ev",)),
-    Kind("", "v1", "pods", "Pod", short_names=("po",), has_status=True),
-    Kind("apps", "v1", "deployments", "Deployment", short_names=("deploy",), has_status=True),
-    Kind("apps", "v1", "statefulsets", "StatefulSet", short_names=("sts",), has_status=True),
-    Kind("apps", "v1", "replicasets", "ReplicaSet", short_names=("rs",), has_status=True),
-    Kind("batch", "v1", "jobs", "Job", has_status=True),
+    Kind("", "v1", "pods", "Pod", short_names=("po",), has_status=True, categories=("all",)),
+    Kind("apps", "v1", "deployments", "Deployment", short_names=("deploy",), has_status=True,
+         has_scale=True, categories=("all",)),
+    Kind("apps", "v1", "statefulsets", "StatefulSet", short_names=("sts",), has_status=True,
+         has_scale=True, categories=("all",)),
+    Kind("apps", "v1", "replicasets", "ReplicaSet", short_names=("rs",), has_status=True,
+         has_scale=True, categories=("all",)),
+    Kind("batch", "v1", "jobs", "Job", has_status=True, categories=("all",)),
     Kind("networking.k8s.io", "v1", "networkpolicies", "NetworkPolicy", short_names=("netpol",)),
     Kind("networking.k8s.io", "v1", "ingresses", "Ingress", short_names=("ing",),
          has_status=True),

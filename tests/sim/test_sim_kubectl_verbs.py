@@ -10,6 +10,7 @@ for Table output.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -133,3 +134,134 @@ metadata: {name: shop, namespace: kc-file}
     again = kubectl(kubeconfig, "create", "-f", str(manifest), check=False)
     assert again.returncode == 1
     assert "Error from server (AlreadyExists): error when creating" in again.stderr
+
+
+DEPLOYMENT = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: app, namespace: {ns}}}
+spec:
+  replicas: 1
+  selector: {{matchLabels: {{app: app}}}}
+  template:
+    metadata: {{labels: {{app: app}}}}
+    spec:
+      containers:
+      - name: web
+        image: {image}
+        ports: [{{containerPort: 80}}]
+        env: [{{name: A, value: "1"}}]
+      - name: side
+        image: busybox:1.36
+"""
+
+
+def images(http: httpx.Client, ns: str, name: str = "app") -> list[str]:
+    deploy = http.get(f"/apis/apps/v1/namespaces/{ns}/deployments/{name}").json()
+    return [c["image"] for c in deploy["spec"]["template"]["spec"]["containers"]]
+
+
+@pytest.fixture
+def deployed(
+    kubeconfig: Path, http: httpx.Client, tmp_path: Path, request: pytest.FixtureRequest
+) -> tuple[str, Path]:
+    """A namespace with the two-container Deployment applied client-side; the manifest path."""
+    ns = "kc-" + request.node.name.removeprefix("test_").replace("_", "-")[:40]
+    kubectl(kubeconfig, "create", "namespace", ns)
+    manifest = tmp_path / "app.yaml"
+    manifest.write_text(DEPLOYMENT.format(ns=ns, image="nginx:1.27"))
+    out = kubectl(kubeconfig, "apply", "-f", str(manifest))
+    assert out.stdout.strip() == "deployment.apps/app created"
+    return ns, manifest
+
+
+def test_apply_twice_with_a_changed_image(
+    kubeconfig: Path, http: httpx.Client, deployed: tuple[str, Path]
+) -> None:
+    ns, manifest = deployed
+    manifest.write_text(DEPLOYMENT.format(ns=ns, image="nginx:1.28"))
+    out = kubectl(kubeconfig, "apply", "-f", str(manifest))
+    assert out.stdout.strip() == "deployment.apps/app configured"
+    assert "Warning" not in out.stderr  # the $setElementOrder directive was understood
+    assert images(http, ns) == ["nginx:1.28", "busybox:1.36"]
+    deploy = http.get(f"/apis/apps/v1/namespaces/{ns}/deployments/app").json()
+    assert deploy["metadata"]["generation"] == 2
+    web = deploy["spec"]["template"]["spec"]["containers"][0]
+    assert web["env"] == [{"name": "A", "value": "1"}] and web["ports"] == [{"containerPort": 80}]
+    # Removing the side container from the manifest removes it from the cluster.
+    manifest.write_text(DEPLOYMENT.format(ns=ns, image="nginx:1.28").split("      - name: side")[0])
+    kubectl(kubeconfig, "apply", "-f", str(manifest))
+    assert images(http, ns) == ["nginx:1.28"]
+    unchanged = kubectl(kubeconfig, "apply", "-f", str(manifest))
+    assert unchanged.stdout.strip() == "deployment.apps/app unchanged"
+
+
+def test_edit_through_kube_editor(
+    kubeconfig: Path, http: httpx.Client, deployed: tuple[str, Path], tmp_path: Path
+) -> None:
+    ns, _ = deployed
+    editor = tmp_path / "editor.sh"
+    editor.write_text('#!/bin/sh\nsed -i "s/busybox:1.36/busybox:1.37/" "$1"\n')
+    editor.chmod(0o755)
+    env = {**os.environ, "KUBE_EDITOR": str(editor)}
+    out = kubectl(kubeconfig, "edit", "deployment/app", "-n", ns, env=env)
+    assert out.stdout.strip() == "deployment.apps/app edited"
+    assert images(http, ns) == ["nginx:1.27", "busybox:1.37"]
+    managers = {
+        f["manager"]
+        for f in http.get(f"/apis/apps/v1/namespaces/{ns}/deployments/app").json()["metadata"][
+            "managedFields"
+        ]
+    }
+    assert "kubectl-edit" in managers
+
+
+def test_diff_exits_1_with_a_diff_when_changed_and_0_when_not(
+    kubeconfig: Path, http: httpx.Client, deployed: tuple[str, Path]
+) -> None:
+    ns, manifest = deployed
+    same = kubectl(kubeconfig, "diff", "-f", str(manifest), check=False)
+    assert (same.returncode, same.stdout) == (0, ""), same.stderr
+    before = http.get(f"/apis/apps/v1/namespaces/{ns}/deployments/app").json()
+    manifest.write_text(DEPLOYMENT.format(ns=ns, image="nginx:1.28"))
+    changed = kubectl(kubeconfig, "diff", "-f", str(manifest), check=False)
+    assert changed.returncode == 1, changed.stderr
+    assert "-        image: nginx:1.27" in changed.stdout
+    assert "+        image: nginx:1.28" in changed.stdout
+    # diff's dry run changed nothing (status may move on: the controllers run meanwhile).
+    after = http.get(f"/apis/apps/v1/namespaces/{ns}/deployments/app").json()
+    assert after["metadata"]["generation"] == before["metadata"]["generation"] == 1
+    assert after["spec"] == before["spec"]
+    assert images(http, ns) == ["nginx:1.27", "busybox:1.36"]
+
+
+def test_server_side_dry_run_stores_nothing(kubeconfig: Path, http: httpx.Client) -> None:
+    kubectl(kubeconfig, "create", "namespace", "kc-dry")
+    out = kubectl(
+        kubeconfig, "create", "configmap", "c", "-n", "kc-dry", "--from-literal=a=b",
+        "--dry-run=server", "-o", "jsonpath={.data.a} {.metadata.uid}",
+    )  # fmt: skip
+    value, uid = out.stdout.split()
+    assert value == "b" and uid  # answered as if created, with server-set fields
+    assert http.get("/api/v1/namespaces/kc-dry/configmaps/c").status_code == 404
+    kubectl(kubeconfig, "create", "configmap", "c", "-n", "kc-dry", "--from-literal=a=b")
+    kubectl(kubeconfig, "delete", "configmap", "c", "-n", "kc-dry", "--dry-run=server")
+    assert http.get("/api/v1/namespaces/kc-dry/configmaps/c").status_code == 200
+
+
+def test_scale_deployment(kubeconfig: Path, http: httpx.Client, deployed: tuple[str, Path]) -> None:
+    ns, _ = deployed
+    out = kubectl(kubeconfig, "scale", "deployment/app", "-n", ns, "--replicas=3")
+    assert out.stdout.strip() == "deployment.apps/app scaled"
+    assert (
+        http.get(f"/apis/apps/v1/namespaces/{ns}/deployments/app").json()["spec"]["replicas"] == 3
+    )
+    kubectl(
+        kubeconfig, "wait", "-n", ns, "deployment/app", "--for=jsonpath={.status.readyReplicas}=3",
+        "--timeout=10s",
+    )  # fmt: skip
+    pods = http.get(f"/api/v1/namespaces/{ns}/pods", params={"labelSelector": "app=app"})
+    assert len(pods.json()["items"]) == 3
+    scale = http.get(f"/apis/apps/v1/namespaces/{ns}/deployments/app/scale").json()
+    assert scale["spec"] == {"replicas": 3}
+    assert scale["status"] == {"replicas": 3, "selector": "app=app"}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -30,7 +31,7 @@ from ..kinds import NAMESPACES, Kind, lookup
 from ..store.cluster import PROPAGATIONS, Cluster, Obj, Propagation
 from ..store.objects import ObjectStore
 from ..store.selectors import parse_field_selector, parse_label_selector
-from . import discovery, openapi
+from . import discovery, openapi, scale
 from .codec import decode_body, decode_patch
 from .proxy import proxy
 from .watch import DEFAULT_TIMEOUT, StreamOptions, WatchHub, WatchStream
@@ -64,6 +65,8 @@ def parse_path(group: str, version: str, rest: list[str]) -> Target:
 def _subresource_ok(kind: Kind, subresource: str) -> bool:
     if subresource == "status":
         return kind.has_status
+    if subresource == "scale":
+        return kind.has_scale
     return subresource == "finalize" and kind is NAMESPACES
 
 
@@ -163,15 +166,51 @@ async def _resource(request: Request, sim: Simulated, target: Target) -> Respons
 
 async def _resource_call(request: Request, sim: Simulated, target: Target) -> Response:
     q = request.query_params
+    if _flag(q.get("watch")):
+        return _watch(request, sim, target)
+    # The whole body is read before the verb runs: a verb (and a dry run's undo) must not
+    # span an await, or another request could see its intermediate state.
+    raw = await request.body() if request.method in ("POST", "PUT", "PATCH", "DELETE") else b""
+    sim.cluster.take_warnings()
+    if request.method == "GET":
+        return _render(request, target, _call(request, sim, target, raw))
+    dry_run = _dry_run(q.getlist("dryRun"))
+    options: Obj = {}
+    if request.method == "DELETE":
+        options = _delete_options(request, raw)
+        dry_run = dry_run or _dry_run(options.get("dryRun") or [])
+    if not dry_run:
+        return _call(request, sim, target, raw, options)
+    with sim.cluster.dry_run():
+        return _call(request, sim, target, raw, options)
+
+
+def _dry_run(values: Any) -> bool:
+    """``dryRun=All`` (query or DeleteOptions) -> True; no value -> False; anything else is
+    the API server's 400."""
+    if not isinstance(values, list) or any(v != "All" for v in values):
+        raise bad_request(
+            f'dryRun: Unsupported value: {json.dumps(values)}: supported values: "All"'
+        )
+    return bool(values)
+
+
+def _render(request: Request, target: Target, response: Response) -> Response:
+    """A GET's answer as the client asked for it (a Table for kubectl get)."""
+    return response
+
+
+def _call(
+    request: Request, sim: Simulated, target: Target, raw: bytes, options: Obj | None = None
+) -> Response:
+    """Run the verb of a resource request; synchronous, so it is atomic on the event loop."""
+    q = request.query_params
     method = request.method
     cluster = sim.cluster
     kind, namespace, name = target.kind, target.namespace, target.name
-    if _flag(q.get("watch")):
-        return _watch(request, sim, target)
-    if q.get("dryRun"):
-        raise bad_request("dryRun is not supported by the storeplane simulator")
-    sim.cluster.take_warnings()
+    content_type = request.headers.get("content-type")
     validation = _field_validation(q.get("fieldValidation"))
+    propagation = cast(Propagation | None, (options or {}).get("propagationPolicy"))
     if name is None:
         if method == "GET":
             limit = q.get("limit")
@@ -184,35 +223,37 @@ async def _resource_call(request: Request, sim: Simulated, target: Target) -> Re
                 )
             )  # fmt: skip
         if method == "POST" and (namespace is not None or not kind.namespaced):
-            body = decode_body(request.headers.get("content-type"), await request.body())
+            body = decode_body(content_type, raw)
             new = cluster.create(
                 kind, namespace, body, _manager(request), field_validation=validation
             )
             return _json(new, 201)
         if method == "DELETE":
-            propagation, _ = await _delete_options(request)
             return _json(
                 cluster.delete_collection(
                     kind, namespace, q.get("labelSelector"), q.get("fieldSelector"), propagation
                 )
             )
         raise method_not_allowed()
+    if target.subresource == "scale":
+        return scale.handle(
+            request, cluster, kind, namespace, name, raw, _manager(request), validation
+        )
     if method == "GET":
         return _json(cluster.get(kind, namespace, name, copies=False))
     if target.subresource == "finalize":
         if method != "PUT":
             raise method_not_allowed()
-        body = decode_body(request.headers.get("content-type"), await request.body())
-        return _json(cluster.finalize(name, body))
+        return _json(cluster.finalize(name, decode_body(content_type, raw)))
     if method == "PUT":
-        body = decode_body(request.headers.get("content-type"), await request.body())
+        body = decode_body(content_type, raw)
         return _json(
             cluster.replace(
                 kind, namespace, name, body, _manager(request), target.subresource, validation
             )
         )
     if method == "PATCH":
-        patch_type, body = decode_patch(request.headers.get("content-type"), await request.body())
+        patch_type, body = decode_patch(content_type, raw)
         force = q.get("force", "false").lower() == "true"
         manager = q.get("fieldManager") if patch_type == "apply" else _manager(request)
         obj, created = cluster.patch(
@@ -221,15 +262,15 @@ async def _resource_call(request: Request, sim: Simulated, target: Target) -> Re
         )  # fmt: skip
         return _json(obj, 201 if created else 200)
     if method == "DELETE" and not target.subresource:
-        propagation, preconditions = await _delete_options(request)
+        preconditions = (options or {}).get("preconditions")
         return _json(cluster.delete(kind, namespace, name, propagation, preconditions))
     raise method_not_allowed()
 
 
-async def _delete_options(request: Request) -> tuple[Propagation | None, Obj | None]:
-    """``propagationPolicy`` and ``preconditions`` from the query (lightkube) or a
-    DeleteOptions body (kubectl); ``orphanDependents`` is the old spelling of Orphan."""
-    raw = await request.body()
+def _delete_options(request: Request, raw: bytes) -> Obj:
+    """The DeleteOptions of a DELETE: ``propagationPolicy`` and ``preconditions`` from the
+    query (lightkube) or the body (kubectl, helm; JSON or protobuf), ``orphanDependents``
+    as the old spelling of Orphan, and the body's ``dryRun``."""
     content_type = request.headers.get("content-type") or "application/json"
     body = decode_body(content_type, raw) if raw.strip() else {}
     if not isinstance(body, dict):
@@ -244,9 +285,11 @@ async def _delete_options(request: Request) -> tuple[Propagation | None, Obj | N
             'values: "Background", "Foreground", "Orphan"'
         )
     preconditions = body.get("preconditions")
-    return cast(Propagation | None, policy), (
-        preconditions if isinstance(preconditions, dict) else None
-    )
+    return {
+        "propagationPolicy": policy,
+        "preconditions": preconditions if isinstance(preconditions, dict) else None,
+        "dryRun": body.get("dryRun") or [],
+    }
 
 
 @dataclass

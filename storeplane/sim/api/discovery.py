@@ -65,6 +65,8 @@ def _resource_entries(kind: Kind) -> list[Obj]:
     }
     if kind.short_names:
         entry["shortNames"] = list(kind.short_names)
+    if kind.categories:
+        entry["categories"] = list(kind.categories)
     entries = [entry]
     if kind.has_status:
         entries.append(
@@ -73,6 +75,18 @@ def _resource_entries(kind: Kind) -> list[Obj]:
                 "singularName": "",
                 "namespaced": kind.namespaced,
                 "kind": kind.kind,
+                "verbs": ["get", "patch", "update"],
+            }
+        )
+    if kind.has_scale:
+        entries.append(
+            {
+                "name": f"{kind.resource}/scale",
+                "singularName": "",
+                "namespaced": kind.namespaced,
+                "group": "autoscaling",
+                "version": "v1",
+                "kind": "Scale",
                 "verbs": ["get", "patch", "update"],
             }
         )

@@ -20,8 +20,8 @@ The model (a documented approximation of structured-merge-diff):
   dropped. ``status`` is ignored on the main resource and is all that counts on ``/status``.
 - Update (create, PUT, merge patch) by manager U: the fields whose value changed become
   U's (operation ``Update``) and are taken from the other managers, which never conflicts.
-- Strategic merge patch is a JSON merge patch in which name-keyed lists merge by name;
-  ``$patch``/``$setElementOrder`` directives are not supported.
+- Strategic merge patch lives in :mod:`storeplane.sim.store.strategic` (per-type merge keys
+  and directives); ``merge_patch(by_name=True)`` is the schema-less approximation.
 """
 
 from __future__ import annotations

@@ -13,13 +13,14 @@ Everything here is synchronous and runs on the server's event loop, so each call
 from __future__ import annotations
 
 import base64
+import contextlib
 import copy
 import json
 import logging
 import secrets
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -37,6 +38,7 @@ from ..errors import (
 )
 from ..kinds import KINDS, NAMESPACES, Kind, by_qualified
 from . import apply as ssa
+from . import strategic
 from .objects import ObjectKey, ObjectStore
 from .selectors import fields_match, labels_match, parse_field_selector, parse_label_selector
 
@@ -101,6 +103,7 @@ class Cluster:
         self._warnings: list[str] = []
         self._cluster_ips: set[str] | None = None
         self._next_ip = 0
+        self._dry_run = False
 
     def take_warnings(self) -> list[str]:
         """Warnings for the client from the last call (unknown fields dropped); clears them.
@@ -118,7 +121,25 @@ class Cluster:
         ADDED). The listener must not mutate either (the watch hub keeps them)."""
         self._change_listeners.append(listener)
 
+    @contextlib.contextmanager
+    def dry_run(self) -> Iterator[None]:
+        """``dryRun=All``: the verbs called inside run in full (defaults, admission,
+        validation, garbage collection) and return what they would have stored, but
+        nothing is stored, no watcher or controller hears of it and no cluster IP is used
+        up (see :meth:`ObjectStore.undone`)."""
+        ips = set(self._cluster_ips) if self._cluster_ips is not None else None
+        next_ip = self._next_ip
+        self._dry_run = True
+        try:
+            with self.store.undone():
+                yield
+        finally:
+            self._dry_run = False
+            self._cluster_ips, self._next_ip = ips, next_ip
+
     def _emit(self, event: EventType, kind: Kind, obj: Obj, old: Obj | None = None) -> None:
+        if self._dry_run:
+            return
         for change_listener in self._change_listeners:
             change_listener(event, kind, obj, old)
         for listener in self._listeners:
@@ -420,8 +441,13 @@ class Cluster:
                 ) from exc
         elif not isinstance(body, dict):
             raise bad_request("a merge patch must be a JSON object")
+        elif patch_type == "strategic":
+            try:
+                patched = strategic.apply(old, body, strategic.schema_for(kind))
+            except strategic.StrategicPatchError as exc:
+                raise bad_request(f"the strategic merge patch cannot be applied: {exc}") from exc
         else:
-            patched = ssa.merge_patch(old, body, by_name=patch_type == "strategic")
+            patched = ssa.merge_patch(old, body)
         patched = self._check_body(kind, namespace, patched, url_name=name)
         updated = self._update(
             kind, old, patched, manager or "unknown", subresource,

@@ -16,6 +16,7 @@ ready delay or a namespace termination resumes after a restart.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import logging
@@ -73,6 +74,8 @@ class ObjectStore:
         # equality across 20,000 namespaces looks only at the matching objects.
         self._labels: dict[str, dict[tuple[str, str], set[tuple[str, str]]]] = {}
         self._rv = 0
+        # While a dry run is under way: each key it wrote -> the object (and timers) before.
+        self._undo: dict[ObjectKey, tuple[Obj | None, list[Timer]]] | None = None
         self._db: sqlite3.Connection | None = None
         if path is not None:
             self._open(path)
@@ -109,7 +112,7 @@ class ObjectStore:
         )
 
     def _write(self, statements: list[tuple[str, tuple[Any, ...]]]) -> None:
-        if self._db is None:
+        if self._db is None or self._undo is not None:
             return
         self._db.execute("BEGIN")
         try:
@@ -252,8 +255,42 @@ class ObjectStore:
         """Keys of the objects with an ownerReference to ``uid``, sorted."""
         return sorted(self._dependents.get(uid, ()))
 
+    @contextlib.contextmanager
+    def undone(self) -> Iterator[None]:
+        """Every put and delete inside the block is undone when it ends and none reaches the
+        state file; resourceVersions handed out are taken back too. For ``dryRun=All``: the
+        caller runs the real verb (admission, validation, garbage collection) and answers
+        with its result, and the store is as it was. Calls are synchronous, so nothing else
+        sees the intermediate state."""
+        if self._undo is not None:
+            raise RuntimeError("dry runs do not nest")
+        undo: dict[ObjectKey, tuple[Obj | None, list[Timer]]] = {}
+        self._undo, rv = undo, self._rv
+        try:
+            yield
+        finally:
+            self._undo = None
+            for key, (before, timers) in undo.items():
+                spaces = self._objects.setdefault(key.resource, {}).setdefault(key.namespace, {})
+                self._index(key, spaces.get(key.name), before)
+                if before is None:
+                    spaces.pop(key.name, None)
+                    if not spaces:
+                        del self._objects[key.resource][key.namespace]
+                else:
+                    spaces[key.name] = before
+                for timer in timers:
+                    self._timers[(timer.key, timer.controller)] = timer
+            self._rv = rv
+
+    def _remember(self, key: ObjectKey) -> None:
+        if self._undo is not None and key not in self._undo:
+            timers = [t for (k, _), t in self._timers.items() if k == key]
+            self._undo[key] = (self.peek(key), timers)
+
     def put(self, key: ObjectKey, obj: Obj) -> None:
         """Store ``obj``, which the store then owns: the caller must not change it after."""
+        self._remember(key)
         spaces = self._objects.setdefault(key.resource, {}).setdefault(key.namespace, {})
         self._index(key, spaces.get(key.name), obj)
         spaces[key.name] = obj
@@ -268,6 +305,7 @@ class ObjectStore:
         )
 
     def delete(self, key: ObjectKey) -> None:
+        self._remember(key)
         spaces = self._objects.get(key.resource, {})
         self._index(key, spaces.get(key.namespace, {}).pop(key.name, None), None)
         if key.namespace in spaces and not spaces[key.namespace]:
