@@ -76,6 +76,17 @@ class Settings(BaseSettings):
     rate_limit_burst: int = Field(
         default=200, ge=1, description="Requests a user may make at once before the rate applies."
     )
+    anonymous_rate_limit_per_second: float = Field(
+        default=1.0,
+        ge=0,
+        description="Sustained requests per second from one client address without a valid API "
+        "token (answered 401 until then, 429 after; 0 turns the limit off).",
+    )
+    anonymous_rate_limit_burst: int = Field(
+        default=20,
+        ge=1,
+        description="Requests without a valid token one client address may make at once.",
+    )
 
     @property
     def sqlalchemy_url(self) -> str:

@@ -7,6 +7,7 @@ and by :mod:`storeplane.api.openapi`. It never runs migrations and never talks t
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -14,7 +15,6 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
-from fastapi.routing import APIRoute
 
 from storeplane.api.dashboard import has_dashboard, mount_dashboard
 from storeplane.api.docs import install_docs
@@ -31,11 +31,18 @@ storeplane provisions e-commerce stores (MedusaJS, WooCommerce) on Kubernetes an
 one through its life. The API records what you ask for and returns at once (202); a reconciler
 does the work and reports progress in each store's `phase`, `conditions` and event log.
 
-Every endpoint under `/api/v1` needs an API token: `Authorization: Bearer sp_...`. Without one,
-or with an unknown or revoked one, the answer is `401` with `WWW-Authenticate: Bearer`. An admin
-sees every store; a member only its own (anyone else's store is a `404`, as if it did not
-exist). Each user may make a limited number of requests per second (`429` with `Retry-After`)
-and own a limited number of live stores (`403`).
+Every endpoint under `/api/v1` needs an API token: `Authorization: Bearer sp_...` (sent once).
+Without one, or with an unknown or revoked one, the answer is `401` with
+`WWW-Authenticate: Bearer`, whatever the body: the token is checked before the body is read.
+An admin sees every store; a member only its own (anyone else's store is a `404`, as if it did
+not exist). Each user may make a limited number of requests per second, and so may each client
+address without a valid token (`429` with `Retry-After`); a member owns a limited number of
+live stores (`403`).
+
+Bodies are JSON in UTF-8. A body that is not UTF-8 or not JSON, nests deeper than 32 levels or
+holds a number longer than 100 characters is a `400` saying what and where (byte offset, path);
+a key that appears twice in one object is a `422` naming it. `HEAD` works wherever `GET` does;
+a `405` lists in `Allow` the methods the path serves.
 
 Every error is an RFC 9457 problem document (`application/problem+json`) whose `detail` says
 what went wrong and whose `errors` name each offending field.
@@ -92,6 +99,9 @@ def create_app(
     app.state.users = users
     app.state.checks = checks
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
+    app.state.anonymous_rate_limiter = RateLimiter(
+        settings.anonymous_rate_limit_per_second, settings.anonymous_rate_limit_burst
+    )
     app.state.on_change = on_change
 
     install_error_handlers(app)
@@ -100,26 +110,22 @@ def create_app(
     routers = (stores.router, check_routes.router, catalog.router, health.router, metrics.router)
     for router in routers:
         app.include_router(router)
-    # For 405 replies that name what is allowed (see errors.http_exception_handler).
-    app.state.route_methods = [
-        (route.path_regex, route.methods)
-        for router in routers
-        for route in router.routes
-        if isinstance(route, APIRoute)
-    ]
     if dashboard_dir is not None and has_dashboard(dashboard_dir):
         mount_dashboard(app, dashboard_dir)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            schema = get_openapi(
-                title=app.title,
-                version=app.version,
-                summary=app.summary,
-                description=app.description,
-                routes=app.routes,
-            )
-            app.openapi_schema = _with_problem_responses(schema)
+            with warnings.catch_warnings():
+                # HEAD shares its GET's operation; _without_head drops it again.
+                warnings.filterwarnings("ignore", "Duplicate Operation ID .*_get ")
+                schema = get_openapi(
+                    title=app.title,
+                    version=app.version,
+                    summary=app.summary,
+                    description=app.description,
+                    routes=app.routes,
+                )
+            app.openapi_schema = _with_problem_responses(_without_head(schema))
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
@@ -128,18 +134,34 @@ def create_app(
 
 _REF = "#/components/schemas/{model}"
 _DEFAULT_DESCRIPTIONS = {
-    "400": "The body is not valid JSON.",
+    "400": "The body is not readable: not UTF-8, not JSON, nested deeper than 32 levels or "
+    "holding a number longer than 100 characters (`detail` says where, as a byte offset and "
+    "a path); or a header that must appear once was sent twice.",
+    "400-header": "A header that must appear once (`Authorization`, `Idempotency-Key`, "
+    "`Content-Type`) was sent twice; `errors` names it.",
     "413": "The body is larger than the server's limit.",
-    "422": "The request is invalid; `errors` names each field.",
-    "401": "No API token, or an unknown or revoked one (`WWW-Authenticate: Bearer`).",
-    "429": "Too many requests from this user; wait `Retry-After` seconds.",
+    "422": "The request is invalid; `errors` names each field (a key that appears twice in one "
+    "object included).",
+    "401": "No API token, or an unknown or revoked one (`WWW-Authenticate: Bearer`). Checked "
+    "before the body is read.",
+    "429": "Too many requests from this user, or from this client address without a valid "
+    "token; wait `Retry-After` seconds.",
 }
+
+
+def _without_head(schema: dict[str, Any]) -> dict[str, Any]:
+    """Drop the ``head`` operations: ``ApiRoute`` answers HEAD wherever GET is served, which
+    HTTP implies; listing them would double every read in the document and its clients."""
+    for operations in schema.get("paths", {}).values():
+        operations.pop("head", None)
+    return schema
 
 
 def _with_problem_responses(schema: dict[str, Any]) -> dict[str, Any]:
     """Document every error reply as a Problem (``application/problem+json``), replacing
-    FastAPI's default 422 body, list 400/413 on every operation that takes a body and 401/429
-    on every operation that needs a token."""
+    FastAPI's default 422 body, list 400/413 on every operation that takes a body and
+    400/401/429 on every operation that needs a token (``ApiRoute`` checks headers and the
+    token first)."""
     problem_schema = Problem.model_json_schema(ref_template=_REF)
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     components.update(problem_schema.pop("$defs", {}))
@@ -154,6 +176,7 @@ def _with_problem_responses(schema: dict[str, Any]) -> dict[str, Any]:
             if operation.get("security"):
                 for code in ("401", "429"):
                     responses.setdefault(code, {"description": _DEFAULT_DESCRIPTIONS[code]})
+                responses.setdefault("400", {"description": _DEFAULT_DESCRIPTIONS["400-header"]})
             for code, response in responses.items():
                 if code.isdigit() and int(code) >= 400:
                     if response.get("description") == "Validation Error":

@@ -14,7 +14,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from storeplane.api.limits import RateLimiter
+from storeplane.api.limits import RateLimiter, client_address_key
 from storeplane.domain.errors import AuthenticationError, FeatureUnavailableError, RateLimitedError
 from storeplane.domain.ports import CheckRepository, StoreRepository, UserRepository
 from storeplane.domain.users import User
@@ -50,20 +50,47 @@ def get_settings(request: Request) -> Settings:
     return settings
 
 
-def current_user(
-    request: Request,
-    _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
-) -> User:
-    """The authenticated caller (401 otherwise), after its share of the rate limit (429)."""
+_USER_KEY = "storeplane.user"
+
+
+def authenticate_request(request: Request) -> User:
+    """Authenticate the caller of ``request`` and charge its rate limit, once per request.
+
+    A valid token's user takes one request from its own bucket (429 when empty). A request
+    without a valid token takes one from its client address's bucket: 401 while that bucket
+    has requests left, 429 (with ``Retry-After``) after, so guessing tokens or hammering the
+    API anonymously is bounded too. Called by ``ApiRoute`` before the body is read; the user
+    is kept in the request scope for :func:`current_user`.
+    """
     users: UserRepository | None = request.app.state.users
-    if users is None:
-        raise AuthenticationError("this server has no user database", reason="invalid")
-    user = auth.authenticate(users, request.headers.get("authorization"))
+    try:
+        if users is None:
+            raise AuthenticationError("this server has no user database", reason="invalid")
+        user = auth.authenticate(users, request.headers.get("authorization"))
+    except AuthenticationError:
+        anonymous: RateLimiter = request.app.state.anonymous_rate_limiter
+        host = request.client.host if request.client else None
+        wait = anonymous.acquire(client_address_key(host))
+        if wait > 0:
+            raise RateLimitedError(wait, caller="this address without a valid API token") from None
+        raise
     limiter: RateLimiter = request.app.state.rate_limiter
     wait = limiter.acquire(user.id)
     if wait > 0:
         raise RateLimitedError(wait)
+    request.scope[_USER_KEY] = user
     return user
+
+
+def current_user(
+    request: Request,
+    _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+) -> User:
+    """The authenticated caller (401 otherwise), after its share of the rate limit (429).
+    ``ApiRoute`` has normally done this before the body was read; this only reads the result
+    (and does the work itself for a route that is not an ``ApiRoute``)."""
+    user: User | None = request.scope.get(_USER_KEY)
+    return user if user is not None else authenticate_request(request)
 
 
 def get_notifier(request: Request) -> Callable[[str], None]:

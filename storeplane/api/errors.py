@@ -23,8 +23,11 @@ FeatureUnavailableError        503     this server cannot do it (no cluster for 
 ReconcileError (from a port)   503     the cluster did not answer (logs)
 NameTakenError                 409     ``field`` is ``name``
 RequestValidationError         422     every field and problem in words
-malformed JSON body            400
-HTTPException (404, 405, 413)  same    unknown routes and methods, oversized bodies
+BodyError                      400     not UTF-8, not JSON, too deep, a number too long
+BodyError (duplicate key)      422     ``field`` is the key's path
+DuplicateHeaderError           400     ``field`` is the header's name
+HTTPException (404, 405, 413)  same    unknown routes and methods (405 with ``Allow``),
+                                       oversized bodies
 anything else                  500     logged with its traceback
 =============================  ======  ==========================================
 """
@@ -42,9 +45,11 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from storeplane.api.body import BodyError
 from storeplane.domain.errors import (
     AuthenticationError,
     CheckNotFoundError,
@@ -141,26 +146,23 @@ def http_exception_handler(request: Request, exc: Exception) -> JSONResponse:
     detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
     if exc.status_code == 404 and detail == HTTPStatus.NOT_FOUND.phrase:
         detail = f"no such resource: {request.method} {request.url.path}; the API lives under /api/v1 (see /docs)"
-    elif exc.status_code == 405 and detail == HTTPStatus.METHOD_NOT_ALLOWED.phrase:
-        allowed = ", ".join(_allowed_methods(request))
-        detail = f"{request.method} is not allowed on {request.url.path}" + (
-            f"; allowed: {allowed}" if allowed else ""
-        )
-    return problem_response(exc.status_code, detail, headers=exc.headers)
+    headers = exc.headers
+    if exc.status_code == 405:
+        # Starlette's Allow names only the first route that matched the path; a path can be
+        # served by several (GET and POST /stores are two routes).
+        # (A mount such as the dashboard's /assets has no route methods: keep what it said.)
+        allowed = ", ".join(_allowed_methods(request)) or (exc.headers or {}).get("Allow", "")
+        headers = {**(exc.headers or {}), "Allow": allowed}
+        if detail == HTTPStatus.METHOD_NOT_ALLOWED.phrase:
+            detail = f"{request.method} is not allowed on {request.url.path}" + (
+                f"; allowed: {allowed}" if allowed else ""
+            )
+    return problem_response(exc.status_code, detail, headers=headers)
 
 
 def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    raw = list(exc.errors())
-    if any(e.get("type") == "json_invalid" for e in raw):
-        first = next(e for e in raw if e.get("type") == "json_invalid")
-        reason = (first.get("ctx") or {}).get("error", "malformed")
-        position = first["loc"][-1] if len(first.get("loc", ())) > 1 else "?"
-        message = f"the body is not valid JSON ({reason} at character {position})"
-        return problem_response(
-            400, f"body: {message}", errors=[ProblemField(field="body", message=message)]
-        )
-    fields = [describe_validation_error(e) for e in raw]
+    fields = [describe_validation_error(e) for e in exc.errors()]
     detail = "; ".join(_sentence(f) for f in fields) or "the request is invalid"
     return problem_response(422, detail, errors=fields)
 
@@ -173,12 +175,41 @@ def _sentence(problem: ProblemField) -> str:
 
 
 def _allowed_methods(request: Request) -> list[str]:
-    """The methods some route accepts on this path (``create_app`` records them)."""
+    """Every method some route of the app serves on this path (HEAD wherever GET is)."""
     allowed: set[str] = set()
-    for pattern, methods in getattr(request.app.state, "route_methods", ()):
-        if pattern.match(request.url.path):
+    for route in iter_route_contexts(request.app.routes):
+        methods = route.methods
+        regex = getattr(route, "path_regex", None)
+        if methods and regex is not None and regex.match(request.url.path):
             allowed.update(methods)
-    return sorted(allowed - {"HEAD"})
+    return sorted(allowed)
+
+
+class DuplicateHeaderError(Exception):
+    """A header that must appear once appeared more than once (raised by ``ApiRoute``)."""
+
+    def __init__(self, header: str) -> None:
+        super().__init__(
+            f"the {header} header appears more than once; send it once (which copy was "
+            "meant cannot be told)"
+        )
+        self.header = header
+
+
+def _duplicate_header(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DuplicateHeaderError)
+    return problem_response(
+        400, str(exc), errors=[ProblemField(field=exc.header, message=str(exc))]
+    )
+
+
+def _body_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, BodyError)
+    return problem_response(
+        exc.status_code,
+        exc.message,
+        errors=[ProblemField(field=exc.field, message=exc.message)],
+    )
 
 
 def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
@@ -249,5 +280,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ReconcileError, _unavailable)
     app.add_exception_handler(NameTakenError, _name_taken)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(BodyError, _body_error)
+    app.add_exception_handler(DuplicateHeaderError, _duplicate_header)
     app.add_exception_handler(StarletteHTTPException, http_exception_handler)
     app.add_exception_handler(Exception, _unexpected)

@@ -1,6 +1,7 @@
 """Abuse limits of the API: a request body size limit (a small ASGI middleware installed by
-``create_app``) and a per-user request rate limit (:class:`RateLimiter`, applied by the
-authentication dependency).
+``create_app``) and request rate limits (:class:`RateLimiter`): one bucket per user, and one
+per client address for requests without a valid token (both applied by
+:func:`storeplane.api.deps.authenticate_request`).
 
 The body limit is enforced before anything parses the body: a declared ``Content-Length`` over
 the limit is refused at once, and a body without one (chunked) is counted as it arrives and
@@ -10,6 +11,7 @@ refused as soon as it passes the limit. Either way the reply is a 413 problem.
 from __future__ import annotations
 
 from collections.abc import Callable
+from ipaddress import ip_address, ip_network
 from threading import Lock
 from time import monotonic
 
@@ -82,18 +84,30 @@ def _content_length(scope: Scope) -> int | None:
 
 
 class RateLimiter:
-    """A token bucket per user: ``burst`` requests at once, then ``per_second``.
+    """A token bucket per key (a user id, or a client address for callers without a valid
+    token): ``burst`` requests at once, then ``per_second``.
 
-    In memory, per process: with several replicas a user gets each replica's share, which
+    In memory, per process: with several replicas a caller gets each replica's share, which
     still bounds what one token can cost. Thread-safe (sync routes run in a thread pool).
-    ``per_second`` of 0 turns the limit off.
+    ``per_second`` of 0 turns the limit off. At most ``max_keys`` buckets are kept (client
+    addresses are not bounded the way users are); past that the least recently seen bucket
+    is forgotten, which only ever forgives an idle caller.
     """
 
-    def __init__(self, per_second: float, burst: int, clock: Callable[[], float] = monotonic):
+    def __init__(
+        self,
+        per_second: float,
+        burst: int,
+        clock: Callable[[], float] = monotonic,
+        *,
+        max_keys: int = 100_000,
+    ):
         self.per_second = per_second
         self.burst = burst
         self.clock = clock
-        self._buckets: dict[str, tuple[float, float]] = {}  # user -> (tokens, last refill)
+        self.max_keys = max_keys
+        # key -> (tokens, last refill), least recently seen first.
+        self._buckets: dict[str, tuple[float, float]] = {}
         self._lock = Lock()
 
     def acquire(self, key: str) -> float:
@@ -102,10 +116,30 @@ class RateLimiter:
             return 0.0
         now = self.clock()
         with self._lock:
-            tokens, last = self._buckets.get(key, (float(self.burst), now))
+            tokens, last = self._buckets.pop(key, (float(self.burst), now))
             tokens = min(float(self.burst), tokens + (now - last) * self.per_second)
+            wait = 0.0
             if tokens >= 1:
-                self._buckets[key] = (tokens - 1, now)
-                return 0.0
+                tokens -= 1
+            else:
+                wait = (1 - tokens) / self.per_second
             self._buckets[key] = (tokens, now)
-            return (1 - tokens) / self.per_second
+            while len(self._buckets) > self.max_keys:
+                del self._buckets[next(iter(self._buckets))]
+            return wait
+
+
+def client_address_key(host: str | None) -> str:
+    """The rate-limit key of a client address: the address itself for IPv4, its /64 network
+    for IPv6 (one host usually holds a whole /64, so per-address buckets would not bound it).
+    Behind a reverse proxy every caller has the proxy's address unless the server is told to
+    trust forwarded headers (uvicorn's ``--forwarded-allow-ips``)."""
+    if not host:
+        return "unknown"
+    try:
+        address = ip_address(host)
+    except ValueError:
+        return host
+    if address.version == 6:
+        return str(ip_network(f"{address}/64", strict=False))
+    return str(address)

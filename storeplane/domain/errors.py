@@ -114,9 +114,9 @@ class AuthenticationError(StoreplaneError):
 
 
 class RateLimitedError(StoreplaneError):
-    def __init__(self, retry_after: float) -> None:
+    def __init__(self, retry_after: float, *, caller: str = "this user") -> None:
         super().__init__(
-            f"too many requests from this user; try again in {max(1, round(retry_after))} s"
+            f"too many requests from {caller}; try again in {max(1, round(retry_after))} s"
         )
         self.retry_after = retry_after
 

@@ -70,8 +70,7 @@ def make_api(migrated_url: str, repo: SqlStoreRepository, **settings: object) ->
     config = Settings(
         database_url=migrated_url,
         base_domain="shops.example",
-        max_request_bytes=MAX_BYTES,
-        **settings,  # type: ignore[arg-type]
+        **{"max_request_bytes": MAX_BYTES, **settings},  # type: ignore[arg-type]
     )
     users = SqlUserRepository(repo.engine)
     token = auth.bootstrap_admin(users)

@@ -10,9 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
 
 from storeplane.api.app import create_app
+from storeplane.api.routing import ApiRoute
 from storeplane.db import SqlStoreRepository
 from storeplane.settings import Settings
 from tests.api.conftest import Api
@@ -47,7 +49,12 @@ def test_readiness_is_a_503_problem_without_a_database() -> None:
     [
         ("GET", "/api/v1/nothing", 404, "no such resource: GET /api/v1/nothing"),
         ("GET", "/", 404, "no such resource"),
-        ("PUT", "/api/v1/stores", 405, "PUT is not allowed on /api/v1/stores; allowed: GET, POST"),
+        (
+            "PUT",
+            "/api/v1/stores",
+            405,
+            "PUT is not allowed on /api/v1/stores; allowed: GET, HEAD, POST",
+        ),
     ],
     ids=["an unknown api route", "the root without a dashboard", "a wrong method"],
 )
@@ -58,6 +65,65 @@ def test_unknown_routes_and_methods_are_problems(
     assert response.status_code == status
     assert response.headers["content-type"] == PROBLEM
     assert detail in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("PUT", "/api/v1/stores", "GET, HEAD, POST"),
+        ("DELETE", "/api/v1/stores", "GET, HEAD, POST"),
+        ("PUT", "/api/v1/stores/store-abcd1234", "DELETE, GET, HEAD, PATCH"),
+        ("POST", "/api/v1/stores/store-abcd1234", "DELETE, GET, HEAD, PATCH"),
+        ("GET", "/api/v1/stores/store-abcd1234/retry", "POST"),
+        ("PATCH", "/api/v1/stores/store-abcd1234/events", "GET, HEAD"),
+        ("POST", "/api/v1/plans", "GET, HEAD"),
+        ("POST", "/healthz", "GET, HEAD"),
+        ("DELETE", "/docs", "GET, HEAD"),
+        ("PUT", "/openapi.json", "GET, HEAD"),
+    ],
+    ids=lambda value: str(value),
+)
+def test_a_405_names_exactly_the_methods_the_path_serves_in_header_and_message(
+    api: Api, method: str, path: str, allowed: str
+) -> None:
+    response = api.client.request(method, path)
+    assert response.status_code == 405
+    assert response.headers["allow"] == allowed
+    assert response.json()["detail"] == f"{method} is not allowed on {path}; allowed: {allowed}"
+    # ... and every method it names is really served (not a 405).
+    for other in allowed.split(", "):
+        assert api.client.request(other, path).status_code != 405, other
+
+
+def test_head_answers_wherever_get_does_with_the_same_status_and_headers(api: Api) -> None:
+    store = api.create("head-shop")
+    paths = [
+        path.replace("{store_id}", str(store["id"]))
+        for route in iter_route_contexts(api.client.app.routes)
+        if "GET" in (route.methods or ()) and (path := str(route.path)) != "/docs/oauth2-redirect"
+    ]
+    assert "/api/v1/stores/{store_id}/events" not in paths and len(paths) >= 10
+    for path in paths:
+        get, head = api.client.get(path), api.client.head(path)
+        assert (head.status_code, path) == (get.status_code, path)
+        assert head.headers["content-type"] == get.headers["content-type"], path
+        if "content-length" in get.headers and path != "/metrics":  # metrics move on
+            assert head.headers["content-length"] == get.headers["content-length"], path
+    anonymous = TestClient(api.client.app).head("/api/v1/stores")
+    assert anonymous.status_code == 401
+
+
+def test_every_api_route_is_an_api_route_so_it_authenticates_before_the_body(api: Api) -> None:
+    routes = [
+        route.original_route
+        for route in iter_route_contexts(api.client.app.routes)
+        if isinstance(route.original_route, APIRoute)
+    ]
+    assert len(routes) >= 9
+    for route in routes:
+        assert isinstance(route, ApiRoute), (
+            f"{route.path}: give its APIRouter route_class=ApiRoute (storeplane/api/routing.py)"
+        )
 
 
 def test_plans_list_quota_and_container_defaults(api: Api) -> None:

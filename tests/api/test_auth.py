@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from storeplane.api.limits import RateLimiter
+from storeplane.api.limits import RateLimiter, client_address_key
 from storeplane.db import SqlStoreRepository
 from storeplane.domain.users import Role
 from storeplane.services import auth
@@ -67,7 +67,7 @@ def test_every_api_operation_is_covered_here(api: Api) -> None:
     for method, path in operations:
         operation = document["paths"][path][method.lower()]
         assert operation["security"] == [{"BearerToken": []}], (method, path)
-        assert {"401", "429"} <= set(operation["responses"]), (method, path)
+        assert {"400", "401", "429"} <= set(operation["responses"]), (method, path)
 
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS, ids=IDS)
@@ -95,6 +95,90 @@ def test_without_a_valid_token_every_endpoint_is_401_and_changes_nothing(
     )
     assert_401(response)
     assert api.rows() == before
+
+
+class TestAuthenticationComesBeforeTheBody:
+    """Items an unauthenticated caller cannot reach: every body problem is a 401 for them."""
+
+    @pytest.fixture
+    def roomy(self, migrated_url: str, repo: SqlStoreRepository) -> Iterator[Api]:
+        yield from make_api(migrated_url, repo, max_request_bytes=64 * 1024)
+
+    @pytest.mark.parametrize(
+        "body",
+        [
+            b'{"name": "acme",',
+            b"[" * 10_000 + b"]" * 10_000,
+            b'{"name":"a","name":"b"}',
+            b'{"plan": ' + b"9" * 5_000 + b"}",
+            b'{"name": "\xff"}',
+            b'{"name": "acme", "engine": "medusa"}',
+        ],
+        ids=[
+            "malformed json",
+            "a 10,000-level nested body",
+            "a duplicate key",
+            "a 5,000-digit number",
+            "invalid utf-8",
+            "a good body",
+        ],
+    )
+    @pytest.mark.parametrize(
+        "authorization", [None, "Bearer sp_not-a-real-token"], ids=["no token", "a bad token"]
+    )
+    def test_a_caller_without_a_valid_token_gets_401_whatever_the_body(
+        self, roomy: Api, body: bytes, authorization: str | None
+    ) -> None:
+        store = roomy.create("owned-shop")
+        before = roomy.rows()
+        headers = {"content-type": "application/json"}
+        if authorization:
+            headers["authorization"] = authorization
+        client = TestClient(roomy.client.app)
+        for method, path in [
+            ("POST", "/api/v1/stores"),
+            ("PATCH", f"/api/v1/stores/{store['id']}"),
+        ]:
+            assert_401(client.request(method, path, content=body, headers=headers))
+        assert roomy.rows() == before
+
+
+class TestRepeatedHeaders:
+    @pytest.mark.parametrize(
+        ("header", "values"),
+        [
+            ("Authorization", ["first", "second"]),
+            ("Authorization", ["first", "first"]),
+            ("Idempotency-Key", ["k-1", "k-2"]),
+            ("Content-Type", ["application/json", "text/plain"]),
+        ],
+        ids=[
+            "two different valid tokens",
+            "the same token twice",
+            "two idempotency keys",
+            "two content types",
+        ],
+    )
+    def test_a_header_sent_twice_is_a_400_naming_it(
+        self, api: Api, header: str, values: list[str]
+    ) -> None:
+        tokens = {"first": api.admin_token, "second": api.token_for("bob")}
+        sent = [(header, tokens.get(v, v)) for v in values]
+        if header != "Authorization":
+            sent.append(("Authorization", f"Bearer {api.admin_token}"))
+        if header == "Authorization":
+            sent = [(h, f"Bearer {v}") for h, v in sent]
+        client = TestClient(api.client.app)
+        for method, path, body in ENDPOINTS:
+            response = client.request(
+                method, path.replace(STORE, "store-abcd1234"), json=body, headers=sent
+            )
+            assert response.status_code == 400, (method, path, response.text)
+            assert response.headers["content-type"] == PROBLEM
+            problem = response.json()
+            assert f"the {header} header appears more than once" in problem["detail"]
+            assert [e["field"] for e in problem["errors"]] == [header]
+        assert api.rows() == (0, 0)
 
 
 @pytest.mark.parametrize("path", PUBLIC)
@@ -315,6 +399,70 @@ class TestRateLimit:
         # Another user has a bucket of its own; health checks are never limited.
         assert limited.as_user("bob").get("/api/v1/plans").status_code == 200
         assert limited.client.get("/healthz").status_code == 200
+
+
+class TestAnonymousRateLimit:
+    """Requests without a valid token are limited by client address (default settings)."""
+
+    @pytest.mark.parametrize(
+        "authorization",
+        [None, "Bearer sp_not-a-real-token", "Basic YWRtaW46YWRtaW4="],
+        ids=["no token", "a bad token", "basic auth"],
+    )
+    def test_sixty_quick_requests_without_a_valid_token_see_429s(
+        self, api: Api, authorization: str | None
+    ) -> None:
+        headers = {"authorization": authorization} if authorization else {}
+        client = TestClient(api.client.app, headers=headers)
+        codes = [client.get("/api/v1/stores").status_code for _ in range(60)]
+        assert codes[0] == 401 and 429 in codes
+        assert set(codes) == {401, 429} and codes.count(401) <= 21
+        refused = client.post("/api/v1/stores", json={"name": "x", "engine": "medusa"})
+        assert refused.status_code == 429
+        assert refused.headers["content-type"] == PROBLEM
+        assert int(refused.headers["retry-after"]) >= 1
+        assert "too many requests from this address" in refused.json()["detail"]
+        # The same address with a valid token keeps its own (per-user) limit.
+        assert api.client.get("/api/v1/stores").status_code == 200
+        # Another address has a bucket of its own.
+        other = TestClient(api.client.app, headers=headers, client=("192.0.2.7", 50000))
+        assert other.get("/api/v1/stores").status_code == 401
+
+    def test_the_limit_is_a_setting_and_can_be_turned_off(
+        self, migrated_url: str, repo: SqlStoreRepository
+    ) -> None:
+        for api in make_api(migrated_url, repo, anonymous_rate_limit_per_second=0):
+            client = TestClient(api.client.app)
+            assert {client.get("/api/v1/plans").status_code for _ in range(60)} == {401}
+
+
+@pytest.mark.parametrize(
+    ("host", "key"),
+    [
+        ("203.0.113.9", "203.0.113.9"),
+        ("2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64"),
+        ("2001:db8:1:2:ffff::1", "2001:db8:1:2::/64"),
+        ("testclient", "testclient"),
+        (None, "unknown"),
+    ],
+    ids=[
+        "an ipv4 address is its own key",
+        "an ipv6 address is keyed by its /64",
+        "another address in the same /64 shares the key",
+        "a name is kept as it is",
+        "no address at all is one key",
+    ],
+)
+def test_client_addresses_map_to_rate_limit_keys(host: str | None, key: str) -> None:
+    assert client_address_key(host) == key
+
+
+def test_the_rate_limiter_forgets_the_least_recently_seen_bucket_past_its_size() -> None:
+    limiter = RateLimiter(per_second=1, burst=1, clock=lambda: 0.0, max_keys=2)
+    assert [limiter.acquire(k) for k in ("a", "b", "a")] == [0.0, 0.0, 1.0]
+    assert limiter.acquire("c") == 0.0  # "b" was seen least recently: forgotten
+    assert limiter.acquire("a") == 1.0  # "a" is still remembered as empty
+    assert limiter.acquire("b") == 0.0
 
 
 def test_the_rate_limiter_refills_over_time() -> None:

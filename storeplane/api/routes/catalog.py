@@ -5,10 +5,13 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from storeplane.api.deps import current_user
+from storeplane.api.routing import ApiRoute
 from storeplane.api.schemas import EnginePublic, EnginesPublic, PlanPublic, PlansPublic
 from storeplane.services import catalog
 
-router = APIRouter(prefix="/api/v1", tags=["catalog"], dependencies=[Depends(current_user)])
+router = APIRouter(
+    prefix="/api/v1", tags=["catalog"], dependencies=[Depends(current_user)], route_class=ApiRoute
+)
 
 
 @router.get(

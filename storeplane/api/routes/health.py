@@ -10,9 +10,10 @@ from fastapi.responses import JSONResponse
 
 from storeplane.api.deps import RepositoryDep
 from storeplane.api.errors import problem_response
+from storeplane.api.routing import ApiRoute
 from storeplane.api.schemas import Health
 
-router = APIRouter(tags=["health"])
+router = APIRouter(tags=["health"], route_class=ApiRoute)
 log = logging.getLogger(__name__)
 
 

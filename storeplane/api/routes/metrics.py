@@ -6,7 +6,9 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-router = APIRouter(tags=["health"])
+from storeplane.api.routing import ApiRoute
+
+router = APIRouter(tags=["health"], route_class=ApiRoute)
 
 
 @router.get(

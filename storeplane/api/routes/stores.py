@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Path, Query, Response, status
 
 from storeplane.api.deps import CurrentUserDep, NotifyDep, RepositoryDep, SettingsDep
+from storeplane.api.routing import ApiRoute
 from storeplane.api.schemas import (
     EventPublic,
     EventsPublic,
@@ -18,7 +19,7 @@ from storeplane.api.schemas import (
 from storeplane.domain.store import Phase, StoreSpec
 from storeplane.services import stores as service
 
-router = APIRouter(prefix="/api/v1/stores", tags=["stores"])
+router = APIRouter(prefix="/api/v1/stores", tags=["stores"], route_class=ApiRoute)
 
 StoreId = Annotated[str, Path(description="The store's id, e.g. `store-3k9x2m7q`.")]
 
@@ -47,9 +48,8 @@ _NOT_FOUND = "No store has this id, or it is not one of yours."
         e403="You already own as many live stores as your account allows.",
         e409="A store that is not deleted already has this name.",
         e413="The body is larger than the server's limit.",
-        e422="The body is invalid (`errors` names each field), or the `Idempotency-Key` was "
-        "used before with a different body.",
-        e400="The body is not valid JSON.",
+        e422="The body is invalid (`errors` names each field, a key sent twice included), or "
+        "the `Idempotency-Key` was used before with a different body.",
     ),
 )
 def create_store(
