@@ -22,6 +22,7 @@ from storeplane.api.errors import PROBLEM_MEDIA_TYPE, Problem, install_error_han
 from storeplane.api.limits import BodySizeLimitMiddleware, RateLimiter
 from storeplane.api.routes import catalog, health, metrics, stores
 from storeplane.api.routes import checks as check_routes
+from storeplane.api.routing import ApiRoute
 from storeplane.api.timing import RequestTimingMiddleware
 from storeplane.domain.ports import CheckRepository, StoreRepository, UserRepository
 from storeplane.settings import Settings
@@ -93,6 +94,8 @@ def create_app(
         docs_url=None,  # install_docs serves /docs and /redoc without a CDN
         redoc_url=None,
     )
+    # Routes added on the app itself (the docs pages) answer HEAD and 405 like the API's.
+    app.router.route_class = ApiRoute
     install_docs(app)
     app.state.settings = settings
     app.state.repository = repo

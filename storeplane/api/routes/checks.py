@@ -12,10 +12,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Response, status
 
 from storeplane.api.deps import ChecksDep, CurrentUserDep, NotifyDep, RepositoryDep
+from storeplane.api.routing import ApiRoute
 from storeplane.api.schemas import CheckPublic, ChecksPublic
 from storeplane.services import checks as service
 
-router = APIRouter(prefix="/api/v1/stores", tags=["checks"])
+router = APIRouter(prefix="/api/v1/stores", tags=["checks"], route_class=ApiRoute)
 
 StoreId = Annotated[str, Path(description="The store's id, e.g. `store-3k9x2m7q`.")]
 CheckId = Annotated[str, Path(description="The check's id, e.g. `check-4k2m9x7q1z`.")]
