@@ -19,6 +19,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 import { docsJourneys } from "./docs.mjs";
+import { explainsJourneys } from "./explains.mjs";
 
 const dashboard = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const repo = resolve(dashboard, "..");
@@ -369,6 +370,7 @@ async function journeys(base) {
   });
 
   await docsJourneys({ browser, base, check, assert, shot, viewport: LAPTOP });
+  await explainsJourneys({ browser, base, token, dataDir: server?.dataDir, check, assert, api, shot, viewport: LAPTOP, sleep });
 
   await check("no uncaught errors in the page", async () => {
     // 4xx answers the journeys provoked on purpose show up as console errors; ignore those.

@@ -21,6 +21,8 @@ export const LIVE_INTERVAL_MS = 2000;
 
 export interface StoreFilters {
   phase?: Phase;
+  /** Without a phase: list Deleted stores too (the API leaves them out by default). */
+  include_deleted?: boolean;
   q?: string;
   cursor?: string;
   limit?: number;
@@ -39,6 +41,7 @@ export const storeKeys = {
 export function normalizeFilters(filters: StoreFilters): StoreFilters {
   const out: StoreFilters = {};
   if (filters.phase) out.phase = filters.phase;
+  else if (filters.include_deleted) out.include_deleted = true;
   const q = filters.q?.trim();
   if (q) out.q = q;
   if (filters.cursor) out.cursor = filters.cursor;

@@ -84,6 +84,9 @@ function StoreView({ store, refreshError }: { store: Store; refreshError: unknow
               <dd>
                 {store.url && store.phase === "Deleted" ? (
                   <span className="muted break">{store.url} (removed)</span>
+                ) : store.url && store.phase === "Deleting" ? (
+                  // Not a link: the shop is being torn down, nothing live answers there.
+                  <span className="muted break">{store.url} (being deleted)</span>
                 ) : store.url ? (
                   <a href={store.url} target="_blank" rel="noreferrer" className="break">
                     {store.url}
@@ -180,6 +183,33 @@ function EventsCard({ id }: { id: string }) {
   );
 }
 
+/** Why each action is unavailable right now (undefined: it is available). Shown as the
+ * control's hover text and read as its accessible description. */
+export function unavailableReasons(
+  store: Store,
+  { busy, plansLoaded, samePlan }: { busy: boolean; plansLoaded: boolean; samePlan: boolean },
+) {
+  const gone =
+    store.phase === "Deleted"
+      ? "The store is deleted: nothing about it can change any more."
+      : store.phase === "Deleting"
+        ? "The store is being deleted: it can no longer change."
+        : undefined;
+  const wait = busy ? "Wait: another action on this store is in progress." : undefined;
+  const plan = gone ?? wait ?? (plansLoaded ? undefined : "Loading the plans…");
+  return {
+    gone,
+    plan,
+    changePlan: plan ?? (samePlan ? `The store is already on plan ${store.plan}; choose another plan first.` : undefined),
+    remove:
+      store.phase === "Deleted"
+        ? "The store is already deleted."
+        : store.phase === "Deleting"
+          ? "The store is already being deleted."
+          : wait,
+  };
+}
+
 function Actions({ store, disabled }: { store: Store; disabled: boolean }) {
   const plans = useQuery(plansQuery());
   const changePlan = useChangePlan(store.id);
@@ -189,6 +219,8 @@ function Actions({ store, disabled }: { store: Store; disabled: boolean }) {
   const [confirming, setConfirming] = useState(false);
   const planId = useId();
   const busy = changePlan.isPending || retry.isPending || remove.isPending;
+  const why = unavailableReasons(store, { busy, plansLoaded: Boolean(plans.data), samePlan: plan === store.plan });
+  const whyId = { plan: useId(), changePlan: useId(), remove: useId() };
 
   // Follow the server's plan when it changes underneath (another tab, the CLI).
   useEffect(() => setPlan(store.plan), [store.plan]);
@@ -208,6 +240,8 @@ function Actions({ store, disabled }: { store: Store; disabled: boolean }) {
           id={planId}
           value={plan}
           disabled={disabled || busy || !plans.data}
+          title={why.plan}
+          aria-describedby={why.plan ? whyId.plan : undefined}
           onChange={(e) => {
             setPlan(e.target.value as PlanName);
             changePlan.reset();
@@ -219,9 +253,17 @@ function Actions({ store, disabled }: { store: Store; disabled: boolean }) {
             </option>
           ))}
         </select>
-        <button type="submit" className="btn" disabled={disabled || busy || plan === store.plan}>
+        <button
+          type="submit"
+          className="btn"
+          disabled={disabled || busy || plan === store.plan}
+          title={why.changePlan}
+          aria-describedby={why.changePlan ? whyId.changePlan : undefined}
+        >
           {changePlan.isPending ? "Changing plan…" : "Change plan"}
         </button>
+        <Why id={whyId.plan} text={why.plan} />
+        <Why id={whyId.changePlan} text={why.changePlan} />
       </form>
       <div className="action-buttons">
         {store.phase === "Failed" && (
@@ -233,6 +275,8 @@ function Actions({ store, disabled }: { store: Store; disabled: boolean }) {
           type="button"
           className="btn btn-danger"
           disabled={disabled || busy}
+          title={why.remove}
+          aria-describedby={why.remove ? whyId.remove : undefined}
           onClick={() => {
             remove.reset();
             setConfirming(true);
@@ -240,7 +284,9 @@ function Actions({ store, disabled }: { store: Store; disabled: boolean }) {
         >
           Delete…
         </button>
+        <Why id={whyId.remove} text={why.remove} />
       </div>
+      {why.gone && <p className="unavailable">{why.gone}</p>}
       {actionError && (
         <p className="problem-detail action-error" role="alert">
           {errorMessage(actionError)}
@@ -257,4 +303,13 @@ function Actions({ store, disabled }: { store: Store; disabled: boolean }) {
       )}
     </div>
   );
+}
+
+/** The words behind a disabled control's aria-describedby (hidden: the title shows them). */
+function Why({ id, text }: { id: string; text: string | undefined }) {
+  return text ? (
+    <span id={id} className="visually-hidden">
+      {text}
+    </span>
+  ) : null;
 }

@@ -1,5 +1,7 @@
 // The stores list (route "/"): filter by phase, search by name, live every ~2 s.
-// Filters live in the URL (?phase=Ready&q=shop) so a filtered view can be shared or reloaded.
+// Filters live in the URL (?phase=Ready&q=shop, ?deleted=1 for "include deleted") so a
+// filtered view can be shared or reloaded. "All phases" leaves Deleted stores out, as the API
+// does, and says so next to a switch that brings them in.
 import { useQuery } from "@tanstack/react-query";
 import { useEffect, useId, useState } from "react";
 import { enginesQuery, storesQuery } from "../api/queries";
@@ -10,13 +12,17 @@ import { RelativeTime } from "../components/Time";
 import { useTitle } from "../components/useTitle";
 import { Link, navigate, storePath } from "../router";
 
+/** Phases in which a store's URL no longer leads to a live shop. */
+const GONE: ReadonlySet<Phase> = new Set<Phase>(["Deleting", "Deleted"]);
+
 function isPhase(value: string | null): value is Phase {
   return value !== null && (PHASES as readonly string[]).includes(value);
 }
 
-function listUrl(phase: Phase | undefined, q: string) {
+function listUrl(phase: Phase | undefined, q: string, withDeleted = false) {
   const params = new URLSearchParams();
   if (phase) params.set("phase", phase);
+  else if (withDeleted) params.set("deleted", "1");
   if (q.trim()) params.set("q", q.trim());
   const s = params.toString();
   return s ? `/?${s}` : "/";
@@ -26,27 +32,33 @@ export function StoresList({ search }: { search: URLSearchParams }) {
   const phaseParam = search.get("phase");
   const phase = isPhase(phaseParam) ? phaseParam : undefined;
   const q = search.get("q") ?? "";
+  const withDeleted = !phase && search.get("deleted") === "1";
   const [draft, setDraft] = useState(q);
   // Cursors of the pages before the current one; the last entry is the current page's.
   const [cursors, setCursors] = useState<string[]>([]);
   const cursor = cursors[cursors.length - 1];
-  const ids = { phase: useId(), search: useId() };
+  const ids = { phase: useId(), search: useId(), deleted: useId(), deletedWhy: useId() };
 
   // Debounce typing into the URL (and so into the query key).
   useEffect(() => {
     if (draft === q) return;
-    const t = setTimeout(() => navigate(listUrl(phase, draft), { replace: true }), 250);
+    const t = setTimeout(() => navigate(listUrl(phase, draft, withDeleted), { replace: true }), 250);
     return () => clearTimeout(t);
-  }, [draft, q, phase]);
+  }, [draft, q, phase, withDeleted]);
   // A changed filter starts from the first page again.
-  useEffect(() => setCursors([]), [phase, q]);
+  useEffect(() => setCursors([]), [phase, q, withDeleted]);
 
   useTitle("Stores");
-  const stores = useQuery(storesQuery({ phase, q, cursor }));
+  const stores = useQuery(storesQuery({ phase, q, cursor, include_deleted: withDeleted }));
   const engines = useQuery(enginesQuery());
   const engineName = (name: string) =>
     engines.data?.find((e) => e.name === name)?.display_name ?? name;
-  const filtered = Boolean(phase || q);
+  const filtered = Boolean(phase || q || withDeleted);
+  const deletedWhy = phase
+    ? `The phase filter shows only ${phase} stores${phase === "Deleted" ? "" : "; choose All phases to add deleted ones"}.`
+    : withDeleted
+      ? "Deleted stores are listed with the others."
+      : "All phases leaves deleted stores out; tick this to list them too.";
 
   return (
     <section aria-labelledby="stores-heading">
@@ -75,15 +87,33 @@ export function StoresList({ search }: { search: URLSearchParams }) {
           <select
             id={ids.phase}
             value={phase ?? ""}
-            onChange={(e) => navigate(listUrl(isPhase(e.target.value) ? e.target.value : undefined, draft), { replace: true })}
+            onChange={(e) =>
+              navigate(listUrl(isPhase(e.target.value) ? e.target.value : undefined, draft, withDeleted), { replace: true })
+            }
           >
-            <option value="">All phases</option>
+            <option value="">{withDeleted ? "All phases" : "All phases but Deleted"}</option>
             {PHASES.map((p) => (
               <option key={p} value={p}>
                 {p}
               </option>
             ))}
           </select>
+        </div>
+        <div className="field field-check">
+          <label htmlFor={ids.deleted} title={deletedWhy}>
+            <input
+              id={ids.deleted}
+              type="checkbox"
+              checked={withDeleted || phase === "Deleted"}
+              disabled={Boolean(phase)}
+              aria-describedby={ids.deletedWhy}
+              onChange={(e) => navigate(listUrl(undefined, draft, e.target.checked), { replace: true })}
+            />{" "}
+            Include deleted
+          </label>
+          <span id={ids.deletedWhy} className="visually-hidden">
+            {deletedWhy}
+          </span>
         </div>
         {filtered && (
           <button
@@ -185,10 +215,15 @@ function StoresTable({ stores, engineName }: { stores: Store[]; engineName: (n: 
               <RelativeTime iso={s.created_at} age />
             </td>
             <td data-label="URL" className="url-cell">
-              {s.url && s.phase !== "Deleted" ? (
+              {s.url && !GONE.has(s.phase) ? (
                 <a href={s.url} target="_blank" rel="noreferrer">
                   {s.url.replace(/^https?:\/\//, "")}
                 </a>
+              ) : s.url ? (
+                // Not a link: the shop is going away or gone, nothing live answers there.
+                <span className="muted" title={s.phase === "Deleted" ? "removed with the store" : "the store is being deleted"}>
+                  {s.phase === "Deleted" ? "removed" : "being deleted"}
+                </span>
               ) : (
                 <span className="muted">—</span>
               )}

@@ -90,7 +90,11 @@ export function createFakeApi(initial: Store[] = [], token = TEST_TOKEN): FakeAp
     if (path === "/api/v1/stores" && method === "GET") {
       const phase = url.searchParams.get("phase");
       const q = url.searchParams.get("q");
-      const all = [...stores.values()].filter((s) => (!phase || s.phase === phase) && (!q || s.name.includes(q)));
+      // As the API: without a phase, Deleted stores only with include_deleted=true.
+      const withDeleted = url.searchParams.get("include_deleted") === "true";
+      const all = [...stores.values()].filter(
+        (s) => (phase ? s.phase === phase : withDeleted || s.phase !== "Deleted") && (!q || s.name.includes(q)),
+      );
       // Cursor = offset, as a string: enough to exercise the dashboard's pager.
       const limit = Number(url.searchParams.get("limit") ?? 50);
       const offset = Number(url.searchParams.get("cursor") ?? 0);
