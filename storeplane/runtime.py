@@ -24,11 +24,18 @@ from storeplane.cluster import KubernetesCluster
 from storeplane.cluster.cache import ObjectCache
 from storeplane.cluster.cached import CachedCluster
 from storeplane.cluster.watch import ClusterWatcher
-from storeplane.db import SqlStoreRepository, SqlUserRepository, create_engine_for, migrate
+from storeplane.db import (
+    SqlCheckRepository,
+    SqlStoreRepository,
+    SqlUserRepository,
+    create_engine_for,
+    migrate,
+)
 from storeplane.dev_ingress import StoreHostForwarder
 from storeplane.domain.ports import ClusterPort
 from storeplane.engines import Exposure
 from storeplane.observability.metrics import StoreCollector, install_store_collector
+from storeplane.reconciler.checks import CheckRunner
 from storeplane.reconciler.context import ReconcileContext, Timing
 from storeplane.reconciler.loop import ReconcileLoop
 from storeplane.reconciler.manifests import PlatformConfig
@@ -129,13 +136,17 @@ async def run(
     # Reads come from a watch-fed cache; every watch event wakes the store it belongs to.
     cache = ObjectCache()
     watcher = ClusterWatcher(cluster.client, cache, lambda store_id: loop.wake(store_id))
-    loop = ReconcileLoop(
-        repo,
-        reconcile_context(settings, CachedCluster(cluster, cache, watcher)),
-        owner=owner,
-        workers=settings.workers,
-        lease=settings.lease,
-    )
+    ctx = reconcile_context(settings, CachedCluster(cluster, cache, watcher))
+    loop = ReconcileLoop(repo, ctx, owner=owner, workers=settings.workers, lease=settings.lease)
+    # Order checks the API records run here, where the cluster (and the admin password in
+    # each store's Secret) is reachable; see reconciler/checks.py for the replica story.
+    checks = SqlCheckRepository(engine)
+    check_runner = CheckRunner(checks, repo, ctx, owner=owner, lease=settings.lease)
+
+    def on_change(store_id: str) -> None:
+        loop.wake(store_id)
+        check_runner.wake(store_id)
+
     install_store_collector(
         StoreCollector(repo.phase_counts, repo.due_summary, lambda: loop.queue_depth)
     )
@@ -143,8 +154,9 @@ async def run(
         settings,
         repo,
         users=users,
+        checks=checks,
         dashboard_dir=DASHBOARD_DIR if (DASHBOARD_DIR / "index.html").exists() else None,
-        on_change=loop.wake,
+        on_change=on_change,
     )
     served: Any = app if store_ingress is None else StoreHostForwarder(app, store_ingress)
     server = uvicorn.Server(
@@ -155,6 +167,7 @@ async def run(
     stop = asyncio.Event()
     watching = asyncio.create_task(watcher.run(stop), name="watches")
     reconciler = asyncio.create_task(loop.run(stop), name="reconciler")
+    checking = asyncio.create_task(check_runner.run(stop), name="checks")
     serving = asyncio.create_task(server.serve(sockets=[bound.sock]), name="api")
     while not server.started and not serving.done():
         await asyncio.sleep(0.02)
@@ -165,6 +178,7 @@ async def run(
     finally:
         stop.set()
         await reconciler
+        await checking
         await watching
         await cluster.close()
         engine.dispose()

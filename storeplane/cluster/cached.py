@@ -77,6 +77,9 @@ class CachedCluster:
     async def find_residue(self, store_id: str) -> list[ObjectRef]:
         return await self._inner.find_residue(store_id)
 
+    async def read_secret(self, namespace: str, name: str) -> dict[str, str] | None:
+        return await self._inner.read_secret(namespace, name)  # always live: never cached
+
     async def service_get(
         self, namespace: str, service: str, port: int, path: str
     ) -> ServiceAnswer:

@@ -8,6 +8,7 @@ field is drift to undo). Reads of a store's objects go by the ``storeplane.dev/s
 from __future__ import annotations
 
 import asyncio
+import base64
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -230,6 +231,14 @@ class KubernetesCluster:
         kind = kind_of("v1", "Event")
         with map_api_errors(f"post event {reason} in {namespace}"):
             await self._client.create(kind.resource.from_dict(event), field_manager=FIELD_MANAGER)
+
+    async def read_secret(self, namespace: str, name: str) -> dict[str, str] | None:
+        secret = await self.get(ObjectRef("v1", "Secret", name, namespace))
+        if secret is None:
+            return None
+        values = {k: base64.b64decode(v).decode() for k, v in (secret.get("data") or {}).items()}
+        values.update(secret.get("stringData") or {})
+        return values
 
     async def service_get(
         self, namespace: str, service: str, port: int, path: str

@@ -264,6 +264,11 @@ class ClusterPort(Protocol):
         too. Best effort: the caller ignores failures."""
         ...
 
+    async def read_secret(self, namespace: str, name: str) -> dict[str, str] | None:
+        """The Secret's values, decoded to text (None if it does not exist). Only the smoke
+        check reads one (the store's admin password); nothing caches or logs the values."""
+        ...
+
     async def service_get(
         self, namespace: str, service: str, port: int, path: str
     ) -> ServiceAnswer:

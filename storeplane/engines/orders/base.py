@@ -4,7 +4,7 @@ call that turns every HTTP or transport failure into an :class:`OrderStepError`.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from types import TracebackType
@@ -133,8 +133,12 @@ class JsonApi:
 
     ``call`` sends one request and returns the decoded JSON body and the response; any
     transport error, non-2xx status or non-JSON body becomes an :class:`OrderStepError` for the
-    step being run.
+    step being run. ``on_step`` (optional, settable after construction) is called with a step's
+    name when a call starts a step other than the previous one: the smoke check saves it, so a
+    person following the check sees where it is.
     """
+
+    on_step: Callable[[str], None] | None = None
 
     def __init__(
         self,
@@ -148,6 +152,7 @@ class JsonApi:
     ) -> None:
         self.engine = engine
         self.base_url = base_url.rstrip("/")
+        self._last_step: str | None = None
         self.client = httpx.Client(
             base_url=self.base_url,
             headers=dict(headers or {}),
@@ -172,6 +177,9 @@ class JsonApi:
         auth: httpx.Auth | None = None,
     ) -> tuple[Any, httpx.Response]:
         request = f"{method} {path}"
+        if self.on_step is not None and step != self._last_step:
+            self.on_step(step)
+        self._last_step = step
         try:
             response = self.client.request(
                 method,

@@ -20,12 +20,14 @@ from pathlib import Path
 
 import pytest
 
+from storeplane.domain.store import Engine
 from storeplane.engines.orders import (
     Address,
     MedusaAdmin,
     MedusaStorefront,
     OrderStepError,
 )
+from storeplane.engines.orders.smoke import GUEST_EMAIL, OrderCheckTarget, run_order_check
 
 REPO = Path(__file__).resolve().parents[3]
 SCRIPT = REPO / "scripts" / "medusa-local.sh"
@@ -163,3 +165,38 @@ def test_failures_name_the_step_and_what_medusa_answered(
 def test_the_server_listens_on_loopback_only_and_stops_by_pid(medusa: LocalMedusa) -> None:
     assert medusa.url.startswith("http://127.0.0.1:")
     os.kill(medusa.pid, 0)  # alive: `down` stops exactly this process
+
+
+def test_the_smoke_checks_order_flow_passes_at_a_localhost_name_of_the_store(
+    medusa: LocalMedusa,
+) -> None:
+    """What the check runner runs (storeplane/engines/orders/smoke.py), at the URL shape a
+    ``storeplane dev`` store has: ``http://<id>.localhost:<port>``, which Python's resolver
+    does not know and the loopback transport connects to 127.0.0.1 with that Host."""
+    port = medusa.url.rsplit(":", 1)[1]
+    url = f"http://store-smoke01.localhost:{port}"
+    steps: list[str] = []
+    result = run_order_check(
+        Engine.MEDUSA,
+        OrderCheckTarget(url, medusa.admin_email, medusa.admin_password),
+        steps.append,
+    )
+    assert result.order_id.startswith("order_")
+    assert url in result.message and "found through the Admin API" in result.message
+    assert steps[0] == "admin login"
+    assert steps[-2:] == ["find order in admin", "read order"]
+    assert "complete cart" in steps
+    with MedusaAdmin(medusa.url, medusa.admin_email, medusa.admin_password) as admin:
+        assert admin.order(result.order_id).email == GUEST_EMAIL
+
+
+def test_the_smoke_check_names_the_step_a_wrong_admin_password_fails(
+    medusa: LocalMedusa,
+) -> None:
+    with pytest.raises(OrderStepError) as failure:
+        run_order_check(
+            Engine.MEDUSA,
+            OrderCheckTarget(medusa.url, medusa.admin_email, "not-the-password"),
+            lambda _step: None,
+        )
+    assert (failure.value.step, failure.value.status) == ("admin login", 401)
