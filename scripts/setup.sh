@@ -4,7 +4,9 @@
 #
 #   scripts/setup.sh           Python deps (uv, locked), helm, the dashboard build; each skipped
 #                              when its inputs (uv.lock, the dashboard sources) did not change
-#   scripts/setup.sh --test    also Debian's postgresql and chromium, and the dashboard's test deps
+#   scripts/setup.sh --test    also Debian's postgresql, redis-server and chromium, and the dashboard's test deps
+# Both install (as root) or ask for Debian's postgresql and redis-server: the simulator's node
+# runs a store's PostgreSQL and Redis containers with them (docs/simulator.md, "The local node").
 set -euo pipefail
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -53,7 +55,14 @@ fi
 scripts/install-tools.sh
 
 if [[ ${WITH_TEST} -eq 1 ]]; then
-    apt_install postgresql chromium
+    apt_install postgresql redis-server chromium
+elif [[ "$(id -u)" -eq 0 ]]; then
+    apt_install postgresql redis-server
+else
+    for pkg in postgresql redis-server; do
+        dpkg -s "${pkg}" >/dev/null 2>&1 \
+            || log "note: ${pkg} is missing, so stores' ${pkg%-server} containers cannot run as local processes (sudo apt-get install -y ${pkg})"
+    done
 fi
 
 # scripts/test.sh (--test) always builds, so tsc checks the client against the current API.

@@ -43,6 +43,19 @@ def sim(
         "fail", help="Images with this tag never become ready ('' turns it off)."
     ),
     fault_seed: int | None = typer.Option(None, help="Seed for repeatable fault choices."),
+    local_runtimes: bool = typer.Option(
+        False,
+        help="Run containers whose image has a local runtime (Medusa, postgres, redis) "
+        "as processes on this machine (docs/simulator.md, 'The local node').",
+    ),
+    runtimes: Path | None = typer.Option(
+        None,
+        help="Your own runtime table (JSON or YAML) instead of the built-in one; "
+        "implies --local-runtimes.",
+    ),
+    node_dir: Path | None = typer.Option(
+        None, help="Folder for pods' and claims' files (default: beside --state, else temporary)."
+    ),
 ) -> None:
     """Run the Kubernetes API simulator on its own (faults: see docs/simulator.md)."""
     from storeplane.sim.config import parse_codes, parse_ready_delays
@@ -75,6 +88,9 @@ def sim(
             terminate_delay=terminate_delay,
             watch_history=watch_history,
             faults=faults,
+            local_runtimes=local_runtimes,
+            runtimes_file=runtimes,
+            node_dir=node_dir,
         ),
         kubeconfig,
     )

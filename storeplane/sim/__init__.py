@@ -30,18 +30,31 @@ Layout, split the way Kubernetes itself is split:
   merge and JSON patches, managedFields), ``strategic`` (strategic merge patch), ``selectors``.
 - ``admission/``: ``validation`` + ``schemas`` (OpenAPI schema and API-server rules),
   ``quota`` + ``quantity`` (LimitRange defaults, ResourceQuota).
-- ``controllers/``: ``manager`` (the controller loop, Jobs, namespace finalizer) and
+- ``controllers/``: ``manager`` (the controller loop, Jobs, namespace finalizer),
+  ``jobs`` and ``endpoints`` (with local runtimes on), ``events`` (the event recorder) and
   ``workloads`` (Deployments, ReplicaSets, StatefulSets, PVCs, load balancers, quota status).
-- ``node/``: ``kubelet`` (the kubelet stand-in).
+- ``node/``: ``kubelet`` (the virtual node's stand-in kubelet); with local runtimes on also
+  ``agent`` (the local node's kubelet), ``runtime`` (the CRI-shaped port), ``process`` and
+  ``simulated`` (its two runtimes), ``images`` (the runtime table), ``envvars``, ``volumes``,
+  ``network``, ``probes``, ``scheduler``, ``setup``.
 - beside them: ``kinds`` (the served kinds, one table), ``errors`` (Status builders),
   ``faults`` (failure injection, ``/sim/v1/faults``), ``config``, ``runner``, ``kubeconfig``.
 
 What it does NOT model - test against a real cluster (kind, k3s; ``tests/e2e``) for these:
 
-- No containers run: no images are pulled, nothing crashes, no probes. A stand-in kubelet
-  marks pods Running and Ready after the ``Pod`` ready delay (or never, for an image
-  tagged ``fail``); there is one pretend node and no scheduling, affinity, taints or
-  resource fitting. Jobs create no pods; they simply complete after their delay.
+- By default no containers run: no images are pulled, nothing crashes, no probes. A
+  stand-in kubelet marks pods Running and Ready after the ``Pod`` ready delay (or never,
+  for an image tagged ``fail``); there is one pretend node and no scheduling. Jobs create no
+  pods; they simply complete after their delay.
+- With local runtimes on (``SimulatorConfig.local_runtimes``; :mod:`storeplane.sim.node`),
+  only images in the runtime table run, as plain processes: no isolation (namespaces,
+  cgroups, seccomp), ``securityContext`` not applied (but PostgreSQL's switch to the
+  ``postgres`` user as root), resource limits not enforced (requests are used for fitting
+  on the local node only), no ``exec``/``port-forward``/``attach``, no sidecar containers,
+  no lifecycle hooks, no graceful deletion in the API (the pod object goes at once, its
+  processes get their grace period after), no DNS (names are rewritten in env and
+  arguments at container start), only TCP forwarded for Services, no affinity, taints or
+  preemption; log lines carry no timestamps.
 - Controllers are simplified: a Deployment replaces its old ReplicaSet at once (no
   surge/unavailable arithmetic, no ``progressDeadlineSeconds``), a StatefulSet creates and
   replaces its pods in parallel, no HPA, DaemonSets, CronJobs, PodDisruptionBudgets.
@@ -49,9 +62,10 @@ What it does NOT model - test against a real cluster (kind, k3s; ``tests/e2e``) 
   healthy app would* on well-known health paths once a matching workload is ready (see
   :mod:`storeplane.sim.api.proxy`) and says so with ``X-Storeplane-Sim-Runtime: simulated``
   and the images it stands in for; the real engine's health needs a real cluster.
-- No networking: Services get a ClusterIP but no endpoints, Ingresses and LoadBalancer
-  Services get ``127.0.0.1`` as their address and nothing listens there; NetworkPolicies
-  are stored, never enforced. PVCs are Bound without PersistentVolumes or storage classes.
+- By default no networking: Services get a ClusterIP but no endpoints, Ingresses and
+  LoadBalancer Services get ``127.0.0.1`` as their address and nothing listens there
+  (with local runtimes on, Endpoints/EndpointSlices follow ready pods and Services forward
+  to them); NetworkPolicies are stored, never enforced. PVCs are Bound without PersistentVolumes or storage classes.
 - ResourceQuota admission covers pods and PVCs (compute, storage and object counts), not
   scopes or storage-class quotas; LimitRange only fills in container defaults
   (no min/max/ratio checks).

@@ -16,6 +16,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--ready-delay", type=float, default=2.0)
     parser.add_argument("--terminate-delay", type=float, default=0.2)
     parser.add_argument("--kubeconfig", type=Path, default=None, help="write a kubeconfig here")
+    parser.add_argument(
+        "--local-runtimes", action="store_true", help="run images with a local runtime as processes"
+    )
+    parser.add_argument("--runtimes", type=Path, default=None, help="your own runtime table")
+    parser.add_argument("--node-dir", type=Path, default=None, help="pods' and claims' folders")
     args = parser.parse_args(argv)
     config = SimulatorConfig(
         host=args.host,
@@ -23,6 +28,9 @@ def main(argv: list[str] | None = None) -> None:
         state_path=args.state,
         ready_delay=args.ready_delay,
         terminate_delay=args.terminate_delay,
+        local_runtimes=args.local_runtimes,
+        runtimes_file=args.runtimes,
+        node_dir=args.node_dir,
     )
     serve_forever(config, args.kubeconfig)
 

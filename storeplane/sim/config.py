@@ -28,6 +28,14 @@ class SimulatorConfig:
 
     ``faults``: failure injection at start-up (none by default; see
     :mod:`storeplane.sim.faults`), changeable at runtime through ``/sim/v1/faults``.
+
+    The node (see :mod:`storeplane.sim.node`): ``local_runtimes`` True runs containers whose
+    image is in the runtime table as local processes (the built-in table, or
+    ``runtimes_file``, which turns them on too); off by default, when every container is
+    simulated as before. ``node_dir``: where pods' and claims' folders go (default: beside
+    the state file, ``<state>.node``, else a temporary folder). ``ingress_port``: serve the
+    cluster's Ingresses on this port (0 picks one; None: off); see
+    ``RunningSimulator.ingress_url``.
     """
 
     host: str = "127.0.0.1"
@@ -41,6 +49,16 @@ class SimulatorConfig:
     watch_bookmark_interval: float = 60.0
     watch_queue_size: int = 10000
     faults: Faults = field(default_factory=Faults)
+    local_runtimes: bool = False
+    runtimes_file: Path | None = None
+    node_dir: Path | None = None
+    ingress_port: int | None = None
+
+    @property
+    def runtime_mode(self) -> bool:
+        """Whether the node runs local processes (and the scheduler, Job and endpoints
+        controllers that go with them)."""
+        return self.local_runtimes or self.runtimes_file is not None
 
 
 def parse_ready_delays(values: list[str]) -> dict[str, float]:

@@ -77,6 +77,8 @@ KINDS: tuple[Kind, ...] = (
          has_status=True),
     Kind("", "v1", "events", "Event", short_names=("ev",)),
     Kind("", "v1", "pods", "Pod", short_names=("po",), has_status=True, categories=("all",)),
+    Kind("", "v1", "nodes", "Node", namespaced=False, short_names=("no",), has_status=True),
+    Kind("", "v1", "endpoints", "Endpoints", short_names=("ep",)),
     Kind("apps", "v1", "deployments", "Deployment", short_names=("deploy",), has_status=True,
          has_scale=True, categories=("all",)),
     Kind("apps", "v1", "statefulsets", "StatefulSet", short_names=("sts",), has_status=True,
@@ -90,6 +92,7 @@ KINDS: tuple[Kind, ...] = (
     Kind("rbac.authorization.k8s.io", "v1", "roles", "Role", name_rule="path"),
     Kind("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding", name_rule="path"),
     Kind("coordination.k8s.io", "v1", "leases", "Lease"),
+    Kind("discovery.k8s.io", "v1", "endpointslices", "EndpointSlice"),
 )  # fmt: skip
 
 _BY_PATH: dict[tuple[str, str, str], Kind] = {(k.group, k.version, k.resource): k for k in KINDS}

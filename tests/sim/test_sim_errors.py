@@ -173,7 +173,7 @@ def test_unknown_body_type_is_unsupported_media_type(http: httpx.Client, ns: str
 
 
 def test_unknown_resource_path_is_not_found(http: httpx.Client) -> None:
-    assert_status(http.get("/api/v1/nodes"), 404, "NotFound")
+    assert_status(http.get("/api/v1/podtemplates"), 404, "NotFound")
     assert_status(http.get("/apis/apps/v1/namespaces/x/deployments/a/scale"), 404, "NotFound")
     assert_status(http.get("/openapi/v2"), 404, "NotFound")
 

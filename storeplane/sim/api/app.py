@@ -28,10 +28,11 @@ from ..controllers.manager import ControllerManager, default_controllers
 from ..errors import ApiError, bad_request, method_not_allowed, path_not_found
 from ..faults import FaultInjector, Faults
 from ..kinds import NAMESPACES, Kind, lookup
+from ..node import setup as node_setup
 from ..store.cluster import PROPAGATIONS, Cluster, Obj, Propagation
 from ..store.objects import ObjectStore
 from ..store.selectors import parse_field_selector, parse_label_selector
-from . import discovery, openapi, scale
+from . import discovery, logs, openapi, scale
 from .codec import decode_body, decode_patch
 from .proxy import proxy
 from .watch import DEFAULT_TIMEOUT, StreamOptions, WatchHub, WatchStream
@@ -67,6 +68,8 @@ def _subresource_ok(kind: Kind, subresource: str) -> bool:
         return kind.has_status
     if subresource == "scale":
         return kind.has_scale
+    if subresource == "log":
+        return kind.kind == "Pod"
     return subresource == "finalize" and kind is NAMESPACES
 
 
@@ -239,6 +242,11 @@ def _call(
         return scale.handle(
             request, cluster, kind, namespace, name, raw, _manager(request), validation
         )
+    if target.subresource == "log":
+        if method != "GET":
+            raise method_not_allowed()
+        root = sim.node.agent.folders.root if sim.node is not None else None
+        return logs.pod_log(request, cluster, root, str(namespace), name)
     if method == "GET":
         return _json(cluster.get(kind, namespace, name, copies=False))
     if target.subresource == "finalize":
@@ -300,6 +308,7 @@ class Simulated:
     cluster: Cluster
     hub: WatchHub
     faults: FaultInjector
+    node: node_setup.Node | None = None
 
 
 def _verb(request: Request) -> str:
@@ -327,16 +336,20 @@ def create_app(config: SimulatorConfig) -> Starlette:
         hub = WatchHub(config.watch_history, store.resource_version)
         cluster.subscribe_changes(hub.on_change)
         cluster.ensure_namespaces()
+        node = node_setup.build(config, cluster) if config.runtime_mode else None
         manager = ControllerManager(
             cluster,
             default_controllers(
-                config.ready_delay, config.terminate_delay, injector, config.ready_delays
+                config.ready_delay, config.terminate_delay, injector, config.ready_delays,
+                [node.scheduler] if node is not None else None,
             )
             if config.controllers
             else [],
-        )
+        )  # fmt: skip
+        if node is not None:
+            await node.agent.start()
         task = asyncio.create_task(manager.run(), name="storeplane-sim-controllers")
-        state["sim"] = Simulated(config, cluster, hub, injector)
+        state["sim"] = Simulated(config, cluster, hub, injector, node)
         logger.info(
             "simulator ready (state: %s, ready_delay %.2fs, terminate_delay %.2fs)",
             config.state_path or "in memory",
@@ -349,6 +362,8 @@ def create_app(config: SimulatorConfig) -> Starlette:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+            if node is not None:
+                await node.agent.stop()
             store.close()
             state.clear()
 

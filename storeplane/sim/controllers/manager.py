@@ -40,7 +40,7 @@ from ..kinds import Kind, by_qualified
 from ..node import kubelet
 from ..store.cluster import Cluster, Obj, rfc3339
 from ..store.objects import ObjectKey, Timer
-from . import workloads
+from . import endpoints, jobs, workloads
 
 logger = logging.getLogger(__name__)
 
@@ -293,23 +293,36 @@ def default_controllers(
     terminate_delay: float,
     faults: FaultInjector | None = None,
     ready_delays: dict[str, float] | None = None,
+    node_controllers: list[Any] | None = None,
 ) -> list[Any]:
     """Every built-in controller. ``ready_delays`` overrides ``ready_delay`` per kind
-    (``Pod``, ``Job``, ``PersistentVolumeClaim``, ``Ingress``)."""
+    (``Pod``, ``Job``, ``PersistentVolumeClaim``, ``Ingress``). ``node_controllers`` (the
+    scheduler, given when local runtimes are on) switch to the runtime-mode set: Jobs run
+    pods (:mod:`.jobs`), Endpoints follow pods (:mod:`.endpoints`), the virtual node's
+    kubelet handles only the pods bound to it."""
     faults = faults or FaultInjector(Faults())
     delays = dict(ready_delays or {})
 
     def delay_for(kind: str) -> float:
         return delays.get(kind, ready_delay)
 
-    return [
+    runtime_mode = node_controllers is not None
+    common = [
         workloads.DeploymentSync(),
         workloads.ReplicaSetSync(faults),
         workloads.StatefulSetSync(faults),
         workloads.QuotaStatus(),
-        kubelet.PodLifecycle(delay_for, faults),
+        kubelet.PodLifecycle(delay_for, faults, runtime_mode=runtime_mode),
         workloads.PvcBinder(delay_for),
         workloads.LoadBalancer(delay_for),
-        JobComplete(delay_for("Job"), faults),
         NamespaceFinalizer(terminate_delay),
+    ]
+    if not runtime_mode:
+        return [*common, JobComplete(delay_for("Job"), faults)]
+    return [
+        *common,
+        *(node_controllers or []),
+        kubelet.SimulatedCompletion(delay_for),
+        jobs.JobController(),
+        endpoints.EndpointsController(),
     ]

@@ -104,6 +104,9 @@ class Cluster:
         self._cluster_ips: set[str] | None = None
         self._next_ip = 0
         self._dry_run = False
+        # False when a scheduler binds pods (local runtimes on); else every pod lands on
+        # the one pretend node at creation.
+        self.bind_pods_on_create = True
 
     def take_warnings(self) -> list[str]:
         """Warnings for the client from the last call (unknown fields dropped); clears them.
@@ -296,7 +299,8 @@ class Cluster:
         elif kind.kind == "Pod" and creating:
             spec = obj.setdefault("spec", {})
             spec.setdefault("restartPolicy", "Always")
-            spec.setdefault("nodeName", NODE_NAME)
+            if self.bind_pods_on_create:
+                spec.setdefault("nodeName", NODE_NAME)
             obj["status"] = {"phase": "Pending", "qosClass": _qos_class(spec)}
         elif kind.kind == "Secret":
             obj.setdefault("type", "Opaque")
