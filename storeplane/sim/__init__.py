@@ -83,6 +83,9 @@ What it does NOT model - test against a real cluster (kind, k3s; ``tests/e2e``) 
   (answers are always JSON; a client accepting only protobuf is not served), no ``/openapi/v2``, no
   ``resourceVersion`` semantics on reads (always the latest); watch history is a bounded
   ring per resource and starts empty after a restart (older versions get 410).
+- Events are written by the controllers as theirs are (see
+  :mod:`storeplane.sim.controllers.events`), without the recorder's folding of *similar*
+  events, its rate limit or the one-hour TTL; ``events.k8s.io/v1`` is not served.
 - Garbage collection runs synchronously within the deleting request; only the kinds in
   :mod:`storeplane.sim.kinds`; no CRDs, no aggregated discovery.
 """

@@ -147,9 +147,12 @@ def check_quota(
     quotas: list[Obj],
     kinds: list[Kind],
     lister: Lister,
+    name: str | None = None,
 ) -> None:
-    """Raise the API server's 403 Forbidden if ``obj`` would exceed a quota."""
-    name = obj["metadata"].get("name") or obj["metadata"].get("generateName", "")
+    """Raise the API server's 403 Forbidden if ``obj`` would exceed a quota. ``name`` is
+    the name the refusal shows: the ``generateName`` prefix when the server is to pick the
+    name, as admission runs before names are generated."""
+    name = name or obj["metadata"].get("name") or obj["metadata"].get("generateName", "")
     wanted = amounts_of(kind, obj)
     for quota in sorted(quotas, key=lambda q: q["metadata"]["name"]):
         hard = (quota.get("spec") or {}).get("hard") or {}

@@ -109,7 +109,7 @@ def _watch(request: Request, sim: Simulated, target: Target) -> Response:
         raise method_not_allowed()
     kind, namespace = target.kind, target.namespace if target.kind.namespaced else None
     labels = parse_label_selector(q.get("labelSelector"))
-    fields = parse_field_selector(q.get("fieldSelector"))
+    fields = parse_field_selector(q.get("fieldSelector"), kind.kind)
     rv = q.get("resourceVersion") or ""
     if rv and not rv.isdigit():
         raise bad_request(f"invalid resource version: {rv}")

@@ -16,7 +16,8 @@ This module holds the manager and two timer controllers:
 
 - **JobComplete** (Job): the ``Job`` ready delay after creation the Job has succeeded
   (``succeeded`` = ``spec.completions`` or 1, condition Complete=True). No pods are run
-  for Jobs. A Job whose image has the failing tag stays ``active`` forever.
+  for Jobs. A Job whose image has the failing tag stays ``active`` forever. The Event
+  ``Completed`` (``Job completed``) is recorded, as the job controller does.
 - **NamespaceFinalizer** (Namespace): ``terminate_delay`` seconds after a namespace is
   marked for deletion, everything in it is deleted (objects with finalizers are only
   marked, and the namespace waits for them, with the real ``NamespaceContentRemaining`` /
@@ -41,6 +42,7 @@ from ..node import kubelet
 from ..store.cluster import Cluster, Obj, rfc3339
 from ..store.objects import ObjectKey, Timer
 from . import endpoints, jobs, workloads
+from .events import record
 
 logger = logging.getLogger(__name__)
 
@@ -121,7 +123,8 @@ class JobComplete:
                 }
             ],
         }
-        cluster.write_status(kind, key, status, self.manager)
+        if cluster.write_status(kind, key, status, self.manager) is not None:
+            record(cluster, obj, "Normal", "Completed", "Job completed", "job-controller")
 
 
 class NamespaceFinalizer:

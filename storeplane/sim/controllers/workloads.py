@@ -53,6 +53,7 @@ from ..faults import FaultInjector
 from ..kinds import KINDS, NAMESPACES, Kind, lookup
 from ..store.cluster import Cluster, Obj
 from ..store.objects import ObjectKey
+from .events import record
 
 TEMPLATE_HASH = "pod-template-hash"
 REVISION_HASH = "controller-revision-hash"
@@ -201,22 +202,35 @@ class DeploymentSync:
             }
             try:
                 current = cluster.create(REPLICASETS, key.namespace, body, self.manager)
-            except ApiError:
+            except ApiError as exc:
+                record(cluster, deployment, "Warning", "ReplicaSetCreateError",
+                       f'Failed to create new replica set "{rs_name}": {exc.message}',
+                       self.manager)  # fmt: skip
                 return 1.0
+            if replicas > 0:
+                record(cluster, deployment, "Normal", "ScalingReplicaSet",
+                       f"Scaled up replica set {rs_name} from 0 to {replicas}",
+                       self.manager)  # fmt: skip
         elif int(current["spec"].get("replicas", 1)) != replicas:
-            current = self._scale(cluster, current, replicas)
+            current = self._scale(cluster, deployment, current, replicas)
         for old in owned:
             if old["metadata"]["name"] != rs_name and int(old["spec"].get("replicas", 1)) != 0:
-                self._scale(cluster, old, 0)
+                self._scale(cluster, deployment, old, 0)
         self._status(cluster, deployment, current, owned, replicas)
         return None
 
-    def _scale(self, cluster: Cluster, rs: Obj, replicas: int) -> Obj:
+    def _scale(self, cluster: Cluster, deployment: Obj, rs: Obj, replicas: int) -> Obj:
         new = copy.deepcopy(rs)
+        before = int(new["spec"].get("replicas", 1))
         new["spec"]["replicas"] = replicas
-        return cluster.replace(
+        scaled = cluster.replace(
             REPLICASETS, rs["metadata"]["namespace"], rs["metadata"]["name"], new, self.manager
         )
+        direction = "up" if replicas > before else "down"
+        record(cluster, deployment, "Normal", "ScalingReplicaSet",
+               f"Scaled {direction} replica set {rs['metadata']['name']} to {replicas} from "
+               f"{before}", self.manager)  # fmt: skip
+        return scaled
 
     def _status(
         self, cluster: Cluster, deployment: Obj, current: Obj, owned: list[Obj], replicas: int
@@ -357,10 +371,16 @@ class ReplicaSetSync(_PodOwnerSync):
         while len(pods) < replicas:
             pod = self._create_pod(cluster, rs, self._pod_body(rs, None, {}), failures)
             if pod is None:
+                record(cluster, rs, "Warning", "FailedCreate",
+                       f"Error creating: {failures[-1].message}", self.manager)  # fmt: skip
                 break
+            record(cluster, rs, "Normal", "SuccessfulCreate",
+                   f"Created pod: {pod['metadata']['name']}", self.manager)  # fmt: skip
             pods.append(pod)
         for extra in sorted(pods, key=pod_ready)[: max(0, len(pods) - replicas)]:
             cluster.delete(PODS, key.namespace, extra["metadata"]["name"])
+            record(cluster, rs, "Normal", "SuccessfulDelete",
+                   f"Deleted pod: {extra['metadata']['name']}", self.manager)  # fmt: skip
             pods.remove(extra)
         ready = sum(1 for p in pods if pod_ready(p))
         old_status = rs.get("status") or {}
@@ -402,6 +422,7 @@ class StatefulSetSync(_PodOwnerSync):
                 or labels.get(REVISION_HASH) != revision
             ):
                 cluster.delete(PODS, key.namespace, name)
+                self._pod_event(cluster, sts, "delete", name)
                 del pods[name]
         for ordinal in range(replicas):
             name = f"{key.name}-{ordinal}"
@@ -418,7 +439,9 @@ class StatefulSetSync(_PodOwnerSync):
             self._mount_claims(sts, body, ordinal)
             created = self._create_pod(cluster, sts, body, failures)
             if created is None:
+                self._pod_event(cluster, sts, "create", name, failures[-1])
                 break
+            self._pod_event(cluster, sts, "create", name)
             pods[name] = created
         ready = sum(1 for p in pods.values() if pod_ready(p))
         old_status = sts.get("status") or {}
@@ -437,6 +460,20 @@ class StatefulSetSync(_PodOwnerSync):
         _write_status(cluster, STATEFULSETS, sts, status, self.manager)
         return 2.0 if failures else None
 
+    def _pod_event(
+        self, cluster: Cluster, sts: Obj, verb: str, pod: str, error: ApiError | None = None
+    ) -> None:
+        """What the StatefulSet controller's pod control records (recordPodEvent)."""
+        sts_name = sts["metadata"]["name"]
+        if error is None:
+            record(cluster, sts, "Normal", f"Successful{verb.title()}",
+                   f"{verb} Pod {pod} in StatefulSet {sts_name} successful",
+                   self.manager)  # fmt: skip
+        else:
+            record(cluster, sts, "Warning", f"Failed{verb.title()}",
+                   f"{verb} Pod {pod} in StatefulSet {sts_name} failed error: {error.message}",
+                   self.manager)  # fmt: skip
+
     def _claims(self, cluster: Cluster, sts: Obj, ordinal: int, failures: list[ApiError]) -> bool:
         """Create the pod's PVCs from volumeClaimTemplates when missing."""
         name = sts["metadata"]["name"]
@@ -451,11 +488,18 @@ class StatefulSetSync(_PodOwnerSync):
                 "metadata": {"name": claim, "labels": {**(meta.get("labels") or {}), **selector}},
                 "spec": copy.deepcopy(template.get("spec") or {}),
             }
+            pod = f"{name}-{ordinal}"
             try:
                 cluster.create(PVCS, namespace, body, self.manager)
             except ApiError as exc:
                 failures.append(exc)
+                record(cluster, sts, "Warning", "FailedCreate",
+                       f"create Claim {claim} for Pod {pod} in StatefulSet {name} failed error: "
+                       f"{exc.message}", self.manager)  # fmt: skip
                 return False
+            record(cluster, sts, "Normal", "SuccessfulCreate",
+                   f"create Claim {claim} Pod {pod} in StatefulSet {name} success",
+                   self.manager)  # fmt: skip
         return True
 
     @staticmethod

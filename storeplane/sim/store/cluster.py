@@ -182,7 +182,7 @@ class Cluster:
         page through a snapshot ordered by (namespace, name). ``copies`` False: the items
         are the stored objects, to be serialised and not changed."""
         labels = parse_label_selector(label_selector)
-        fields = parse_field_selector(field_selector)
+        fields = parse_field_selector(field_selector, kind.kind)
         scope = namespace if kind.namespaced else ""
         name = None
         for field in fields:
@@ -325,13 +325,13 @@ class Cluster:
                 self._cluster_ips.add(ip)
                 return ip
 
-    def _admit(self, kind: Kind, obj: Obj, namespace: str) -> None:
+    def _admit(self, kind: Kind, obj: Obj, namespace: str, shown_name: str) -> None:
         """LimitRange defaults and ResourceQuota admission (see :mod:`admission`)."""
         if kind.kind == "Pod":
             admission.apply_limit_ranges(obj, self.store.values("limitranges", namespace))
         quotas = self.store.values("resourcequotas", namespace)
         if quotas:
-            admission.check_quota(kind, obj, quotas, list(KINDS), self.store.values)
+            admission.check_quota(kind, obj, quotas, list(KINDS), self.store.values, shown_name)
 
     # --- writes ---
 
@@ -347,6 +347,9 @@ class Cluster:
         """Store a new object (POST, or an apply that creates); returns what was stored."""
         obj = copy.deepcopy(self._check_body(kind, namespace, body))
         metadata = obj["metadata"]
+        # Admission sees the object before its name is generated (its refusals name the
+        # generateName prefix, e.g. pods "web-7c9f-" is forbidden).
+        shown_name = str(metadata.get("name") or metadata.get("generateName") or "")
         if not metadata.get("name") and metadata.get("generateName"):
             metadata["name"] = self._generate_name(kind, namespace, str(metadata["generateName"]))
         name = str(metadata.get("name") or "")
@@ -367,7 +370,7 @@ class Cluster:
         if self.store.exists(key):
             raise already_exists(kind, name)
         if namespace is not None and kind.kind in ("Pod", "PersistentVolumeClaim"):
-            self._admit(kind, obj, namespace)
+            self._admit(kind, obj, namespace, shown_name)
         now = self.clock()
         metadata["uid"] = str(uuid.uuid4())
         metadata["creationTimestamp"] = rfc3339(now)

@@ -3,7 +3,10 @@
 Used by list and deletecollection. Label selectors support the whole string grammar of
 ``kubectl -l``: ``k=v``, ``k==v``, ``k!=v``, ``k in (a,b)``, ``k notin (a,b)``, ``k``,
 ``!k``, comma-joined (AND). Field selectors support ``=``, ``==``, ``!=`` on
-``metadata.name`` and ``metadata.namespace`` only. A malformed selector raises a 400.
+``metadata.name`` and ``metadata.namespace`` for every kind, plus the fields the API
+server adds per kind (:data:`KIND_FIELDS`: an Event's ``involvedObject.*``, ``reason``,
+``type``, ``source``...; a Pod's ``spec.nodeName``, ``status.phase``...). A malformed
+selector, or a field the kind does not offer, raises a 400.
 """
 
 from __future__ import annotations
@@ -21,10 +24,74 @@ _EXISTS = re.compile(rf"^(?P<neg>!)?\s*(?P<key>{_KEY})$")
 _EQUALITY = re.compile(rf"^(?P<key>{_KEY})\s*(?P<op>==|=|!=)\s*(?P<value>{_VALUE})$")
 _SET = re.compile(rf"^(?P<key>{_KEY})\s+(?P<op>in|notin)\s*\((?P<values>[^()]*)\)$")
 
-FIELD_GETTERS: dict[str, Callable[[Mapping[str, Any]], str]] = {
-    "metadata.name": lambda obj: str(obj.get("metadata", {}).get("name", "")),
-    "metadata.namespace": lambda obj: str(obj.get("metadata", {}).get("namespace", "")),
+Getter = Callable[[Mapping[str, Any]], str]
+
+
+def _path(dotted: str) -> Getter:
+    """A getter for a dotted path, "" when absent (how the API server matches a missing field)."""
+    parts = dotted.split(".")
+
+    def get(obj: Mapping[str, Any]) -> str:
+        value: Any = obj
+        for part in parts:
+            if not isinstance(value, Mapping):
+                return ""
+            value = value.get(part)
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        return "" if value is None else str(value)
+
+    return get
+
+
+FIELD_GETTERS: dict[str, Getter] = {
+    "metadata.name": _path("metadata.name"),
+    "metadata.namespace": _path("metadata.namespace"),
 }
+
+# The extra fields each kind's registry strategy offers (kubernetes pkg/registry/*/strategy.go
+# GetAttrs / field label conversion), by kind name.
+KIND_FIELDS: dict[str, dict[str, Getter]] = {
+    "Event": {
+        **{
+            f"involvedObject.{f}": _path(f"involvedObject.{f}")
+            for f in (
+                "kind",
+                "namespace",
+                "name",
+                "uid",
+                "apiVersion",
+                "resourceVersion",
+                "fieldPath",
+            )
+        },
+        "reason": _path("reason"),
+        "reportingComponent": _path("reportingComponent"),
+        "source": _path("source.component"),
+        "type": _path("type"),
+    },
+    "Pod": {
+        f: _path(f)
+        for f in (
+            "spec.nodeName",
+            "spec.restartPolicy",
+            "spec.schedulerName",
+            "spec.serviceAccountName",
+            "status.phase",
+            "status.podIP",
+            "status.nominatedNodeName",
+        )
+    },
+    "Secret": {"type": _path("type")},
+    "Namespace": {"status.phase": _path("status.phase")},
+    "ReplicaSet": {"status.replicas": _path("status.replicas")},
+    "Job": {"status.successful": _path("status.succeeded")},
+}
+
+
+def field_getters(kind: str | None) -> dict[str, Getter]:
+    """The field selector fields of a kind (by name), ``metadata.*`` included."""
+    return {**FIELD_GETTERS, **KIND_FIELDS.get(kind or "", {})}
 
 
 @dataclass(frozen=True)
@@ -94,28 +161,30 @@ class FieldRequirement:
     field: str
     value: str
     negate: bool
+    getter: Getter = FIELD_GETTERS["metadata.name"]
 
     def matches(self, obj: Mapping[str, Any]) -> bool:
-        return (FIELD_GETTERS[self.field](obj) == self.value) != self.negate
+        return (self.getter(obj) == self.value) != self.negate
 
 
-def parse_field_selector(selector: str | None) -> list[FieldRequirement]:
+def parse_field_selector(selector: str | None, kind: str | None = None) -> list[FieldRequirement]:
+    """Parse ``?fieldSelector=`` for objects of ``kind`` (a kind name such as ``Event``;
+    None offers only ``metadata.name`` and ``metadata.namespace``)."""
     if not selector:
         return []
+    getters = field_getters(kind)
     result: list[FieldRequirement] = []
     for term in _split_terms(selector):
         m = re.match(r"^(?P<field>[^=!]+?)\s*(?P<op>==|=|!=)\s*(?P<value>.*)$", term)
         if m is None:
             raise bad_request(f"invalid field selector: {term!r}")
         field = m["field"].strip()
-        if field not in FIELD_GETTERS:
+        if field not in getters:
+            known = ", ".join(f'"{f}"' for f in getters)
             raise ApiError(
-                400,
-                "BadRequest",
-                f'"{field}" is not a known field selector: only "metadata.name", '
-                '"metadata.namespace"',
+                400, "BadRequest", f'"{field}" is not a known field selector: only {known}'
             )
-        result.append(FieldRequirement(field, m["value"].strip(), m["op"] == "!="))
+        result.append(FieldRequirement(field, m["value"].strip(), m["op"] == "!=", getters[field]))
     return result
 
 
