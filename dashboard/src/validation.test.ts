@@ -7,6 +7,8 @@ describe("validateStoreName mirrors the API's DNS-label rule", () => {
     ["my-shop-2", null],
     ["abc", null],
     ["a".repeat(40), null],
+    ["store-front", null],
+    ["store-abcd12345", null],
   ])("accepts %j", (name, expected) => {
     expect(validateStoreName(name)).toBe(expected);
   });
@@ -21,6 +23,7 @@ describe("validateStoreName mirrors the API's DNS-label rule", () => {
     ["shop-", /not a hyphen/],
     ["my_shop", /only lower-case letters, digits and hyphens/],
     ["my shop", /only lower-case letters, digits and hyphens/],
+    ["store-xbw4br7o", /does not look like a store id/],
   ])("rejects %j with a hint how to fix it", (name, message) => {
     expect(validateStoreName(name)).toMatch(message);
   });

@@ -5,6 +5,8 @@
 export const STORE_NAME_PATTERN = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 export const STORE_NAME_MIN = 3;
 export const STORE_NAME_MAX = 40;
+/** The form of a store id (`store-` + 8 of a-z0-9): the API refuses names of this form. */
+export const STORE_ID_PATTERN = /^store-[a-z0-9]{8}$/;
 
 /** Returns a sentence telling how to fix the name, or null when it is acceptable. */
 export function validateStoreName(name: string): string | null {
@@ -15,5 +17,6 @@ export function validateStoreName(name: string): string | null {
   if (!/^[a-z]/.test(name)) return "Start with a lower-case letter (a–z).";
   if (name.endsWith("-")) return "End with a letter or a digit, not a hyphen.";
   if (!STORE_NAME_PATTERN.test(name)) return "Use only lower-case letters, digits and hyphens (-).";
+  if (STORE_ID_PATTERN.test(name)) return "Choose a name that does not look like a store id (store- and 8 letters or digits): it could mean another store.";
   return null;
 }

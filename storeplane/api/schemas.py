@@ -6,6 +6,7 @@ domain's classes and from the database tables, converted with ``from_domain``.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -16,13 +17,28 @@ from storeplane.domain.conditions import Condition, ConditionStatus, ConditionTy
 from storeplane.domain.errors import InvalidRequestError
 from storeplane.domain.events import Event, EventType
 from storeplane.domain.plans import Plan, PlanName
-from storeplane.domain.store import Engine, Phase, Store, WorkloadRuntime, validate_name
+from storeplane.domain.store import Engine, Phase, Store, WorkloadRuntime, validate_new_name
 from storeplane.services.catalog import EngineInfo
 
 _NAME_DESCRIPTION = (
     "A lower-case DNS label, 3 to 40 characters: letters a-z, digits and '-', starting with "
-    "a letter and not ending with '-'. Unique among stores that are not deleted."
+    "a letter and not ending with '-', and not of the id form (`store-` and 8 letters or "
+    "digits). Unique among stores that are not deleted."
 )
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def search_text(value: str | None) -> str | None:
+    """The ``q`` of a store search, refused if it holds a control character: none can be in
+    a name, and NUL would cut the search short on SQLite (and fail on PostgreSQL)."""
+    if value is not None and (found := _CONTROL_CHARACTERS.search(value)):
+        raise PydanticCustomError(
+            "store_query",
+            "q must not contain control characters (found U+{code} at position {position}); "
+            "search for part of a store name",
+            {"code": f"{ord(found.group()):04X}", "position": found.start()},
+        )
+    return value
 
 
 class StoreCreate(BaseModel):
@@ -45,7 +61,7 @@ class StoreCreate(BaseModel):
     @classmethod
     def _valid_name(cls, value: str) -> str:
         try:
-            return validate_name(value)
+            return validate_new_name(value)
         except InvalidRequestError as exc:
             # The domain's own message, so the API and the CLI say the same thing.
             raise PydanticCustomError("store_name", "{reason}", {"reason": exc.message}) from exc

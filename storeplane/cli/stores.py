@@ -23,6 +23,7 @@ from rich.console import Console
 from rich.table import Table
 
 from storeplane.cli.connection import Connection, resolve
+from storeplane.domain.store import is_store_id
 
 stores_app = typer.Typer(help="Create, inspect, change and delete stores.", no_args_is_help=True)
 console = Console(soft_wrap=True)
@@ -124,8 +125,12 @@ def _resolve(ref: str) -> str:
 
     A name means the live (not Deleted) store of that name; names are unique among live
     stores. When no live store has it, the most recent deleted store of that name, so that
-    ``events my-shop`` still reads the timeline of the shop just deleted."""
-    if ref.startswith("store-"):
+    ``events my-shop`` still reads the timeline of the shop just deleted.
+
+    An argument of the id form (``store-`` + 8 of a-z0-9) is only ever an id: new stores may
+    not be named so, and an older store that is must be named by its id, so an argument can
+    never pick another store than the one meant. ``store-front`` is a name."""
+    if is_store_id(ref):
         return ref
     for params in ({}, {"phase": "Deleted"}):  # live stores first; both lists newest first
         page = _call("GET", "/stores", params={"q": ref, "limit": 200, **params})

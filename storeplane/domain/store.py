@@ -25,6 +25,7 @@ NAME_MAX_LENGTH = 40
 STORE_ID_PREFIX = "store-"
 _ID_ALPHABET = string.ascii_lowercase + string.digits
 _ID_LENGTH = 8
+STORE_ID_PATTERN = re.compile(rf"^{STORE_ID_PREFIX}[{_ID_ALPHABET}]{{{_ID_LENGTH}}}$")
 
 
 class Engine(StrEnum):
@@ -70,6 +71,28 @@ def validate_name(name: str) -> str:
             field="name",
         )
     return name
+
+
+def validate_new_name(name: str) -> str:
+    """``validate_name``, and not of the id form: what a *new* store may be called.
+
+    Wherever a store is named (the CLI, the dashboard's links) its id is accepted too, so a
+    name like ``store-xbw4br7o`` could mean another store. Stores named so before this rule
+    keep their names (``StoreSpec`` still accepts them) and are reached by id."""
+    validate_name(name)
+    if is_store_id(name):
+        raise InvalidRequestError(
+            f"name must not look like a store id ({STORE_ID_PREFIX} and {_ID_LENGTH} letters "
+            f"or digits, got {name!r}): ids and names are both accepted wherever a store is "
+            "named, so it could mean another store; choose another name",
+            field="name",
+        )
+    return name
+
+
+def is_store_id(text: str) -> bool:
+    """Whether ``text`` has the form of a store id (``store-`` + 8 of a-z0-9)."""
+    return STORE_ID_PATTERN.fullmatch(text) is not None
 
 
 def new_store_id() -> str:

@@ -20,7 +20,14 @@ from storeplane.domain.errors import InvalidTransitionError, StoreNotFoundError
 from storeplane.domain.events import Event
 from storeplane.domain.plans import PlanName
 from storeplane.domain.ports import StorePage, StoreRepository
-from storeplane.domain.store import Phase, Store, StoreSpec, new_store_id
+from storeplane.domain.store import (
+    Phase,
+    Store,
+    StoreSpec,
+    is_store_id,
+    new_store_id,
+    validate_new_name,
+)
 from storeplane.domain.users import IdempotencyKey, User
 from storeplane.settings import Settings
 
@@ -64,6 +71,7 @@ def create_store(
     request return the store the first call created (nothing new is written), the same key
     with another request raises IdempotencyKeyReusedError.
     """
+    validate_new_name(spec.name)
     now = now or _utcnow()
     store_id = new_store_id()
     store = Store.create(
@@ -95,7 +103,11 @@ def create_store(
 
 
 def get_store(repo: StoreRepository, store_id: str, user: User) -> Store:
-    """The store, if ``user`` may see it; StoreNotFoundError otherwise (no existence leak)."""
+    """The store, if ``user`` may see it; StoreNotFoundError otherwise (no existence leak).
+    Text that is not of the id form is not looked up (it may hold a NUL, which PostgreSQL
+    refuses)."""
+    if not is_store_id(store_id):
+        raise StoreNotFoundError(store_id)
     store = repo.get(store_id)
     if not user.can_see(store):
         raise StoreNotFoundError(store_id)

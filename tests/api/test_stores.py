@@ -6,6 +6,7 @@ import threading
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 
@@ -113,6 +114,13 @@ class TestCreate:
             ),
             ({"engine": "medusa"}, 422, "name", "name: is required"),
             (["acme"], 422, "body", "expected a JSON object"),
+            (
+                {"name": "store-xbw4br7o", "engine": "medusa"},
+                422,
+                "name",
+                "name must not look like a store id (store- and 8 letters or digits, got "
+                "'store-xbw4br7o'): ids and names are both accepted wherever a store is named",
+            ),
         ],
         ids=[
             "an upper-case name is refused with the domain's rule",
@@ -123,6 +131,7 @@ class TestCreate:
             "an unknown field is refused",
             "a missing name is refused",
             "a body that is not an object is refused",
+            "a name of the id form is refused saying why",
         ],
     )
     def test_invalid_bodies_are_refused_and_nothing_is_written(
@@ -217,6 +226,50 @@ class TestList:
     ) -> None:
         response = api.client.get("/api/v1/stores", params=params)
         assert_problem(response, 422, detail, field)
+
+    @pytest.mark.parametrize(
+        ("q", "found"),
+        [
+            ("\x00", "U+0000 at position 0"),
+            ("a\x00zzz", "U+0000 at position 1"),
+            ("shop\n", "U+000A at position 4"),
+            ("\x1b[2J", "U+001B at position 0"),
+            ("\x7f", "U+007F at position 0"),
+            ("\x85", "U+0085 at position 0"),
+        ],
+        ids=[
+            "a lone NUL is refused instead of listing every store",
+            "a NUL inside is refused instead of matching what precedes it",
+            "a newline is refused",
+            "an escape sequence is refused",
+            "DEL is refused",
+            "a C1 control character is refused",
+        ],
+    )
+    def test_control_characters_in_the_search_are_refused(
+        self, api: Api, q: str, found: str
+    ) -> None:
+        api.create("a-shop")
+        response = api.client.get("/api/v1/stores", params={"q": q})
+        assert_problem(response, 422, f"q must not contain control characters (found {found})", "q")
+        # Printable text still searches, any case.
+        assert api.client.get("/api/v1/stores", params={"q": "A-S"}).json()["count"] == 1
+
+    @pytest.mark.parametrize(
+        "store_id",
+        ["store-\x00", "store-abcd123\x00", "nothing", "store-front"],
+        ids=[
+            "an id with a NUL",
+            "an id-length text ending in NUL",
+            "a word",
+            "a name in place of the id",
+        ],
+    )
+    def test_a_store_id_that_is_not_of_the_id_form_is_a_404(self, api: Api, store_id: str) -> None:
+        api.create("store-front")
+        for method, suffix in [("GET", ""), ("GET", "/events"), ("DELETE", "")]:
+            response = api.client.request(method, f"/api/v1/stores/{quote(store_id)}{suffix}")
+            assert_problem(response, 404, "not found", None)
 
 
 class TestReadAndChange:

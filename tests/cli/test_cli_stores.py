@@ -9,10 +9,14 @@ import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
+from storeplane.db import SqlStoreRepository, create_engine_for
+from storeplane.domain.plans import PlanName
+from storeplane.domain.store import Engine, Store, StoreSpec, new_store_id
 from tests.cli.run import CLI_TIMEOUT, WAIT_TIMEOUT, cli_env, storeplane
 from tests.scenarios.dev_process import STOREPLANE, DevProcess
 
@@ -228,6 +232,12 @@ REFUSED = [
         f'a store named "{SHOP}" already exists',
     ),
     (
+        "a name of the id form is refused and says why",
+        ["create", "store-abcd1234"],
+        ("POST", "/stores", {"name": "store-abcd1234", "engine": "medusa", "plan": "small"}),
+        "must not look like a store id",
+    ),
+    (
         "an unknown plan is refused",
         ["create", "new-shop", "--plan", "huge"],
         ("POST", "/stores", {"name": "new-shop", "engine": "medusa", "plan": "huge"}),
@@ -262,6 +272,35 @@ def test_refused_input_prints_the_api_message_verbatim_and_exits_1(
     assert result.stdout == ""
     assert result.stderr.strip() == f"error: {answer.json()['detail']} (HTTP {answer.status_code})"
     assert words in result.stderr
+
+
+def test_an_id_form_argument_is_only_ever_an_id_and_other_arguments_are_names(
+    dev: DevProcess,
+) -> None:
+    target = dev.api("POST", "/stores", json={"name": "id-target", "engine": "medusa"}).json()
+    front = dev.api("POST", "/stores", json={"name": "store-front", "engine": "medusa"}).json()
+    # A store named like the target's id, as one could be before such names were refused:
+    # written to the dev database directly, since the API refuses the name now.
+    engine = create_engine_for(f"sqlite:///{dev.data_dir / 'storeplane.db'}")
+    try:
+        legacy = Store.create(
+            StoreSpec(name=target["id"], engine=Engine.MEDUSA, plan=PlanName.SMALL),
+            store_id=new_store_id(),
+            url=None,
+            now=datetime.now(UTC),
+            deadline=timedelta(minutes=10),
+        )
+        SqlStoreRepository(engine).create(legacy, [])
+    finally:
+        engine.dispose()
+    for argument, expected in [
+        (target["id"], f"id-target ({target['id']})"),
+        (legacy.id, f"{target['id']} ({legacy.id})"),
+        ("store-front", f"store-front ({front['id']})"),
+    ]:
+        result = storeplane("get", argument, api_url=dev.url, data_dir=dev.data_dir)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.startswith(expected), (argument, result.stdout)
 
 
 def test_an_unknown_store_name_says_how_to_list_them(dev: DevProcess) -> None:

@@ -4,7 +4,16 @@ import pytest
 
 from storeplane.domain.errors import InvalidRequestError, InvalidTransitionError
 from storeplane.domain.plans import PlanName
-from storeplane.domain.store import Engine, Phase, Store, StoreSpec, new_store_id, validate_name
+from storeplane.domain.store import (
+    Engine,
+    Phase,
+    Store,
+    StoreSpec,
+    is_store_id,
+    new_store_id,
+    validate_name,
+    validate_new_name,
+)
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 DEADLINE = timedelta(minutes=10)
@@ -55,6 +64,47 @@ def test_store_ids_are_namespace_names_and_differ() -> None:
     ids = {new_store_id() for _ in range(200)}
     assert len(ids) == 200
     assert all(i.startswith("store-") and len(i) == 14 and validate_name(i) for i in ids)
+    assert all(is_store_id(i) for i in ids)
+
+
+@pytest.mark.parametrize(
+    ("text", "is_id"),
+    [
+        ("store-xbw4br7o", True),
+        ("store-12345678", True),
+        ("store-front", False),
+        ("store-xbw4br7o1", False),
+        ("store-xbw4br7", False),
+        ("store-XBW4BR7O", False),
+        ("store-xbw4-r7o", False),
+        ("my-store-xbw4br7o", False),
+        ("store-xbw4br7o\n", False),
+    ],
+    ids=[
+        "an id is an id",
+        "digits only are an id",
+        "a word after store- is a name",
+        "one character too many is a name",
+        "one character too few is a name",
+        "upper case is not an id",
+        "a hyphen inside is not an id",
+        "a prefix before store- is not an id",
+        "a trailing newline is not an id",
+    ],
+)
+def test_the_id_form_is_store_dash_and_eight_of_a_z0_9(text: str, is_id: bool) -> None:
+    assert is_store_id(text) is is_id
+
+
+def test_a_new_store_may_not_be_named_like_an_id_but_an_old_one_keeps_its_name() -> None:
+    assert validate_new_name("store-front") == "store-front"
+    with pytest.raises(InvalidRequestError) as info:
+        validate_new_name("store-xbw4br7o")
+    assert info.value.field == "name"
+    assert "must not look like a store id" in info.value.message
+    assert "could mean another store" in info.value.message
+    # Stores named so before the rule still load.
+    assert StoreSpec("store-xbw4br7o", Engine.MEDUSA, PlanName.SMALL).name == "store-xbw4br7o"
 
 
 def test_a_new_store_is_pending_at_generation_one_and_due_now() -> None:

@@ -10,7 +10,11 @@ import pytest
 
 from storeplane.db import SqlStoreRepository, SqlUserRepository
 from storeplane.domain.conditions import Reason
-from storeplane.domain.errors import InvalidTransitionError, StoreNotFoundError
+from storeplane.domain.errors import (
+    InvalidRequestError,
+    InvalidTransitionError,
+    StoreNotFoundError,
+)
 from storeplane.domain.events import Event
 from storeplane.domain.plans import PlanName
 from storeplane.domain.store import Engine, Phase, Store, StoreSpec
@@ -70,6 +74,15 @@ class TestCreate:
         (event,) = repo.events(store.id)
         assert (event.reason, event.actor, event.generation) == (Reason.CREATED, "alice", 1)
         assert "woocommerce" in event.message and "medium" in event.message
+
+    def test_a_name_of_the_id_form_is_refused_for_every_caller_not_only_the_api(
+        self, repo: SqlStoreRepository
+    ) -> None:
+        existing = create(repo)
+        spec = replace(SPEC, name=existing.id)
+        with pytest.raises(InvalidRequestError, match="must not look like a store id"):
+            service.create_store(repo, spec, SETTINGS, who(repo, "alice"), now=T0)
+        assert [s.id for s in repo.list_page(limit=10).items] == [existing.id]
 
 
 class TestIntent:

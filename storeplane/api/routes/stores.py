@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query, Response, status
+from pydantic import AfterValidator
 
 from storeplane.api.deps import CurrentUserDep, NotifyDep, RepositoryDep, SettingsDep
 from storeplane.api.routing import ApiRoute
@@ -15,6 +16,7 @@ from storeplane.api.schemas import (
     StorePublic,
     StoresPublic,
     StoreUpdate,
+    search_text,
 )
 from storeplane.domain.store import Phase, StoreSpec
 from storeplane.services import stores as service
@@ -94,7 +96,9 @@ def list_stores(
     user: CurrentUserDep,
     phase: Annotated[Phase | None, Query(description="Only stores in this phase.")] = None,
     q: Annotated[
-        str | None, Query(max_length=100, description="Part of the name, any case.")
+        str | None,
+        Query(max_length=100, description="Part of the name, any case; no control characters."),
+        AfterValidator(search_text),
     ] = None,
     include_deleted: Annotated[
         bool, Query(description="Without `phase`: list deleted stores too.")
