@@ -56,6 +56,12 @@ def sim(
     node_dir: Path | None = typer.Option(
         None, help="Folder for pods' and claims' files (default: beside --state, else temporary)."
     ),
+    rbac: bool = typer.Option(
+        False,
+        "--rbac",
+        help="Authenticate bearer tokens (admin in the kubeconfig, ServiceAccount tokens from "
+        "'kubectl create token') and authorize every request with RBAC.",
+    ),
 ) -> None:
     """Run the Kubernetes API simulator on its own (faults: see docs/simulator.md)."""
     from storeplane.sim.config import parse_codes, parse_ready_delays
@@ -91,6 +97,7 @@ def sim(
             local_runtimes=local_runtimes,
             runtimes_file=runtimes,
             node_dir=node_dir,
+            rbac=rbac,
         ),
         kubeconfig,
     )

@@ -24,12 +24,15 @@ Layout, split the way Kubernetes itself is split:
 - ``api/``: the HTTP side - ``app`` (routes), ``codec`` (request bodies), ``protobuf`` +
   ``protobuf_fields`` (protobuf bodies and their generated field tables), ``scale`` (the
   scale subresource), ``discovery``,
-  ``openapi``, ``watch`` (change ring and per-watch queues), ``proxy`` (service proxy).
+  ``openapi``, ``watch`` (change ring and per-watch queues), ``proxy`` (service proxy),
+  ``auth`` (tokens and the authorization gate, with ``rbac``), ``requestinfo`` (request ->
+  verb and resource), ``reviews`` (TokenRequest, access reviews, SelfSubjectReview).
 - ``store/``: ``objects`` (objects, uid and owner indexes, SQLite state file), ``cluster``
   (verb semantics, garbage collection, namespace lifecycle), ``apply`` (server-side apply,
   merge and JSON patches, managedFields), ``strategic`` (strategic merge patch), ``selectors``.
 - ``admission/``: ``validation`` + ``schemas`` (OpenAPI schema and API-server rules),
-  ``quota`` + ``quantity`` (LimitRange defaults, ResourceQuota).
+  ``quota`` + ``quantity`` (LimitRange defaults, ResourceQuota), ``rbac`` (the RBAC
+  authorizer) + ``rbac_policy`` (the default ClusterRoles and bindings).
 - ``controllers/``: ``manager`` (the controller loop, Jobs, namespace finalizer),
   ``jobs`` and ``endpoints`` (with local runtimes on), ``events`` (the event recorder) and
   ``workloads`` (Deployments, ReplicaSets, StatefulSets, PVCs, load balancers, quota status).
@@ -38,7 +41,8 @@ Layout, split the way Kubernetes itself is split:
   ``simulated`` (its two runtimes), ``images`` (the runtime table), ``envvars``, ``volumes``,
   ``network``, ``probes``, ``scheduler``, ``setup``.
 - beside them: ``kinds`` (the served kinds, one table), ``errors`` (Status builders),
-  ``faults`` (failure injection, ``/sim/v1/faults``), ``config``, ``runner``, ``kubeconfig``.
+  ``faults`` (failure injection, ``/sim/v1/faults``), ``config``, ``runner``, ``kubeconfig``,
+  ``tls`` (the serving certificate used with ``rbac``).
 
 What it does NOT model - test against a real cluster (kind, k3s; ``tests/e2e``) for these:
 
@@ -69,9 +73,14 @@ What it does NOT model - test against a real cluster (kind, k3s; ``tests/e2e``) 
 - ResourceQuota admission covers pods and PVCs (compute, storage and object counts), not
   scopes or storage-class quotas; LimitRange only fills in container defaults
   (no min/max/ratio checks).
-- No authentication or authorization (any token is accepted, RBAC objects are inert), no
-  admission webhooks, no Pod Security admission, few server-side defaults (no port
-  protocols, rollout strategies or probe defaults are filled in).
+- Authentication and RBAC only with ``rbac`` (``--rbac``; then HTTPS, the admin token and
+  TokenRequest ServiceAccount tokens, Kubernetes RBAC, see :mod:`storeplane.sim.api.auth`);
+  even then no RBAC escalation checks (``bind``/``escalate``), impersonation, anonymous
+  requests, client certificates, OIDC/webhook authn or authz, Node authorizer, default
+  ``admin``/``edit``/``view`` roles, legacy token Secrets, (Local)SubjectAccessReview or
+  TokenReview. Without ``rbac`` any token (or none) may do anything. No admission
+  webhooks, no Pod Security admission, few server-side defaults (no port protocols,
+  rollout strategies or probe defaults are filled in).
 - Server-side apply is an approximation (see :mod:`storeplane.sim.store.apply`): lists of maps
   with a ``name`` are merged by name, all other lists are atomic; no per-type merge keys
   (e.g. Service ports by port/protocol). Strategic merge patch does use them

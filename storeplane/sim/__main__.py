@@ -21,6 +21,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--runtimes", type=Path, default=None, help="your own runtime table")
     parser.add_argument("--node-dir", type=Path, default=None, help="pods' and claims' folders")
+    parser.add_argument("--rbac", action="store_true", help="authenticate and authorize (RBAC)")
     args = parser.parse_args(argv)
     config = SimulatorConfig(
         host=args.host,
@@ -31,6 +32,7 @@ def main(argv: list[str] | None = None) -> None:
         local_runtimes=args.local_runtimes,
         runtimes_file=args.runtimes,
         node_dir=args.node_dir,
+        rbac=args.rbac,
     )
     serve_forever(config, args.kubeconfig)
 

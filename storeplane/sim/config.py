@@ -36,6 +36,12 @@ class SimulatorConfig:
     the state file, ``<state>.node``, else a temporary folder). ``ingress_port``: serve the
     cluster's Ingresses on this port (0 picks one; None: off); see
     ``RunningSimulator.ingress_url``.
+    ``rbac`` True turns on authentication and authorization (see :mod:`storeplane.sim.api.auth`):
+    every request needs a bearer token (the admin token, user ``admin`` in ``system:masters``,
+    or a ServiceAccount token from the TokenRequest API) and is allowed only as the RBAC
+    objects say. ``admin_token`` fixes the admin token (None: the one kept in the state file,
+    else a new random one); the runner resolves it before start so a kubeconfig can carry it.
+    Off by default: then any token (or none) may do anything, as before.
     """
 
     host: str = "127.0.0.1"
@@ -59,6 +65,9 @@ class SimulatorConfig:
         """Whether the node runs local processes (and the scheduler, Job and endpoints
         controllers that go with them)."""
         return self.local_runtimes or self.runtimes_file is not None
+
+    rbac: bool = False
+    admin_token: str | None = None
 
 
 def parse_ready_delays(values: list[str]) -> dict[str, float]:

@@ -43,6 +43,8 @@ class Kind:
     has_scale: bool = False
     # Discovery categories: ``kubectl get all`` lists the kinds in "all".
     categories: tuple[str, ...] = ()
+    # False for request-only kinds (the access reviews): served at a URL, never stored.
+    stored: bool = True
 
     @property
     def api_version(self) -> str:
@@ -91,8 +93,19 @@ KINDS: tuple[Kind, ...] = (
          has_status=True),
     Kind("rbac.authorization.k8s.io", "v1", "roles", "Role", name_rule="path"),
     Kind("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding", name_rule="path"),
+    Kind("rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole", namespaced=False,
+         name_rule="path"),
+    Kind("rbac.authorization.k8s.io", "v1", "clusterrolebindings", "ClusterRoleBinding",
+         namespaced=False, name_rule="path"),
     Kind("coordination.k8s.io", "v1", "leases", "Lease"),
     Kind("discovery.k8s.io", "v1", "endpointslices", "EndpointSlice"),
+    # Asked, answered, never stored (storeplane/sim/api/reviews.py answers them).
+    Kind("authorization.k8s.io", "v1", "selfsubjectaccessreviews", "SelfSubjectAccessReview",
+         namespaced=False, verbs=("create",), stored=False),
+    Kind("authorization.k8s.io", "v1", "selfsubjectrulesreviews", "SelfSubjectRulesReview",
+         namespaced=False, verbs=("create",), stored=False),
+    Kind("authentication.k8s.io", "v1", "selfsubjectreviews", "SelfSubjectReview",
+         namespaced=False, verbs=("create",), stored=False),
 )  # fmt: skip
 
 _BY_PATH: dict[tuple[str, str, str], Kind] = {(k.group, k.version, k.resource): k for k in KINDS}

@@ -10,17 +10,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import shutil
 import socket
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
 
 import uvicorn
 
 from .api.app import create_app
+from .api.auth import admin_token_for
 from .config import SimulatorConfig
 from .kubeconfig import write_kubeconfig
+from .store.objects import write_meta
+from .tls import TLS_META, ServingCert, serving_cert_for, temp_dir
 
 __all__ = ["RunningSimulator", "SimulatorConfig", "serve_forever", "start_in_thread"]
 
@@ -44,12 +49,12 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _url(host: str, port: int) -> str:
+def _url(host: str, port: int, scheme: str = "http") -> str:
     if host in ("0.0.0.0", ""):
         host = "127.0.0.1"
     elif host == "::":
         host = "::1"
-    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+    return f"{scheme}://[{host}]:{port}" if ":" in host else f"{scheme}://{host}:{port}"
 
 
 class _Server(uvicorn.Server):
@@ -81,15 +86,30 @@ class _Server(uvicorn.Server):
                 loop.call_soon_threadsafe(event.set)
 
 
-def _server(config: SimulatorConfig) -> _Server:
+def _server(config: SimulatorConfig, tls_files: tuple[Path, Path, Path] | None) -> _Server:
     uv_config = uvicorn.Config(
         create_app(config),
         log_config=None,  # leave logging to the host program
         access_log=False,
         lifespan="on",
         timeout_graceful_shutdown=2,
+        ssl_certfile=str(tls_files[1]) if tls_files else None,
+        ssl_keyfile=str(tls_files[2]) if tls_files else None,
     )
     return _Server(uv_config)
+
+
+def _prepare(config: SimulatorConfig) -> tuple[SimulatorConfig, ServingCert | None]:
+    """With RBAC: settle the admin token and the serving certificate before start (so a
+    kubeconfig can carry them), keeping the certificate in the state file."""
+    if not config.rbac:
+        return config, None
+    if config.admin_token is None:
+        config = replace(config, admin_token=admin_token_for(config.state_path))
+    cert = serving_cert_for(config.state_path, config.host)
+    if config.state_path is not None:
+        write_meta(config.state_path, TLS_META, cert.to_json())
+    return config, cert
 
 
 class RunningSimulator:
@@ -97,13 +117,32 @@ class RunningSimulator:
     shuts it down gracefully and joins the thread."""
 
     def __init__(
-        self, server: _Server, thread: threading.Thread, sock: socket.socket, url: str
+        self,
+        server: _Server,
+        thread: threading.Thread,
+        sock: socket.socket,
+        url: str,
+        admin_token: str | None = None,
+        serving_cert: ServingCert | None = None,
     ) -> None:
         self._server = server
         self._thread = thread
         self._sock = sock
         self.url = url
         self.port: int = sock.getsockname()[1]
+        # With RBAC: the bearer token of user admin (system:masters) and the TLS pair the
+        # simulator serves (https); both None without RBAC (plain http, no authentication).
+        self.admin_token = admin_token
+        self.serving_cert = serving_cert
+
+    @property
+    def ca_pem(self) -> str | None:
+        """The CA certificate clients must trust (https only), PEM."""
+        return self.serving_cert.ca_pem if self.serving_cert else None
+
+    def write_kubeconfig(self, path: Path, token: str | None = None) -> Path:
+        """A kubeconfig for this simulator, as admin unless ``token`` is given."""
+        return write_kubeconfig(path, self.url, token=token or self.admin_token, ca_pem=self.ca_pem)
 
     def stop(self, timeout: float = 10.0) -> None:
         self._server.request_stop()
@@ -127,9 +166,11 @@ class RunningSimulator:
 def start_in_thread(config: SimulatorConfig) -> RunningSimulator:
     """Start a simulator on a daemon thread with its own event loop; returns once it
     accepts connections. Raises RuntimeError if it fails to start (the log says why)."""
+    config, cert = _prepare(config)
     sock = _bind(config.host, config.port)
     port = sock.getsockname()[1]
-    server = _server(config)
+    tls_dir = temp_dir() if cert else None
+    server = _server(config, cert.write_files(tls_dir) if cert and tls_dir else None)
     failure: list[BaseException] = []
 
     def run() -> None:
@@ -151,9 +192,11 @@ def start_in_thread(config: SimulatorConfig) -> RunningSimulator:
                 + (f": {failure[0]!r}" if failure else "; see the log for the reason")
             )
         time.sleep(0.005)
-    url = _url(config.host, port)
+    if tls_dir is not None:  # uvicorn has loaded the pair; the key need not stay on disk
+        shutil.rmtree(tls_dir, ignore_errors=True)
+    url = _url(config.host, port, "https" if cert else "http")
     logger.info("simulator listening on %s", url)
-    return RunningSimulator(server, thread, sock, url)
+    return RunningSimulator(server, thread, sock, url, config.admin_token if cert else None, cert)
 
 
 def serve_forever(config: SimulatorConfig, kubeconfig_path: Path | None) -> None:
@@ -163,14 +206,25 @@ def serve_forever(config: SimulatorConfig, kubeconfig_path: Path | None) -> None
         logging.basicConfig(
             level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
         )
+    config, cert = _prepare(config)
     sock = _bind(config.host, config.port)
-    url = _url(config.host, sock.getsockname()[1])
+    url = _url(config.host, sock.getsockname()[1], "https" if cert else "http")
     print(f"storeplane simulator listening on {url}", flush=True)
+    if config.rbac:
+        print("RBAC on: requests need a bearer token (the kubeconfig has the admin's)", flush=True)
     if kubeconfig_path is not None:
-        write_kubeconfig(kubeconfig_path, url)
+        write_kubeconfig(
+            kubeconfig_path,
+            url,
+            token=config.admin_token if cert else None,
+            ca_pem=cert.ca_pem if cert else None,
+        )
         print(f"kubeconfig written to {kubeconfig_path} (export KUBECONFIG={kubeconfig_path})",
               flush=True)  # fmt: skip
+    tls_dir = temp_dir() if cert else None
     try:
-        _server(config).run(sockets=[sock])
+        _server(config, cert.write_files(tls_dir) if cert and tls_dir else None).run(sockets=[sock])
     finally:
         sock.close()
+        if tls_dir is not None:
+            shutil.rmtree(tls_dir, ignore_errors=True)

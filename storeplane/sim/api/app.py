@@ -18,10 +18,12 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from ..admission.rbac_policy import ensure_bootstrap_policy
 from ..admission.validation import FieldValidation
 from ..config import SimulatorConfig
 from ..controllers.manager import ControllerManager, default_controllers
@@ -32,7 +34,8 @@ from ..node import setup as node_setup
 from ..store.cluster import PROPAGATIONS, Cluster, Obj, Propagation
 from ..store.objects import ObjectStore
 from ..store.selectors import parse_field_selector, parse_label_selector
-from . import discovery, logs, openapi, scale
+from . import discovery, logs, openapi, reviews, scale
+from .auth import AuthMiddleware, TokenAuthority
 from .codec import decode_body, decode_patch
 from .proxy import proxy
 from .watch import DEFAULT_TIMEOUT, StreamOptions, WatchHub, WatchStream
@@ -308,6 +311,7 @@ class Simulated:
     cluster: Cluster
     hub: WatchHub
     faults: FaultInjector
+    auth: TokenAuthority
     node: node_setup.Node | None = None
 
 
@@ -337,6 +341,9 @@ def create_app(config: SimulatorConfig) -> Starlette:
         cluster.subscribe_changes(hub.on_change)
         cluster.ensure_namespaces()
         node = node_setup.build(config, cluster) if config.runtime_mode else None
+        authority = TokenAuthority.load(store, config.admin_token)
+        if config.rbac:
+            ensure_bootstrap_policy(cluster)
         manager = ControllerManager(
             cluster,
             default_controllers(
@@ -349,7 +356,7 @@ def create_app(config: SimulatorConfig) -> Starlette:
         if node is not None:
             await node.agent.start()
         task = asyncio.create_task(manager.run(), name="storeplane-sim-controllers")
-        state["sim"] = Simulated(config, cluster, hub, injector, node)
+        state["sim"] = Simulated(config, cluster, hub, injector, authority, node)
         logger.info(
             "simulator ready (state: %s, ready_delay %.2fs, terminate_delay %.2fs)",
             config.state_path or "in memory",
@@ -451,7 +458,14 @@ def create_app(config: SimulatorConfig) -> Starlette:
         Route("/sim/v1/faults", faults, methods=["GET", "PUT", "PATCH", "DELETE"]),
         Route("/{path:path}", handle, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
     ]
-    return Starlette(routes=routes, lifespan=lifespan)
+
+    def auth_context() -> tuple[TokenAuthority, Cluster] | None:
+        sim: Simulated | None = state.get("sim")
+        return (sim.auth, sim.cluster) if sim is not None else None
+
+    # With RBAC every request but /sim/v1/* is authenticated and authorized first.
+    middleware = [Middleware(AuthMiddleware, context=auth_context)] if config.rbac else []
+    return Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
 
 
 async def _dispatch(request: Request, sim: Simulated) -> Response:
@@ -492,6 +506,11 @@ async def _dispatch(request: Request, sim: Simulated) -> Response:
         if doc is None:
             raise path_not_found()
         return _json(doc)
+    answered = await reviews.answer(
+        request, sim.cluster, sim.auth, sim.config.rbac, group, version, rest
+    )
+    if answered is not None:
+        return answered
     target = parse_path(group, version, rest)
     await sim.faults.before_call()
     return await _resource(request, sim, target)

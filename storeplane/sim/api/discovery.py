@@ -90,6 +90,19 @@ def _resource_entries(kind: Kind) -> list[Obj]:
                 "verbs": ["get", "patch", "update"],
             }
         )
+    if kind.resource == "serviceaccounts":
+        # TokenRequest (``kubectl create token``): answered by storeplane.sim.api.reviews.
+        entries.append(
+            {
+                "name": "serviceaccounts/token",
+                "singularName": "",
+                "namespaced": True,
+                "group": "authentication.k8s.io",
+                "version": "v1",
+                "kind": "TokenRequest",
+                "verbs": ["create"],
+            }
+        )
     return entries
 
 

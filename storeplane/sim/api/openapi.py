@@ -164,6 +164,8 @@ def _paths(kind: Kind, schema: str, list_schema: str) -> Obj:
         collection = f"{prefix}/{kind.resource}"
         scope = []
     item = f"{collection}/{{name}}"
+    if kind.verbs == ("create",):  # the access reviews: one POST, nothing to read back
+        return {collection: {"post": _operation(kind, "post", schema, True, _WRITE_PARAMS)}}
     paths: Obj = {
         collection: {
             "get": _operation(kind, "list", list_schema, False, scope + _LIST_PARAMS),

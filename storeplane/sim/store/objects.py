@@ -42,6 +42,31 @@ CREATE TABLE IF NOT EXISTS timers (
 """
 
 
+def read_meta(path: Path, key: str) -> str | None:
+    """One setting from a state file without loading its objects (None if absent)."""
+    if not path.exists():
+        return None
+    db = sqlite3.connect(path)
+    try:
+        db.executescript(_SCHEMA)
+        row = db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+    finally:
+        db.close()
+    return str(row[0]) if row else None
+
+
+def write_meta(path: Path, key: str, value: str) -> None:
+    """Keep one setting in a state file before a store opens it (the runner's TLS pair)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(path)
+    try:
+        db.executescript(_SCHEMA)
+        with db:
+            db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+    finally:
+        db.close()
+
+
 @dataclass(frozen=True, order=True)
 class ObjectKey:
     """Where an object lives: ``resource`` is the qualified name, e.g. ``deployments.apps``;
@@ -76,6 +101,7 @@ class ObjectStore:
         self._rv = 0
         # While a dry run is under way: each key it wrote -> the object (and timers) before.
         self._undo: dict[ObjectKey, tuple[Obj | None, list[Timer]]] | None = None
+        self._meta: dict[str, str] = {}
         self._db: sqlite3.Connection | None = None
         if path is not None:
             self._open(path)
@@ -126,6 +152,19 @@ class ObjectStore:
         except BaseException:
             self._db.execute("ROLLBACK")
             raise
+
+    def get_meta(self, key: str) -> str | None:
+        """A setting kept with the objects (e.g. the token signing key), or None."""
+        if self._db is None:
+            return self._meta.get(key)
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return str(row[0]) if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Keep a setting with the objects (written through to the state file, if any)."""
+        self._meta[key] = value
+        if self._db is not None:
+            self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
 
     def close(self) -> None:
         if self._db is not None:
