@@ -21,10 +21,12 @@ CHART = chart_path("platform")
 NAMESPACE_NAME = "storeplane"
 VALUES_FILES = sorted(p.name for p in CHART.glob("values-*.yaml"))
 SOURCES = ["values.yaml", *VALUES_FILES]
-WRITE_VERBS = {"create", "get", "list", "patch", "delete"}
+# watch: storeplane/cluster/watch.py follows every kind it owns (the reconciler's cache);
+# tests/scenarios/test_rbac_least_privilege.py shows each rule is needed.
+WRITE_VERBS = {"create", "get", "list", "watch", "patch", "delete"}
 # storeplane never writes RBAC objects (a store's ServiceAccount gets no permissions): it
 # only finds them in the residue check and deletes them, so no bind/escalate is needed.
-READ_DELETE_VERBS = {"get", "list", "delete"}
+READ_DELETE_VERBS = {"get", "list", "watch", "delete"}
 RBAC_GROUP = "rbac.authorization.k8s.io"
 FORBIDDEN_VERBS = {"*", "bind", "escalate", "impersonate", "deletecollection"}
 
