@@ -33,7 +33,7 @@ from storeplane.db import (
 )
 from storeplane.dev_ingress import StoreHostForwarder
 from storeplane.domain.ports import ClusterPort
-from storeplane.engines import Exposure
+from storeplane.engines import exposure_from
 from storeplane.observability.metrics import StoreCollector, install_store_collector
 from storeplane.reconciler.checks import CheckRunner
 from storeplane.reconciler.context import ReconcileContext, Timing
@@ -83,12 +83,7 @@ def reconcile_context(settings: Settings, cluster: ClusterPort) -> ReconcileCont
         cluster=cluster,
         renderer=RenderCache(),
         charts_dir=CHARTS_DIR,
-        exposure=Exposure(
-            base_domain=settings.base_domain,
-            ingress_class=settings.ingress_class,
-            tls=settings.tls,
-            cluster_issuer=settings.cluster_issuer,
-        ),
+        exposure=exposure_from(settings),
         platform=PlatformConfig(ingress_namespace=settings.ingress_namespace),
         timing=Timing(
             poll=timedelta(seconds=settings.poll_seconds),

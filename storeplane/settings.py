@@ -29,6 +29,13 @@ class Settings(BaseSettings):
     base_domain: str = Field(
         default="localtest.me", description="Stores are served at <store-id>.<base_domain>."
     )
+    store_url_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="Port in store URLs when the ingress does not listen on the scheme's default "
+        "port (storeplane dev sets its own port); the Ingress host has none.",
+    )
     ingress_class: str = "nginx"
     ingress_namespace: str = Field(
         default="ingress-nginx",

@@ -6,7 +6,7 @@ health check behind the ``StoreReachable`` condition and the store's URL. Called
 reconciler (values, health) and the API (display names).
 """
 
-from storeplane.engines.base import CREDENTIAL_KEYS, CREDENTIALS_SECRET
+from storeplane.engines.base import CREDENTIAL_KEYS, CREDENTIALS_SECRET, exposure_from
 from storeplane.engines.registry import ENGINES, EngineProfile, Exposure, HealthCheck, profile_for
 
 __all__ = [
@@ -16,5 +16,6 @@ __all__ = [
     "EngineProfile",
     "Exposure",
     "HealthCheck",
+    "exposure_from",
     "profile_for",
 ]

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from storeplane.domain.store import Engine, Store
+from storeplane.settings import Settings
 
 CREDENTIALS_SECRET = "store-credentials"
 # Keys of the generated Secret; every engine chart reads the ones it needs by name.
@@ -38,13 +39,30 @@ class Exposure:
     ingress_class: str = "nginx"
     tls: bool = False
     cluster_issuer: str = ""
+    # The ingress's port when it is not the scheme's default (storeplane dev's own port).
+    public_port: int | None = None
 
     def host(self, store_id: str) -> str:
         return f"{store_id}.{self.base_domain}"
 
     def url(self, store_id: str) -> str:
         """The store's public URL, no trailing slash (Medusa's CORS breaks on one)."""
-        return f"{'https' if self.tls else 'http'}://{self.host(store_id)}"
+        scheme = "https" if self.tls else "http"
+        default = 443 if self.tls else 80
+        port = f":{self.public_port}" if self.public_port not in (None, default) else ""
+        return f"{scheme}://{self.host(store_id)}{port}"
+
+
+def exposure_from(settings: Settings) -> Exposure:
+    """The exposure the platform's settings describe: the one source of store URLs, for the
+    API (a new store's ``url``) and the reconciler (the chart values)."""
+    return Exposure(
+        base_domain=settings.base_domain,
+        ingress_class=settings.ingress_class,
+        tls=settings.tls,
+        cluster_issuer=settings.cluster_issuer,
+        public_port=settings.store_url_port,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +82,7 @@ def common_values(store: Store, exposure: Exposure) -> Values:
     return {
         "store": {"id": store.id, "name": store.name, "plan": store.spec.plan.value},
         "baseDomain": exposure.base_domain,
+        "publicPort": exposure.public_port,
         "ingress": {
             "className": exposure.ingress_class,
             "annotations": (

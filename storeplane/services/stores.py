@@ -29,6 +29,7 @@ from storeplane.domain.store import (
     validate_new_name,
 )
 from storeplane.domain.users import IdempotencyKey, User
+from storeplane.engines import exposure_from
 from storeplane.settings import Settings
 
 # Attempts at an intent write before reporting a conflict; each one re-reads the store.
@@ -40,8 +41,7 @@ def _utcnow() -> datetime:
 
 
 def store_url(store_id: str, settings: Settings) -> str:
-    scheme = "https" if settings.tls else "http"
-    return f"{scheme}://{store_id}.{settings.base_domain}"
+    return exposure_from(settings).url(store_id)
 
 
 def request_hash(spec: StoreSpec) -> str:

@@ -171,3 +171,48 @@ def test_health_check_accepts_only_a_healthy_answer(
     assert not health.accepts(*bad)
     assert not health.accepts(503, good[1])
     assert health.expectation
+
+
+@pytest.mark.parametrize(
+    ("exposure", "url"),
+    [
+        (Exposure(base_domain="localhost", public_port=8080), "http://store-abc12345.localhost:8080"),
+        (Exposure(base_domain="example.com", public_port=80), "http://store-abc12345.example.com"),
+        (Exposure(base_domain="example.com", tls=True, public_port=443),
+         "https://store-abc12345.example.com"),
+        (Exposure(base_domain="example.com", tls=True, public_port=8443),
+         "https://store-abc12345.example.com:8443"),
+    ],
+    ids=[
+        "storeplane dev's port is part of the URL",
+        "port 80 is left out of an http URL",
+        "port 443 is left out of an https URL",
+        "another https port is kept",
+    ],
+)  # fmt: skip
+def test_the_public_port_is_in_the_url_unless_it_is_the_default(
+    exposure: Exposure, url: str
+) -> None:
+    assert exposure.url("store-abc12345") == url
+
+
+@pytest.mark.parametrize("engine", list(Engine), ids=lambda e: f"{e.value} chart")
+def test_the_chart_urls_carry_the_public_port_but_the_ingress_host_does_not(
+    engine: Engine,
+) -> None:
+    import asyncio
+
+    from storeplane.render.charts import CHARTS_DIR
+    from storeplane.render.helm import render_chart
+
+    exposure = Exposure(base_domain="localhost", public_port=18080)
+    store = _store(engine, PlanName.SMALL, exposure)
+    profile = profile_for(engine)
+    objects = asyncio.run(
+        render_chart(CHARTS_DIR / profile.chart, store.id, store.namespace,
+                     profile.values(store, exposure))
+    )  # fmt: skip
+    ingress = next(o for o in objects if o["kind"] == "Ingress")
+    assert [r["host"] for r in ingress["spec"]["rules"]] == [f"{store.id}.localhost"]
+    rendered = str(objects)
+    assert f"http://{store.id}.localhost:18080" in rendered

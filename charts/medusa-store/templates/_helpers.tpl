@@ -68,7 +68,8 @@ app.kubernetes.io/version: {{ $.Chart.AppVersion | quote }}
 
 {{/* Public URL of the store, no trailing slash (a trailing slash breaks Medusa's CORS). */}}
 {{- define "medusa-store.url" -}}
-{{- printf "%s://%s" (ternary "https" "http" .Values.ingress.tls.enabled) (include "medusa-store.host" .) }}
+{{- $port := ternary (printf ":%v" .Values.publicPort) "" (not (empty .Values.publicPort)) }}
+{{- printf "%s://%s%s" (ternary "https" "http" .Values.ingress.tls.enabled) (include "medusa-store.host" .) $port }}
 {{- end }}
 
 {{/* image: "repository:tag" for (.Values.image | .Values.database.image | ...). */}}

@@ -68,7 +68,8 @@ app.kubernetes.io/version: {{ $.Chart.AppVersion | quote }}
 
 {{/* Public URL of the store, no trailing slash (WordPress stores it as home and siteurl). */}}
 {{- define "woocommerce-store.url" -}}
-{{- printf "%s://%s" (ternary "https" "http" .Values.ingress.tls.enabled) (include "woocommerce-store.host" .) }}
+{{- $port := ternary (printf ":%v" .Values.publicPort) "" (not (empty .Values.publicPort)) }}
+{{- printf "%s://%s%s" (ternary "https" "http" .Values.ingress.tls.enabled) (include "woocommerce-store.host" .) $port }}
 {{- end }}
 
 {{/* image: "repository:tag" for (.Values.image | .Values.database.image | ...). */}}
