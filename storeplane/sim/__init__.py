@@ -1,14 +1,16 @@
 """storeplane simulator: a small Kubernetes API server for development, demos, tests and
 benchmarks.
 
-It speaks enough of the Kubernetes REST API that lightkube and plain ``kubectl`` (``get``,
-``describe``, ``apply`` with its default validation, ``apply --server-side``, ``delete``,
-``get -w``, ``explain``) work against it, so storeplane's real HTTP code path runs without a
+It speaks enough of the Kubernetes REST API that lightkube, the Python ``kubernetes`` client,
+helm 4 and plain ``kubectl`` (``create``, ``get``, ``describe``, ``apply`` with its default
+validation, ``apply --server-side``, ``edit``, ``diff``, ``scale``, ``delete``, ``get -w``,
+``explain``) work against it, so storeplane's real HTTP code path runs without a
 cluster: discovery and ``/openapi/v3``; create, get, list, update, patch (server-side
 apply, merge, strategic merge with the schemas' merge keys and ``$patch``/``$retainKeys``/
 ``$setElementOrder``/``$deleteFromPrimitiveList`` directives, JSON patch), delete with
 ``propagationPolicy``, deletecollection, ``dryRun=All`` on every write, the ``status``,
-``scale`` and namespace ``finalize`` subresources; watch with
+``scale`` and namespace ``finalize`` subresources; Table output with the API server's
+columns (``kubectl get``, ``get all``, ``get -w``); watch with
 resumption, ``410 Expired`` and bookmarks; ``Status`` errors with the API server's codes
 and messages; validation against the Kubernetes OpenAPI schemas; JSON, YAML and Kubernetes
 protobuf request bodies (what kubectl 1.35+ ``create`` and helm 4 send). It is a separate
@@ -23,7 +25,7 @@ Layout, split the way Kubernetes itself is split:
 
 - ``api/``: the HTTP side - ``app`` (routes), ``codec`` (request bodies), ``protobuf`` +
   ``protobuf_fields`` (protobuf bodies and their generated field tables), ``scale`` (the
-  scale subresource), ``discovery``,
+  scale subresource), ``tables`` (Table output), ``discovery``,
   ``openapi``, ``watch`` (change ring and per-watch queues), ``proxy`` (service proxy),
   ``auth`` (tokens and the authorization gate, with ``rbac``), ``requestinfo`` (request ->
   verb and resource), ``reviews`` (TokenRequest, access reviews, SelfSubjectReview).
@@ -87,10 +89,9 @@ What it does NOT model - test against a real cluster (kind, k3s; ``tests/e2e``) 
   (:mod:`storeplane.sim.store.strategic`).
 - Validation uses the published OpenAPI schemas plus names, labels, selector/template
   agreement and a few enums; not the API server's many cross-field rules.
-- A dry run answers with the resourceVersion the write would have had. No server-side
-  Table output, protobuf only for request bodies
-  (answers are always JSON; a client accepting only protobuf is not served), no ``/openapi/v2``, no
-  ``resourceVersion`` semantics on reads (always the latest); watch history is a bounded
+- A dry run answers with the resourceVersion the write would have had. Protobuf only for
+  request bodies (answers are always JSON; a client accepting only protobuf gets 406), no
+  ``/openapi/v2``, no ``resourceVersion`` semantics on reads (always the latest); watch history is a bounded
   ring per resource and starts empty after a restart (older versions get 410).
 - Events are written by the controllers as theirs are (see
   :mod:`storeplane.sim.controllers.events`), without the recorder's folding of *similar*

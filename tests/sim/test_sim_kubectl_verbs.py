@@ -11,6 +11,7 @@ for Table output.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sim_helpers import wait_until
 
 from storeplane.sim.kubeconfig import write_kubeconfig
 from storeplane.sim.runner import RunningSimulator, SimulatorConfig, start_in_thread
@@ -45,7 +47,15 @@ def kubectl(
 ) -> subprocess.CompletedProcess[str]:
     assert KUBECTL is not None
     result = subprocess.run(
-        [KUBECTL, "--kubeconfig", str(kubeconfig), "--request-timeout=10s", *args],
+        # Its own discovery cache: kubectl keeps one per server address for hours.
+        [
+            KUBECTL,
+            "--kubeconfig",
+            str(kubeconfig),
+            f"--cache-dir={kubeconfig.parent / 'cache'}",
+            "--request-timeout=10s",
+            *args,
+        ],
         capture_output=True,
         text=True,
         timeout=60,
@@ -265,3 +275,67 @@ def test_scale_deployment(kubeconfig: Path, http: httpx.Client, deployed: tuple[
     scale = http.get(f"/apis/apps/v1/namespaces/{ns}/deployments/app/scale").json()
     assert scale["spec"] == {"replicas": 3}
     assert scale["status"] == {"replicas": 3, "selector": "app=app"}
+
+
+def table(out: str) -> list[list[str]]:
+    """kubectl's printed table as rows of cells (split on runs of two or more spaces)."""
+    return [re.split(r"\s{2,}", line.strip()) for line in out.strip().splitlines()]
+
+
+def test_get_pods_shows_ready_and_status(
+    kubeconfig: Path, http: httpx.Client, deployed: tuple[str, Path]
+) -> None:
+    ns, _ = deployed
+    kubectl(
+        kubeconfig, "create", "deployment", "broken", "-n", ns, "--image=nginx:fail",
+    )  # fmt: skip
+    kubectl(
+        kubeconfig, "wait", "-n", ns, "deployment/app", "--for=condition=Available", "--timeout=10s"
+    )
+    wait_until(lambda: all(
+        p.get("status", {}).get("containerStatuses")
+        for p in http.get(f"/api/v1/namespaces/{ns}/pods").json()["items"]
+    ))  # fmt: skip
+    rows = table(kubectl(kubeconfig, "get", "pods", "-n", ns).stdout)
+    assert rows[0] == ["NAME", "READY", "STATUS", "RESTARTS", "AGE"]
+    by_app = {row[0].rsplit("-", 2)[0]: row[1:4] for row in rows[1:]}
+    assert by_app == {"app": ["2/2", "Running", "0"], "broken": ["0/1", "ErrImagePull", "0"]}
+    wide = table(kubectl(kubeconfig, "get", "pods", "-A", "-o", "wide").stdout)
+    assert wide[0][:2] == ["NAMESPACE", "NAME"] and "NODE" in wide[0]
+    assert {row[0] for row in wide[1:]} >= {ns}
+
+
+def test_get_all_lists_the_workloads(
+    kubeconfig: Path, http: httpx.Client, deployed: tuple[str, Path]
+) -> None:
+    ns, _ = deployed
+    kubectl(kubeconfig, "create", "service", "clusterip", "app", "-n", ns, "--tcp=80:80")
+    kubectl(kubeconfig, "create", "job", "migrate", "-n", ns, "--image=busybox:1.36")
+    kubectl(
+        kubeconfig, "wait", "-n", ns, "deployment/app", "--for=condition=Available", "--timeout=10s"
+    )
+    kubectl(
+        kubeconfig, "wait", "-n", ns, "job/migrate", "--for=condition=Complete", "--timeout=10s"
+    )
+    out = kubectl(kubeconfig, "get", "all", "-n", ns).stdout
+    sections = {
+        block.splitlines()[1].split()[0].split("/")[0]: table(block) for block in out.split("\n\n")
+    }
+    assert set(sections) >= {"service", "pod", "deployment.apps", "replicaset.apps", "job.batch"}
+    assert sections["deployment.apps"][0] == ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"]
+    assert sections["deployment.apps"][1][:4] == ["deployment.apps/app", "1/1", "1", "1"]
+    assert sections["service"][0] == ["NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE"]
+    service = http.get(f"/api/v1/namespaces/{ns}/services/app").json()
+    assert sections["service"][1][:5] == [
+        "service/app", "ClusterIP", service["spec"]["clusterIP"], "<none>", "80/TCP",
+    ]  # fmt: skip
+    assert sections["job.batch"][0] == ["NAME", "STATUS", "COMPLETIONS", "DURATION", "AGE"]
+    assert sections["job.batch"][1][:3] == ["job.batch/migrate", "Complete", "1/1"]
+    assert len(sections["pod"]) == 2 and sections["pod"][1][1:3] == ["2/2", "Running"]
+
+
+def test_get_namespaces_shows_status(kubeconfig: Path) -> None:
+    kubectl(kubeconfig, "create", "namespace", "kc-status")
+    rows = table(kubectl(kubeconfig, "get", "namespaces").stdout)
+    assert rows[0] == ["NAME", "STATUS", "AGE"]
+    assert next(r for r in rows if r[0] == "kc-status")[:2] == ["kc-status", "Active"]

@@ -34,7 +34,7 @@ from ..node import setup as node_setup
 from ..store.cluster import PROPAGATIONS, Cluster, Obj, Propagation
 from ..store.objects import ObjectStore
 from ..store.selectors import parse_field_selector, parse_label_selector
-from . import discovery, logs, openapi, reviews, scale
+from . import discovery, logs, openapi, reviews, scale, tables
 from .auth import AuthMiddleware, TokenAuthority
 from .codec import decode_body, decode_patch
 from .proxy import proxy
@@ -131,6 +131,9 @@ def _watch(request: Request, sim: Simulated, target: Target) -> Response:
         initial_events_end=initial_events,
         drop_after=sim.faults.faults.watch_drop_after,
     )
+    answer_as = tables.negotiate(request.headers.get("accept"))
+    if answer_as is not None:
+        options.transform = tables.watch_transform(kind, answer_as, q.get("includeObject"))
     initial = (
         sim.cluster.list_objects(
             kind, namespace, q.get("labelSelector"), q.get("fieldSelector"), copies=False
@@ -178,8 +181,8 @@ async def _resource_call(request: Request, sim: Simulated, target: Target) -> Re
     # span an await, or another request could see its intermediate state.
     raw = await request.body() if request.method in ("POST", "PUT", "PATCH", "DELETE") else b""
     sim.cluster.take_warnings()
-    if request.method == "GET":
-        return _render(request, target, _call(request, sim, target, raw))
+    if request.method == "GET" and target.subresource in ("", "status"):
+        return _read(request, sim, target)
     dry_run = _dry_run(q.getlist("dryRun"))
     options: Obj = {}
     if request.method == "DELETE":
@@ -201,9 +204,25 @@ def _dry_run(values: Any) -> bool:
     return bool(values)
 
 
-def _render(request: Request, target: Target, response: Response) -> Response:
-    """A GET's answer as the client asked for it (a Table for kubectl get)."""
-    return response
+def _read(request: Request, sim: Simulated, target: Target) -> Response:
+    """GET of one object or a list, answered as the client's Accept asks: the object or
+    list itself, or a Table / PartialObjectMetadata (see :mod:`storeplane.sim.api.tables`)."""
+    q = request.query_params
+    cluster, kind = sim.cluster, target.kind
+    answer_as = tables.negotiate(request.headers.get("accept"))
+    if target.name is None:
+        limit = q.get("limit")
+        if limit is not None and not limit.isdigit():
+            raise bad_request(f"invalid limit: {limit}")
+        data = cluster.list_objects(
+            kind, target.namespace, q.get("labelSelector"), q.get("fieldSelector"),
+            int(limit) if limit else None, q.get("continue"), copies=False,
+        )  # fmt: skip
+    else:
+        data = cluster.get(kind, target.namespace, target.name, copies=False)
+    if answer_as is None:
+        return _json(data)
+    return _json(tables.render(kind, data, answer_as, q.get("includeObject")))
 
 
 def _call(
@@ -218,16 +237,6 @@ def _call(
     validation = _field_validation(q.get("fieldValidation"))
     propagation = cast(Propagation | None, (options or {}).get("propagationPolicy"))
     if name is None:
-        if method == "GET":
-            limit = q.get("limit")
-            if limit is not None and not limit.isdigit():
-                raise bad_request(f"invalid limit: {limit}")
-            return _json(
-                cluster.list_objects(
-                    kind, namespace, q.get("labelSelector"), q.get("fieldSelector"),
-                    int(limit) if limit else None, q.get("continue"), copies=False,
-                )
-            )  # fmt: skip
         if method == "POST" and (namespace is not None or not kind.namespaced):
             body = decode_body(content_type, raw)
             new = cluster.create(
@@ -250,8 +259,6 @@ def _call(
             raise method_not_allowed()
         root = sim.node.agent.folders.root if sim.node is not None else None
         return logs.pod_log(request, cluster, root, str(namespace), name)
-    if method == "GET":
-        return _json(cluster.get(kind, namespace, name, copies=False))
     if target.subresource == "finalize":
         if method != "PUT":
             raise method_not_allowed()

@@ -34,7 +34,7 @@ import contextlib
 import json
 import logging
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -225,6 +225,8 @@ class StreamOptions:
     initial_events_end: bool
     drop_after: float | None
     error: ApiError | None = None
+    # Rewrites each change line before it is sent (Table watches from kubectl get -w).
+    transform: Callable[[bytes], bytes] | None = None
 
 
 class WatchStream(Response):
@@ -246,6 +248,11 @@ class WatchStream(Response):
         return encode_event(
             "BOOKMARK", {"kind": kind.kind, "apiVersion": kind.api_version, "metadata": metadata}
         )
+
+    async def _transformed(self) -> AsyncIterator[bytes]:
+        transform = self.options.transform
+        async for line in self._lines():
+            yield transform(line) if transform is not None else line
 
     async def _lines(self) -> AsyncIterator[bytes]:
         options = self.options
@@ -301,7 +308,7 @@ class WatchStream(Response):
         )
 
         async def pump() -> None:
-            async for line in self._lines():
+            async for line in self._transformed():
                 await send({"type": "http.response.body", "body": line, "more_body": True})
             await send({"type": "http.response.body", "body": b"", "more_body": False})
 
