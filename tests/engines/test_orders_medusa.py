@@ -1,5 +1,5 @@
 """The Medusa order client against a stand-in transport that answers with the request and answer
-shapes recorded in shared/ENGINES.md (Medusa 2.21.2). The real thing runs in
+shapes recorded in docs/engines.md (Medusa 2.21.2). The real thing runs in
 tests/e2e/medusa; these pin the request sequence and how each failure is worded."""
 
 from __future__ import annotations

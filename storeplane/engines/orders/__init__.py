@@ -11,7 +11,7 @@ the cluster end-to-end kit (``tests/e2e/cluster``) and the local Medusa test
   checkout with cash on delivery) and :class:`WooCommerceAdmin` (``/wp-json/wc/v3/orders``
   with REST API keys: basic auth over https, OAuth 1.0a signatures over plain http).
 
-The steps follow ``shared/ENGINES.md``. Every failure is an :class:`OrderStepError` that
+The steps follow ``docs/engines.md`` ("A guest order"). Every failure is an :class:`OrderStepError` that
 names the step, the request and what the engine answered, so a red test says where the
 checkout broke. Clients are synchronous (``httpx.Client``); pass ``transport=`` to test them
 without a network.

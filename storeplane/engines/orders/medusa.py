@@ -1,7 +1,7 @@
 """Medusa v2: a guest order through the Store API, checked through the Admin API.
 
 Verified against Medusa 2.21.2 running as a local process (``tests/e2e/medusa``); the request
-and answer shapes are the ones ``shared/ENGINES.md`` records. Every Store API call carries the
+and answer shapes are the ones ``docs/engines.md`` records. Every Store API call carries the
 store's publishable key (``x-publishable-api-key``), which :meth:`MedusaAdmin.publishable_key`
 reads from the admin API when the caller does not know it (the seed creates one).
 """
