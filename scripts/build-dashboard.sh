@@ -11,7 +11,7 @@
 #                                            current sources (scripts/dev.sh's quick restart)
 #
 # After each build the hash of the dashboard's sources (every file under dashboard/ except
-# node_modules, dist, test output and the generated API client) goes to
+# node_modules, dist, test output, tests, e2e/, docs and the generated API client) goes to
 # dashboard/node_modules/.storeplane-dist-sha256 (not into dist, which storeplane serves).
 # The generated client is left out on purpose: it holds types only, which vite erases, so a
 # changed API schema alone cannot change dist (tsc checks it whenever the sources change, and
@@ -33,8 +33,11 @@ node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(
 
 cd "$dashboard"
 sources_hash() {
-  find . \( -path ./node_modules -o -path ./dist -o -path ./test-output -o -path ./src/api/generated \) -prune \
-    -o -type f ! -name openapi.json -print0 | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1
+  # Tests, the e2e journeys and docs do not go into dist, so changing them does not rebuild.
+  find . \( -path ./node_modules -o -path ./dist -o -path ./test-output -o -path ./src/api/generated \
+    -o -path ./e2e -o -path ./src/test \) -prune \
+    -o -type f ! -name openapi.json ! -name '*.test.ts' ! -name '*.test.tsx' ! -name '*.md' -print0 \
+    | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1
 }
 built_stamp="node_modules/.storeplane-dist-sha256"  # not in dist: storeplane serves dist
 sources="$(sources_hash)"
