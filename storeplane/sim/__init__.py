@@ -89,10 +89,10 @@ What it does NOT model - test against a real cluster (kind, k3s; ``tests/e2e``) 
   (:mod:`storeplane.sim.store.strategic`).
 - Validation uses the published OpenAPI schemas plus names, labels, selector/template
   agreement and a few enums; not the API server's many cross-field rules.
-- A dry run answers with the resourceVersion the write would have had. Protobuf only for
-  request bodies (answers are always JSON; a client accepting only protobuf gets 406), no
-  ``/openapi/v2``, no ``resourceVersion`` semantics on reads (always the latest); watch history is a bounded
-  ring per resource and starts empty after a restart (older versions get 410).
+- Protobuf only for request bodies (answers are always JSON; a client accepting only
+  protobuf gets 406), no ``/openapi/v2``, no ``resourceVersion`` semantics on reads (always
+  the latest); watch history is a bounded ring per resource and starts empty after a
+  restart (older versions get 410).
 - Events are written by the controllers as theirs are (see
   :mod:`storeplane.sim.controllers.events`), without the recorder's folding of *similar*
   events, its rate limit or the one-hour TTL; ``events.k8s.io/v1`` is not served.

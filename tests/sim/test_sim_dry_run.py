@@ -31,6 +31,7 @@ def test_a_dry_run_create_answers_the_object_and_stores_nothing(
     )
     assert response.status_code == 201, response.text
     assert response.json()["metadata"]["uid"] and response.json()["spec"]["replicas"] == 1
+    assert "resourceVersion" not in response.json()["metadata"]  # never stored
     assert http.get(f"/apis/apps/v1/namespaces/{ns}/deployments/web").status_code == 404
     assert _rv(http) == before
     # A dry-run Service gets an address in the answer but does not use it up.
@@ -47,6 +48,7 @@ def test_dry_run_update_patch_and_delete_leave_the_object_as_it_was(
     live = http.post(url, json={"metadata": {"name": "c"}, "data": {"a": "1"}}).json()
     put = http.put(f"{url}/c", json={**live, "data": {"a": "2"}}, params=DRY)
     assert put.status_code == 200 and put.json()["data"] == {"a": "2"}
+    assert put.json()["metadata"]["resourceVersion"] == live["metadata"]["resourceVersion"]
     patched = http.patch(
         f"{url}/c", json={"data": {"b": "3"}}, params=DRY,
         headers={"content-type": "application/strategic-merge-patch+json"},

@@ -70,13 +70,21 @@ def replicas(http: httpx.Client) -> int:
     return int(deploy.json()["spec"]["replicas"])
 
 
+@pytest.mark.parametrize(
+    "apply_mode",
+    ["--server-side=true", "--server-side=false"],
+    ids=[
+        "with server-side apply (helm 4's default)",
+        "with client-side apply (creates, then strategic merge patches)",
+    ],
+)
 def test_a_helm_create_chart_goes_through_its_whole_life(
-    helm_env: dict[str, str], http: httpx.Client, tmp_path: Path
+    helm_env: dict[str, str], http: httpx.Client, tmp_path: Path, apply_mode: str
 ) -> None:
     chart = tmp_path / "web"
     helm(helm_env, "create", str(chart))
     http.post("/api/v1/namespaces", json={"metadata": {"name": NS}})
-    common = ["-n", NS, "--timeout", "30s"]
+    common = ["-n", NS, "--timeout", "30s", apply_mode]
 
     helm(helm_env, "install", "shop", str(chart), "--wait", *common)
     assert release_secrets(http) == {"sh.helm.release.v1.shop.v1": "deployed"}
@@ -97,13 +105,13 @@ def test_a_helm_create_chart_goes_through_its_whole_life(
     assert [line.split()[0] for line in history[1:]] == ["1", "2"]
     assert "Upgrade complete" in history[2]
 
-    helm(helm_env, "rollback", "shop", "1", "--wait", *common)
+    helm(helm_env, "rollback", "shop", "1", "--wait", *common[:-1])
     assert replicas(http) == 1
     assert release_secrets(http)["sh.helm.release.v1.shop.v3"] == "deployed"
     listed = helm(helm_env, "list", "-n", NS).splitlines()
     assert listed[1].split()[:3] == ["shop", NS, "3"]
 
-    helm(helm_env, "uninstall", "shop", *common)
+    helm(helm_env, "uninstall", "shop", *common[:-1])
     assert release_secrets(http) == {}
     assert http.get(f"/apis/apps/v1/namespaces/{NS}/deployments/shop-web").status_code == 404
     assert helm(helm_env, "list", "-n", NS).splitlines()[1:] == []

@@ -31,7 +31,7 @@ Column = tuple[str, str, int, Callable[[Obj, float], Cell]]  # name, type, prior
 TABLE = "Table"
 PARTIAL = "PartialObjectMetadata"
 PARTIAL_LIST = "PartialObjectMetadataList"
-_ANSWERABLE = ("application/json", "application/*", "*/*", "application/yaml")
+_ANSWERABLE = ("application/json", "application/*", "*/*")
 
 
 def negotiate(accept: str | None) -> str | None:

@@ -380,7 +380,10 @@ class Cluster:
             if managed_fields is not None
             else ssa.record_update(None, obj, manager, kind.api_version, rfc3339(now))
         )
-        metadata["resourceVersion"] = self.store.next_resource_version()
+        if self._dry_run:
+            metadata.pop("resourceVersion", None)  # never stored: the API server answers none
+        else:
+            metadata["resourceVersion"] = self.store.next_resource_version()
         self.store.put(key, obj)
         self._emit("ADDED", kind, obj)
         return obj
@@ -546,7 +549,10 @@ class Cluster:
         )
         if _same_content(new, old):
             return old  # a no-op write does not change the resourceVersion
-        metadata["resourceVersion"] = self.store.next_resource_version()
+        # A dry run answers with the version the object has: nothing was written.
+        metadata["resourceVersion"] = (
+            old_meta["resourceVersion"] if self._dry_run else self.store.next_resource_version()
+        )
         key = self.key(kind, metadata.get("namespace"), metadata["name"])
         finalized = metadata.get("deletionTimestamp") and not metadata.get("finalizers")
         if finalized and kind is not NAMESPACES:
