@@ -388,7 +388,7 @@ def retry(
     token: Token = None,
     data_dir: DataDir = None,
 ) -> None:
-    """Retry a failed store now, with a fresh deadline."""
+    """Reconcile a store now with a fresh deadline (a Failed one: a new attempt)."""
     _connect(api_url, token, data_dir)
     store_id = _resolve(store)
     seen = _event_count(store_id) if wait else 0
