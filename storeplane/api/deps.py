@@ -13,6 +13,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from storeplane.api.limits import RateLimiter, client_address_key
 from storeplane.domain.errors import AuthenticationError, FeatureUnavailableError, RateLimitedError
@@ -82,15 +83,18 @@ def authenticate_request(request: Request) -> User:
     return user
 
 
-def current_user(
+async def current_user(
     request: Request,
     _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
 ) -> User:
     """The authenticated caller (401 otherwise), after its share of the rate limit (429).
     ``ApiRoute`` has normally done this before the body was read; this only reads the result
-    (and does the work itself for a route that is not an ``ApiRoute``)."""
+    (and does the work itself for a route that is not an ``ApiRoute``). Async so that reading
+    the result costs no trip through the thread pool."""
     user: User | None = request.scope.get(_USER_KEY)
-    return user if user is not None else authenticate_request(request)
+    if user is None:
+        user = await run_in_threadpool(authenticate_request, request)
+    return user
 
 
 def get_notifier(request: Request) -> Callable[[str], None]:
