@@ -150,6 +150,7 @@ async def run(
         repo,
         users=users,
         checks=checks,
+        pod_logs=cluster,
         dashboard_dir=DASHBOARD_DIR if (DASHBOARD_DIR / "index.html").exists() else None,
         on_change=on_change,
     )

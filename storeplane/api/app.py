@@ -22,9 +22,15 @@ from storeplane.api.errors import PROBLEM_MEDIA_TYPE, Problem, install_error_han
 from storeplane.api.limits import BodySizeLimitMiddleware, RateLimiter
 from storeplane.api.routes import catalog, health, metrics, stores
 from storeplane.api.routes import checks as check_routes
+from storeplane.api.routes import logs as log_routes
 from storeplane.api.routing import ApiRoute
 from storeplane.api.timing import RequestTimingMiddleware
-from storeplane.domain.ports import CheckRepository, StoreRepository, UserRepository
+from storeplane.domain.ports import (
+    CheckRepository,
+    PodLogsPort,
+    StoreRepository,
+    UserRepository,
+)
 from storeplane.settings import Settings
 
 DESCRIPTION = """\
@@ -56,6 +62,7 @@ def create_app(
     *,
     users: UserRepository | None = None,
     checks: CheckRepository | None = None,
+    pod_logs: PodLogsPort | None = None,
     dashboard_dir: Path | None = None,
     on_change: Callable[[str], None] | None = None,
 ) -> FastAPI:
@@ -63,7 +70,9 @@ def create_app(
     it on shutdown); the database must already be migrated. Without ``users`` (``checks``),
     users and tokens (smoke checks) are read from the same database as ``repo``; with neither
     (a repository that is not SQL), every authenticated endpoint answers 401. ``on_change(store_id)`` is called
-    after each successful intent write, so an in-process reconciler can wake that store."""
+    after each successful intent write, so an in-process reconciler can wake that store.
+    ``pod_logs`` (the cluster adapter, from ``runtime.py``) serves ``/stores/{id}/logs``;
+    without it that endpoint answers 503."""
     from storeplane.db import SqlCheckRepository, SqlStoreRepository, SqlUserRepository
 
     owned_engine = None
@@ -101,6 +110,7 @@ def create_app(
     app.state.repository = repo
     app.state.users = users
     app.state.checks = checks
+    app.state.pod_logs = pod_logs
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
     app.state.anonymous_rate_limiter = RateLimiter(
         settings.anonymous_rate_limit_per_second, settings.anonymous_rate_limit_burst
@@ -110,7 +120,14 @@ def create_app(
     install_error_handlers(app)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_bytes)
     app.add_middleware(RequestTimingMiddleware)
-    routers = (stores.router, check_routes.router, catalog.router, health.router, metrics.router)
+    routers = (
+        stores.router,
+        check_routes.router,
+        log_routes.router,
+        catalog.router,
+        health.router,
+        metrics.router,
+    )
     for router in routers:
         app.include_router(router)
     if dashboard_dir is not None and has_dashboard(dashboard_dir):

@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 
 from storeplane.api.limits import RateLimiter, client_address_key
 from storeplane.domain.errors import AuthenticationError, FeatureUnavailableError, RateLimitedError
-from storeplane.domain.ports import CheckRepository, StoreRepository, UserRepository
+from storeplane.domain.ports import CheckRepository, PodLogsPort, StoreRepository, UserRepository
 from storeplane.domain.users import User
 from storeplane.services import auth
 from storeplane.settings import Settings
@@ -44,6 +44,12 @@ def get_checks(request: Request) -> CheckRepository:
     if checks is None:
         raise FeatureUnavailableError("this server keeps no store checks (no SQL database)")
     return checks
+
+
+def get_pod_logs(request: Request) -> PodLogsPort | None:
+    """The cluster's pods and logs, when the process has a cluster (``runtime.py``)."""
+    logs: PodLogsPort | None = request.app.state.pod_logs
+    return logs
 
 
 def get_settings(request: Request) -> Settings:
@@ -114,6 +120,7 @@ def get_notifier(request: Request) -> Callable[[str], None]:
 
 RepositoryDep = Annotated[StoreRepository, Depends(get_repository)]
 ChecksDep = Annotated[CheckRepository, Depends(get_checks)]
+PodLogsDep = Annotated[PodLogsPort | None, Depends(get_pod_logs)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 CurrentUserDep = Annotated[User, Depends(current_user)]
 NotifyDep = Annotated[Callable[[str], None], Depends(get_notifier)]

@@ -16,6 +16,7 @@ StoreLimitError                403     the owner has as many live stores as allo
 RateLimitedError               429     with ``Retry-After`` (whole seconds)
 InvalidTransitionError         409     valid request, wrong moment
 InvalidRequestError            422     ``field`` from the error (incl. a reused Idempotency-Key)
+ChoiceRequiredError            400     a required choice left out (which pod), naming the options
 StoreNotFoundError             404     also for a store the caller may not see
 CheckNotFoundError             404     a check id the store does not have
 PodNotFoundError               404     names the store's real pods / containers
@@ -53,6 +54,7 @@ from storeplane.api.body import BodyError
 from storeplane.domain.errors import (
     AuthenticationError,
     CheckNotFoundError,
+    ChoiceRequiredError,
     FeatureUnavailableError,
     InvalidRequestError,
     InvalidTransitionError,
@@ -105,6 +107,8 @@ def problem_response(
 def _invalid_request(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, InvalidRequestError)
     status = 409 if isinstance(exc, InvalidTransitionError) else 422
+    if isinstance(exc, ChoiceRequiredError):
+        status = 400
     errors = [ProblemField(field=exc.field, message=exc.message)] if exc.field else []
     return problem_response(status, exc.message, errors=errors)
 

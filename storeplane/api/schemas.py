@@ -19,6 +19,7 @@ from storeplane.domain.events import Event, EventType
 from storeplane.domain.plans import Plan, PlanName
 from storeplane.domain.store import Engine, Phase, Store, WorkloadRuntime, validate_new_name
 from storeplane.services.catalog import EngineInfo
+from storeplane.services.logs import StoreLog
 
 _NAME_DESCRIPTION = (
     "A lower-case DNS label, 3 to 40 characters: letters a-z, digits and '-', starting with "
@@ -216,6 +217,26 @@ class CheckPublic(BaseModel):
 class ChecksPublic(BaseModel):
     items: list[CheckPublic] = Field(description="Newest first.")
     count: int
+
+
+class StoreLogPublic(BaseModel):
+    """What one container of a store's pod printed."""
+
+    store_id: str
+    pod: str
+    container: str
+    tail: int | None = Field(description="How many of the last lines were asked for.")
+    text: str = Field(description="The output, as the cluster's pods/log returned it.")
+
+    @classmethod
+    def from_domain(cls, log: StoreLog) -> StoreLogPublic:
+        return cls(
+            store_id=log.store_id,
+            pod=log.pod,
+            container=log.container,
+            tail=log.tail,
+            text=log.text,
+        )
 
 
 class QuotaPublic(BaseModel):

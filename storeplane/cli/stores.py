@@ -12,6 +12,7 @@ to be configured.
 from __future__ import annotations
 
 import os
+import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -419,3 +420,129 @@ def plans(
             p["description"],
         )
     console.print(table)
+
+
+CHECK_STYLE = {"Running": "cyan", "Passed": "green", "Failed": "bold red"}
+
+
+def _print_check(check: dict[str, Any]) -> None:
+    status = check["status"]
+    style = CHECK_STYLE.get(status, "white")
+    if status == "Passed":
+        console.print(f"[{style}]Passed[/] order {check['order_id']}: {check['message']}")
+    elif status == "Failed":
+        console.print(f"[{style}]Failed[/] at step {check['step']!r}: {check['message']}")
+    else:
+        console.print(f"[{style}]Running[/] {check.get('step') or ''}: {check['message']}")
+
+
+@stores_app.command()
+def check(
+    store: str = typer.Argument(..., help="Store id or name."),
+    wait: bool = typer.Option(
+        False, "--wait", help="Follow the check, printing each step, until Passed or Failed."
+    ),
+    timeout: float = typer.Option(600, help="Seconds to wait with --wait."),
+    api_url: ApiUrl = None,
+    token: Token = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Run an order check: a real guest order placed in the store, found again in its admin.
+
+    Exits 1 when the check fails (or the store has nothing real to check: simulated, not
+    Ready). The order is real: cancel it in the store's admin afterwards."""
+    _connect(api_url, token, data_dir)
+    store_id = _resolve(store)
+    started = _call("POST", f"/stores/{store_id}/checks")
+    console.print(f"order check {started['id']} of {store} ({store_id}) started")
+    if not wait:
+        _print_check(started)
+        console.print(f"  follow it: storeplane stores check-status {store} {started['id']}")
+        return
+    final = _follow_check(store_id, started, timeout)
+    _print_check(final)
+    if final["status"] != "Passed":
+        raise typer.Exit(1)
+
+
+def _follow_check(store_id: str, check: dict[str, Any], timeout: float) -> dict[str, Any]:
+    """Poll the check until it ends, printing each step once as it starts."""
+    deadline = time.monotonic() + timeout
+    last_step: str | None = None
+    with console.status("checking...") as status:
+        while True:
+            if check["status"] != "Running":
+                return check
+            if check.get("step") and check["step"] != last_step:
+                last_step = check["step"]
+                console.print(f"  [dim]{datetime.now().strftime('%H:%M:%S')}[/] {last_step}")
+                status.update(f"order check: {last_step}")
+            if time.monotonic() > deadline:
+                _fail(
+                    f"gave up after {timeout:.0f}s; the check is still running (it keeps going: "
+                    f"storeplane stores check-status {store_id} {check['id']})"
+                )
+            time.sleep(0.5)
+            check = _call("GET", f"/stores/{store_id}/checks/{check['id']}")
+
+
+@stores_app.command("check-status")
+def check_status(
+    store: str = typer.Argument(..., help="Store id or name."),
+    check_id: str | None = typer.Argument(None, help="The check's id; default: every check."),
+    api_url: ApiUrl = None,
+    token: Token = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Show one order check, or the store's checks, newest first."""
+    _connect(api_url, token, data_dir)
+    store_id = _resolve(store)
+    if check_id is not None:
+        _print_check(_call("GET", f"/stores/{store_id}/checks/{check_id}"))
+        return
+    items = _call("GET", f"/stores/{store_id}/checks")["items"]
+    if not items:
+        console.print(f"no order checks yet: storeplane stores check {store} --wait")
+        return
+    table = Table("CHECK", "STATUS", "STEP", "ORDER", "STARTED", "BY", "MESSAGE")
+    for c in items:
+        table.add_row(
+            c["id"],
+            f"[{CHECK_STYLE.get(c['status'], 'white')}]{c['status']}[/]",
+            c.get("step") or "",
+            c.get("order_id") or "",
+            _age(c["started_at"]),
+            c["requested_by"],
+            c["message"],
+        )
+    console.print(table)
+
+
+@stores_app.command()
+def logs(
+    store: str = typer.Argument(..., help="Store id or name."),
+    pod: str | None = typer.Option(None, "--pod", help="The pod; left out: list the pods."),
+    container: str | None = typer.Option(
+        None, "--container", "-c", help="The container (needed when the pod has several)."
+    ),
+    tail: int = typer.Option(500, "--tail", help="How many of the last lines."),
+    api_url: ApiUrl = None,
+    token: Token = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Print what a container of the store's pod printed (as kubectl logs does).
+
+    Without --pod, or with a pod the store does not have, it lists the store's pods and their
+    containers (and exits 1)."""
+    _connect(api_url, token, data_dir)
+    store_id = _resolve(store)
+    params: dict[str, Any] = {"tail": tail}
+    if pod:
+        params["pod"] = pod
+    if container:
+        params["container"] = container
+    log = _call("GET", f"/stores/{store_id}/logs", params=params)
+    # Exactly what the container printed: no markup, no wrapping.
+    sys.stdout.write(log["text"])
+    if log["text"] and not log["text"].endswith("\n"):
+        sys.stdout.write("\n")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,18 +22,28 @@ from lightkube.types import PatchType
 from storeplane.cluster.errors import AlreadyExists, NotFound, map_api_errors
 from storeplane.cluster.kinds import CLUSTER_KINDS, NAMESPACE, OWNED_KINDS, Kind, kind_of
 from storeplane.cluster.readiness import not_ready_reason
-from storeplane.domain.errors import RetryableError
+from storeplane.domain.errors import InvalidTransitionError, PodNotFoundError, RetryableError
 from storeplane.domain.ports import (
     LiveObject,
     Manifest,
     NamespacePhase,
     NamespaceStatus,
     ObjectRef,
+    PodSummary,
     ServiceAnswer,
 )
 
 FIELD_MANAGER = "storeplane"
 STORE_ID_LABEL = "storeplane.dev/store-id"
+
+
+def _status_message(text: str) -> str:
+    """The ``message`` of a Kubernetes Status body, or empty."""
+    try:
+        body = json.loads(text)
+    except ValueError:
+        return ""
+    return str(body.get("message") or "") if isinstance(body, dict) else ""
 
 
 def _to_dict(obj: Any) -> Manifest:
@@ -239,6 +250,48 @@ class KubernetesCluster:
         values = {k: base64.b64decode(v).decode() for k, v in (secret.get("data") or {}).items()}
         values.update(secret.get("stringData") or {})
         return values
+
+    async def pods(self, namespace: str) -> list[PodSummary]:
+        kind = kind_of("v1", "Pod")
+        with map_api_errors(f"list pods in {namespace}"):
+            items = [
+                _to_dict(obj) async for obj in self._client.list(kind.resource, namespace=namespace)
+            ]
+        summaries = []
+        for pod in items:
+            spec = pod.get("spec") or {}
+            summaries.append(
+                PodSummary(
+                    name=str(pod["metadata"]["name"]),
+                    phase=str((pod.get("status") or {}).get("phase") or "Unknown"),
+                    containers=tuple(str(c["name"]) for c in spec.get("containers") or []),
+                    init_containers=tuple(str(c["name"]) for c in spec.get("initContainers") or []),
+                )
+            )
+        return sorted(summaries, key=lambda p: p.name)
+
+    async def pod_log(self, namespace: str, pod: str, container: str, *, tail: int | None) -> str:
+        # The log subresource answers text, not an object: read it through lightkube's
+        # configured HTTP client (base URL, auth, TLS), as the service proxy is.
+        http: httpx2.AsyncClient = self._client._client._client
+        params: dict[str, str] = {"container": container}
+        if tail is not None:
+            params["tailLines"] = str(tail)
+        where = f"container {container} of pod {namespace}/{pod}"
+        with map_api_errors(f"read the log of {where}"):
+            response = await http.get(
+                f"/api/v1/namespaces/{namespace}/pods/{pod}/log", params=params
+            )
+        if response.status_code < 400:
+            return response.text
+        said = _status_message(response.text) or response.text[:200]
+        if response.status_code == 404:
+            raise PodNotFoundError(f"the cluster has no {where}: {said}")
+        if response.status_code == 400:  # e.g. "waiting to start: CreateContainerConfigError"
+            raise InvalidTransitionError(f"no output from {where} yet: {said}")
+        raise RetryableError(
+            f"read the log of {where}: {said} (HTTP {response.status_code})", reason="ClusterError"
+        )
 
     async def service_get(
         self, namespace: str, service: str, port: int, path: str

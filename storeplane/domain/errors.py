@@ -6,6 +6,7 @@
     ├── InvalidRequestError            the caller asked for something invalid (HTTP 422)
     │   └── InvalidTransitionError     valid input, wrong moment (HTTP 409), e.g. patching a deleted store
     │   └── IdempotencyKeyReusedError  an Idempotency-Key sent again with another body (HTTP 422)
+    │   └── ChoiceRequiredError        a required choice left out (which pod?), naming the options (HTTP 400)
     ├── StoreNotFoundError             no such store, or not one the caller may see (HTTP 404)
     ├── CheckNotFoundError             no such smoke check for this store (HTTP 404)
     ├── PodNotFoundError               no such pod or container in the store (HTTP 404, names the real ones)
@@ -38,6 +39,11 @@ class InvalidRequestError(StoreplaneError):
         super().__init__(message)
         self.message = message
         self.field = field
+
+
+class ChoiceRequiredError(InvalidRequestError):
+    """The request leaves out a choice it must make (a pod, a container); the message lists
+    the valid ones."""
 
 
 class InvalidTransitionError(InvalidRequestError):

@@ -232,6 +232,37 @@ class ServiceAnswer:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class PodSummary:
+    """A pod of a store, as the logs endpoint lists it."""
+
+    name: str
+    phase: str
+    containers: tuple[str, ...]
+    init_containers: tuple[str, ...] = ()
+
+    @property
+    def all_containers(self) -> tuple[str, ...]:
+        return (*self.init_containers, *self.containers)
+
+
+class PodLogsPort(Protocol):
+    """Read access to a store's pods and their containers' output (the pods/log subresource).
+    The cluster adapter implements it; ``runtime.py`` hands it to the API, which does not
+    import the adapter."""
+
+    async def pods(self, namespace: str) -> list[PodSummary]:
+        """The namespace's pods, by name."""
+        ...
+
+    async def pod_log(self, namespace: str, pod: str, container: str, *, tail: int | None) -> str:
+        """The container's output (its last ``tail`` lines). Raises PodNotFoundError when the
+        cluster has no such pod, InvalidTransitionError when it has no output to give yet
+        (the container is waiting to start: the message says why), RetryableError when the
+        cluster does not answer."""
+        ...
+
+
 class ClusterPort(Protocol):
     """What the reconciler needs from a Kubernetes API server."""
 

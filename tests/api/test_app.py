@@ -193,6 +193,7 @@ class TestOpenApi:
             "/api/v1/stores/{store_id}/checks",
             "/api/v1/stores/{store_id}/checks/{check_id}",
             "/api/v1/stores/{store_id}/events",
+            "/api/v1/stores/{store_id}/logs",
             "/api/v1/stores/{store_id}/retry",
             "/healthz",
             "/metrics",

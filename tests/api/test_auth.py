@@ -34,6 +34,7 @@ ENDPOINTS: list[tuple[str, str, dict[str, Any] | None]] = [
     ("POST", f"/api/v1/stores/{STORE}/checks", None),
     ("GET", f"/api/v1/stores/{STORE}/checks", None),
     ("GET", f"/api/v1/stores/{STORE}/checks/{CHECK}", None),
+    ("GET", f"/api/v1/stores/{STORE}/logs", None),
     ("GET", "/api/v1/plans", None),
     ("GET", "/api/v1/engines", None),
 ]

@@ -152,6 +152,37 @@ def test_events_prints_the_timeline_oldest_first(dev: DevProcess, created: Creat
     assert f"store '{SHOP}' created with engine medusa and plan small" in result.stdout
 
 
+def test_check_of_a_simulated_store_says_there_is_no_real_store_and_exits_1(
+    dev: DevProcess, created: Created
+) -> None:
+    result = storeplane("check", SHOP, "--wait", api_url=dev.url, data_dir=dev.data_dir)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "workloads are simulated" in result.stderr
+    assert "no real store to check" in result.stderr and "(HTTP 409)" in result.stderr
+    listed = storeplane("check-status", SHOP, api_url=dev.url, data_dir=dev.data_dir)
+    assert listed.returncode == 0 and "no order checks yet" in listed.stdout
+
+
+def test_logs_without_a_pod_lists_the_stores_pods_and_a_pod_prints_its_output(
+    dev: DevProcess, created: Created
+) -> None:
+    pods = dev.kube(f"api/v1/namespaces/{created.store_id}/pods").json()["items"]
+    server = next(p for p in pods if p["metadata"]["name"].startswith("medusa-server"))
+    name = server["metadata"]["name"]
+    listing = storeplane("logs", SHOP, api_url=dev.url, data_dir=dev.data_dir)
+    assert listing.returncode == 1
+    assert "the store's pods are:" in listing.stderr and name in listing.stderr
+    assert "--pod" in listing.stderr or "?pod=" in listing.stderr
+    container = server["spec"]["containers"][0]["name"]
+    output = storeplane(
+        "logs", SHOP, "--pod", name, "-c", container, api_url=dev.url, data_dir=dev.data_dir
+    )
+    assert output.returncode == 0, output.stdout + output.stderr
+    assert output.stdout == ""  # a simulated container printed nothing
+    unknown = storeplane("logs", SHOP, "--pod", "nope", api_url=dev.url, data_dir=dev.data_dir)
+    assert unknown.returncode == 1 and "has no pod 'nope'" in unknown.stderr
+
+
 def test_update_with_wait_follows_the_new_generation_to_ready(
     dev: DevProcess, ready_store: dict[str, Any]
 ) -> None:
