@@ -16,6 +16,7 @@ from storeplane.domain.ports import (
     Manifest,
     NamespacePhase,
     NamespaceStatus,
+    NodeResidue,
     ObjectRef,
     ServiceAnswer,
 )
@@ -76,6 +77,9 @@ class CachedCluster:
 
     async def find_residue(self, store_id: str) -> list[ObjectRef]:
         return await self._inner.find_residue(store_id)
+
+    async def node_residue(self, namespace: str) -> NodeResidue | None:
+        return await self._inner.node_residue(namespace)  # proof: always asked live
 
     async def read_secret(self, namespace: str, name: str) -> dict[str, str] | None:
         return await self._inner.read_secret(namespace, name)  # always live: never cached

@@ -28,12 +28,15 @@ from storeplane.domain.ports import (
     Manifest,
     NamespacePhase,
     NamespaceStatus,
+    NodeProcess,
+    NodeResidue,
     ObjectRef,
     PodSummary,
     ServiceAnswer,
 )
 
 FIELD_MANAGER = "storeplane"
+NODE_RESIDUE_PATH = "/sim/v1/node/residue"
 STORE_ID_LABEL = "storeplane.dev/store-id"
 
 
@@ -222,6 +225,30 @@ class KubernetesCluster:
 
         results = await asyncio.gather(*(scan(k) for k in (*OWNED_KINDS, *CLUSTER_KINDS)))
         return [ref for refs in results for ref in refs]
+
+    async def node_residue(self, namespace: str) -> NodeResidue | None:
+        # storeplane's simulator only (CONTRACTS D); any other API server answers 404.
+        http: httpx2.AsyncClient = self._client._client._client
+        with map_api_errors(f"ask the node what is left of namespace {namespace}"):
+            response = await http.get(NODE_RESIDUE_PATH, params={"namespace": namespace})
+        if response.status_code in (403, 404):
+            # 404: not storeplane's simulator. 403: an API server (or the simulator with RBAC)
+            # that does not let this identity ask; either way nothing can be said.
+            return None
+        if response.status_code >= 400:
+            raise RetryableError(
+                f"ask the node what is left of namespace {namespace}: HTTP "
+                f"{response.status_code} {_status_message(response.text) or response.text[:200]}",
+                reason="ClusterError",
+            )
+        body = response.json()
+        return NodeResidue(
+            processes=tuple(
+                NodeProcess(str(p.get("pod")), str(p.get("container")), int(p.get("pid", 0)))
+                for p in body.get("processes") or []
+            ),
+            folders=tuple(str(f) for f in body.get("folders") or []),
+        )
 
     async def record_event(self, namespace: str, type_: str, reason: str, message: str) -> None:
         now = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")

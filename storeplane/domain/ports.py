@@ -263,6 +263,29 @@ class PodLogsPort(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class NodeProcess:
+    pod: str
+    container: str
+    pid: int
+
+    def __str__(self) -> str:
+        return f"{self.pod}/{self.container} (pid {self.pid})"
+
+
+@dataclass(frozen=True, slots=True)
+class NodeResidue:
+    """What storeplane's simulator still has on its node for a namespace (CONTRACTS D):
+    processes alive and folders on disk of its pods and claims."""
+
+    processes: tuple[NodeProcess, ...] = ()
+    folders: tuple[str, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        return not self.processes and not self.folders
+
+
 class ClusterPort(Protocol):
     """What the reconciler needs from a Kubernetes API server."""
 
@@ -288,6 +311,12 @@ class ClusterPort(Protocol):
 
     async def find_residue(self, store_id: str) -> list[ObjectRef]:
         """Every object labelled for the store anywhere in the cluster, namespaced or not."""
+        ...
+
+    async def node_residue(self, namespace: str) -> NodeResidue | None:
+        """What the simulator's node still runs or keeps on disk for ``namespace``; None when
+        the cluster has no such endpoint (a real cluster: 404) or does not let storeplane ask
+        (403), so nothing can be said."""
         ...
 
     async def record_event(self, namespace: str, type_: str, reason: str, message: str) -> None:

@@ -73,6 +73,7 @@ def _expected_rules() -> dict[tuple[str, str], set[str]]:
         expected[(group, _plural(kind.kind))] = set(verbs)
     assert ("", "namespaces") in expected and NAMESPACE in CLUSTER_KINDS
     expected[("", "services/proxy")] = {"get"}  # the StoreReachable health check
+    expected[("", "pods/log")] = {"get"}  # a store's logs for its owner
     expected[("", "events")] = {"create"}  # step outcomes as Kubernetes Events
     return expected
 

@@ -148,6 +148,13 @@ async def test_deletion_tears_down_and_verifies_no_residue(harness: Harness) -> 
     assert deleted.deleted_at is not None and deleted.next_reconcile_at is None
     assert harness.kube.get(f"/api/v1/namespaces/{store.namespace}").status_code == 404
     assert harness.reasons(store)[-2:] == ["TeardownVerified", "PhaseChanged"]
+    verified = next(e for e in harness.events if e.reason == "TeardownVerified")
+    # The event says what the proof covered: every kind, and the node (or why not).
+    assert "every namespace and cluster-scoped kind checked" in verified.message
+    assert (
+        "no process and no folder" in verified.message
+        or "processes and folders not checked" in verified.message
+    ), verified.message
 
 
 async def test_residue_outside_the_namespace_is_found_and_removed(harness: Harness) -> None:

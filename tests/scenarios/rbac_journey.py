@@ -26,6 +26,7 @@ from storeplane.cluster import connect
 from storeplane.cluster.cache import ObjectCache
 from storeplane.cluster.cached import CachedCluster
 from storeplane.cluster.watch import ClusterWatcher
+from storeplane.domain.errors import ReconcileError
 from storeplane.domain.plans import PlanName
 from storeplane.domain.store import Engine, Phase, Store, StoreSpec, new_store_id
 from storeplane.reconciler.context import ReconcileContext, Timing
@@ -211,6 +212,7 @@ async def run_journey(
 
     try:
         store = await until("provision", store, {Phase.READY})
+        await read_a_log(inner, store.namespace)  # what GET /api/v1/stores/{id}/logs does
         changed = store.with_plan(PlanName.MEDIUM, now=ctx.clock(), deadline=timing.deadline)
         store = await until("change plan", changed, {Phase.READY})
         store = await until("delete", store.request_deletion(now=ctx.clock()), {Phase.DELETED})
@@ -226,6 +228,16 @@ async def run_journey(
         await watching
         await inner.close()
     return result
+
+
+async def read_a_log(cluster: Any, namespace: str) -> None:
+    """List the store's pods and read one container's log, as the logs endpoint would."""
+    try:
+        pods = await cluster.pods(namespace)
+        pod = next(p for p in pods if p.containers)
+        await cluster.pod_log(namespace, pod.name, pod.containers[0], tail=1)
+    except ReconcileError as exc:
+        raise _Failed("provision: read logs", exc.message) from exc
 
 
 def _false_conditions(store: Store) -> str:
