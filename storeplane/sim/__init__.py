@@ -63,7 +63,8 @@ What it does NOT model - test against a real cluster (kind, k3s; ``tests/e2e``) 
   preemption; log lines carry no timestamps.
 - Controllers are simplified: a Deployment replaces its old ReplicaSet at once (no
   surge/unavailable arithmetic, no ``progressDeadlineSeconds``), a StatefulSet creates and
-  replaces its pods in parallel, no HPA, DaemonSets, CronJobs, PodDisruptionBudgets.
+  replaces its pods in parallel; HorizontalPodAutoscalers are stored but nothing scales on
+  them; no DaemonSets, CronJobs, PodDisruptionBudgets.
 - No apps behind Services: the ``services/NAME:PORT/proxy`` subresource answers *as a
   healthy app would* on well-known health paths once a matching workload is ready (see
   :mod:`storeplane.sim.api.proxy`) and says so with ``X-Storeplane-Sim-Runtime: simulated``

@@ -88,6 +88,10 @@ KINDS: tuple[Kind, ...] = (
     Kind("apps", "v1", "replicasets", "ReplicaSet", short_names=("rs",), has_status=True,
          has_scale=True, categories=("all",)),
     Kind("batch", "v1", "jobs", "Job", has_status=True, categories=("all",)),
+    # Stored and validated (helm create's chart renders one when autoscaling is enabled);
+    # no autoscaler acts on it.
+    Kind("autoscaling", "v2", "horizontalpodautoscalers", "HorizontalPodAutoscaler",
+         short_names=("hpa",), has_status=True, categories=("all",)),
     Kind("networking.k8s.io", "v1", "networkpolicies", "NetworkPolicy", short_names=("netpol",)),
     Kind("networking.k8s.io", "v1", "ingresses", "Ingress", short_names=("ing",),
          has_status=True),

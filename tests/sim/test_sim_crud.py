@@ -44,6 +44,13 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "subjects": [{"kind": "ServiceAccount", "name": "default", "namespace": "ns1"}],
     },
     "Lease": {"spec": {"holderIdentity": "me", "leaseDurationSeconds": 15}},
+    "HorizontalPodAutoscaler": {
+        "spec": {
+            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"},
+            "minReplicas": 1,
+            "maxReplicas": 3,
+        }
+    },
     "Node": {"spec": {"unschedulable": True}},
     "Endpoints": {"subsets": [{"addresses": [{"ip": "10.244.0.5"}], "ports": [{"port": 80}]}]},
     "EndpointSlice": {"addressType": "IPv4", "endpoints": [{"addresses": ["10.244.0.5"]}]},

@@ -115,3 +115,28 @@ def test_a_helm_create_chart_goes_through_its_whole_life(
     assert release_secrets(http) == {}
     assert http.get(f"/apis/apps/v1/namespaces/{NS}/deployments/shop-web").status_code == 404
     assert helm(helm_env, "list", "-n", NS).splitlines()[1:] == []
+
+
+def test_the_charts_optional_ingress_and_autoscaler_install_and_go(
+    helm_env: dict[str, str], http: httpx.Client, tmp_path: Path
+) -> None:
+    chart = tmp_path / "web"
+    helm(helm_env, "create", str(chart))
+    http.post("/api/v1/namespaces", json={"metadata": {"name": "helm-extras"}})
+    helm(
+        helm_env, "install", "extras", str(chart), "-n", "helm-extras", "--wait", "--timeout", "30s",
+        "--set", "ingress.enabled=true", "--set", "autoscaling.enabled=true",
+    )  # fmt: skip
+    base = "/apis/{}/namespaces/helm-extras/{}/extras-web"
+    hpa = http.get(base.format("autoscaling/v2", "horizontalpodautoscalers")).json()
+    assert hpa["spec"]["scaleTargetRef"] == {
+        "apiVersion": "apps/v1", "kind": "Deployment", "name": "extras-web",
+    }  # fmt: skip
+    ingress = http.get(base.format("networking.k8s.io/v1", "ingresses")).json()
+    assert ingress["spec"]["rules"][0]["host"] == "chart-example.local"
+    helm(helm_env, "uninstall", "extras", "-n", "helm-extras", "--wait", "--timeout", "30s")
+    for path in (
+        ("autoscaling/v2", "horizontalpodautoscalers"),
+        ("networking.k8s.io/v1", "ingresses"),
+    ):
+        assert http.get(base.format(*path)).status_code == 404

@@ -321,7 +321,8 @@ def test_get_all_lists_the_workloads(
     sections = {
         block.splitlines()[1].split()[0].split("/")[0]: table(block) for block in out.split("\n\n")
     }
-    assert set(sections) >= {"service", "pod", "deployment.apps", "replicaset.apps", "job.batch"}
+    # In a cluster's order: core (pods, services), then apps, then batch.
+    assert list(sections) == ["pod", "service", "deployment.apps", "replicaset.apps", "job.batch"]
     assert sections["deployment.apps"][0] == ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"]
     assert sections["deployment.apps"][1][:4] == ["deployment.apps/app", "1/1", "1", "1"]
     assert sections["service"][0] == ["NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE"]
@@ -339,3 +340,18 @@ def test_get_namespaces_shows_status(kubeconfig: Path) -> None:
     rows = table(kubectl(kubeconfig, "get", "namespaces").stdout)
     assert rows[0] == ["NAME", "STATUS", "AGE"]
     assert next(r for r in rows if r[0] == "kc-status")[:2] == ["kc-status", "Active"]
+
+
+def test_autoscale_creates_an_autoscaling_v2_hpa(
+    kubeconfig: Path, http: httpx.Client, deployed: tuple[str, Path]
+) -> None:
+    ns, _ = deployed
+    kubectl(kubeconfig, "autoscale", "deployment/app", "-n", ns, "--min=2", "--max=5", "--cpu=60%")
+    hpa = http.get(f"/apis/autoscaling/v2/namespaces/{ns}/horizontalpodautoscalers/app").json()
+    assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (2, 5)
+    assert hpa["spec"]["metrics"][0]["resource"] == {
+        "name": "cpu", "target": {"type": "Utilization", "averageUtilization": 60},
+    }  # fmt: skip
+    rows = table(kubectl(kubeconfig, "get", "hpa", "-n", ns).stdout)
+    assert rows[0] == ["NAME", "REFERENCE", "TARGETS", "MINPODS", "MAXPODS", "REPLICAS", "AGE"]
+    assert rows[1][:5] == ["app", "Deployment/app", "cpu: <unknown>/60%", "2", "5"]

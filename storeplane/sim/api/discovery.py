@@ -114,5 +114,10 @@ def resource_list(group: str, version: str) -> Obj | None:
         "kind": "APIResourceList",
         "apiVersion": "v1",
         "groupVersion": f"{group}/{version}" if group else version,
-        "resources": [entry for kind in kinds for entry in _resource_entries(kind)],
+        # Sorted by name as the API server lists them: kubectl expands categories in this
+        # order, so `kubectl get all` prints pods before services, as on a cluster.
+        "resources": sorted(
+            (entry for kind in kinds for entry in _resource_entries(kind)),
+            key=lambda entry: str(entry["name"]),
+        ),
     }

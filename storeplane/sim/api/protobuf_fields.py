@@ -42,6 +42,7 @@ ROOTS: dict[tuple[str, str], str] = {
     ("coordination.k8s.io/v1", "Lease"): "coordination.v1.Lease",
     ("autoscaling/v1", "Scale"): "autoscaling.v1.Scale",
     ("autoscaling/v1", "HorizontalPodAutoscaler"): "autoscaling.v1.HorizontalPodAutoscaler",
+    ("autoscaling/v2", "HorizontalPodAutoscaler"): "autoscaling.v2.HorizontalPodAutoscaler",
     ("events.k8s.io/v1", "Event"): "events.v1.Event",
     ("policy/v1", "PodDisruptionBudget"): "policy.v1.PodDisruptionBudget",
     ("policy/v1", "Eviction"): "policy.v1.Eviction",
@@ -398,6 +399,128 @@ MESSAGES: dict[str, dict[int, tuple[str, str, int]]] = {
     "autoscaling.v1.ScaleStatus": {
         1: ("replicas", "int32", 0),
         2: ("selector", "string", 4),
+    },
+    "autoscaling.v2.ContainerResourceMetricSource": {
+        1: ("name", "string", 0),
+        2: ("target", "autoscaling.v2.MetricTarget", 0),
+        3: ("container", "string", 0),
+    },
+    "autoscaling.v2.ContainerResourceMetricStatus": {
+        1: ("name", "string", 0),
+        2: ("current", "autoscaling.v2.MetricValueStatus", 0),
+        3: ("container", "string", 0),
+    },
+    "autoscaling.v2.CrossVersionObjectReference": {
+        1: ("kind", "string", 0),
+        2: ("name", "string", 0),
+        3: ("apiVersion", "string", 4),
+    },
+    "autoscaling.v2.ExternalMetricSource": {
+        1: ("metric", "autoscaling.v2.MetricIdentifier", 0),
+        2: ("target", "autoscaling.v2.MetricTarget", 0),
+    },
+    "autoscaling.v2.ExternalMetricStatus": {
+        1: ("metric", "autoscaling.v2.MetricIdentifier", 0),
+        2: ("current", "autoscaling.v2.MetricValueStatus", 0),
+    },
+    "autoscaling.v2.HPAScalingPolicy": {
+        1: ("type", "string", 0),
+        2: ("value", "int32", 0),
+        3: ("periodSeconds", "int32", 0),
+    },
+    "autoscaling.v2.HPAScalingRules": {
+        1: ("selectPolicy", "string", 6),
+        2: ("policies", "autoscaling.v2.HPAScalingPolicy", 5),
+        3: ("stabilizationWindowSeconds", "int32", 6),
+        4: ("tolerance", "resource.Quantity", 6),
+    },
+    "autoscaling.v2.HorizontalPodAutoscaler": {
+        1: ("metadata", "meta.v1.ObjectMeta", 4),
+        2: ("spec", "autoscaling.v2.HorizontalPodAutoscalerSpec", 4),
+        3: ("status", "autoscaling.v2.HorizontalPodAutoscalerStatus", 4),
+    },
+    "autoscaling.v2.HorizontalPodAutoscalerBehavior": {
+        1: ("scaleUp", "autoscaling.v2.HPAScalingRules", 6),
+        2: ("scaleDown", "autoscaling.v2.HPAScalingRules", 6),
+    },
+    "autoscaling.v2.HorizontalPodAutoscalerCondition": {
+        1: ("type", "string", 0),
+        2: ("status", "string", 0),
+        3: ("lastTransitionTime", "meta.v1.Time", 4),
+        4: ("reason", "string", 4),
+        5: ("message", "string", 4),
+    },
+    "autoscaling.v2.HorizontalPodAutoscalerSpec": {
+        1: ("scaleTargetRef", "autoscaling.v2.CrossVersionObjectReference", 0),
+        2: ("minReplicas", "int32", 6),
+        3: ("maxReplicas", "int32", 0),
+        4: ("metrics", "autoscaling.v2.MetricSpec", 5),
+        5: ("behavior", "autoscaling.v2.HorizontalPodAutoscalerBehavior", 6),
+    },
+    "autoscaling.v2.HorizontalPodAutoscalerStatus": {
+        1: ("observedGeneration", "int64", 6),
+        2: ("lastScaleTime", "meta.v1.Time", 6),
+        3: ("currentReplicas", "int32", 4),
+        4: ("desiredReplicas", "int32", 0),
+        5: ("currentMetrics", "autoscaling.v2.MetricStatus", 1),
+        6: ("conditions", "autoscaling.v2.HorizontalPodAutoscalerCondition", 5),
+    },
+    "autoscaling.v2.MetricIdentifier": {
+        1: ("name", "string", 0),
+        2: ("selector", "meta.v1.LabelSelector", 6),
+    },
+    "autoscaling.v2.MetricSpec": {
+        1: ("type", "string", 0),
+        2: ("object", "autoscaling.v2.ObjectMetricSource", 6),
+        3: ("pods", "autoscaling.v2.PodsMetricSource", 6),
+        4: ("resource", "autoscaling.v2.ResourceMetricSource", 6),
+        5: ("external", "autoscaling.v2.ExternalMetricSource", 6),
+        7: ("containerResource", "autoscaling.v2.ContainerResourceMetricSource", 6),
+    },
+    "autoscaling.v2.MetricStatus": {
+        1: ("type", "string", 0),
+        2: ("object", "autoscaling.v2.ObjectMetricStatus", 6),
+        3: ("pods", "autoscaling.v2.PodsMetricStatus", 6),
+        4: ("resource", "autoscaling.v2.ResourceMetricStatus", 6),
+        5: ("external", "autoscaling.v2.ExternalMetricStatus", 6),
+        7: ("containerResource", "autoscaling.v2.ContainerResourceMetricStatus", 6),
+    },
+    "autoscaling.v2.MetricTarget": {
+        1: ("type", "string", 0),
+        2: ("value", "resource.Quantity", 6),
+        3: ("averageValue", "resource.Quantity", 6),
+        4: ("averageUtilization", "int32", 6),
+    },
+    "autoscaling.v2.MetricValueStatus": {
+        1: ("value", "resource.Quantity", 6),
+        2: ("averageValue", "resource.Quantity", 6),
+        3: ("averageUtilization", "int32", 6),
+    },
+    "autoscaling.v2.ObjectMetricSource": {
+        1: ("describedObject", "autoscaling.v2.CrossVersionObjectReference", 0),
+        2: ("target", "autoscaling.v2.MetricTarget", 0),
+        3: ("metric", "autoscaling.v2.MetricIdentifier", 0),
+    },
+    "autoscaling.v2.ObjectMetricStatus": {
+        1: ("metric", "autoscaling.v2.MetricIdentifier", 0),
+        2: ("current", "autoscaling.v2.MetricValueStatus", 0),
+        3: ("describedObject", "autoscaling.v2.CrossVersionObjectReference", 0),
+    },
+    "autoscaling.v2.PodsMetricSource": {
+        1: ("metric", "autoscaling.v2.MetricIdentifier", 0),
+        2: ("target", "autoscaling.v2.MetricTarget", 0),
+    },
+    "autoscaling.v2.PodsMetricStatus": {
+        1: ("metric", "autoscaling.v2.MetricIdentifier", 0),
+        2: ("current", "autoscaling.v2.MetricValueStatus", 0),
+    },
+    "autoscaling.v2.ResourceMetricSource": {
+        1: ("name", "string", 0),
+        2: ("target", "autoscaling.v2.MetricTarget", 0),
+    },
+    "autoscaling.v2.ResourceMetricStatus": {
+        1: ("name", "string", 0),
+        2: ("current", "autoscaling.v2.MetricValueStatus", 0),
     },
     "batch.v1.CronJob": {
         1: ("metadata", "meta.v1.ObjectMeta", 4),

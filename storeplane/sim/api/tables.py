@@ -374,6 +374,34 @@ def _quota(which: str) -> Callable[[Obj, float], Cell]:
     return cell
 
 
+def _hpa_targets(obj: Obj, now: float) -> str:
+    """kubectl's TARGETS: ``cpu: 40%/80%``, ``<unknown>`` where no autoscaler measured."""
+    current = _status(obj).get("currentMetrics") or []
+    shown = []
+    for i, metric in enumerate(_spec(obj).get("metrics") or []):
+        type_ = metric.get("type", "")
+        source = metric.get({"Resource": "resource", "ContainerResource": "containerResource",
+                             "Pods": "pods", "Object": "object", "External": "external"}.get(type_, ""),
+                            {}) or {}  # fmt: skip
+        target = source.get("target") or {}
+        now_value = ((current[i] if i < len(current) else {}).get(
+            {"Resource": "resource", "ContainerResource": "containerResource"}.get(type_, "_"), {}
+        ) or {}).get("current") or {}  # fmt: skip
+        if target.get("averageUtilization") is not None:
+            seen = now_value.get("averageUtilization")
+            value = f"{seen}%" if seen is not None else "<unknown>"
+            shown.append(f"{source.get('name', type_)}: {value}/{target['averageUtilization']}%")
+        else:
+            wanted = target.get("averageValue") or target.get("value") or ""
+            seen = now_value.get("averageValue") or now_value.get("value") or "<unknown>"
+            shown.append(
+                f"{source.get('name', (source.get('metric') or {}).get('name', type_))}: {seen}/{wanted}"
+            )
+    if not shown:
+        return "<none>"
+    return ", ".join(shown[:2]) + (f" + {len(shown) - 2} more..." if len(shown) > 2 else "")
+
+
 def _created_at(obj: Obj, now: float) -> str:
     return str(obj["metadata"].get("creationTimestamp", ""))
 
@@ -553,6 +581,22 @@ COLUMNS: dict[str, list[Column]] = {
     "Lease": [
         NAME,
         ("Holder", "string", 0, lambda o, n: str(_spec(o).get("holderIdentity") or "")),
+        AGE,
+    ],
+    "HorizontalPodAutoscaler": [
+        NAME,
+        (
+            "Reference",
+            "string",
+            0,
+            lambda o, n: "{kind}/{name}".format(
+                **{"kind": "", "name": "", **(_spec(o).get("scaleTargetRef") or {})}
+            ),
+        ),
+        ("Targets", "string", 0, _hpa_targets),
+        ("MinPods", "string", 0, lambda o, n: str(_spec(o).get("minReplicas", "<unset>"))),
+        ("MaxPods", "integer", 0, lambda o, n: int(_spec(o).get("maxReplicas") or 0)),
+        ("Replicas", "integer", 0, lambda o, n: int(_status(o).get("currentReplicas") or 0)),
         AGE,
     ],
     "Role": [NAME, ("Created At", "date", 0, _created_at)],
