@@ -15,6 +15,7 @@ import {
 import type { PlanName, Store } from "../api/types";
 import { Conditions } from "../components/Conditions";
 import { ConfirmDeleteDialog } from "../components/ConfirmDeleteDialog";
+import { OrderCheck, runtimeWords } from "../components/OrderCheck";
 import { IN_PROGRESS, PhaseBadge } from "../components/PhaseBadge";
 import { Empty, ErrorState, Loading, StaleBanner, errorMessage } from "../components/States";
 import { RelativeTime } from "../components/Time";
@@ -113,6 +114,10 @@ function StoreView({ store, refreshError }: { store: Store; refreshError: unknow
               <dd>{store.plan}</dd>
             </div>
             <div>
+              <dt>Runtime</dt>
+              <dd data-runtime={store.workload_runtime ?? ""}>{runtimeWords(store.workload_runtime)}</dd>
+            </div>
+            <div>
               <dt>Generation</dt>
               <dd>
                 {store.generation} <span className="muted">(observed {store.observed_generation})</span>
@@ -153,6 +158,8 @@ function StoreView({ store, refreshError }: { store: Store; refreshError: unknow
           )}
         </div>
       </div>
+
+      <OrderCheck store={store} />
 
       <EventsCard id={store.id} />
     </section>

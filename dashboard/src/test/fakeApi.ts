@@ -2,7 +2,7 @@
 // returns canned Responses. Unit tests only: it models the contract's shapes, status codes
 // and problem+json errors, not the reconciler (phases change only when a test says so).
 // The real API is exercised by e2e/run.mjs against `storeplane dev`.
-import type { Phase, Plan, Store, StoreEvent } from "../api/types";
+import type { Phase, Plan, SmokeCheck, Store, StoreEvent } from "../api/types";
 
 export const PLANS: Plan[] = (["small", "medium", "large"] as const).map((name, i) => ({
   name,
@@ -38,6 +38,7 @@ export function makeStore(overrides: Partial<Store> = {}): Store {
     updated_at: now,
     deleted_at: null,
     last_error: null,
+    workload_runtime: "local",
     ...overrides,
   } as Store;
 }
@@ -56,6 +57,9 @@ export const TEST_TOKEN = "sp_test-token";
 export interface FakeApi {
   stores: Map<string, Store>;
   events: Map<string, StoreEvent[]>;
+  /** Each store's order checks, newest first; a test finishes one with finishCheck. */
+  checks: Map<string, SmokeCheck[]>;
+  finishCheck: (storeId: string, outcome: Partial<SmokeCheck>) => void;
   requests: { method: string; url: URL; body: unknown; authorization: string | null }[];
   /** The token it accepts; set to another value to "revoke" the current one. */
   token: string;
@@ -70,6 +74,8 @@ export interface FakeApi {
 export function createFakeApi(initial: Store[] = [], token = TEST_TOKEN): FakeApi {
   const stores = new Map(initial.map((s) => [s.id, s]));
   const events = new Map<string, StoreEvent[]>();
+  const checks = new Map<string, SmokeCheck[]>();
+  let nextCheck = 1;
   const requests: FakeApi["requests"] = [];
   const failures = new Map<string, () => Response>();
   let gate: Promise<void> | null = null;
@@ -114,6 +120,36 @@ export function createFakeApi(initial: Store[] = [], token = TEST_TOKEN): FakeAp
       record(s.id, "Created", `store ${b.name} created`);
       return json(202, s);
     }
+    const c = /^\/api\/v1\/stores\/([^/]+)\/checks(?:\/([^/]+))?$/.exec(path);
+    if (c) {
+      const store = stores.get(c[1]!);
+      if (!store) return problem(404, "Not Found", `store "${c[1]}" not found`);
+      const list = checks.get(store.id) ?? [];
+      if (c[2]) {
+        const found = list.find((x) => x.id === c[2]);
+        return found ? json(200, found) : problem(404, "Not Found", `store "${store.id}" has no check "${c[2]}"`);
+      }
+      if (method === "GET") return json(200, { items: list, count: list.length });
+      // As the API: nothing real to check is a 409 saying why; one running check at a time.
+      if (store.workload_runtime === "simulated")
+        return problem(409, "Conflict", `store ${store.id}'s workloads are simulated: there is no real store to check`);
+      if (store.phase !== "Ready")
+        return problem(409, "Conflict", `store ${store.id} is ${store.phase}, not Ready: there is no working store to check yet`);
+      if (list[0]?.status === "Running") return json(202, list[0]);
+      const check: SmokeCheck = {
+        id: `check-${String(nextCheck++).padStart(10, "0")}`,
+        store_id: store.id,
+        status: "Running",
+        step: "queued",
+        message: "waiting for a check runner to pick it up",
+        order_id: null,
+        requested_by: "admin",
+        started_at: new Date().toISOString(),
+        finished_at: null,
+      };
+      checks.set(store.id, [check, ...list]);
+      return json(202, check);
+    }
     const m = /^\/api\/v1\/stores\/([^/]+)(\/events|\/retry)?$/.exec(path);
     const s = m ? stores.get(m[1]!) : undefined;
     if (!m || !s) return problem(404, "Not Found", `no store with id "${m?.[1] ?? path}"`);
@@ -144,6 +180,12 @@ export function createFakeApi(initial: Store[] = [], token = TEST_TOKEN): FakeAp
     token,
     stores,
     events,
+    checks,
+    finishCheck(storeId, outcome) {
+      const [first, ...rest] = checks.get(storeId) ?? [];
+      if (!first) throw new Error(`no check of ${storeId} to finish`);
+      checks.set(storeId, [{ ...first, finished_at: new Date().toISOString(), ...outcome }, ...rest]);
+    },
     requests,
     failNext: (method, pathname, response) => failures.set(`${method} ${pathname}`, response),
     hold() {
