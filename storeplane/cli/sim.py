@@ -53,6 +53,9 @@ def sim(
         help="Your own runtime table (JSON or YAML) instead of the built-in one; "
         "implies --local-runtimes.",
     ),
+    ingress_port: int | None = typer.Option(
+        None, help="Serve the cluster's Ingresses on this port, routed by Host (0 picks one)."
+    ),
     node_dir: Path | None = typer.Option(
         None, help="Folder for pods' and claims' files (default: beside --state, else temporary)."
     ),
@@ -98,6 +101,7 @@ def sim(
             runtimes_file=runtimes,
             node_dir=node_dir,
             rbac=rbac,
+            ingress_port=ingress_port,
         ),
         kubeconfig,
     )

@@ -22,6 +22,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--runtimes", type=Path, default=None, help="your own runtime table")
     parser.add_argument("--node-dir", type=Path, default=None, help="pods' and claims' folders")
     parser.add_argument("--rbac", action="store_true", help="authenticate and authorize (RBAC)")
+    parser.add_argument("--ingress-port", type=int, default=None, help="serve Ingresses here")
     args = parser.parse_args(argv)
     config = SimulatorConfig(
         host=args.host,
@@ -33,6 +34,7 @@ def main(argv: list[str] | None = None) -> None:
         runtimes_file=args.runtimes,
         node_dir=args.node_dir,
         rbac=args.rbac,
+        ingress_port=args.ingress_port,
     )
     serve_forever(config, args.kubeconfig)
 

@@ -86,9 +86,13 @@ class _Server(uvicorn.Server):
                 loop.call_soon_threadsafe(event.set)
 
 
-def _server(config: SimulatorConfig, tls_files: tuple[Path, Path, Path] | None) -> _Server:
+def _server(
+    config: SimulatorConfig,
+    tls_files: tuple[Path, Path, Path] | None,
+    ingress_port: int | None = None,
+) -> _Server:
     uv_config = uvicorn.Config(
-        create_app(config),
+        create_app(config, ingress_port),
         log_config=None,  # leave logging to the host program
         access_log=False,
         lifespan="on",
@@ -124,16 +128,29 @@ class RunningSimulator:
         url: str,
         admin_token: str | None = None,
         serving_cert: ServingCert | None = None,
+        ingress_sock: socket.socket | None = None,
     ) -> None:
         self._server = server
         self._thread = thread
         self._sock = sock
+        self._ingress_sock = ingress_sock
         self.url = url
         self.port: int = sock.getsockname()[1]
         # With RBAC: the bearer token of user admin (system:masters) and the TLS pair the
         # simulator serves (https); both None without RBAC (plain http, no authentication).
         self.admin_token = admin_token
         self.serving_cert = serving_cert
+        # The ingress listener (CONTRACTS B), when SimulatorConfig.ingress_port is set.
+        # (https like the API when RBAC serves TLS: uvicorn serves both sockets alike)
+        self.ingress_url: str | None = (
+            _url(
+                sock.getsockname()[0],
+                ingress_sock.getsockname()[1],
+                "https" if serving_cert else "http",
+            )
+            if ingress_sock
+            else None
+        )
 
     @property
     def ca_pem(self) -> str | None:
@@ -150,6 +167,8 @@ class RunningSimulator:
         if self._thread.is_alive():
             logger.warning("simulator thread did not stop within %.1fs", timeout)
         self._sock.close()
+        if self._ingress_sock is not None:
+            self._ingress_sock.close()
 
     def __enter__(self) -> RunningSimulator:
         return self
@@ -170,12 +189,20 @@ def start_in_thread(config: SimulatorConfig) -> RunningSimulator:
     sock = _bind(config.host, config.port)
     port = sock.getsockname()[1]
     tls_dir = temp_dir() if cert else None
-    server = _server(config, cert.write_files(tls_dir) if cert and tls_dir else None)
+    ingress_sock = (
+        _bind(config.host, config.ingress_port) if config.ingress_port is not None else None
+    )
+    server = _server(
+        config,
+        cert.write_files(tls_dir) if cert and tls_dir else None,
+        ingress_sock.getsockname()[1] if ingress_sock else None,
+    )
     failure: list[BaseException] = []
+    sockets = [sock, *([ingress_sock] if ingress_sock else [])]
 
     def run() -> None:
         try:
-            asyncio.run(server.serve(sockets=[sock]))
+            asyncio.run(server.serve(sockets=sockets))
         except BaseException as exc:  # reported to the starting thread
             failure.append(exc)
 
@@ -187,6 +214,8 @@ def start_in_thread(config: SimulatorConfig) -> RunningSimulator:
             server.should_exit = True
             thread.join(5)
             sock.close()
+            if ingress_sock is not None:
+                ingress_sock.close()
             raise RuntimeError(
                 f"the simulator did not start on port {port}"
                 + (f": {failure[0]!r}" if failure else "; see the log for the reason")
@@ -196,7 +225,9 @@ def start_in_thread(config: SimulatorConfig) -> RunningSimulator:
         shutil.rmtree(tls_dir, ignore_errors=True)
     url = _url(config.host, port, "https" if cert else "http")
     logger.info("simulator listening on %s", url)
-    return RunningSimulator(server, thread, sock, url, config.admin_token if cert else None, cert)
+    return RunningSimulator(
+        server, thread, sock, url, config.admin_token if cert else None, cert, ingress_sock
+    )
 
 
 def serve_forever(config: SimulatorConfig, kubeconfig_path: Path | None) -> None:
@@ -212,6 +243,12 @@ def serve_forever(config: SimulatorConfig, kubeconfig_path: Path | None) -> None
     print(f"storeplane simulator listening on {url}", flush=True)
     if config.rbac:
         print("RBAC on: requests need a bearer token (the kubeconfig has the admin's)", flush=True)
+    ingress_sock = (
+        _bind(config.host, config.ingress_port) if config.ingress_port is not None else None
+    )
+    if ingress_sock is not None:
+        ingress_url = _url(config.host, ingress_sock.getsockname()[1], "https" if cert else "http")
+        print(f"ingress listener on {ingress_url} (routes by Host)", flush=True)
     if kubeconfig_path is not None:
         write_kubeconfig(
             kubeconfig_path,
@@ -223,8 +260,14 @@ def serve_forever(config: SimulatorConfig, kubeconfig_path: Path | None) -> None
               flush=True)  # fmt: skip
     tls_dir = temp_dir() if cert else None
     try:
-        _server(config, cert.write_files(tls_dir) if cert and tls_dir else None).run(sockets=[sock])
+        _server(
+            config,
+            cert.write_files(tls_dir) if cert and tls_dir else None,
+            ingress_sock.getsockname()[1] if ingress_sock else None,
+        ).run(sockets=[sock, *([ingress_sock] if ingress_sock else [])])
     finally:
         sock.close()
+        if ingress_sock is not None:
+            ingress_sock.close()
         if tls_dir is not None:
             shutil.rmtree(tls_dir, ignore_errors=True)

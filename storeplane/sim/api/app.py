@@ -34,10 +34,9 @@ from ..node import setup as node_setup
 from ..store.cluster import PROPAGATIONS, Cluster, Obj, Propagation
 from ..store.objects import ObjectStore
 from ..store.selectors import parse_field_selector, parse_label_selector
-from . import discovery, logs, openapi, reviews, scale, tables
+from . import discovery, ingress, logs, openapi, proxy, reviews, scale, tables
 from .auth import AuthMiddleware, TokenAuthority
 from .codec import decode_body, decode_patch
-from .proxy import proxy
 from .watch import DEFAULT_TIMEOUT, StreamOptions, WatchHub, WatchStream
 
 logger = logging.getLogger(__name__)
@@ -335,8 +334,9 @@ def _verb(request: Request) -> str:
     }.get(request.method, request.method.lower())
 
 
-def create_app(config: SimulatorConfig) -> Starlette:
-    """The simulator as an ASGI app; the store opens when the lifespan starts."""
+def create_app(config: SimulatorConfig, ingress_port: int | None = None) -> Starlette:
+    """The simulator as an ASGI app; the store opens when the lifespan starts. Requests that
+    arrive on ``ingress_port`` (the runner's second socket) go to the ingress listener."""
     state: dict[str, Any] = {}
     injector = FaultInjector(config.faults)
 
@@ -454,8 +454,22 @@ def create_app(config: SimulatorConfig) -> Starlette:
             logger.info("fault settings now %s", injector.faults.to_json())
         return _json(injector.faults.to_json())
 
+    async def residue(request: Request) -> Response:
+        """CONTRACTS D: what is still alive or on disk for a namespace's pods and claims."""
+        try:
+            sim = sim_of()
+            namespace = request.query_params.get("namespace")
+            if not namespace:
+                raise bad_request("namespace is required: /sim/v1/node/residue?namespace=NS")
+        except ApiError as exc:
+            return _error(exc)
+        if sim.node is None:
+            return _json({"processes": [], "folders": []})
+        return _json(sim.node.agent.residue(namespace))
+
     routes = [
         Route("/version", version, methods=["GET"]),
+        Route("/sim/v1/node/residue", residue, methods=["GET"]),
         Route("/healthz", health, methods=["GET"]),
         Route("/livez", health, methods=["GET"]),
         Route("/readyz", health, methods=["GET"]),
@@ -470,9 +484,37 @@ def create_app(config: SimulatorConfig) -> Starlette:
         sim: Simulated | None = state.get("sim")
         return (sim.auth, sim.cluster) if sim is not None else None
 
-    # With RBAC every request but /sim/v1/* is authenticated and authorized first.
-    middleware = [Middleware(AuthMiddleware, context=auth_context)] if config.rbac else []
+    async def ingress_handler(request: Request) -> Response:
+        try:
+            sim = sim_of()
+        except ApiError as exc:
+            return _error(exc)
+        return await ingress.handle(request, sim.cluster, sim.node.agent if sim.node else None)
+
+    # The ingress port's requests go to the stores, never through the API's auth; with RBAC
+    # every other request but /sim/v1/* is authenticated and authorized first.
+    middleware = []
+    if ingress_port is not None:
+        middleware.append(Middleware(IngressSplit, port=ingress_port, handler=ingress_handler))
+    if config.rbac:
+        middleware.append(Middleware(AuthMiddleware, context=auth_context))
     return Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
+
+
+class IngressSplit:
+    """ASGI middleware: HTTP requests that arrived on the ingress port go to the ingress
+    listener (:mod:`storeplane.sim.api.ingress`), everything else to the API."""
+
+    def __init__(self, app: Any, port: int, handler: Any) -> None:
+        self.app, self.port, self.handler = app, port, handler
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        server = scope.get("server") or (None, None)
+        if scope["type"] == "http" and server[1] == self.port:
+            response = await self.handler(Request(scope, receive))
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
 
 
 async def _dispatch(request: Request, sim: Simulated) -> Response:
@@ -504,10 +546,12 @@ async def _dispatch(request: Request, sim: Simulated) -> Response:
         and rest[2] == "services"
         and rest[4] == "proxy"
     ):
-        if request.method != "GET":
-            raise method_not_allowed()
         await sim.faults.before_call()
-        return proxy(sim.cluster, rest[1], rest[3], "/".join(rest[5:]))
+        marker = f"/services/{rest[3]}/proxy"
+        tail = request.url.path[request.url.path.index(marker) + len(marker) :]
+        return await proxy.serve(
+            request, sim.cluster, sim.node.agent if sim.node else None, rest[1], rest[3], tail
+        )
     if not rest:
         doc = discovery.resource_list(group, version)
         if doc is None:

@@ -24,10 +24,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
-from ..errors import ApiError
+from ..errors import ApiError, method_not_allowed
 from ..kinds import lookup
+from .forward import backend, forward, service_port
 
 FORCED_STATUS_ANNOTATION = "sim.storeplane.dev/proxy-status"
 RUNTIME_HEADER = "X-Storeplane-Sim-Runtime"
@@ -60,6 +62,31 @@ def _images(workloads: list[dict[str, Any]]) -> str:
 
 def _unavailable(name: str) -> ApiError:
     return ApiError(503, "ServiceUnavailable", f'no endpoints available for service "{name}"')
+
+
+async def serve(
+    request: Request, cluster: Any, node: Any, namespace: str, service_ref: str, path: str
+) -> Response:
+    """The proxy subresource: forwarded for real to a ready pod of the Service when its
+    pods run on the local node (``X-Storeplane-Sim-Runtime: local``, any method), else the
+    stand-in answer below (GET only)."""
+    parts = service_ref.split(":")
+    if len(parts) == 3:  # scheme:name:port
+        parts = parts[1:]
+    name, port_ref = parts[0], (parts[1] if len(parts) > 1 else None)
+    services = lookup("", "v1", "services")
+    assert services is not None
+    service = cluster.get(services, namespace, name)
+    port = service_port(service, port_ref)
+    found = backend(node, cluster, service, port)
+    if found.local:
+        target = node.pick_endpoint(str(service["metadata"]["uid"]), port) if port else None
+        if target is None:
+            raise _unavailable(name)
+        return await forward(request, target, path, {})
+    if request.method != "GET":
+        raise method_not_allowed()
+    return proxy(cluster, namespace, service_ref, path)
 
 
 def proxy(cluster: Any, namespace: str, service_ref: str, path: str) -> Response:

@@ -70,6 +70,7 @@ BACKOFF_INITIAL = 10.0
 BACKOFF_MAX = 300.0
 BACKOFF_RESET = 600.0  # a container that ran this long starts its back-off again
 TICK = 0.5
+STOP_GRACE = 3.0  # seconds each container gets when the whole simulator stops
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
@@ -198,6 +199,11 @@ class PodWorker:
             self.failed = True
 
     # --- sandbox ---
+
+    def sync_sandbox(self) -> None:
+        """Set the sandbox up now (after a restart, before adopting its containers)."""
+        if not self.sandbox:
+            self._make_sandbox()
 
     def _make_sandbox(self) -> bool:
         record = self.node.folders.pod_record(self.uid)
@@ -527,16 +533,17 @@ class PodWorker:
     def grace(self) -> float:
         return float((self.pod.get("spec") or {}).get("terminationGracePeriodSeconds", 30))
 
-    async def stop(self, remove: bool) -> None:
-        """Stop every container (grace period each, in parallel); ``remove``: the pod is
-        gone, so are its sandbox, address and folders."""
+    async def stop(self, remove: bool, grace: float | None = None) -> None:
+        """Stop every container (grace period each, in parallel; ``grace`` caps it);
+        ``remove``: the pod is gone, so are its sandbox, address and folders."""
         self.stopping = True
         self.wake.set()
         runs = self.inits + self.apps
         for run in runs:
             if run.probe_task is not None:
                 run.probe_task.cancel()
-        await asyncio.gather(*(self.kill_container(r, self.grace(), f"Stopping container {r.name}")
+        seconds = self.grace() if grace is None else min(grace, self.grace())
+        await asyncio.gather(*(self.kill_container(r, seconds, f"Stopping container {r.name}")
                                for r in runs if r.id is not None))  # fmt: skip
         self.node.process.stop_pod_sandbox(self.uid)
         if remove:
@@ -709,6 +716,7 @@ class LocalNode:
         self.folders = folders
         self.job_delay = job_delay
         self.temporary = temporary
+        self._folder_lock = folders.lock()
         self.process = ProcessRuntime()
         self.simulated = SimulatedRuntime()
         self.addresses = network.Addresses(folders.root)
@@ -740,11 +748,19 @@ class LocalNode:
             self.process.remove_pod_sandbox(uid)
             self.folders.remove_pod(uid)
         for uid, pod in live.items():
-            worker = self._worker(pod)
             record = self.folders.pod_record(uid) or {}
-            if record.get("ip"):
-                worker.ip = str(record["ip"])
+            ip = record.get("ip")
+            if ip and not self.addresses.owns(str(ip)):
+                # another simulator has our old block now: these processes must not stay
+                logger.info("pod %s had address %s of another block: restarting it", uid, ip)
+                for container_id, _ in self.process.processes(uid):
+                    self.process.signal_container(container_id, kill=True)
+                ip = None
+            worker = self._worker(pod)
+            if ip:
+                worker.ip = str(ip)
                 self.addresses.claim_pod(worker.ip)
+            worker.sync_sandbox()
             self._adopt(worker, pod)
         for namespace_dir in list((self.folders.root / "claims").iterdir()):
             for claim_dir in list(namespace_dir.iterdir()) if namespace_dir.is_dir() else []:
@@ -791,12 +807,15 @@ class LocalNode:
         start again next time); a temporary node folder is removed."""
         workers = list(self.workers.values())
         self.workers.clear()
-        await asyncio.gather(*(w.stop(remove=self.temporary) for w in workers))
+        # The simulator's own stop has a few seconds (the runner waits 10 s for its thread).
+        await asyncio.gather(*(w.stop(remove=self.temporary, grace=STOP_GRACE) for w in workers))
         for w in workers:
             if w.task is not None:
                 w.task.cancel()
         await asyncio.gather(*self._stopping, return_exceptions=True)
         await self.forwarder.close()
+        self.addresses.close()
+        os.close(self._folder_lock)
         if self.temporary:
             shutil.rmtree(self.folders.root, ignore_errors=True)
 

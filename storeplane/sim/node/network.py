@@ -2,9 +2,12 @@
 
 Used by the agent (:mod:`storeplane.sim.node.agent`):
 
-- every local pod gets its own address in 127.1.0.0/16 (never 127.0.0.x, which tests and the
-  dev server use) and its processes bind there;
-- every Service a local process names gets a *node address* in 127.2.0.0/16, kept in
+- each simulator on this machine leases a *block* number B (0-255, a lock file under
+  ``/tmp/storeplane-sim-blocks``, recorded in the node folder so a restarted simulator takes
+  the same one back), so simulators running side by side never share an address;
+- every local pod gets its own address in 127.1.B.0/24 (never 127.0.0.x, which tests and
+  the dev server use) and its processes bind there;
+- every Service a local process names gets a *node address* in 127.2.B.0/24, kept in
   ``services.json`` in the node folder (stable across restarts, headless Services included),
   with a :class:`Forwarder` listening on each of its ports that connects to a ready endpoint
   (what kube-proxy does with a ClusterIP);
@@ -18,8 +21,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import json
 import logging
+import os
 import re
 import socket
 from collections.abc import Callable
@@ -35,33 +40,73 @@ Resolver = Callable[[str], str | None]
 Picker = Callable[[str, int], "tuple[str, int] | None"]  # (service uid, port) -> endpoint
 
 
-def _address(prefix: str, n: int) -> str:
-    return f"{prefix}.{n // 253}.{n % 253 + 1}"
+BLOCKS = Path("/tmp/storeplane-sim-blocks")
+
+
+class AddressesExhausted(Exception):
+    pass
+
+
+def lease_block(folder: Path) -> tuple[int, int]:
+    """This simulator's block number and the open lock file that holds it (keep it open for
+    the simulator's life). The block recorded in ``folder`` is taken back when free."""
+    BLOCKS.mkdir(mode=0o777, exist_ok=True)
+    record = folder / "block"
+    try:
+        preferred = [int(record.read_text())]
+    except (OSError, ValueError):
+        preferred = []
+    for block in [*preferred, *range(256)]:
+        fd = os.open(BLOCKS / f"{block}.lock", os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            continue
+        record.write_text(str(block))
+        return block, fd
+    raise AddressesExhausted("256 simulators with local runtimes run on this machine already")
 
 
 class Addresses:
-    """Allocates pod and Service addresses. Pods' addresses live in their pod records (the
-    agent reports what it found at start); Services' in ``services.json``."""
+    """Allocates pod and Service addresses in this simulator's block. Pods' addresses live in
+    their pod records (the agent reports what it found at start); Services' in
+    ``services.json``."""
 
     def __init__(self, folder: Path) -> None:
+        self.block, self._lock = lease_block(folder)
         self._file = folder / "services.json"
         self._pods: set[str] = set()
         try:
             raw = json.loads(self._file.read_text())
         except (OSError, ValueError):
             raw = {}
-        self._services: dict[str, str] = {str(k): str(v) for k, v in raw.items()}
+        prefix = f"{SERVICE_PREFIX}.{self.block}."
+        # A different block than last time: the recorded addresses are not ours any more.
+        self._services: dict[str, str] = {
+            str(k): str(v) for k, v in raw.items() if str(v).startswith(prefix)
+        }
 
     def claim_pod(self, ip: str) -> None:
         self._pods.add(ip)
 
+    def _free(self, prefix: str, used: set[str]) -> str:
+        for n in range(2, 255):
+            ip = f"{prefix}.{self.block}.{n}"
+            if ip not in used:
+                return ip
+        raise AddressesExhausted(f"no free address left in {prefix}.{self.block}.0/24")
+
     def pod(self) -> str:
-        n = 1
-        while _address(POD_PREFIX, n) in self._pods:
-            n += 1
-        ip = _address(POD_PREFIX, n)
+        ip = self._free(POD_PREFIX, self._pods)
         self._pods.add(ip)
         return ip
+
+    def owns(self, ip: str) -> bool:
+        return ip.startswith(f"{POD_PREFIX}.{self.block}.")
+
+    def close(self) -> None:
+        os.close(self._lock)
 
     def release_pod(self, ip: str | None) -> None:
         self._pods.discard(ip or "")
@@ -69,11 +114,7 @@ class Addresses:
     def service(self, uid: str) -> str:
         ip = self._services.get(uid)
         if ip is None:
-            used = set(self._services.values())
-            n = 1
-            while _address(SERVICE_PREFIX, n) in used:
-                n += 1
-            ip = self._services[uid] = _address(SERVICE_PREFIX, n)
+            ip = self._services[uid] = self._free(SERVICE_PREFIX, set(self._services.values()))
             self._save()
         return ip
 

@@ -74,7 +74,7 @@ async def check(worker: PodWorker, run: ContainerRun, probe: Obj) -> tuple[bool,
                 return True, ""
             return False, result.output.strip() or f"command exited with {result.exit_code}"
     except (httpx.HTTPError, OSError, TimeoutError, ValueError) as exc:
-        where = "HTTP" if "httpGet" in probe else "TCP"
+        where = "HTTP" if "httpGet" in probe else ("TCP" if "tcpSocket" in probe else "exec")
         return False, f"{where} probe failed: {type(exc).__name__}: {exc}".rstrip(": ")
     return True, ""  # grpc and unknown handlers: not modelled, counted as success
 

@@ -89,6 +89,7 @@ class _Container:
     popen: subprocess.Popen[bytes] | None = None
     exit_code: int | None = None
     killed: bool = False
+    seen_alive: bool = False
     start_error: str = ""
 
     def save(self) -> None:
@@ -168,6 +169,9 @@ class ProcessRuntime:
                 started_at=float(state.get("started_at") or 0),
                 pid=state.get("pid"),
                 pid_started=state.get("pid_started"),
+            )
+            container.seen_alive = container.pid is not None and alive(
+                container.pid, container.pid_started
             )
             self._containers[container.id] = container
             found.append(container.id)
@@ -290,6 +294,12 @@ class ProcessRuntime:
                 code = 128 - raw if raw < 0 else raw
         container.exit_code = code
         container.finished_at = time.time()
+        # As when a container's first process ends: whatever it started ends with it. The
+        # group cannot be someone else's yet (a pid is not reused while its group lives),
+        # unless it ended long before we looked (adopted after a restart): then leave it.
+        if container.popen is not None or container.seen_alive:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(container.pid, signal.SIGKILL)
         return code
 
     def container_status(self, container_id: str) -> ContainerStatus:
@@ -334,17 +344,20 @@ class ProcessRuntime:
         executable = which(argv[0], process.env.get("PATH", os.defpath))
         if executable is None:
             return ExecResult(127, f'exec: "{argv[0]}": executable file not found in $PATH')
-        proc = await asyncio.create_subprocess_exec(
-            executable, *argv[1:],
-            stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT, cwd=process.cwd, env=process.env,
-            start_new_session=True, user=process.user,
-        )  # fmt: skip
-        try:
-            output, _ = await asyncio.wait_for(proc.communicate(), timeout)
-        except TimeoutError:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            await proc.wait()
-            return ExecResult(-1, "", timed_out=True)
-        return ExecResult(proc.returncode or 0, output.decode(errors="replace"))
+        # A thread, not the loop's subprocess support: uvloop's has no ``user``.
+        return await asyncio.to_thread(_run, (executable, *argv[1:]), process, timeout)
+
+
+def _run(argv: tuple[str, ...], process: ProcessSpec, timeout: float) -> ExecResult:
+    proc = subprocess.Popen(
+        argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        cwd=process.cwd, env=process.env, start_new_session=True, user=process.user,
+    )  # fmt: skip
+    try:
+        output, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        return ExecResult(-1, "", timed_out=True)
+    return ExecResult(proc.returncode or 0, output.decode(errors="replace"))

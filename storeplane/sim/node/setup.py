@@ -4,13 +4,19 @@ when ``SimulatorConfig.runtime_mode`` is on: the runtime table, the node folder,
 
 from __future__ import annotations
 
+import json
 import logging
+import os
+import shutil
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 
 from ..config import SimulatorConfig
 from ..store.cluster import Cluster
 from .agent import LocalNode
 from .images import RuntimeTable, load_table
+from .process import ProcessRuntime, alive, start_time
 from .scheduler import Scheduler, ensure_nodes
 from .volumes import NodeFolders, node_root
 
@@ -24,12 +30,42 @@ class Node:
     table: RuntimeTable
 
 
+def reap_abandoned(keep: Path) -> None:
+    """Temporary node folders of simulators that died without cleaning up (SIGKILL, crash):
+    stop their processes (identified by pid and start time) and remove the folders."""
+    for folder in Path(tempfile.gettempdir()).glob("storeplane-sim-node-*"):
+        if folder == keep:
+            continue
+        try:
+            owner = json.loads((folder / "owner.json").read_text())
+        except (OSError, ValueError):
+            continue
+        if alive(int(owner.get("pid", 0)), owner.get("started")):
+            continue
+        runtime = ProcessRuntime()
+        for pod_dir in sorted((folder / "pods").glob("*")):
+            for container_id in runtime.adopt(pod_dir.name, pod_dir):
+                runtime.signal_container(container_id, kill=True)
+            record = NodeFolders(folder).pod_record(pod_dir.name) or {}
+            for extra in record.get("extra_dirs") or []:
+                shutil.rmtree(extra, ignore_errors=True)
+        logger.info(
+            "removed %s, left by a simulator that is gone (pid %s)", folder, owner.get("pid")
+        )
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def build(config: SimulatorConfig, cluster: Cluster) -> Node:
     """Everything but starting the agent (``await node.agent.start()`` in the loop).
     Raises images.TableError for a bad runtime table."""
     table = load_table(config.runtimes_file)
     root, temporary = node_root(config.node_dir, config.state_path)
     folders = NodeFolders(root)
+    if temporary:
+        (root / "owner.json").write_text(
+            json.dumps({"pid": os.getpid(), "started": start_time(os.getpid())})
+        )
+    reap_abandoned(root)
     cluster.bind_pods_on_create = False
     allocatable = ensure_nodes(cluster)
     job_delay = config.ready_delays.get("Job", config.ready_delay)

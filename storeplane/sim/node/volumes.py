@@ -17,6 +17,7 @@ Used by the agent (:mod:`storeplane.sim.node.agent`). Layout under the node fold
 from __future__ import annotations
 
 import base64
+import fcntl
 import json
 import os
 import re
@@ -74,6 +75,10 @@ def _mkdir(path: Path) -> Path:
     return path
 
 
+class NodeFolderInUse(RuntimeError):
+    pass
+
+
 @dataclass
 class NodeFolders:
     root: Path
@@ -82,6 +87,20 @@ class NodeFolders:
         _mkdir(self.root)
         _mkdir(self.root / "pods")
         _mkdir(self.root / "claims")
+
+    def lock(self) -> int:
+        """Hold the folder for this simulator (two simulators on one folder would fight over
+        its processes); returns the open lock file, to keep for the simulator's life."""
+        fd = os.open(self.root / "lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            os.close(fd)
+            raise NodeFolderInUse(
+                f"the node folder {self.root} is used by another simulator: stop it, or give "
+                "this one its own (SimulatorConfig.node_dir, --node-dir)"
+            ) from exc
+        return fd
 
     def pod_dir(self, uid: str) -> Path:
         return self.root / "pods" / uid

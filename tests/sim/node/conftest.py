@@ -11,15 +11,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from storeplane.sim.node.images import load_table
 from storeplane.sim.runner import RunningSimulator, SimulatorConfig, start_in_thread
-
-
-def require_runtime(image: str) -> None:
-    """Fail (never skip) when the built-in table's runtime for ``image`` cannot run here."""
-    entry = load_table().lookup(image)
-    assert entry is not None, f"no built-in runtime for {image}"
-    assert entry.available, f"{image}: {entry.problem} (scripts/setup.sh --test installs it)"
 
 
 @pytest.fixture(scope="module")
@@ -36,6 +28,8 @@ def sim(local_sim: RunningSimulator) -> RunningSimulator:
 
 
 @pytest.fixture
-def lhttp(local_sim: RunningSimulator) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=local_sim.url, timeout=10) as client:
+def lhttp(sim: RunningSimulator) -> Iterator[httpx.Client]:
+    """A client of the module's simulator (``sim``: the shared local one unless a module
+    overrides it)."""
+    with httpx.Client(base_url=sim.url, timeout=10) as client:
         yield client

@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import require_runtime
+from node_helpers import require_runtime
 from sim_helpers import wait_until
 
 PASSWORD = "s3cret-pw"
