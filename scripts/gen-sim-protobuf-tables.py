@@ -36,6 +36,7 @@ PACKAGES = [
     ("api", "autoscaling/v2", "autoscaling.v2"),
     ("api", "events/v1", "events.v1"),
     ("api", "policy/v1", "policy.v1"),
+    ("api", "discovery/v1", "discovery.v1"),
     ("api", "authorization/v1", "authorization.v1"),
     ("api", "authentication/v1", "authentication.v1"),
     ("apimachinery", "pkg/apis/meta/v1", "meta.v1"),
@@ -58,7 +59,7 @@ ROOTS = {
     for k in (
         "Namespace", "ResourceQuota", "LimitRange", "ServiceAccount", "Secret", "ConfigMap",
         "Service", "PersistentVolumeClaim", "Event", "Pod", "Endpoints", "PodTemplate",
-        "ReplicationController", "PersistentVolume", "Binding",
+        "ReplicationController", "PersistentVolume", "Binding", "Node",
     )
 } | {
     ("apps/v1", k): f"apps.v1.{k}"
@@ -74,6 +75,7 @@ ROOTS = {
     ("autoscaling/v1", "HorizontalPodAutoscaler"): "autoscaling.v1.HorizontalPodAutoscaler",
     ("autoscaling/v2", "HorizontalPodAutoscaler"): "autoscaling.v2.HorizontalPodAutoscaler",
     ("events.k8s.io/v1", "Event"): "events.v1.Event",
+    ("discovery.k8s.io/v1", "EndpointSlice"): "discovery.v1.EndpointSlice",
     ("policy/v1", "PodDisruptionBudget"): "policy.v1.PodDisruptionBudget",
     ("policy/v1", "Eviction"): "policy.v1.Eviction",
     ("authorization.k8s.io/v1", "SelfSubjectAccessReview"):

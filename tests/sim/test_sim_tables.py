@@ -13,7 +13,7 @@ from sim_helpers import deployment
 
 from storeplane.sim.api import tables
 from storeplane.sim.errors import ApiError
-from storeplane.sim.kinds import KINDS
+from storeplane.sim.kinds import KINDS, Kind
 from storeplane.sim.runner import RunningSimulator
 
 TABLE = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json"
@@ -105,6 +105,22 @@ CELLS = [
     ("Secret", {"type": "Opaque", "data": {"a": "MQ=="}}, {"Type": "Opaque", "Data": 1}),
     ("Lease", {"spec": {"holderIdentity": "me"}}, {"Holder": "me"}),
     ("NetworkPolicy", {"spec": {"podSelector": {}}}, {"Pod-Selector": "<none>"}),
+    (
+        "Node",
+        {"metadata": {"labels": {"node-role.kubernetes.io/control-plane": ""}},
+         "status": {"conditions": [{"type": "Ready", "status": "True"}], "nodeInfo": {"kubeletVersion": "v1.31.0"}}},
+        {"Status": "Ready", "Roles": "control-plane", "Version": "v1.31.0"},
+    ),
+    (
+        "Endpoints",
+        {"subsets": [{"addresses": [{"ip": "10.244.0.5"}, {"ip": "10.244.0.6"}], "ports": [{"port": 80}]}]},
+        {"Endpoints": "10.244.0.5:80,10.244.0.6:80"},
+    ),
+    (
+        "EndpointSlice",
+        {"addressType": "IPv4", "ports": [{"port": 80}], "endpoints": [{"addresses": ["10.244.0.5"]}]},
+        {"AddressType": "IPv4", "Ports": "80", "Endpoints": "10.244.0.5"},
+    ),
 ]  # fmt: skip
 CELL_IDS = [
     "a running pod is 1/1 Running with no restarts",
@@ -126,6 +142,9 @@ CELL_IDS = [
     "a secret shows its type and data count",
     "a lease shows its holder",
     "an empty pod selector prints as none",
+    "a ready node shows its role and kubelet version",
+    "endpoints list address:port pairs",
+    "an endpoint slice shows its address type, ports and addresses",
 ]
 
 
@@ -234,3 +253,20 @@ def test_partial_object_metadata_lists(http: httpx.Client, ns: str) -> None:
     assert (
         listed["items"][0]["metadata"]["labels"] == {"a": "b"} and "data" not in listed["items"][0]
     )
+
+
+def test_events_k8s_io_events_print_from_their_own_fields() -> None:
+    kind = Kind("events.k8s.io", "v1", "events", "Event")
+    event = {
+        "metadata": {"name": "e", "creationTimestamp": T0}, "type": "Warning", "reason": "BackOff",
+        "regarding": {"kind": "Pod", "name": "web-1"}, "note": "Back-off restarting",
+        "deprecatedLastTimestamp": T0,
+    }  # fmt: skip
+    table = tables.render(kind, event, "Table", None, now=NOW)
+    assert table["rows"][0]["cells"] == [
+        "60s",
+        "Warning",
+        "BackOff",
+        "pod/web-1",
+        "Back-off restarting",
+    ]

@@ -29,6 +29,7 @@ ROOTS: dict[tuple[str, str], str] = {
     ("v1", "ReplicationController"): "core.v1.ReplicationController",
     ("v1", "PersistentVolume"): "core.v1.PersistentVolume",
     ("v1", "Binding"): "core.v1.Binding",
+    ("v1", "Node"): "core.v1.Node",
     ("apps/v1", "Deployment"): "apps.v1.Deployment",
     ("apps/v1", "StatefulSet"): "apps.v1.StatefulSet",
     ("apps/v1", "ReplicaSet"): "apps.v1.ReplicaSet",
@@ -44,6 +45,7 @@ ROOTS: dict[tuple[str, str], str] = {
     ("autoscaling/v1", "HorizontalPodAutoscaler"): "autoscaling.v1.HorizontalPodAutoscaler",
     ("autoscaling/v2", "HorizontalPodAutoscaler"): "autoscaling.v2.HorizontalPodAutoscaler",
     ("events.k8s.io/v1", "Event"): "events.v1.Event",
+    ("discovery.k8s.io/v1", "EndpointSlice"): "discovery.v1.EndpointSlice",
     ("policy/v1", "PodDisruptionBudget"): "policy.v1.PodDisruptionBudget",
     ("policy/v1", "Eviction"): "policy.v1.Eviction",
     (
@@ -646,6 +648,10 @@ MESSAGES: dict[str, dict[int, tuple[str, str, int]]] = {
         1: ("type", "string", 0),
         2: ("localhostProfile", "string", 6),
     },
+    "core.v1.AttachedVolume": {
+        1: ("name", "string", 0),
+        2: ("devicePath", "string", 0),
+    },
     "core.v1.AzureDiskVolumeSource": {
         1: ("diskName", "string", 0),
         2: ("diskURI", "string", 0),
@@ -745,6 +751,13 @@ MESSAGES: dict[str, dict[int, tuple[str, str, int]]] = {
         2: ("key", "string", 0),
         3: ("optional", "bool", 6),
     },
+    "core.v1.ConfigMapNodeConfigSource": {
+        1: ("namespace", "string", 0),
+        2: ("name", "string", 0),
+        3: ("uid", "string", 4),
+        4: ("resourceVersion", "string", 4),
+        5: ("kubeletConfigKey", "string", 0),
+    },
     "core.v1.ConfigMapProjection": {
         1: ("localObjectReference", "core.v1.LocalObjectReference", 8),
         2: ("items", "core.v1.KeyToPath", 5),
@@ -787,6 +800,10 @@ MESSAGES: dict[str, dict[int, tuple[str, str, int]]] = {
         1: ("containerName", "string", 0),
         2: ("resourceName", "string", 0),
         3: ("requestName", "string", 0),
+    },
+    "core.v1.ContainerImage": {
+        1: ("names", "string", 1),
+        2: ("sizeBytes", "int64", 4),
     },
     "core.v1.ContainerPort": {
         1: ("name", "string", 4),
@@ -847,6 +864,9 @@ MESSAGES: dict[str, dict[int, tuple[str, str, int]]] = {
     },
     "core.v1.ContainerUser": {
         1: ("linux", "core.v1.LinuxContainerUser", 6),
+    },
+    "core.v1.DaemonEndpoint": {
+        1: ("Port", "int32", 0),
     },
     "core.v1.DownwardAPIProjection": {
         1: ("items", "core.v1.DownwardAPIVolumeFile", 5),
@@ -1154,6 +1174,15 @@ MESSAGES: dict[str, dict[int, tuple[str, str, int]]] = {
         1: ("phase", "string", 4),
         2: ("conditions", "core.v1.NamespaceCondition", 5),
     },
+    "core.v1.Node": {
+        1: ("metadata", "meta.v1.ObjectMeta", 4),
+        2: ("spec", "core.v1.NodeSpec", 4),
+        3: ("status", "core.v1.NodeStatus", 4),
+    },
+    "core.v1.NodeAddress": {
+        1: ("type", "string", 0),
+        2: ("address", "string", 0),
+    },
     "core.v1.NodeAffinity": {
         1: ("requiredDuringSchedulingIgnoredDuringExecution", "core.v1.NodeSelector", 6),
         2: (
@@ -1161,6 +1190,37 @@ MESSAGES: dict[str, dict[int, tuple[str, str, int]]] = {
             "core.v1.PreferredSchedulingTerm",
             5,
         ),
+    },
+    "core.v1.NodeCondition": {
+        1: ("type", "string", 0),
+        2: ("status", "string", 0),
+        3: ("lastHeartbeatTime", "meta.v1.Time", 4),
+        4: ("lastTransitionTime", "meta.v1.Time", 4),
+        5: ("reason", "string", 4),
+        6: ("message", "string", 4),
+    },
+    "core.v1.NodeConfigSource": {
+        2: ("configMap", "core.v1.ConfigMapNodeConfigSource", 6),
+    },
+    "core.v1.NodeConfigStatus": {
+        1: ("assigned", "core.v1.NodeConfigSource", 6),
+        2: ("active", "core.v1.NodeConfigSource", 6),
+        3: ("lastKnownGood", "core.v1.NodeConfigSource", 6),
+        4: ("error", "string", 4),
+    },
+    "core.v1.NodeDaemonEndpoints": {
+        1: ("kubeletEndpoint", "core.v1.DaemonEndpoint", 4),
+    },
+    "core.v1.NodeFeatures": {
+        1: ("supplementalGroupsPolicy", "bool", 6),
+    },
+    "core.v1.NodeRuntimeHandler": {
+        1: ("name", "string", 0),
+        2: ("features", "core.v1.NodeRuntimeHandlerFeatures", 6),
+    },
+    "core.v1.NodeRuntimeHandlerFeatures": {
+        1: ("recursiveReadOnlyMounts", "bool", 6),
+        2: ("userNamespaces", "bool", 6),
     },
     "core.v1.NodeSelector": {
         1: ("nodeSelectorTerms", "core.v1.NodeSelectorTerm", 1),
@@ -1173,6 +1233,47 @@ MESSAGES: dict[str, dict[int, tuple[str, str, int]]] = {
     "core.v1.NodeSelectorTerm": {
         1: ("matchExpressions", "core.v1.NodeSelectorRequirement", 5),
         2: ("matchFields", "core.v1.NodeSelectorRequirement", 5),
+    },
+    "core.v1.NodeSpec": {
+        1: ("podCIDR", "string", 4),
+        2: ("externalID", "string", 4),
+        3: ("providerID", "string", 4),
+        4: ("unschedulable", "bool", 4),
+        5: ("taints", "core.v1.Taint", 5),
+        6: ("configSource", "core.v1.NodeConfigSource", 6),
+        7: ("podCIDRs", "string", 5),
+    },
+    "core.v1.NodeStatus": {
+        1: ("capacity", "map:string:resource.Quantity", 4),
+        2: ("allocatable", "map:string:resource.Quantity", 4),
+        3: ("phase", "string", 4),
+        4: ("conditions", "core.v1.NodeCondition", 5),
+        5: ("addresses", "core.v1.NodeAddress", 5),
+        6: ("daemonEndpoints", "core.v1.NodeDaemonEndpoints", 4),
+        7: ("nodeInfo", "core.v1.NodeSystemInfo", 4),
+        8: ("images", "core.v1.ContainerImage", 5),
+        9: ("volumesInUse", "string", 5),
+        10: ("volumesAttached", "core.v1.AttachedVolume", 5),
+        11: ("config", "core.v1.NodeConfigStatus", 6),
+        12: ("runtimeHandlers", "core.v1.NodeRuntimeHandler", 5),
+        13: ("features", "core.v1.NodeFeatures", 6),
+        14: ("declaredFeatures", "string", 5),
+    },
+    "core.v1.NodeSwapStatus": {
+        1: ("capacity", "int64", 6),
+    },
+    "core.v1.NodeSystemInfo": {
+        1: ("machineID", "string", 0),
+        2: ("systemUUID", "string", 0),
+        3: ("bootID", "string", 0),
+        4: ("kernelVersion", "string", 0),
+        5: ("osImage", "string", 0),
+        6: ("containerRuntimeVersion", "string", 0),
+        7: ("kubeletVersion", "string", 0),
+        8: ("kubeProxyVersion", "string", 0),
+        9: ("operatingSystem", "string", 0),
+        10: ("architecture", "string", 0),
+        11: ("swap", "core.v1.NodeSwapStatus", 6),
     },
     "core.v1.ObjectFieldSelector": {
         1: ("apiVersion", "string", 4),
@@ -1738,6 +1839,12 @@ MESSAGES: dict[str, dict[int, tuple[str, str, int]]] = {
         1: ("port", "intstr.IntOrString", 0),
         2: ("host", "string", 4),
     },
+    "core.v1.Taint": {
+        1: ("key", "string", 0),
+        2: ("value", "string", 4),
+        3: ("effect", "string", 0),
+        4: ("timeAdded", "meta.v1.Time", 6),
+    },
     "core.v1.Toleration": {
         1: ("key", "string", 4),
         2: ("operator", "string", 4),
@@ -1856,6 +1963,43 @@ MESSAGES: dict[str, dict[int, tuple[str, str, int]]] = {
         1: ("name", "string", 0),
         2: ("podGroup", "string", 0),
         3: ("podGroupReplicaKey", "string", 4),
+    },
+    "discovery.v1.Endpoint": {
+        1: ("addresses", "string", 1),
+        2: ("conditions", "discovery.v1.EndpointConditions", 4),
+        3: ("hostname", "string", 6),
+        4: ("targetRef", "core.v1.ObjectReference", 6),
+        5: ("deprecatedTopology", "map:string:string", 4),
+        6: ("nodeName", "string", 6),
+        7: ("zone", "string", 6),
+        8: ("hints", "discovery.v1.EndpointHints", 6),
+    },
+    "discovery.v1.EndpointConditions": {
+        1: ("ready", "bool", 6),
+        2: ("serving", "bool", 6),
+        3: ("terminating", "bool", 6),
+    },
+    "discovery.v1.EndpointHints": {
+        1: ("forZones", "discovery.v1.ForZone", 5),
+        2: ("forNodes", "discovery.v1.ForNode", 5),
+    },
+    "discovery.v1.EndpointPort": {
+        1: ("name", "string", 6),
+        2: ("protocol", "string", 6),
+        3: ("port", "int32", 6),
+        4: ("appProtocol", "string", 6),
+    },
+    "discovery.v1.EndpointSlice": {
+        1: ("metadata", "meta.v1.ObjectMeta", 4),
+        2: ("endpoints", "discovery.v1.Endpoint", 1),
+        3: ("ports", "discovery.v1.EndpointPort", 1),
+        4: ("addressType", "string", 0),
+    },
+    "discovery.v1.ForNode": {
+        1: ("name", "string", 0),
+    },
+    "discovery.v1.ForZone": {
+        1: ("name", "string", 0),
     },
     "events.v1.Event": {
         1: ("metadata", "meta.v1.ObjectMeta", 0),

@@ -402,6 +402,56 @@ def _hpa_targets(obj: Obj, now: float) -> str:
     return ", ".join(shown[:2]) + (f" + {len(shown) - 2} more..." if len(shown) > 2 else "")
 
 
+def _node_status(obj: Obj, now: float) -> str:
+    ready = next(
+        (c for c in _status(obj).get("conditions") or [] if c.get("type") == "Ready"), None
+    )
+    status = "Unknown"
+    if ready is not None:
+        status = "Ready" if ready.get("status") == "True" else "NotReady"
+    if _spec(obj).get("unschedulable"):
+        status += ",SchedulingDisabled"
+    return status
+
+
+def _node_roles(obj: Obj, now: float) -> str:
+    labels = obj["metadata"].get("labels") or {}
+    roles = sorted(
+        k.removeprefix("node-role.kubernetes.io/") or ""
+        for k in labels
+        if k.startswith("node-role.kubernetes.io/")
+    )
+    if labels.get("kubernetes.io/role"):
+        roles.append(labels["kubernetes.io/role"])
+    return ",".join(r for r in roles if r) or "<none>"
+
+
+def _endpoints(obj: Obj, now: float) -> str:
+    shown = []
+    for subset in obj.get("subsets") or []:
+        ports = [p.get("port") for p in subset.get("ports") or []] or [None]
+        for address in subset.get("addresses") or []:
+            for port in ports:
+                shown.append(f"{address.get('ip')}:{port}" if port else str(address.get("ip")))
+    if not shown:
+        return "<none>"
+    return ",".join(shown[:3]) + (f" + {len(shown) - 3} more..." if len(shown) > 3 else "")
+
+
+def _slice_ports(obj: Obj, now: float) -> str:
+    ports = [str(p.get("port")) for p in obj.get("ports") or [] if p.get("port") is not None]
+    return ",".join(ports) if ports else "<unset>"
+
+
+def _slice_endpoints(obj: Obj, now: float) -> str:
+    addresses = [a for e in obj.get("endpoints") or [] for a in e.get("addresses") or []]
+    if not addresses:
+        return "<unset>"
+    return ",".join(addresses[:3]) + (
+        f" + {len(addresses) - 3} more..." if len(addresses) > 3 else ""
+    )
+
+
 def _created_at(obj: Obj, now: float) -> str:
     return str(obj["metadata"].get("creationTimestamp", ""))
 
@@ -599,9 +649,61 @@ COLUMNS: dict[str, list[Column]] = {
         ("Replicas", "integer", 0, lambda o, n: int(_status(o).get("currentReplicas") or 0)),
         AGE,
     ],
+    "Node": [
+        NAME,
+        ("Status", "string", 0, _node_status),
+        ("Roles", "string", 0, _node_roles),
+        AGE,
+        (
+            "Version",
+            "string",
+            0,
+            lambda o, n: str((_status(o).get("nodeInfo") or {}).get("kubeletVersion") or ""),
+        ),
+        (
+            "Internal-IP",
+            "string",
+            1,
+            lambda o, n: next(
+                (
+                    str(a.get("address"))
+                    for a in _status(o).get("addresses") or []
+                    if a.get("type") == "InternalIP"
+                ),
+                "<none>",
+            ),
+        ),
+    ],
+    "Endpoints": [NAME, ("Endpoints", "string", 0, _endpoints), AGE],
+    "EndpointSlice": [
+        NAME,
+        ("AddressType", "string", 0, lambda o, n: str(o.get("addressType") or "")),
+        ("Ports", "string", 0, _slice_ports),
+        ("Endpoints", "string", 0, _slice_endpoints),
+        AGE,
+    ],
     "Role": [NAME, ("Created At", "date", 0, _created_at)],
     "LimitRange": [NAME, ("Created At", "date", 0, _created_at)],
 }
+# events.k8s.io/v1 Events print the same columns from their own field names.
+EVENTS_V1: list[Column] = [
+    (
+        "Last Seen",
+        "string",
+        0,
+        lambda o, n: _since(
+            (o.get("series") or {}).get("lastObservedTime")
+            or o.get("deprecatedLastTimestamp")
+            or o.get("eventTime")
+            or o.get("deprecatedFirstTimestamp"),
+            n,
+        ),
+    ),
+    ("Type", "string", 0, lambda o, n: str(o.get("type") or "")),
+    ("Reason", "string", 0, lambda o, n: str(o.get("reason") or "")),
+    ("Object", "string", 0, lambda o, n: _event_object({"involvedObject": o.get("regarding")}, n)),
+    ("Message", "string", 0, lambda o, n: str(o.get("note") or "").strip()),
+]
 COLUMNS["ClusterRoleBinding"] = COLUMNS["RoleBinding"]
 COLUMNS["ClusterRole"] = COLUMNS["Role"]
 DEFAULT: list[Column] = [NAME, AGE]
@@ -659,7 +761,10 @@ def render(
             "items": [partial(o) for o in items],
         }
     now = time.time() if now is None else now
-    columns = COLUMNS.get(kind.kind, DEFAULT)
+    if kind.group == "events.k8s.io" and kind.kind == "Event":
+        columns = EVENTS_V1
+    else:
+        columns = COLUMNS.get(kind.kind, DEFAULT)
     rows = []
     for obj in items:
         row: Obj = {"cells": [cell(obj, now) for _, _, _, cell in columns]}
