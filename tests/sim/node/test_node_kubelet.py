@@ -16,6 +16,7 @@ from node_helpers import alive, finished, kubectl, pod, pods, ready, require_run
 from sim_helpers import wait_until
 
 from storeplane.sim.kubeconfig import write_kubeconfig
+from storeplane.sim.runner import SimulatorConfig, start_in_thread
 
 TOOLS = "postgres:16-alpine"  # has a local runtime: sh and the PostgreSQL client tools
 
@@ -284,3 +285,69 @@ def test_kubectl_logs_follows_a_running_container_until_it_ends(
     assert tail.stdout == "line 3\n"
     previous = kubectl(kubeconfig, "logs", "-n", ns, "talker", "--previous")
     assert previous.returncode != 0 and 'previous terminated container "main"' in previous.stderr
+
+
+def test_a_failing_liveness_probe_restarts_the_container(lhttp: httpx.Client, ns: str) -> None:
+    body = _bare("unhealthy", "sleep 60")
+    body["spec"]["terminationGracePeriodSeconds"] = 1
+    body["spec"]["containers"][0]["livenessProbe"] = {
+        "tcpSocket": {"port": 1}, "periodSeconds": 1, "failureThreshold": 2}  # fmt: skip
+    _post(lhttp, f"/api/v1/namespaces/{ns}/pods", body)
+
+    def restarted() -> bool:
+        statuses = (pod(lhttp, ns, "unhealthy").get("status") or {}).get("containerStatuses") or [
+            {}
+        ]
+        return int(statuses[0].get("restartCount") or 0) >= 1
+
+    wait_until(restarted, timeout=20)
+    events = lhttp.get(f"/api/v1/namespaces/{ns}/events").json()["items"]
+    assert any(
+        e["reason"] == "Unhealthy" and e["message"].startswith("Liveness probe failed")
+        for e in events
+    )
+    assert any(e["reason"] == "Killing" and "failed liveness probe" in e["message"] for e in events)
+
+
+def test_endpoints_and_endpoint_slices_follow_ready_pods(lhttp: httpx.Client, ns: str) -> None:
+    body = _bare("web", "sleep 60")
+    body["metadata"]["labels"] = {"app": "web"}
+    body["spec"]["containers"][0]["ports"] = [{"name": "http", "containerPort": 8080}]
+    _post(lhttp, f"/api/v1/namespaces/{ns}/services", {"metadata": {"name": "web"}, "spec": {
+        "selector": {"app": "web"}, "ports": [{"port": 80, "targetPort": "http"}]}})  # fmt: skip
+    _post(lhttp, f"/api/v1/namespaces/{ns}/pods", body)
+    ip = wait_until(lambda: ready(p := pod(lhttp, ns, "web")) and p["status"]["podIP"], timeout=20)
+
+    def endpoints() -> dict[str, Any] | None:
+        found = lhttp.get(f"/api/v1/namespaces/{ns}/endpoints/web").json()
+        return found if (found.get("subsets") or [{}])[0].get("addresses") else None
+
+    subset = wait_until(endpoints, timeout=10)["subsets"][0]
+    assert [a["ip"] for a in subset["addresses"]] == [ip]
+    assert subset["ports"][0]["port"] == 8080
+    slices = lhttp.get(f"/apis/discovery.k8s.io/v1/namespaces/{ns}/endpointslices",
+                       params={"labelSelector": "kubernetes.io/service-name=web"}).json()["items"]  # fmt: skip
+    assert [e["addresses"] for e in slices[0]["endpoints"]] == [[ip]]
+    assert slices[0]["endpoints"][0]["conditions"]["ready"] is True
+
+
+def test_an_operators_own_runtime_table_runs_its_image(tmp_path: Path) -> None:
+    table = tmp_path / "runtimes.yaml"
+    table.write_text("runtimes:\n  - image: example.com/tools\n    path: [/bin]\n"
+                     "    command: [sh, -c, 'echo tools ran in $(pwd)']\n    workingDir: /work\n")  # fmt: skip
+    config = SimulatorConfig(ready_delay=0.1, runtimes_file=table)
+    with start_in_thread(config) as own, httpx.Client(base_url=own.url, timeout=10) as http:
+        http.post("/api/v1/namespaces", json={"metadata": {"name": "own"}})
+        _post(http, "/api/v1/namespaces/own/pods", {"metadata": {"name": "t"}, "spec": {
+            "restartPolicy": "Never", "volumes": [{"name": "w", "emptyDir": {}}],
+            "containers": [{"name": "t", "image": "example.com/tools:2",
+                            "volumeMounts": [{"name": "w", "mountPath": "/work"}]}]}})  # fmt: skip
+        done = wait_until(lambda: finished(p := pod(http, "own", "t")) and p, timeout=15)
+        log = http.get("/api/v1/namespaces/own/pods/t/log").text
+        assert done["status"]["phase"] == "Succeeded", log
+        assert log.startswith("tools ran in /") and log.strip().endswith("/volumes/w")
+        # the built-in images are not in an operator's table: postgres is simulated there
+        _post(http, "/api/v1/namespaces/own/pods", {"metadata": {"name": "db"}, "spec": {
+            "containers": [{"name": "db", "image": "postgres:16"}]}})  # fmt: skip
+        wait_until(lambda: pod(http, "own", "db").get("spec", {}).get("nodeName") == "storeplane-sim-node",
+                   timeout=10)  # fmt: skip

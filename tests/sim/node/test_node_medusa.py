@@ -40,6 +40,11 @@ def _b64(value: str) -> str:
 
 @pytest.fixture(scope="module")
 def medusa_sim() -> Iterator[RunningSimulator]:
+    # The runtime's /app is the build of scripts/medusa-local.sh (cached: about a second when
+    # nothing changed, a few minutes on a fresh machine).
+    built = subprocess.run([str(REPO / "scripts" / "medusa-local.sh"), "install"],
+                           capture_output=True, text=True, timeout=1200, check=False)  # fmt: skip
+    assert built.returncode == 0, built.stderr[-3000:]
     for image in ("ghcr.io/storeplane/medusa-store:2.21.2", "postgres:16", "redis:7"):
         require_runtime(image)
     config = SimulatorConfig(ready_delay=0.1, terminate_delay=0.1, local_runtimes=True,
