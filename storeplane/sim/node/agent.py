@@ -559,7 +559,8 @@ class PodWorker:
         if run is not None:
             section = "initContainers" if run.init else "containers"
             path = f"spec.{section}{{{run.name}}}"
-        events.record(self.node.cluster, self.pod, type_, reason, message, COMPONENT, path)  # type: ignore[arg-type]
+        events.record(self.node.cluster, self.pod, type_, reason, message, COMPONENT, path,  # type: ignore[arg-type]
+                      host=LOCAL_NODE)  # fmt: skip
 
     def _container_status(self, run: ContainerRun) -> Obj:
         status: Obj = {

@@ -25,6 +25,7 @@ import fcntl
 import json
 import logging
 import os
+import random
 import re
 import socket
 from collections.abc import Callable
@@ -56,7 +57,10 @@ def lease_block(folder: Path) -> tuple[int, int]:
         preferred = [int(record.read_text())]
     except (OSError, ValueError):
         preferred = []
-    for block in [*preferred, *range(256)]:
+    # Random order: a block just freed by a simulator that was killed (and is about to come
+    # back for it) is unlikely to be taken by another one meanwhile.
+    others = random.sample(range(256), 256)
+    for block in [*preferred, *others]:
         fd = os.open(BLOCKS / f"{block}.lock", os.O_RDWR | os.O_CREAT, 0o666)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
