@@ -37,6 +37,11 @@ DESCRIPTION = """\
 storeplane provisions e-commerce stores (MedusaJS, WooCommerce) on Kubernetes and manages each
 one through its life. The API records what you ask for and returns at once (202); a reconciler
 does the work and reports progress in each store's `phase`, `conditions` and event log.
+Each store says what runs it (`workload_runtime`: `cluster`, `local` processes, or `simulated`
+with nothing behind it). An order check (`POST /api/v1/stores/{id}/checks`) proves a store
+sells: a real guest order placed at its URL and found again in its admin, run beside the
+reconciler and followed with `GET .../checks/{check_id}`. A store's owner reads its
+containers' output with `GET /api/v1/stores/{id}/logs`.
 
 Every endpoint under `/api/v1` needs an API token: `Authorization: Bearer sp_...` (sent once).
 Without one, or with an unknown or revoked one, the answer is `401` with

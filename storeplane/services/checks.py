@@ -41,8 +41,8 @@ def request_check(
     event = Event.normal(
         store.id,
         Reason.SMOKE_TEST_REQUESTED,
-        f"order check {check.id} requested by {user.name}: a guest order at {store.url}, "
-        "then found again through the admin API",
+        f"order check {check.id} requested by {user.name}: a guest order placed at "
+        f"{store.url} and looked up in the store's admin",
         time=now,
         generation=store.generation,
         actor=user.name,

@@ -41,6 +41,7 @@ from storeplane.services import auth, stores
 from storeplane.settings import Settings
 
 EXAMPLES = 250
+LOGS = "/api/v1/stores/{store_id}/logs"
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
@@ -95,4 +96,15 @@ def database() -> Iterator[None]:
     print_blob=True,
 )
 def test_no_operation_answers_5xx_or_outside_its_schema(case: schemathesis.Case) -> None:
-    case.call_and_validate(headers={"Authorization": f"Bearer {_token['value']}"}, checks=CHECKS)
+    checks = CHECKS
+    if case.operation.path == LOGS:
+        # This app has no cluster, so the logs answer their documented 503 "no cluster
+        # connection" (tests/api/test_logs.py reads real logs from the simulator); every
+        # other check still applies, and nothing else may be a 5xx.
+        checks = [c for c in CHECKS if c is not not_a_server_error]
+    response = case.call_and_validate(
+        headers={"Authorization": f"Bearer {_token['value']}"}, checks=checks
+    )
+    if case.operation.path == LOGS and response.status_code >= 500:
+        assert response.status_code == 503, response.text
+        assert "no cluster connection" in response.json()["detail"]
