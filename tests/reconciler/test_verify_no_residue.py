@@ -6,8 +6,10 @@ simulator over HTTP, with one container run for real (Debian's redis-server)."""
 from __future__ import annotations
 
 import asyncio
+import http.server
 import shutil
 import socket
+import threading
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -17,6 +19,7 @@ import pytest
 from storeplane.cluster import KubernetesCluster, connect
 from storeplane.domain.errors import RetryableError
 from storeplane.domain.plans import PlanName
+from storeplane.domain.ports import NodeResidue
 from storeplane.domain.store import Engine, Store, StoreSpec, new_store_id
 from storeplane.reconciler.actions.verify_no_residue import verify_no_residue
 from storeplane.reconciler.context import ReconcileContext
@@ -58,16 +61,9 @@ def _free_port() -> str:
         return str(sock.getsockname()[1])
 
 
-def _has_endpoint(sim: RunningSimulator) -> bool:
-    answer = httpx.get(f"{sim.url}/sim/v1/node/residue", params={"namespace": "x"})
-    return answer.status_code != 404
-
-
 async def test_a_process_still_alive_for_the_namespace_keeps_the_store_from_deleted(
     sim: RunningSimulator, ctx: ReconcileContext
 ) -> None:
-    if not _has_endpoint(sim):
-        pytest.skip("this simulator has no /sim/v1/node/residue yet (CONTRACTS D)")
     store = _store()
     with httpx.Client(base_url=sim.url, timeout=10) as kube:
         kube.post("/api/v1/namespaces", json={"metadata": {"name": store.namespace}})
@@ -106,7 +102,58 @@ async def test_a_namespace_the_node_has_nothing_of_is_verified_saying_what_was_c
     assert clean
     (event,) = events
     assert event.reason == "TeardownVerified"
-    if _has_endpoint(sim):
-        assert "no process and no folder" in event.message
-    else:
-        assert "processes and folders not checked" in event.message
+    assert "every namespace and cluster-scoped kind checked" in event.message
+    assert "no process and no folder" in event.message and "simulator's node" in event.message
+
+
+@pytest.mark.parametrize("status", [404, 403], ids=["no such endpoint", "not allowed to ask"])
+async def test_an_api_server_without_the_node_endpoint_gives_no_node_residue(
+    tmp_path: Path, status: int
+) -> None:
+    # Only real clusters answer 404/403 here and none runs on this machine (the simulator
+    # always serves the endpoint): a plain HTTP server gives that one answer instead.
+    class Refuse(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(b'{"kind": "Status", "message": "the server could not find it"}')
+
+        def log_message(self, *_args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Refuse)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    cluster = connect(
+        write_kubeconfig(tmp_path / "kubeconfig", f"http://127.0.0.1:{server.server_address[1]}")
+    )
+    try:
+        assert await cluster.node_residue("store-abc12345") is None
+    finally:
+        await cluster.close()
+        server.shutdown()
+        server.server_close()
+
+
+class _RealClusterNode(KubernetesCluster):
+    """The simulator's API with the node part answered as a real cluster's would (None):
+    stands for a real cluster, which does not run here."""
+
+    async def node_residue(self, namespace: str) -> NodeResidue | None:
+        return None
+
+
+async def test_without_node_residue_the_proof_says_that_part_was_not_checked(
+    sim: RunningSimulator, tmp_path: Path
+) -> None:
+    inner = connect(write_kubeconfig(tmp_path / "kubeconfig", sim.url))
+    cluster = _RealClusterNode(inner.client)
+    try:
+        ctx = ReconcileContext(cluster=cluster, renderer=RenderCache(), charts_dir=CHARTS_DIR)
+        clean, (event,) = await verify_no_residue(_store(), ctx)
+    finally:
+        await cluster.close()
+    assert clean and event.reason == "TeardownVerified"
+    assert "every namespace and cluster-scoped kind checked" in event.message
+    assert "processes and folders not checked" in event.message
