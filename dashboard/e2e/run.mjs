@@ -63,7 +63,7 @@ async function startServer() {
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), "storeplane-e2e-"));
   log(`starting ${bin} dev --port ${port} --data-dir ${dataDir}`);
-  const child = spawn(bin, ["dev", "--port", String(port), "--data-dir", dataDir], {
+  const child = spawn(bin, ["dev", "--port", String(port), "--data-dir", dataDir, "--simulate-workloads"], {
     cwd: repo,
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, NO_COLOR: "1", TERM: "dumb" },

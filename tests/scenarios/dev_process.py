@@ -52,8 +52,12 @@ class DevProcess:
         ready_delay: float = 0.3,
         extra_args: tuple[str, ...] = (),
         env: dict[str, str] | None = None,
+        simulate_workloads: bool = True,
     ) -> None:
         self.extra_env = env or {}
+        # Most journeys need the control plane, not a shop: nothing runs behind their stores.
+        # tests/scenarios/test_real_store.py runs real ones.
+        self.simulate_workloads = simulate_workloads
         self.extra_args = extra_args
         self.data_dir = data_dir
         self.database_url = database_url
@@ -81,6 +85,7 @@ class DevProcess:
                 str(self.data_dir),
                 "--ready-delay",
                 str(self.ready_delay),
+                *(["--simulate-workloads"] if self.simulate_workloads else []),
                 *self.extra_args,
             ],
             stdout=log,
