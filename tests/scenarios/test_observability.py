@@ -92,9 +92,8 @@ def test_kubernetes_events_tell_the_story_in_the_namespace(json_dev: DevProcess)
     ).json()["id"]
     json_dev.wait_for(store_id, {"Ready"})
     events = json_dev.kube(f"api/v1/namespaces/{store_id}/events").json()["items"]
-    reasons = {e["reason"] for e in events}
+    # The cluster's own controllers write theirs beside storeplane's (ScalingReplicaSet...).
+    ours = [e for e in events if e["source"].get("component") == "storeplane"]
+    reasons = {e["reason"] for e in ours}
     assert {"PoliciesApplied", "WorkloadsApplied"} <= reasons, reasons
-    assert all(
-        e["involvedObject"]["name"] == store_id and e["source"]["component"] == "storeplane"
-        for e in events
-    )
+    assert all(e["involvedObject"]["name"] == store_id for e in ours)
