@@ -15,12 +15,20 @@ server answered, so a test can name the call a missing rule breaks.
 from __future__ import annotations
 
 import asyncio
+import base64
+import ssl
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
+import yaml
 
 from storeplane.cluster import connect
 from storeplane.cluster.cache import ObjectCache
@@ -32,8 +40,9 @@ from storeplane.domain.store import Engine, Phase, Store, StoreSpec, new_store_i
 from storeplane.reconciler.context import ReconcileContext, Timing
 from storeplane.reconciler.reconcile import reconcile_store
 from storeplane.render import CHARTS_DIR, RenderCache, chart_path, render_chart
-from storeplane.sim.runner import RunningSimulator
+from storeplane.sim.kubeconfig import write_kubeconfig
 
+STOREPLANE = Path(sys.executable).parent / "storeplane"
 STORE_LABEL = "storeplane.dev/store-id"
 PLATFORM_NAMESPACE = "storeplane"
 RELEASE = "storeplane"
@@ -59,12 +68,58 @@ async def platform_rbac(helm_bin: str | None = None) -> list[dict[str, Any]]:
     return [o for o in rendered if o["kind"] in RBAC_KINDS]
 
 
-def admin_client(sim: RunningSimulator) -> httpx.Client:
-    assert sim.admin_token and sim.serving_cert, "the simulator must run with rbac=True"
+@dataclass(frozen=True)
+class SimProcess:
+    """``storeplane sim --rbac`` running as its own process (its own core: the journeys and
+    the simulator do not share one interpreter lock), known by the kubeconfig it wrote."""
+
+    proc: subprocess.Popen[str]
+    url: str
+    admin_token: str
+    ca_pem: str
+
+    @classmethod
+    def start(cls, workdir: Path, *flags: str, timeout: float = 30) -> SimProcess:
+        kubeconfig = workdir / "admin.kubeconfig"
+        proc = subprocess.Popen(
+            [str(STOREPLANE), "sim", "--rbac", "--port", "0", "--kubeconfig", str(kubeconfig),
+             *flags],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )  # fmt: skip
+        assert proc.stdout is not None
+        deadline = time.monotonic() + timeout
+        for line in proc.stdout:
+            if "kubeconfig written" in line:
+                break
+            if time.monotonic() > deadline:
+                break
+        else:
+            proc.kill()
+            raise RuntimeError(f"storeplane sim --rbac did not start (exit {proc.wait()})")
+        # Keep reading its output so the pipe never fills and blocks the simulator.
+        threading.Thread(target=proc.stdout.read, daemon=True).start()
+        config = yaml.safe_load(kubeconfig.read_text())
+        cluster, user = config["clusters"][0]["cluster"], config["users"][0]["user"]
+        ca = base64.b64decode(cluster["certificate-authority-data"]).decode()
+        return cls(proc, cluster["server"], user["token"], ca)
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+    def write_kubeconfig(self, path: Path, token: str | None = None) -> Path:
+        return write_kubeconfig(path, self.url, token=token or self.admin_token, ca_pem=self.ca_pem)
+
+
+def admin_client(sim: SimProcess) -> httpx.Client:
     return httpx.Client(
         base_url=sim.url,
         headers={"Authorization": f"Bearer {sim.admin_token}"},
-        verify=sim.serving_cert.client_context(),
+        verify=ssl.create_default_context(cadata=sim.ca_pem),
         timeout=10,
     )
 
@@ -107,17 +162,18 @@ def install_identity(
     admin: httpx.Client,
     objects: list[dict[str, Any]],
     suffix: str = "",
-    drop_rule: int | None = None,
+    rules: list[dict[str, Any]] | None = None,
 ) -> tuple[str, str]:
     """Apply the chart's ServiceAccount, ClusterRole and ClusterRoleBinding (renamed with
-    ``suffix``, the ClusterRole without rule ``drop_rule``); returns (namespace, SA name)."""
+    ``suffix``, the ClusterRole with ``rules`` instead of its own when given); returns
+    (namespace, ServiceAccount name)."""
     apply(admin, {"apiVersion": "v1", "kind": "Namespace",
                   "metadata": {"name": PLATFORM_NAMESPACE}})  # fmt: skip
     sa_name = ""
     for original in objects:
         obj = _renamed(original, suffix)
-        if obj["kind"] == "ClusterRole" and drop_rule is not None:
-            obj["rules"] = [r for i, r in enumerate(obj["rules"]) if i != drop_rule]
+        if obj["kind"] == "ClusterRole" and rules is not None:
+            obj["rules"] = rules
         if obj["kind"] == "ServiceAccount":
             sa_name = obj["metadata"]["name"]
         apply(admin, obj)
@@ -148,6 +204,11 @@ class JourneyResult:
     message: str = ""
     steps: list[str] = field(default_factory=list)
     reasons: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    passes: int = 0
+    # Whether the watch-fed cache served the passes (the watcher had listed every kind and
+    # was watching) rather than live reads, which is how storeplane serve runs once started.
+    cache_used: bool = False
 
 
 class _Failed(Exception):
@@ -158,18 +219,19 @@ class _Failed(Exception):
 
 
 async def run_journey(
-    sim: RunningSimulator,
+    sim: SimProcess,
     token: str,
     workdir: Path,
     *,
     engine: Engine = Engine.MEDUSA,
     passes: int = 80,
     pause: float = 0.05,
+    sync_timeout: float = 20,
 ) -> JourneyResult:
     """Create a store, wait for Ready, change its plan, wait for Ready, delete it, wait for
     Deleted and check nothing labelled for it is left - all as the token's holder."""
     kubeconfig = sim.write_kubeconfig(workdir / f"kubeconfig-{new_store_id()}", token=token)
-    inner = connect(kubeconfig, timeout=10)
+    inner = connect(kubeconfig, timeout=30)
     cache = ObjectCache()
     woken: list[str] = []
     watcher = ClusterWatcher(inner.client, cache, woken.append)
@@ -185,13 +247,17 @@ async def run_journey(
                          store_id=store_id, url=ctx.exposure.url(store_id), now=ctx.clock(),
                          deadline=timing.deadline)  # fmt: skip
 
-    async def until(step: str, store: Store, phases: set[Phase]) -> Store:
+    async def until(
+        step: str, store: Store, phases: set[Phase], done: Callable[[], bool] = lambda: True
+    ) -> Store:
         result.steps.append(step)
         for _ in range(passes):
             outcome = await reconcile_store(store, ctx)
+            result.passes += 1
             store = outcome.store
             result.reasons += [e.reason for e in outcome.events]
-            if outcome.error_reason is not None:
+            terminating = "being terminated" in (store.last_error or "")  # not RBAC: wait
+            if outcome.error_reason is not None and not terminating:
                 raise _Failed(f"{step}: {outcome.error_reason}", store.last_error or "")
             refused = [c for c in store.conditions if "forbid" in c.message or " 403" in c.message]
             if refused:  # e.g. the health check through the service proxy answered 403
@@ -202,32 +268,104 @@ async def run_journey(
                 try:
                     await cluster.record_event(store.namespace, event.type.value, event.reason,
                                                event.message)  # fmt: skip
-                except Exception as exc:
-                    raise _Failed(f"{step}: post event {event.reason}", str(exc)) from exc
-            if store.phase in phases:
+                except Exception as exc:  # the loop shrugs off any failure; 403 is ours
+                    if "403" in str(exc):
+                        raise _Failed(f"{step}: post event {event.reason}", str(exc)) from exc
+                    break
+            if store.phase in phases and done():
                 return store
             await asyncio.sleep(pause)
         raise _Failed(f"{step}: stuck in {store.phase.value}",
                       store.last_error or _false_conditions(store))  # fmt: skip
 
+    admin = admin_client(sim)
+    started = time.monotonic()
+    # As storeplane serve does, start from a synced cache when the watches can sync at all
+    # (without list rights they cannot: the passes then read live and meet the refusal).
+    result.cache_used = await watcher.wait_synced(sync_timeout)
     try:
         store = await until("provision", store, {Phase.READY})
         await read_a_log(inner, store.namespace)  # what GET /api/v1/stores/{id}/logs does
+        # Drift: objects deleted by hand come back; the cache learns of it only by watching.
+        removed, stray = remove_by_hand(admin, store.namespace, store_id)
+        store = await until("heal drift", store, {Phase.READY},
+                            lambda: all(admin.get(u).status_code == 200 for u in removed)
+                            and admin.get(stray).status_code == 404)  # fmt: skip
+        # The namespace deleted by hand: seen going (watch), waited for, made again.
+        namespace_url = f"/api/v1/namespaces/{store.namespace}"
+        admin.delete(namespace_url).raise_for_status()
+        store = await until("recreate namespace", store, {Phase.READY},
+                            lambda: _phase(admin.get(namespace_url)) == "Active")  # fmt: skip
         changed = store.with_plan(PlanName.MEDIUM, now=ctx.clock(), deadline=timing.deadline)
         store = await until("change plan", changed, {Phase.READY})
+        # Residue: objects labelled for the store outside its namespace are found and deleted.
+        leak(admin, store_id)
         store = await until("delete", store.request_deletion(now=ctx.clock()), {Phase.DELETED})
         result.steps.append("verify residue")
-        with admin_client(sim) as admin:
-            left = residue(admin, store_id)
+        left = residue(admin, store_id)
         if left:
             raise _Failed("verify residue", ", ".join(left))
     except _Failed as failed:
         result.failed_step, result.message = failed.step, failed.message
     finally:
+        result.seconds = time.monotonic() - started
+        admin.close()
         stop.set()
         await watching
         await inner.close()
     return result
+
+
+def _phase(response: httpx.Response) -> str:
+    return str(response.json()["status"].get("phase", "")) if response.status_code == 200 else ""
+
+
+def remove_by_hand(admin: httpx.Client, namespace: str, store_id: str) -> tuple[list[str], str]:
+    """Delete one applied object of each API group the ClusterRole names (as a person with
+    kubectl would) and add a stray Role labelled for the store, which storeplane prunes;
+    returns the deleted objects' URLs and the stray's."""
+    ns = f"/namespaces/{namespace}"
+    jobs = admin.get(f"/apis/batch/v1{ns}/jobs").json()["items"]
+    urls = [
+        f"/api/v1{ns}/resourcequotas/store-quota",
+        f"/apis/apps/v1{ns}/deployments/medusa-redis",
+        f"/apis/networking.k8s.io/v1{ns}/networkpolicies/allow-dns",
+        f"/apis/batch/v1{ns}/jobs/{jobs[0]['metadata']['name']}",
+    ]
+    for url in urls:
+        admin.delete(url, params={"propagationPolicy": "Background"}).raise_for_status()
+    roles = f"/apis/rbac.authorization.k8s.io/v1{ns}/roles"
+    stray = {"metadata": {"name": "stray", "labels": {STORE_LABEL: store_id}}, "rules": []}
+    admin.post(roles, json=stray).raise_for_status()
+    return urls, f"{roles}/stray"
+
+
+POD_SPEC = {"containers": [{"name": "c", "image": "busybox"}], "restartPolicy": "Never"}
+TEMPLATE = {"metadata": {"labels": {"app": "leak"}}, "spec": POD_SPEC}
+SELECTOR = {"matchLabels": {"app": "leak"}}
+
+
+def leak(admin: httpx.Client, store_id: str) -> None:
+    """Objects labelled for the store outside its namespace, one per rule of the ClusterRole
+    that grants deleting (what a hand-made copy or a half-finished migration leaves)."""
+    labels = {STORE_LABEL: store_id}
+    name = f"leak-{store_id}"
+    admin.post("/api/v1/namespaces", json={"metadata": {"name": name, "labels": labels}})
+    meta = {"name": name, "labels": labels}
+    bodies = {
+        "/api/v1/namespaces/default/configmaps": {"metadata": meta},
+        "/api/v1/namespaces/default/pods": {"metadata": meta, "spec": POD_SPEC},
+        "/apis/apps/v1/namespaces/default/deployments": {
+            "metadata": meta, "spec": {"selector": SELECTOR, "template": TEMPLATE}},
+        "/apis/batch/v1/namespaces/default/jobs": {
+            "metadata": meta, "spec": {"template": {"spec": POD_SPEC}}},
+        "/apis/networking.k8s.io/v1/namespaces/default/networkpolicies": {
+            "metadata": meta, "spec": {"podSelector": {}}},
+        "/apis/rbac.authorization.k8s.io/v1/namespaces/default/roles": {
+            "metadata": meta, "rules": []},
+    }  # fmt: skip
+    for url, body in bodies.items():
+        admin.post(url, json=body).raise_for_status()
 
 
 async def read_a_log(cluster: Any, namespace: str) -> None:
@@ -259,5 +397,5 @@ def residue(admin: httpx.Client, store_id: str) -> list[str]:
     return left
 
 
-__all__ = ["JourneyResult", "admin_client", "install_identity", "platform_rbac", "replace",
+__all__ = ["JourneyResult", "SimProcess", "admin_client", "install_identity", "platform_rbac", "replace",
            "residue", "run_journey", "token_for"]  # fmt: skip
