@@ -256,9 +256,12 @@ async def run_journey(
             result.passes += 1
             store = outcome.store
             result.reasons += [e.reason for e in outcome.events]
-            terminating = "being terminated" in (store.last_error or "")  # not RBAC: wait
-            if outcome.error_reason is not None and not terminating:
-                raise _Failed(f"{step}: {outcome.error_reason}", store.last_error or "")
+            # A refusal ends the journey; other errors (a namespace still terminating, a
+            # dropped connection on a busy machine) are retried by the next pass, as the
+            # reconcile loop retries them.
+            error = store.last_error or ""
+            if outcome.error_reason == "Forbidden" and "being terminated" not in error:
+                raise _Failed(f"{step}: {outcome.error_reason}", error)
             refused = [c for c in store.conditions if "forbid" in c.message or " 403" in c.message]
             if refused:  # e.g. the health check through the service proxy answered 403
                 raise _Failed(f"{step}: {refused[0].type} {refused[0].reason}", refused[0].message)

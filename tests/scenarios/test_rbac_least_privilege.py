@@ -138,9 +138,18 @@ def test_every_verb_of_every_rule_is_needed(
     journeys: dict[Variant, JourneyResult], index: int, verb: str
 ) -> None:
     result = journeys[(index, verb)]
-    if verb == "watch":  # only a cache the watches feed can miss a change
-        assert result.cache_used, "inconclusive: the watcher never listed every kind in time"
-    _check_refused(result, RULES[index], f"{verb} on {RULES[index]}")
+    if verb != "watch":
+        _check_refused(result, RULES[index], f"{verb} on {RULES[index]}")
+        return
+    # Without watch only the watcher is refused (it logs the 403 and retries): the cache it
+    # feeds goes stale and the store is stuck at a step, with no refusal in its conditions.
+    assert result.cache_used, "inconclusive: the watcher never listed every kind in time"
+    if RULES[index]["resources"] == ["pods"]:
+        # Pods are watched only so a stuck workload can name its pod; a journey whose
+        # workloads all start never reads them from the cache.
+        pytest.xfail("the journey has no stuck pod to name")
+    assert result.failed_step is not None, f"the journey passed without watch on {RULES[index]}"
+    assert "stuck" in result.failed_step, result.failed_step
 
 
 def test_a_token_without_rights_fails_the_journey_at_its_first_call(

@@ -181,12 +181,12 @@ class RuleResolver:
 
     def __init__(self, read: Reader) -> None:
         self._read = read
+        self._cluster_roles: dict[str, Obj] | None = None
 
     def _cluster_role(self, name: str) -> Obj | None:
-        for role in self._read(CLUSTER_ROLES, ""):
-            if role["metadata"]["name"] == name:
-                return role
-        return None
+        if self._cluster_roles is None:  # one pass over the ClusterRoles per decision
+            self._cluster_roles = {r["metadata"]["name"]: r for r in self._read(CLUSTER_ROLES, "")}
+        return self._cluster_roles.get(name)
 
     def _cluster_role_rules(self, role: Obj) -> list[Obj]:
         rules = list(role.get("rules") or [])
