@@ -303,7 +303,9 @@ def test_the_python_client_watches_events(sim: RunningSimulator, tmp_path: Path)
     def follow() -> None:
         for item in watcher.stream(core.list_namespaced_event, "shop", timeout_seconds=10):
             seen.append(item["object"])
-            if any(e.reason == "SuccessfulCreate" for e in seen):
+            # Both, not the first: a watch that starts late gets both as initial ADDED
+            # events in name order, and the ReplicaSet's sorts before the Deployment's.
+            if {"ScalingReplicaSet", "SuccessfulCreate"} <= {e.reason for e in seen}:
                 watcher.stop()
 
     thread = threading.Thread(target=follow)
