@@ -32,11 +32,15 @@ Layout, split the way Kubernetes itself is split:
 - ``store/``: ``objects`` (objects, uid and owner indexes, SQLite state file), ``cluster``
   (verb semantics, garbage collection, namespace lifecycle), ``apply`` (server-side apply,
   merge and JSON patches, managedFields), ``strategic`` (strategic merge patch), ``selectors``.
-- ``admission/``: ``validation`` + ``schemas`` (OpenAPI schema and API-server rules),
-  ``quota`` + ``quantity`` (LimitRange defaults, ResourceQuota), ``rbac`` (the RBAC
+- ``admission/``: ``validation`` + ``schemas`` + ``names`` (OpenAPI schema and API-server
+  rules), ``podspec``, ``service_spec`` and ``immutable`` (field and update rules);
+  ``chain`` + ``plugins`` (the admission chain) with one module per plugin:
+  ``namespace_lifecycle``, ``limit_ranger``, ``service_account``, ``pod_security`` (+
+  ``pod_security_checks``), ``resource_quota`` (+ ``quota``, ``quantity``); ``rbac`` (the RBAC
   authorizer) + ``rbac_policy`` (the default ClusterRoles and bindings).
 - ``controllers/``: ``manager`` (the controller loop, Jobs, namespace finalizer),
-  ``jobs`` and ``endpoints`` (with local runtimes on), ``events`` (the event recorder) and
+  ``jobs`` and ``endpoints`` (with local runtimes on), ``events`` (the event recorder),
+  ``serviceaccounts`` (a ``default`` ServiceAccount per namespace) and
   ``workloads`` (Deployments, ReplicaSets, StatefulSets, PVCs, load balancers, quota status).
 - ``node/``: ``kubelet`` (the virtual node's stand-in kubelet); with local runtimes on also
   ``agent`` (the local node's kubelet), ``runtime`` (the CRI-shaped port), ``process`` and
@@ -73,23 +77,28 @@ What it does NOT model - test against a real cluster (kind, k3s; ``tests/e2e``) 
   LoadBalancer Services get ``127.0.0.1`` as their address and nothing listens there
   (with local runtimes on, Endpoints/EndpointSlices follow ready pods and Services forward
   to them); NetworkPolicies are stored, never enforced. PVCs are Bound without PersistentVolumes or storage classes.
-- ResourceQuota admission covers pods and PVCs (compute, storage and object counts), not
-  scopes or storage-class quotas; LimitRange only fills in container defaults
-  (no min/max/ratio checks).
+- ResourceQuota admission covers pods, PVCs and object counts, not scopes or
+  storage-class quotas; LimitRange only fills in container defaults (no min/max/ratio
+  checks). PodSecurity (:mod:`storeplane.sim.admission.pod_security`) does not check
+  AppArmor, SELinux, procMount, sysctls, Windows host process or host probes, has no
+  exemptions and no audit log. The ServiceAccount plugin mounts no token volume; no
+  ``kube-root-ca.crt`` ConfigMap is published.
 - Authentication and RBAC only with ``rbac`` (``--rbac``; then HTTPS, the admin token and
   TokenRequest ServiceAccount tokens, Kubernetes RBAC, see :mod:`storeplane.sim.api.auth`);
   even then no RBAC escalation checks (``bind``/``escalate``), impersonation, anonymous
   requests, client certificates, OIDC/webhook authn or authz, Node authorizer, default
   ``admin``/``edit``/``view`` roles, legacy token Secrets, (Local)SubjectAccessReview or
   TokenReview. Without ``rbac`` any token (or none) may do anything. No admission
-  webhooks, no Pod Security admission, few server-side defaults (no port protocols,
-  rollout strategies or probe defaults are filled in).
+  webhooks, few server-side defaults (no port protocols, rollout strategies or probe
+  defaults are filled in).
 - Server-side apply is an approximation (see :mod:`storeplane.sim.store.apply`): lists of maps
   with a ``name`` are merged by name, all other lists are atomic; no per-type merge keys
   (e.g. Service ports by port/protocol). Strategic merge patch does use them
   (:mod:`storeplane.sim.store.strategic`).
 - Validation uses the published OpenAPI schemas plus names, labels, selector/template
-  agreement and a few enums; not the API server's many cross-field rules.
+  agreement, a few enums, the pod spec and Service rules in
+  :mod:`storeplane.sim.admission.podspec` / ``service_spec`` and the immutable fields in
+  :mod:`storeplane.sim.admission.immutable`; not every cross-field rule of the API server.
 - Protobuf only for request bodies (answers are always JSON; a client accepting only
   protobuf gets 406), no ``/openapi/v2``, no ``resourceVersion`` semantics on reads (always
   the latest); watch history is a bounded ring per resource and starts empty after a

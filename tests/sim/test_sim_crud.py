@@ -14,8 +14,10 @@ from storeplane.sim.runner import RunningSimulator
 
 POD_TEMPLATE = {
     "metadata": {"labels": {"app": "x"}},
-    "spec": {"containers": [{"name": "c", "image": "busybox"}], "restartPolicy": "Never"},
+    "spec": {"containers": [{"name": "c", "image": "busybox"}]},
 }
+# A Job's pods may not restart Always (the API server refuses it).
+JOB_TEMPLATE = {**POD_TEMPLATE, "spec": {**POD_TEMPLATE["spec"], "restartPolicy": "Never"}}
 SELECTOR = {"matchLabels": {"app": "x"}}
 
 # A minimal valid body per kind.
@@ -35,7 +37,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "Deployment": {"spec": {"selector": SELECTOR, "template": POD_TEMPLATE}},
     "StatefulSet": {"spec": {"selector": SELECTOR, "template": POD_TEMPLATE, "serviceName": "x"}},
     "ReplicaSet": {"spec": {"selector": SELECTOR, "template": POD_TEMPLATE}},
-    "Job": {"spec": {"template": POD_TEMPLATE}},
+    "Job": {"spec": {"template": JOB_TEMPLATE}},
     "NetworkPolicy": {"spec": {"podSelector": {}, "policyTypes": ["Ingress"]}},
     "Ingress": {"spec": {"rules": [{"host": "shop.example.com"}]}},
     "Role": {"rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]}]},

@@ -279,7 +279,9 @@ def test_a_namespace_with_another_finalizer_waits_for_the_finalize_subresource(
     ).json()
     assert created["spec"]["finalizers"] == ["example.com/x"]
     http.delete("/api/v1/namespaces/shop")
-    wait_until(lambda: not http.get(cms()).json()["items"])
+    # The namespace controller empties it first (its default ServiceAccount too).
+    sas = "/api/v1/namespaces/shop/serviceaccounts"
+    wait_until(lambda: http.get(sas).status_code == 200 and not http.get(sas).json()["items"])
     assert http.get("/api/v1/namespaces/shop").json()["status"]["phase"] == "Terminating"
 
     ns = http.get("/api/v1/namespaces/shop").json()

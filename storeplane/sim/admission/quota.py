@@ -1,12 +1,13 @@
-"""Admission for Pods and PersistentVolumeClaims: LimitRange defaults and ResourceQuota.
+"""The arithmetic of LimitRange defaults and ResourceQuota, for their admission plugins.
 
-Called by :meth:`storeplane.sim.store.cluster.Cluster.create` before a Pod or PVC is stored, in
-the API server's order: the LimitRanger fills in container resources from the namespace's
+Used by :mod:`storeplane.sim.admission.limit_ranger` and
+:mod:`storeplane.sim.admission.resource_quota`, in the admission chain's order: the
+LimitRanger fills in container resources from the namespace's
 LimitRanges (``default`` -> limits, ``defaultRequest`` -> requests, for containers that do
 not set them), then ResourceQuota admission refuses an object that would take the
 namespace over a quota's ``spec.hard``, with the real ``403 Forbidden`` message::
 
-    pods "web-7c9f-abcde" is forbidden: exceeded quota: store-quota, requested:
+    pods "web-7c9f-" is forbidden: exceeded quota: store-quota, requested:
     limits.cpu=500m, used: limits.cpu=1500m, limited: limits.cpu=2
 
 :func:`usage` is also what the quota controller writes to ``status.used``. Counted: pods

@@ -9,8 +9,13 @@ field (``details.causes[].field``), in the API server's wording:
   server uses for schema errors (``spec.replicas: Invalid value: "two": spec.replicas in
   body must be of type integer: "string"``);
 - rules the schemas cannot express: the object name (DNS-1123 label or subdomain per kind),
-  label keys and values, a few required fields, a workload selector that matches its
-  template labels.
+  label keys and values (the object's, a pod template's, a Service selector's), a few
+  required fields, a workload selector that matches its template labels, and the pod spec
+  and Service rules of :mod:`~storeplane.sim.admission.podspec` and
+  :mod:`~storeplane.sim.admission.service_spec` (whose warnings, e.g. a container port
+  declared twice, go to the client's ``Warning`` header).
+
+What an *update* may not change is checked apart, by :mod:`storeplane.sim.admission.immutable`.
 
 Unknown fields follow ``fieldValidation``: ``Strict`` (what kubectl sends) refuses them with
 a 400 ``strict decoding error: unknown field "spec.foo"``; ``Warn`` (the server default)
@@ -20,7 +25,6 @@ drops them and returns a warning for the ``Warning`` header; ``Ignore`` drops th
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable
 from typing import Any, Literal
 
@@ -28,31 +32,24 @@ import jsonschema
 
 from ..errors import bad_request, invalid
 from ..kinds import Kind
+from . import podspec, service_spec
+from .names import (
+    LABEL_MSG,
+    LABEL_RE,
+    LABEL_VALUE_MSG,
+    LABEL_VALUE_RE,
+    QUALIFIED_NAME_RE,
+    SUBDOMAIN_MSG,
+    SUBDOMAIN_RE,
+)
 from .schemas import validator
 
 FieldValidation = Literal["Strict", "Warn", "Ignore"]
 
-_LABEL_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-_SUBDOMAIN_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
-_LABEL_VALUE_RE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
-_QUALIFIED_NAME_RE = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
-
-LABEL_MSG = (
-    "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', "
-    "and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', "
-    "regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')"
-)
-SUBDOMAIN_MSG = (
-    "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' "
-    "or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex "
-    "used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
-)
-LABEL_VALUE_MSG = (
-    "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or "
-    "'.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or "
-    "'my_value',  or '12345', regex used for validation is "
-    "'(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')"
-)
+_LABEL_RE = LABEL_RE
+_SUBDOMAIN_RE = SUBDOMAIN_RE
+_LABEL_VALUE_RE = LABEL_VALUE_RE
+_QUALIFIED_NAME_RE = QUALIFIED_NAME_RE
 
 # Fields the API server refuses to store without; (kind, dotted path).
 REQUIRED: dict[str, tuple[str, ...]] = {
@@ -87,26 +84,24 @@ def name_errors(kind: Kind, name: str, field: str = "metadata.name") -> list[tup
     return []
 
 
-def _label_errors(labels: Any) -> list[tuple[str, str]]:
+def _label_errors(labels: Any, field: str = "metadata.labels") -> list[tuple[str, str]]:
     if labels is None:
         return []
     if not isinstance(labels, dict):
-        return [("metadata.labels", "Invalid value: must be a map of strings")]
+        return [(field, "Invalid value: must be a map of strings")]
     errors: list[tuple[str, str]] = []
     for key, value in labels.items():
         prefix, _, name = key.rpartition("/")
         if (prefix and not _SUBDOMAIN_RE.match(prefix)) or not (
             0 < len(name) <= 63 and _QUALIFIED_NAME_RE.match(name)
         ):
-            errors.append(("metadata.labels", f'Invalid value: "{key}": invalid label key'))
+            errors.append((field, f'Invalid value: "{key}": invalid label key'))
         if not isinstance(value, str):
-            errors.append(("metadata.labels", f"Invalid value: {value!r}: must be a string"))
+            errors.append((field, f"Invalid value: {value!r}: must be a string"))
         elif len(value) > 63:
-            errors.append(
-                ("metadata.labels", f'Invalid value: "{value}": must be no more than 63 characters')
-            )
+            errors.append((field, f'Invalid value: "{value}": must be no more than 63 characters'))
         elif not _LABEL_VALUE_RE.match(value):
-            errors.append(("metadata.labels", f'Invalid value: "{value}": {LABEL_VALUE_MSG}'))
+            errors.append((field, f'Invalid value: "{value}": {LABEL_VALUE_MSG}'))
     return errors
 
 
@@ -294,6 +289,17 @@ def validate(
     if kind.kind in ("Deployment", "StatefulSet", "ReplicaSet"):
         errors += _selector_errors(obj)
     errors += _rule_errors(kind, obj)
+    template_labels = get_path(obj, "spec.template.metadata.labels")
+    if kind.kind in podspec.TEMPLATE_KINDS and template_labels is not None:
+        errors += _label_errors(template_labels, "spec.template.metadata.labels")
+    pod_causes, pod_warnings = podspec.spec_errors(kind, obj)
+    errors += pod_causes
+    warnings += pod_warnings
+    if kind.kind == "Service":
+        errors += service_spec.spec_errors(obj)
+        selector = get_path(obj, "spec.selector")
+        if isinstance(selector, dict):
+            errors += _label_errors(selector, "spec.selector")
     combined = schema_causes + [e for e in errors if e not in schema_causes]
     if combined:
         raise invalid(kind, name, combined)

@@ -43,6 +43,7 @@ from ..store.cluster import Cluster, Obj, rfc3339
 from ..store.objects import ObjectKey, Timer
 from . import endpoints, jobs, workloads
 from .events import record
+from .serviceaccounts import ServiceAccountSync
 
 logger = logging.getLogger(__name__)
 
@@ -311,6 +312,7 @@ def default_controllers(
 
     runtime_mode = node_controllers is not None
     common = [
+        ServiceAccountSync(),
         workloads.DeploymentSync(),
         workloads.ReplicaSetSync(faults),
         workloads.StatefulSetSync(faults),

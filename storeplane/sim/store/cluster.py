@@ -24,7 +24,9 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from ..admission import quota as admission
+from ..admission.chain import Attributes, Operation
+from ..admission.immutable import carry_allocated, update_errors
+from ..admission.plugins import default_chain
 from ..admission.validation import FieldValidation, validate
 from ..errors import (
     ApiError,
@@ -33,7 +35,6 @@ from ..errors import (
     bad_request,
     conflict,
     invalid,
-    namespace_terminating,
     not_found,
 )
 from ..kinds import KINDS, NAMESPACES, Kind, by_qualified
@@ -104,6 +105,7 @@ class Cluster:
         self._cluster_ips: set[str] | None = None
         self._next_ip = 0
         self._dry_run = False
+        self.admission = default_chain()
         # False when a scheduler binds pods (local runtimes on); else every pod lands on
         # the one pretend node at creation.
         self.bind_pods_on_create = True
@@ -267,15 +269,6 @@ class Cluster:
             )
         return body
 
-    def _check_namespace_open(self, kind: Kind, namespace: str, name: str) -> None:
-        if not kind.namespaced:
-            return
-        ns = self.store.peek(self.key(NAMESPACES, None, namespace))
-        if ns is None:
-            raise not_found(NAMESPACES, namespace)
-        if ns["metadata"].get("deletionTimestamp"):
-            raise namespace_terminating(kind, name, namespace)
-
     # --- defaults ---
 
     def _default(self, kind: Kind, obj: Obj, creating: bool) -> None:
@@ -325,13 +318,22 @@ class Cluster:
                 self._cluster_ips.add(ip)
                 return ip
 
-    def _admit(self, kind: Kind, obj: Obj, namespace: str, shown_name: str) -> None:
-        """LimitRange defaults and ResourceQuota admission (see :mod:`admission`)."""
-        if kind.kind == "Pod":
-            admission.apply_limit_ranges(obj, self.store.values("limitranges", namespace))
-        quotas = self.store.values("resourcequotas", namespace)
-        if quotas:
-            admission.check_quota(kind, obj, quotas, list(KINDS), self.store.values, shown_name)
+    def _attributes(
+        self,
+        kind: Kind,
+        operation: Operation,
+        namespace: str | None,
+        name: str,
+        obj: Obj | None,
+        old: Obj | None,
+        subresource: str = "",
+    ) -> Attributes:
+        """What the admission chain sees of a request (reads go to the store directly)."""
+        return Attributes(
+            kind, operation, namespace or "", name, obj, old, subresource,
+            lookup=lambda resource, ns, n: self.store.peek(ObjectKey(resource, ns, n)),
+            objects=self.store.values,
+        )  # fmt: skip
 
     # --- writes ---
 
@@ -363,14 +365,16 @@ class Cluster:
         for field in (*_SERVER_METADATA, "resourceVersion", "managedFields"):
             metadata.pop(field, None)
         self._default(kind, obj, creating=True)
+        # The API server's order: mutating admission, validation, validating admission,
+        # then storage (which is where AlreadyExists is found).
+        attrs = self._attributes(kind, "CREATE", namespace, shown_name, obj, None)
+        self.admission.admit(attrs)
         self._warnings += validate(kind, obj, field_validation)
-        if namespace is not None:
-            self._check_namespace_open(kind, namespace, name)
+        self.admission.validate(attrs)
+        self._warnings += attrs.warnings
         key = self.key(kind, namespace, name)
         if self.store.exists(key):
             raise already_exists(kind, name)
-        if namespace is not None and kind.kind in ("Pod", "PersistentVolumeClaim"):
-            self._admit(kind, obj, namespace, shown_name)
         now = self.clock()
         metadata["uid"] = str(uuid.uuid4())
         metadata["creationTimestamp"] = rfc3339(now)
@@ -539,9 +543,21 @@ class Cluster:
                 metadata.pop(field, None)
         if spec_part(new) != spec_part(old):
             metadata["generation"] = int(old_meta.get("generation", 0)) + 1
+        if not subresource:
+            carry_allocated(kind, new, old)
         self._default(kind, new, creating=False)
         if not trusted:
+            attrs = self._attributes(
+                kind, "UPDATE", metadata.get("namespace"), metadata["name"], new, old, subresource
+            )
+            self.admission.admit(attrs)
             self._warnings += validate(kind, new, field_validation)
+            if not subresource:
+                errors = update_errors(kind, new, old)
+                if errors:
+                    raise invalid(kind, metadata["name"], errors)
+            self.admission.validate(attrs)
+            self._warnings += attrs.warnings
         metadata["managedFields"] = (
             managed_fields
             if managed_fields is not None
@@ -575,6 +591,7 @@ class Cluster:
         it is gone. ``propagation`` (default Background; Orphan for Jobs, as the batch API
         has it) decides what happens to the objects it owns (see :meth:`_collect`)."""
         obj = self.get(kind, namespace, name)
+        self.admission.admit(self._attributes(kind, "DELETE", namespace, name, None, obj))
         key = self.key(kind, namespace, name)
         metadata = obj["metadata"]
         uid = metadata.get("uid")
