@@ -272,3 +272,23 @@ def test_kubectl_prints_the_refusal(
         '(container "web" must not set securityContext.privileged=true), '
         "allowPrivilegeEscalation != false"
     ) in result.stderr, result.stderr
+
+
+@pytest.mark.skipif(KUBECTL is None, reason="kubectl is not on PATH")
+def test_kubectl_prints_the_warning_for_a_workload(
+    sim: RunningSimulator, http: httpx.Client, tmp_path: Path
+) -> None:
+    config = write_kubeconfig(tmp_path / "kubeconfig", sim.url)
+    _namespace(http, "shop", warn="restricted")
+    assert KUBECTL is not None
+    result = subprocess.run(
+        [KUBECTL, "--kubeconfig", str(config), "-n", "shop", "create", "deployment", "web",
+         "--image=nginx:1.27"],
+        capture_output=True, text=True, timeout=30, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert (
+        'Warning: would violate PodSecurity "restricted:latest": allowPrivilegeEscalation != '
+        'false (container "nginx" must set securityContext.allowPrivilegeEscalation=false)'
+    ) in result.stderr, result.stderr
+    assert "deployment.apps/web created" in result.stdout
