@@ -724,6 +724,7 @@ class LocalNode:
         self.forwarder = network.Forwarder(self.pick_endpoint)
         self.workers: dict[str, PodWorker] = {}
         self._stopping: set[asyncio.Task[None]] = set()
+        self._stopping_workers: set[PodWorker] = set()
         self._rr: dict[tuple[str, int], int] = {}
         self._wake_controllers: Any = None
         cluster.subscribe_changes(self._on_change)
@@ -852,7 +853,7 @@ class LocalNode:
                 worker.wake.set()
         elif kind.kind == "PersistentVolumeClaim" and event == "DELETED":
             meta = obj["metadata"]
-            self.folders.remove_claim(str(meta.get("namespace")), str(meta["name"]))
+            self._remove_claim_later(str(meta.get("namespace")), str(meta["name"]))
         elif kind is SERVICES and event == "DELETED":
             uid = str(obj["metadata"].get("uid"))
             self.addresses.release_service(uid)
@@ -864,9 +865,40 @@ class LocalNode:
                 if worker.namespace == namespace:
                     worker.wake.set()
 
+    def _uses_claim(self, worker: PodWorker, namespace: str, claim: str) -> bool:
+        volumes = (worker.pod.get("spec") or {}).get("volumes") or []
+        return worker.namespace == namespace and any(
+            (v.get("persistentVolumeClaim") or {}).get("claimName") == claim for v in volumes
+        )
+
+    def _remove_claim_later(self, namespace: str, claim: str) -> None:
+        """A deleted claim's folder goes once no process of a pod that mounts it runs any
+        more (a database being stopped must not see its files vanish under it)."""
+
+        async def remove() -> None:
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline and any(
+                self._uses_claim(w, namespace, claim)
+                for w in [*self.workers.values(), *self._stopping_workers]
+            ):
+                await asyncio.sleep(0.2)
+            self.folders.remove_claim(namespace, claim)
+
+        self._spawn(remove())
+
+    def _spawn(self, work: Any) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._stopping.add(task)
+        task.add_done_callback(self._stopping.discard)
+
     def _stop_later(self, worker: PodWorker) -> None:
+        self._stopping_workers.add(worker)
+
         async def stop() -> None:
-            await worker.stop(remove=True)
+            try:
+                await worker.stop(remove=True)
+            finally:
+                self._stopping_workers.discard(worker)
             if worker.task is not None:
                 worker.task.cancel()
 

@@ -24,6 +24,7 @@ import re
 import shutil
 import stat
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -130,14 +131,23 @@ class NodeFolders:
     def remove_pod(self, uid: str) -> None:
         record = self.pod_record(uid) or {}
         for extra in record.get("extra_dirs") or []:
-            shutil.rmtree(extra, ignore_errors=True)
-        shutil.rmtree(self.pod_dir(uid), ignore_errors=True)
+            _remove_tree(Path(extra))
+        _remove_tree(self.pod_dir(uid))
 
     def remove_claim(self, namespace: str, claim: str) -> None:
-        shutil.rmtree(self.claim_dir(namespace, claim), ignore_errors=True)
+        _remove_tree(self.claim_dir(namespace, claim))
         space = self.root / "claims" / namespace
         if space.is_dir() and not any(space.iterdir()):
             space.rmdir()
+
+
+def _remove_tree(path: Path) -> None:
+    """rmtree, again if something wrote into the tree meanwhile (a process's last words)."""
+    for _ in range(5):
+        shutil.rmtree(path, ignore_errors=True)
+        if not path.exists():
+            return
+        time.sleep(0.05)
 
 
 def _write_items(directory: Path, data: dict[str, bytes], source: Obj) -> None:
