@@ -60,30 +60,19 @@ def backend(node: LocalNode | None, cluster: Any, service: Obj, port: int | None
     return Backend(local, node.endpoints(service, port) if local else [])
 
 
-_client: httpx.AsyncClient | None = None
-
-
-def _http() -> httpx.AsyncClient:
-    global _client
-    if _client is None:
-        # No timeout on reading: the answer is streamed (a log, a large page).
-        _client = httpx.AsyncClient(timeout=httpx.Timeout(30.0, read=None), verify=False,
-                                    follow_redirects=False, trust_env=False)  # fmt: skip
-    return _client
-
-
 async def forward(
-    request: Request, target: tuple[str, int], path: str, extra: dict[str, str]
+    request: Request, node: LocalNode, target: tuple[str, int], path: str, extra: dict[str, str]
 ) -> Response:
     """Send ``request`` to ``http://<target><path>?<query>`` and stream the answer back."""
     drop = HOP_BY_HOP | {k.lower() for k in extra}
     headers = [(k, v) for k, v in request.headers.items() if k.lower() not in drop]
     headers += list(extra.items())
     host, port = target
-    url = httpx.URL(scheme="http", host=host, port=port, path=path or "/",
-                    query=request.url.query.encode())  # fmt: skip
+    url = httpx.URL(scheme="http", host=host, port=port, path=path or "/")
+    if request.url.query:  # (an empty query would still add a "?")
+        url = url.copy_with(query=request.url.query.encode())
     body = await request.body()
-    client = _http()
+    client = node.http_client()
     upstream = client.build_request(request.method, url, headers=headers, content=body)
     try:
         response = await client.send(upstream, stream=True)

@@ -105,4 +105,4 @@ async def handle(request: Request, cluster: Any, node: Any) -> Response:
         "X-Forwarded-Port": request.headers.get("x-forwarded-port") or str(server_port),
         "Host": host_header,
     }
-    return await forward(request, endpoint, path, extra)
+    return await forward(request, node, endpoint, path, extra)

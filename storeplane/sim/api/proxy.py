@@ -83,7 +83,7 @@ async def serve(
         target = node.pick_endpoint(str(service["metadata"]["uid"]), port) if port else None
         if target is None:
             raise _unavailable(name)
-        return await forward(request, target, path, {})
+        return await forward(request, node, target, path, {})
     if request.method != "GET":
         raise method_not_allowed()
     return proxy(cluster, namespace, service_ref, path)

@@ -40,6 +40,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from ..controllers import events
 from ..kinds import Kind, by_qualified
 from ..store.cluster import Cluster, rfc3339
@@ -725,6 +727,7 @@ class LocalNode:
         self.workers: dict[str, PodWorker] = {}
         self._stopping: set[asyncio.Task[None]] = set()
         self._stopping_workers: set[PodWorker] = set()
+        self._http: httpx.AsyncClient | None = None
         self._rr: dict[tuple[str, int], int] = {}
         self._wake_controllers: Any = None
         cluster.subscribe_changes(self._on_change)
@@ -816,6 +819,8 @@ class LocalNode:
                 w.task.cancel()
         await asyncio.gather(*self._stopping, return_exceptions=True)
         await self.forwarder.close()
+        if self._http is not None:
+            await self._http.aclose()
         self.addresses.close()
         os.close(self._folder_lock)
         if self.temporary:
@@ -1007,6 +1012,15 @@ class LocalNode:
         return ready[n % len(ready)]
 
     # --- for the API ---
+
+    def http_client(self) -> httpx.AsyncClient:
+        """The client the service proxy and the ingress listener forward with (one per
+        simulator: a client belongs to its event loop)."""
+        if self._http is None:
+            # No read timeout: answers are streamed (a log, a large page).
+            self._http = httpx.AsyncClient(timeout=httpx.Timeout(30.0, read=None), verify=False,
+                                           follow_redirects=False, trust_env=False)  # fmt: skip
+        return self._http
 
     def residue(self, namespace: str) -> Obj:
         """CONTRACTS D: processes alive and folders on disk for a namespace's pods and claims."""
