@@ -25,6 +25,7 @@ Pure functions on plain dicts; a malformed patch raises :class:`StrategicPatchEr
 from __future__ import annotations
 
 import copy
+import functools
 import json
 from typing import Any
 
@@ -85,6 +86,7 @@ def _resolve(node: Obj) -> Obj:
     return node
 
 
+@functools.cache
 def schema_for(kind: Kind) -> Schema | None:
     """The root schema of a kind, or None when the published schemas do not have it."""
     try:
