@@ -272,6 +272,10 @@ def test_scale_deployment(kubeconfig: Path, http: httpx.Client, deployed: tuple[
     )  # fmt: skip
     pods = http.get(f"/api/v1/namespaces/{ns}/pods", params={"labelSelector": "app=app"})
     assert len(pods.json()["items"]) == 3
+    rows = table(
+        kubectl(kubeconfig, "get", "deployment/app", "-n", ns, "--subresource=scale").stdout
+    )
+    assert rows == [["NAME", "DESIRED", "AVAILABLE"], ["app", "3", "3"]]
     scale = http.get(f"/apis/apps/v1/namespaces/{ns}/deployments/app/scale").json()
     assert scale["spec"] == {"replicas": 3}
     assert scale["status"] == {"replicas": 3, "selector": "app=app"}

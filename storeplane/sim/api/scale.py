@@ -22,28 +22,12 @@ from ..errors import ApiError, bad_request, conflict, method_not_allowed
 from ..kinds import Kind
 from ..store import apply as patches
 from ..store.cluster import Cluster, Obj
+from . import tables
 from .codec import decode_body, decode_patch
 
+# The Scale kind, for printing (``kubectl get deployment web --subresource=scale``).
+SCALE = Kind("autoscaling", "v1", "scale", "Scale")
 _SCALE_METADATA = ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")
-
-
-def format_selector(selector: Any) -> str:
-    """A LabelSelector as the label selector string Kubernetes prints (``app=web,tier in (a,b)``)."""
-    if not isinstance(selector, dict):
-        return ""
-    parts = [f"{k}={v}" for k, v in sorted((selector.get("matchLabels") or {}).items())]
-    for expression in selector.get("matchExpressions") or []:
-        key, op = expression.get("key", ""), expression.get("operator", "")
-        values = ",".join(sorted(expression.get("values") or []))
-        if op == "In":
-            parts.append(f"{key} in ({values})")
-        elif op == "NotIn":
-            parts.append(f"{key} notin ({values})")
-        elif op == "Exists":
-            parts.append(key)
-        elif op == "DoesNotExist":
-            parts.append(f"!{key}")
-    return ",".join(parts)
 
 
 def scale_of(obj: Obj) -> Obj:
@@ -57,7 +41,7 @@ def scale_of(obj: Obj) -> Obj:
         "spec": {"replicas": int(spec.get("replicas") or 0)},
         "status": {
             "replicas": int(status.get("replicas") or 0),
-            "selector": format_selector(spec.get("selector")),
+            "selector": tables.format_selector(spec.get("selector")),
         },
     }
 
@@ -97,7 +81,12 @@ def handle(
     current = scale_of(obj)
     content_type = request.headers.get("content-type")
     if request.method == "GET":
-        return JSONResponse(current)
+        answer_as = tables.negotiate(request.headers.get("accept"))
+        if answer_as is None:
+            return JSONResponse(current)
+        return JSONResponse(
+            tables.render(SCALE, current, answer_as, request.query_params.get("includeObject"))
+        )
     if request.method == "PUT":
         wanted = decode_body(content_type, raw)
     elif request.method == "PATCH":

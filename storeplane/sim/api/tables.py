@@ -22,7 +22,6 @@ from typing import Any
 
 from ..errors import ApiError, bad_request
 from ..kinds import Kind
-from .scale import format_selector
 
 Obj = dict[str, Any]
 Cell = str | int
@@ -139,6 +138,25 @@ def _images(obj: Obj, now: float) -> str:
 
 def _selector(obj: Obj, now: float) -> str:
     return format_selector(_spec(obj).get("selector")) or "<none>"
+
+
+def format_selector(selector: Any) -> str:
+    """A LabelSelector as the label selector string Kubernetes prints (``app=web,tier in (a,b)``)."""
+    if not isinstance(selector, dict):
+        return ""
+    parts = [f"{k}={v}" for k, v in sorted((selector.get("matchLabels") or {}).items())]
+    for expression in selector.get("matchExpressions") or []:
+        key, op = expression.get("key", ""), expression.get("operator", "")
+        values = ",".join(sorted(expression.get("values") or []))
+        if op == "In":
+            parts.append(f"{key} in ({values})")
+        elif op == "NotIn":
+            parts.append(f"{key} notin ({values})")
+        elif op == "Exists":
+            parts.append(key)
+        elif op == "DoesNotExist":
+            parts.append(f"!{key}")
+    return ",".join(parts)
 
 
 def _none(value: Any) -> str:
@@ -681,6 +699,11 @@ COLUMNS: dict[str, list[Column]] = {
         ("Ports", "string", 0, _slice_ports),
         ("Endpoints", "string", 0, _slice_endpoints),
         AGE,
+    ],
+    "Scale": [
+        NAME,
+        ("Desired", "integer", 0, lambda o, n: int(_spec(o).get("replicas") or 0)),
+        ("Available", "integer", 0, lambda o, n: int(_status(o).get("replicas") or 0)),
     ],
     "Role": [NAME, ("Created At", "date", 0, _created_at)],
     "LimitRange": [NAME, ("Created At", "date", 0, _created_at)],
