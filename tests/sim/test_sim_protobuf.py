@@ -53,6 +53,15 @@ def wrap(api_version: str, kind: str, raw: bytes, encoding: str = "") -> bytes:
     return protobuf.MAGIC + body
 
 
+def nested(depth: int) -> bytes:
+    """A ControllerRevision whose ``data`` (a RawExtension) holds a ControllerRevision
+    whose data holds...: every level is well formed, only the depth is hostile."""
+    body = b""
+    for _ in range(depth):
+        body = wrap("apps/v1", "ControllerRevision", _field(2, _field(1, body)))
+    return body
+
+
 def fixture(name: str) -> bytes:
     return (DATA / f"{name}.bin").read_bytes()
 
@@ -377,8 +386,13 @@ def test_protobuf_delete_options_are_honoured(http: httpx.Client, ns: str) -> No
     [
         (wrap("example.com/v1", "Widget", b""), 415, "cannot decode Widget (example.com/v1)"),
         (b"not protobuf", 400, "not a valid Kubernetes protobuf message"),
+        (nested(3000), 400, "nested too deeply"),
     ],
-    ids=["a kind the simulator cannot decode is 415", "bytes that are not protobuf are 400"],
+    ids=[
+        "a kind the simulator cannot decode is 415",
+        "bytes that are not protobuf are 400",
+        "a message nested thousands deep is 400, not a crash",
+    ],
 )
 def test_undecodable_bodies_get_a_status_that_says_why(
     http: httpx.Client, ns: str, body: bytes, code: int, message: str

@@ -72,6 +72,8 @@ def decode_protobuf(raw: bytes) -> Any:
         return protobuf.decode_object(raw)
     except protobuf.UnsupportedKind as exc:
         raise ApiError(415, "UnsupportedMediaType", str(exc)) from exc
+    except RecursionError as exc:  # a hostile body nesting messages thousands deep
+        raise bad_request("the protobuf message is nested too deeply") from exc
     except protobuf.ProtobufError as exc:
         raise bad_request(
             f"the request body is not a valid Kubernetes protobuf message: {exc}"
