@@ -252,7 +252,11 @@ def _failed(
     now = ctx.clock()
     timing = ctx.timing
     failures = store.failures + 1
-    events.append(warning(store, ctx, exc.reason, exc.message))
+    # Waiting for the simulator's node to stop a deleted store's processes is not a failure
+    # that worsens: look again soon, and say it once per change of what is left.
+    node_wait = store.is_deleting and exc.reason == Reason.RESIDUE_FOUND
+    if not (node_wait and exc.message == store.last_error):
+        events.append(warning(store, ctx, exc.reason, exc.message))
     if decision is not None:
         conditions = derive_conditions(store, decision, now=now, error=exc.message)
     elif store.is_deleting:
@@ -281,6 +285,8 @@ def _failed(
     store = _check_deadline(store, now, exc.message, events, ctx)
     if store.phase == Phase.FAILED or isinstance(exc, TerminalError):
         delay = timing.backoff_cap
+    elif node_wait:
+        delay = max(timing.poll.total_seconds(), getattr(exc, "retry_after", None) or 0.0)
     else:
         delay = backoff_delay(failures, base=timing.backoff_base, cap=timing.backoff_cap)
         if isinstance(exc, RetryableError) and exc.retry_after is not None:

@@ -56,7 +56,11 @@ async def store_log(
         )
     pods = await logs.pods(store.namespace)
     if not pod:
-        raise ChoiceRequiredError(f"say which pod with ?pod=NAME: {_listing(pods)}", field="pod")
+        raise ChoiceRequiredError(
+            f"say which pod (the pod parameter; storeplane stores logs --pod NAME): "
+            f"{_listing(pods)}",
+            field="pod",
+        )
     found = next((p for p in pods if p.name == pod), None)
     if found is None:
         raise PodNotFoundError(f"store {store.id} has no pod {pod!r}; {_listing(pods)}")
@@ -64,8 +68,8 @@ async def store_log(
     if not container:
         if len(found.containers) != 1:
             raise ChoiceRequiredError(
-                f"pod {pod} has several containers; say which with ?container=NAME: "
-                f"{', '.join(names)}",
+                f"pod {pod} has several containers; say which (the container parameter; "
+                f"storeplane stores logs --container NAME): {', '.join(names)}",
                 field="container",
             )
         container = found.containers[0]

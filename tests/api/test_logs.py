@@ -124,7 +124,11 @@ def test_a_simulated_container_has_no_output(api: Api, store: dict[str, Any]) ->
 @pytest.mark.parametrize(
     ("params", "status", "words"),
     [
-        ({}, 400, ["the store's pods are: cache (", ": redis); pair (", "app, proxy", "?pod="]),
+        (
+            {},
+            400,
+            ["the store's pods are: cache (", ": redis); pair (", "app, proxy", "--pod NAME"],
+        ),
         ({"pod": "nope"}, 404, ["has no pod 'nope'", "the store's pods are: cache"]),
         ({"pod": "pair"}, 400, ["several containers", "app, proxy"]),
         ({"pod": "pair", "container": "db"}, 404, ["no container 'db'", "app, proxy"]),

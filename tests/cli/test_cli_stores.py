@@ -172,7 +172,7 @@ def test_logs_without_a_pod_lists_the_stores_pods_and_a_pod_prints_its_output(
     listing = storeplane("logs", SHOP, api_url=dev.url, data_dir=dev.data_dir)
     assert listing.returncode == 1
     assert "the store's pods are:" in listing.stderr and name in listing.stderr
-    assert "--pod" in listing.stderr or "?pod=" in listing.stderr
+    assert "storeplane stores logs --pod NAME" in listing.stderr
     container = server["spec"]["containers"][0]["name"]
     output = storeplane(
         "logs", SHOP, "--pod", name, "-c", container, api_url=dev.url, data_dir=dev.data_dir

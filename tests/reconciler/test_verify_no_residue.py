@@ -11,6 +11,8 @@ import shutil
 import socket
 import threading
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -20,9 +22,10 @@ from storeplane.cluster import KubernetesCluster, connect
 from storeplane.domain.errors import RetryableError
 from storeplane.domain.plans import PlanName
 from storeplane.domain.ports import NodeResidue
-from storeplane.domain.store import Engine, Store, StoreSpec, new_store_id
+from storeplane.domain.store import Engine, Phase, Store, StoreSpec, new_store_id
 from storeplane.reconciler.actions.verify_no_residue import verify_no_residue
-from storeplane.reconciler.context import ReconcileContext
+from storeplane.reconciler.context import ReconcileContext, Timing
+from storeplane.reconciler.reconcile import reconcile_store
 from storeplane.render.cache import RenderCache
 from storeplane.render.charts import CHARTS_DIR
 from storeplane.sim.kubeconfig import write_kubeconfig
@@ -157,3 +160,57 @@ async def test_without_node_residue_the_proof_says_that_part_was_not_checked(
     assert clean and event.reason == "TeardownVerified"
     assert "every namespace and cluster-scoped kind checked" in event.message
     assert "processes and folders not checked" in event.message
+
+
+async def test_a_deleted_store_waits_for_its_lingering_process_saying_so_once(
+    sim: RunningSimulator, tmp_path: Path
+) -> None:
+    """The namespace is gone while a process that ignores SIGTERM lives out its grace period:
+    the store stays Deleting with ResidueFound said once (not once per look), looked at again
+    every poll rather than with a growing backoff, and ends Deleted once the node is clean."""
+    cluster = connect(write_kubeconfig(tmp_path / "kubeconfig", sim.url))
+    timing = Timing(poll=timedelta(milliseconds=100), backoff_base=5.0, backoff_cap=60.0)
+    ctx = ReconcileContext(
+        cluster=cluster, renderer=RenderCache(), charts_dir=CHARTS_DIR, timing=timing
+    )
+    store = _store()
+    stubborn = {
+        "name": "stubborn",
+        "image": "redis:7",
+        "command": ["sh", "-c", "trap '' TERM; while true; do sleep 0.2; done"],
+    }
+    try:
+        with httpx.Client(base_url=sim.url, timeout=10) as kube:
+            kube.post("/api/v1/namespaces", json={"metadata": {"name": store.namespace}})
+            kube.post(
+                f"/api/v1/namespaces/{store.namespace}/pods",
+                json={
+                    "metadata": {"name": "stubborn"},
+                    "spec": {"terminationGracePeriodSeconds": 3, "containers": [stubborn]},
+                },
+            ).raise_for_status()
+            for _ in range(100):
+                pod = kube.get(f"/api/v1/namespaces/{store.namespace}/pods/stubborn").json()
+                if (pod.get("status") or {}).get("phase") == "Running":
+                    break
+                await asyncio.sleep(0.1)
+        current = replace(store, phase=Phase.READY).request_deletion(now=NOW)
+        events = []
+        delays = []
+        for _ in range(200):
+            result = await reconcile_store(current, ctx)
+            current, events = result.store, events + result.events
+            if current.phase == Phase.DELETED:
+                break
+            if result.error_reason == "ResidueFound":
+                delays.append(result.requeue_after)
+            await asyncio.sleep(0.1)
+    finally:
+        await cluster.close()
+    assert current.phase == Phase.DELETED, current.last_error
+    found = [e for e in events if e.reason == "ResidueFound"]
+    assert found, "the lingering process was never seen"
+    assert "stubborn/stubborn (pid " in found[0].message
+    assert len(found) <= 3  # said when what is left changes, not on every look
+    assert delays and all(d == timedelta(seconds=1) for d in delays)  # no growing backoff
+    assert events[-2].reason == "TeardownVerified"
