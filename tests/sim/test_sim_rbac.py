@@ -3,6 +3,7 @@ it do, and the API server's 401/403 answers - over HTTPS, with httpx and with ku
 
 from __future__ import annotations
 
+import json
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -463,3 +464,59 @@ def test_kubectl_auth_can_i_and_whoami_for_the_admin_and_a_service_account(
     nobody = rbac_sim.write_kubeconfig(tmp_path / "nobody", token="not-a-token")
     unauthorized = kubectl(nobody, "get", "namespaces")
     assert "You must be logged in to the server" in unauthorized.stderr
+
+
+# --- with helm 4 ---
+
+HELM = REPO / ".tools" / "bin" / "helm"
+
+
+def helm(kubeconfig: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    assert HELM.exists(), "run scripts/setup.sh: the helm checks need .tools/bin/helm"
+    return subprocess.run([str(HELM), "--kubeconfig", str(kubeconfig), *args],
+                          capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+
+
+def test_helm_installs_where_a_role_binding_allows_and_is_refused_elsewhere(
+    rbac_sim: RunningSimulator, admin: httpx.Client, team: str, tmp_path: Path
+) -> None:
+    created = helm(tmp_path / "none", "create", str(tmp_path / "demo"))
+    assert created.returncode == 0, created.stderr
+    binding = {"metadata": {"name": "bot-admin"},
+               "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                           "name": "cluster-admin"},
+               "subjects": [{"kind": "ServiceAccount", "name": "bot", "namespace": team}]}  # fmt: skip
+    assert admin.post(f"{RBAC}/namespaces/{team}/rolebindings", json=binding).status_code == 201
+    as_bot = rbac_sim.write_kubeconfig(tmp_path / "bot", token=_token(admin, team))
+    installed = helm(as_bot, "install", "demo", str(tmp_path / "demo"), "-n", team)
+    assert installed.returncode == 0, installed.stderr
+    assert "STATUS: deployed" in installed.stdout
+    refused = helm(as_bot, "install", "demo", str(tmp_path / "demo"), "-n", "default")
+    assert refused.returncode == 1
+    assert (
+        f'serviceaccounts "demo" is forbidden: User "system:serviceaccount:{team}:bot" cannot '
+        'get resource "serviceaccounts" in API group "" in the namespace "default"'
+    ) in refused.stderr
+
+
+# --- with the official Python client ---
+
+
+def test_the_python_client_authenticates_with_a_service_account_token(
+    rbac_sim: RunningSimulator, admin: httpx.Client, team: str, tmp_path: Path
+) -> None:
+    from kubernetes import client as k8s_client
+    from kubernetes import config as k8s_config
+    from kubernetes.client.rest import ApiException
+
+    _grant(admin, team, [{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["list"]}])
+    path = rbac_sim.write_kubeconfig(tmp_path / "bot", token=_token(admin, team))
+    core = k8s_client.CoreV1Api(k8s_config.new_client_from_config(str(path)))
+    assert core.list_namespaced_config_map(team).items == []
+    with pytest.raises(ApiException) as refused:
+        core.list_namespaced_secret(team)
+    assert refused.value.status == 403
+    assert json.loads(refused.value.body)["message"] == (
+        f'secrets is forbidden: User "system:serviceaccount:{team}:bot" cannot list resource '
+        f'"secrets" in API group "" in the namespace "{team}"'
+    )
