@@ -227,6 +227,7 @@ async def run_journey(
     passes: int = 80,
     pause: float = 0.05,
     sync_timeout: float = 20,
+    drift: bool = True,
 ) -> JourneyResult:
     """Create a store, wait for Ready, change its plan, wait for Ready, delete it, wait for
     Deleted and check nothing labelled for it is left - all as the token's holder."""
@@ -281,14 +282,9 @@ async def run_journey(
         raise _Failed(f"{step}: stuck in {store.phase.value}",
                       store.last_error or _false_conditions(store))  # fmt: skip
 
-    admin = admin_client(sim)
-    started = time.monotonic()
-    # As storeplane serve does, start from a synced cache when the watches can sync at all
-    # (without list rights they cannot: the passes then read live and meet the refusal).
-    result.cache_used = await watcher.wait_synced(sync_timeout)
-    try:
-        store = await until("provision", store, {Phase.READY})
-        await read_a_log(inner, store.namespace)  # what GET /api/v1/stores/{id}/logs does
+    async def heal(store: Store) -> Store:
+        """Objects deleted by hand and the namespace deleted by hand are made again; a stray
+        Role is pruned. Needs watch on each kind (the cache learns of changes by watching)."""
         # Drift: objects deleted by hand come back; the cache learns of it only by watching.
         removed, stray = remove_by_hand(admin, store.namespace, store_id)
         store = await until("heal drift", store, {Phase.READY},
@@ -299,6 +295,18 @@ async def run_journey(
         admin.delete(namespace_url).raise_for_status()
         store = await until("recreate namespace", store, {Phase.READY},
                             lambda: _phase(admin.get(namespace_url)) == "Active")  # fmt: skip
+        return store
+
+    admin = admin_client(sim)
+    started = time.monotonic()
+    # As storeplane serve does, start from a synced cache when the watches can sync at all
+    # (without list rights they cannot: the passes then read live and meet the refusal).
+    result.cache_used = await watcher.wait_synced(sync_timeout)
+    try:
+        store = await until("provision", store, {Phase.READY})
+        await read_a_log(inner, store.namespace)  # what GET /api/v1/stores/{id}/logs does
+        if drift:
+            store = await heal(store)
         changed = store.with_plan(PlanName.MEDIUM, now=ctx.clock(), deadline=timing.deadline)
         store = await until("change plan", changed, {Phase.READY})
         # Residue: objects labelled for the store outside its namespace are found and deleted.
@@ -344,7 +352,9 @@ def remove_by_hand(admin: httpx.Client, namespace: str, store_id: str) -> tuple[
 
 
 POD_SPEC = {"containers": [{"name": "c", "image": "busybox"}], "restartPolicy": "Never"}
-TEMPLATE = {"metadata": {"labels": {"app": "leak"}}, "spec": POD_SPEC}
+# A Deployment's pods must restart always (the API server refuses anything else).
+TEMPLATE = {"metadata": {"labels": {"app": "leak"}},
+            "spec": {"containers": [{"name": "c", "image": "busybox"}]}}  # fmt: skip
 SELECTOR = {"matchLabels": {"app": "leak"}}
 
 
