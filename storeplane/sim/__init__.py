@@ -84,13 +84,13 @@ What it does NOT model - test against a real cluster (kind, k3s; ``tests/e2e``) 
   exemptions and no audit log. The ServiceAccount plugin mounts no token volume; no
   ``kube-root-ca.crt`` ConfigMap is published.
 - Authentication and RBAC only with ``rbac`` (``--rbac``; then HTTPS, the admin token and
-  TokenRequest ServiceAccount tokens, Kubernetes RBAC, see :mod:`storeplane.sim.api.auth`);
-  even then no RBAC escalation checks (``bind``/``escalate``), impersonation, anonymous
-  requests, client certificates, OIDC/webhook authn or authz, Node authorizer, default
-  ``admin``/``edit``/``view`` roles, legacy token Secrets, (Local)SubjectAccessReview or
-  TokenReview. Without ``rbac`` any token (or none) may do anything. No admission
-  webhooks, few server-side defaults (no port protocols, rollout strategies or probe
-  defaults are filled in).
+  TokenRequest ServiceAccount tokens, Kubernetes RBAC, see :mod:`storeplane.sim.api.auth`;
+  impersonation as the API server checks it); even then no RBAC escalation checks
+  (``bind``/``escalate``), anonymous requests, client certificates, OIDC/webhook authn or
+  authz, Node authorizer, default ``admin``/``edit``/``view`` roles, legacy token Secrets,
+  (Local)SubjectAccessReview or TokenReview. Without ``rbac`` any token (or none) may do
+  anything. No admission webhooks, few server-side defaults (no port protocols, rollout
+  strategies or probe defaults are filled in).
 - Server-side apply is an approximation (see :mod:`storeplane.sim.store.apply`): lists of maps
   with a ``name`` are merged by name, all other lists are atomic; no per-type merge keys
   (e.g. Service ports by port/protocol). Strategic merge patch does use them

@@ -520,3 +520,24 @@ def test_the_python_client_authenticates_with_a_service_account_token(
         f'secrets is forbidden: User "system:serviceaccount:{team}:bot" cannot list resource '
         f'"secrets" in API group "" in the namespace "{team}"'
     )
+
+
+def test_kubectl_as_impersonates_when_allowed_and_is_refused_otherwise(
+    rbac_sim: RunningSimulator, admin: httpx.Client, team: str, tmp_path: Path
+) -> None:
+    as_admin = rbac_sim.write_kubeconfig(tmp_path / "admin")
+    bot = f"system:serviceaccount:{team}:bot"
+    # system:masters may impersonate anyone: can-i answers for the ServiceAccount
+    no = kubectl(as_admin, "auth", "can-i", "create", "deployments", "-n", team, f"--as={bot}")
+    assert (no.returncode, no.stdout.strip()) == (1, "no"), no.stderr
+    whoami = kubectl(as_admin, "auth", "whoami", f"--as={bot}")
+    assert bot in whoami.stdout and f"system:serviceaccounts:{team}" in whoami.stdout
+    grouped = kubectl(as_admin, "auth", "whoami", "--as=alice", "--as-group=devs")
+    assert "alice" in grouped.stdout and "[devs system:authenticated]" in grouped.stdout
+    # a ServiceAccount may not impersonate without the impersonate verb
+    as_bot = rbac_sim.write_kubeconfig(tmp_path / "bot", token=_token(admin, team))
+    refused = kubectl(as_bot, "get", "pods", "-n", team, "--as=admin")
+    assert refused.stderr.strip() == (
+        f'Error from server (Forbidden): users "admin" is forbidden: User "{bot}" cannot '
+        'impersonate resource "users" in API group "" at the cluster scope'
+    )

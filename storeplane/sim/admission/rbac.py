@@ -24,7 +24,8 @@ What it follows (kubernetes ``plugin/pkg/auth/authorizer/rbac``):
 
 Not modelled: escalation prevention (creating a Role or binding that grants more than one
 holds is allowed to anyone who may write RBAC objects), ``bind``/``escalate`` checks,
-impersonation, the Node authorizer, webhooks.
+the Node authorizer, webhooks. (Impersonation is checked before, by
+:mod:`storeplane.sim.api.impersonation`.)
 """
 
 from __future__ import annotations

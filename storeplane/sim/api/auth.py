@@ -19,6 +19,9 @@ except the simulator's own ``/sim/v1/*`` it
    (the API server checks that inside its patch handler), and
 4. passes the user on in ``scope["state"]["user"]`` for the access reviews.
 
+Between 1 and 2, ``Impersonate-*`` headers (``kubectl --as``) switch the user when the real
+one may ``impersonate`` it (:mod:`storeplane.sim.api.impersonation`).
+
 ServiceAccount tokens are JWTs with the claims the API server puts in them (``iss``, ``sub``,
 ``aud``, ``exp``, ``kubernetes.io``), signed with HMAC-SHA256 by a key kept in the state file
 (so tokens survive a restart on the same file); a real cluster signs with RS256 and publishes
@@ -47,6 +50,7 @@ from ..errors import ApiError
 from ..kinds import lookup
 from ..store.cluster import Cluster
 from ..store.objects import ObjectStore, read_meta
+from .impersonation import impersonate
 from .requestinfo import resolve
 
 Obj = dict[str, Any]
@@ -216,8 +220,10 @@ def check(
     query: dict[str, str],
     authorization: str | None,
     content_type: str,
+    impersonation: list[tuple[str, str]] | None = None,
 ) -> UserInfo:
-    """Authenticate and authorize one request; ApiError 401/403 when it may not proceed."""
+    """Authenticate (and impersonate, with ``Impersonate-*`` headers: lower-case name, value)
+    and authorize one request; ApiError 401/403 when it may not proceed."""
     sa_kind = lookup("", "v1", "serviceaccounts")
     assert sa_kind is not None
 
@@ -229,8 +235,9 @@ def check(
     user = authority.authenticate(authorization, find_account)
     if user is None:
         raise unauthorized()
-    attrs = resolve(user, method, path, query)
     read = reader(cluster)
+    user = impersonate(read, user, impersonation or [])
+    attrs = resolve(user, method, path, query)
     decision = authorize(read, attrs)
     if not decision.allowed:
         raise forbidden(attrs, decision)
@@ -260,7 +267,8 @@ class AuthMiddleware:
             error = ApiError(503, "ServiceUnavailable", "the simulator is not started")
             await JSONResponse(error.status_body(), error.code)(scope, receive, send)
             return
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        pairs = [(k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in scope["headers"]]
+        headers = dict(pairs)
         query: dict[str, str] = {}
         for key, value in parse_qsl(scope.get("query_string", b"").decode("latin-1"), True):
             query.setdefault(key, value)
@@ -272,6 +280,7 @@ class AuthMiddleware:
                 query,
                 headers.get("authorization"),
                 headers.get("content-type", ""),
+                [(k, v) for k, v in pairs if k.startswith("impersonate-")],
             )
         except ApiError as exc:
             await JSONResponse(exc.status_body(), exc.code)(scope, receive, send)
