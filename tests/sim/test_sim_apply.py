@@ -210,3 +210,20 @@ def test_apply_yaml_keeps_timestamp_like_values_as_strings(http: httpx.Client) -
     assert response.status_code == 201, response.text
     assert response.json()["metadata"]["annotations"] == {"since": "2024-01-01T00:00:00Z"}
     assert response.json()["status"] == {"phase": "Active"}
+
+
+@pytest.mark.usefixtures("shop")
+def test_reapplying_two_mounts_of_one_volume_keeps_both(http: httpx.Client) -> None:
+    """Two volumeMounts may share a volume name (different mountPath/subPath): applying the
+    same configuration again must not fold them into one (helm 4 upgrades re-apply)."""
+    body = deployment("web")
+    body["spec"]["template"]["spec"]["volumes"] = [{"name": "cfg", "configMap": {"name": "c"}}]
+    mounts = [
+        {"name": "cfg", "mountPath": "/etc/a.conf", "subPath": "a.conf"},
+        {"name": "cfg", "mountPath": "/etc/b.conf", "subPath": "b.conf"},
+    ]
+    body["spec"]["template"]["spec"]["containers"][0]["volumeMounts"] = mounts
+    assert apply(http, body).status_code == 201
+    again = apply(http, body)
+    assert again.status_code == 200, again.text
+    assert again.json()["spec"]["template"]["spec"]["containers"][0]["volumeMounts"] == mounts

@@ -7,9 +7,10 @@ dicts; no I/O.
 The model (a documented approximation of structured-merge-diff):
 
 - A *field path* is a tuple like ``("f:spec", "f:replicas")``. Maps are walked key by key.
-  A list whose items are all maps with a string ``name`` (containers, env, volumes, ports
-  with names...) is *keyed by name*: each item is ``k:{"name":"web"}`` and is merged item by
-  item. Every other list, and every scalar, is atomic: a leaf replaced wholesale.
+  A list whose items are all maps with a unique string ``name`` (containers, env, volumes,
+  ports with names...) is *keyed by name*: each item is ``k:{"name":"web"}`` and is merged
+  item by item. Every other list (volumeMounts sharing a volume name too), and every
+  scalar, is atomic: a leaf replaced wholesale.
 - Each manager's set is stored in ``metadata.managedFields`` as FieldsV1 (``f:``/``k:`` keys,
   ``"."`` marking an owned list item), so ownership survives a restart with the object.
 - Apply by manager M: fields in the applied configuration are merged into the live object
@@ -50,11 +51,13 @@ class ApplyConflict(Exception):
 
 
 def is_keyed_list(value: Any) -> bool:
-    return (
-        isinstance(value, list)
-        and bool(value)
-        and all(isinstance(i, dict) and isinstance(i.get("name"), str) for i in value)
-    )
+    """A list merged item by item by ``name``: every item a map with a string name, and
+    the names unique. Repeated names (two volumeMounts of one volume at different paths,
+    keyed by mountPath in Kubernetes) make the list atomic instead, so no item is lost."""
+    if not isinstance(value, list) or not value:
+        return False
+    names = [i.get("name") if isinstance(i, dict) else None for i in value]
+    return all(isinstance(n, str) for n in names) and len(set(names)) == len(names)
 
 
 def _item_key(name: str) -> str:
