@@ -47,7 +47,7 @@ from ..kinds import Kind, by_qualified
 from ..store.cluster import Cluster, rfc3339
 from . import envvars, network, probes
 from .images import LocalImage, RuntimeTable
-from .process import ProcessRuntime
+from .process import CONTAINER_MARK, POD_MARK, ProcessRuntime, marked
 from .runtime import (
     ContainerConfig,
     ContainerState,
@@ -260,6 +260,26 @@ class PodWorker:
         if now < run.next_start:
             return
         self._start(run)
+
+    def restarts(self, run: ContainerRun) -> bool:
+        return self._restarts(run)
+
+    def resume_simulated(self, run: ContainerRun, state: Obj) -> None:
+        """A simulated container recorded as running before a restart: running again,
+        quietly (nothing ran, so nothing restarted)."""
+        run.runtime = self.node.simulated
+        process = self._simulated_spec(run)
+        log = self.directory / "logs" / run.name / f"{run.restart_count}.log"
+        config = ContainerConfig(
+            run.name, str(run.spec.get("image")), run.restart_count, process, log
+        )
+        self.node.simulated.run_pod_sandbox(
+            SandboxConfig(self.uid, self.namespace, self.name, self.ip or "", self.directory)
+        )
+        run.id = self.node.simulated.create_container(self.uid, config)
+        self.node.simulated.start_container(run.id)
+        run.state = state
+        run.started = run.ready = not run.init
 
     def _restarts(self, run: ContainerRun) -> bool:
         """Whether a terminated container starts again (restartPolicy)."""
@@ -481,6 +501,9 @@ class PodWorker:
         full_env.setdefault("HOSTNAME", self.name)
         full_env["TMPDIR"] = str(paths.host("/tmp"))
         full_env["SP_POD_IP"] = self.ip
+        # Every process of the container inherits these, detached ones too (see process.marked).
+        full_env[POD_MARK] = self.uid
+        full_env[CONTAINER_MARK] = run.name
         if self.socket_dir is not None:
             full_env["SP_SOCKET_DIR"] = str(self.socket_dir)
         if image.entrypoint == "postgres" and not command:
@@ -787,25 +810,32 @@ class LocalNode:
             seen = recorded.get(run.name) or {}
             run.restart_count = int(seen.get("restartCount") or 0)
             run.last_state = seen.get("lastState") or {}
-            if (
-                run.init
-                and "terminated" in (seen.get("state") or {})
-                and (seen["state"]["terminated"].get("exitCode") == 0)
-            ):
-                run.succeeded = True
-                run.state = seen["state"]
-                continue
+            state = seen.get("state") or {}
             container_id = f"{worker.uid[:8]}-{run.name}-{run.restart_count}"
             if container_id in alive:
                 worker.adopt(run, container_id)
                 logger.info("adopted %s of pod %s/%s", run.name, worker.namespace, worker.name)
-            elif run.image is not None:
+                continue
+            if "terminated" in state:
+                # Ended before the restart and already recorded: a container that does not
+                # restart (a completed init container, a Job's) stays as it was.
+                run.state = state
+                code = int(state["terminated"].get("exitCode") or 0)
+                if (run.init and code == 0) or (not run.init and not worker.restarts(run)):
+                    run.succeeded = code == 0
+                    continue
+            if run.image is None and "running" in state:
+                worker.resume_simulated(run, state)
+                continue
+            if run.image is not None:
                 exited = self.process.container_status(container_id)
                 if exited.state is ContainerState.EXITED:
                     run.id, run.runtime = container_id, self.process
                     run.started_at = exited.started_at
         if all(r.succeeded for r in worker.inits):
             worker.initialized = True
+        if status.get("phase") == "Failed":
+            worker.failed = True
 
     async def stop(self) -> None:
         """The simulator stops: stop every process (their pods stay in the state file and
@@ -1032,9 +1062,18 @@ class LocalNode:
                 continue
             folders.append(str(directory))
             folders += [d for d in record.get("extra_dirs") or [] if os.path.exists(d)]
+            listed = set()
             for container_id, pid in self.process.processes(directory.name):
                 container = container_id[9:].rsplit("-", 1)[0]
                 processes.append({"pod": record.get("name"), "container": container, "pid": pid})
+                listed.add(pid)
+            groups = self.process.groups(directory.name)
+            for pid, container in marked(directory.name):  # helpers that left their group
+                with contextlib.suppress(OSError):
+                    if pid not in listed and os.getpgid(pid) not in groups:
+                        processes.append(
+                            {"pod": record.get("name"), "container": container, "pid": pid}
+                        )
         folders += [str(d) for d in self.folders.claim_dirs(namespace)]
         return {"processes": processes, "folders": folders}
 

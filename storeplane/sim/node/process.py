@@ -69,6 +69,42 @@ def signal_group(pid: int, started: int | None, sig: int) -> None:
         os.killpg(pid, sig)
 
 
+POD_MARK = "STOREPLANE_POD_UID"
+CONTAINER_MARK = "STOREPLANE_CONTAINER"
+
+
+def marked(sandbox_id: str) -> list[tuple[int, str]]:
+    """(pid, container name) of every live process whose environment carries the pod's mark:
+    also the ones that left the container's process group (a detached helper, as Medusa's
+    telemetry starts one), which no group signal reaches. The poor man's cgroup."""
+    wanted = f"{POD_MARK}={sandbox_id}".encode()
+    found = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/environ", "rb") as handle:
+                environ = handle.read().split(b"\0")
+        except OSError:
+            continue
+        if wanted not in environ:
+            continue
+        pid = int(entry.name)
+        if start_time(pid) is None:
+            continue  # a zombie
+        container = next((v.split(b"=", 1)[1].decode() for v in environ
+                          if v.startswith(CONTAINER_MARK.encode() + b"=")), "")  # fmt: skip
+        found.append((pid, container))
+    return found
+
+
+def kill_strays(sandbox_id: str) -> None:
+    """SIGKILL whatever still carries the pod's mark."""
+    for pid, _ in marked(sandbox_id):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGKILL)
+
+
 def which(name: str, path: str) -> str | None:
     if "/" in name:
         return name if os.access(name, os.X_OK) else None
@@ -143,11 +179,13 @@ class ProcessRuntime:
         for container in list(self._containers.values()):
             if container.sandbox == sandbox_id:
                 self.signal_container(container.id, kill=True)
+        kill_strays(sandbox_id)
 
     def remove_pod_sandbox(self, sandbox_id: str) -> None:
         for container in list(self._containers.values()):
             if container.sandbox == sandbox_id:
                 self.remove_container(container.id)
+        kill_strays(sandbox_id)
         self._sandboxes.pop(sandbox_id, None)
 
     def adopt(self, sandbox_id: str, directory: Path) -> list[str]:
@@ -187,6 +225,11 @@ class ProcessRuntime:
                 continue
             result.append((container.id, self._child_pid(container) or container.pid))
         return result
+
+    def groups(self, sandbox_id: str) -> set[int]:
+        """The process groups of the sandbox's live containers (conmon leads each)."""
+        return {c.pid for c in self._containers.values()
+                if c.sandbox == sandbox_id and c.pid is not None and alive(c.pid, c.pid_started)}  # fmt: skip
 
     @staticmethod
     def _child_pid(container: _Container) -> int | None:

@@ -16,7 +16,7 @@ from ..config import SimulatorConfig
 from ..store.cluster import Cluster
 from .agent import LocalNode
 from .images import RuntimeTable, load_table
-from .process import ProcessRuntime, alive, start_time
+from .process import ProcessRuntime, alive, kill_strays, start_time
 from .scheduler import Scheduler, ensure_nodes
 from .volumes import NodeFolders, node_root
 
@@ -46,6 +46,7 @@ def reap_abandoned(keep: Path) -> None:
         for pod_dir in sorted((folder / "pods").glob("*")):
             for container_id in runtime.adopt(pod_dir.name, pod_dir):
                 runtime.signal_container(container_id, kill=True)
+            kill_strays(pod_dir.name)
             record = NodeFolders(folder).pod_record(pod_dir.name) or {}
             for extra in record.get("extra_dirs") or []:
                 shutil.rmtree(extra, ignore_errors=True)

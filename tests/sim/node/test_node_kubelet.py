@@ -351,3 +351,24 @@ def test_an_operators_own_runtime_table_runs_its_image(tmp_path: Path) -> None:
             "containers": [{"name": "db", "image": "postgres:16"}]}})  # fmt: skip
         wait_until(lambda: pod(http, "own", "db").get("spec", {}).get("nodeName") == "storeplane-sim-node",
                    timeout=10)  # fmt: skip
+
+
+def test_a_helper_that_left_the_process_group_is_found_and_stopped_with_its_pod(
+    lhttp: httpx.Client, ns: str
+) -> None:
+    # setsid: a new session, out of reach of a signal to the container's process group
+    _post(
+        lhttp, f"/api/v1/namespaces/{ns}/pods", _bare("escape", "setsid sleep 300 & exec sleep 300")
+    )
+    wait_until(lambda: ready(pod(lhttp, ns, "escape")), timeout=20)
+
+    def both() -> list[dict[str, Any]] | None:
+        found = lhttp.get("/sim/v1/node/residue", params={"namespace": ns}).json()["processes"]
+        return found if len(found) == 2 else None
+
+    processes = wait_until(both, timeout=10)
+    assert {p["container"] for p in processes} == {"main"}
+    assert lhttp.delete(f"/api/v1/namespaces/{ns}/pods/escape").status_code == 200
+    wait_until(lambda: not any(alive(p["pid"]) for p in processes), timeout=40)
+    wait_until(lambda: lhttp.get("/sim/v1/node/residue", params={"namespace": ns}).json()
+               == {"processes": [], "folders": []}, timeout=10)  # fmt: skip

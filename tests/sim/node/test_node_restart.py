@@ -92,6 +92,12 @@ def test_a_sigkilled_simulator_adopts_its_running_processes(sim_process: SimProc
     sim_process.start()
     with httpx.Client(base_url=sim_process.url, timeout=10) as http:
         _redis_pod(http)
+        done = {"metadata": {"name": "once"}, "spec": {"restartPolicy": "Never", "containers": [
+            {"name": "once", "image": "redis:7", "command": ["sh", "-c", "echo ran"]}]}}  # fmt: skip
+        assert http.post("/api/v1/namespaces/keep/pods", json=done).status_code == 201
+        wait_until(
+            lambda: pod(http, "keep", "once")["status"].get("phase") == "Succeeded", timeout=10
+        )
         (before,) = _residue(http)["processes"]
     sim_process.kill()
     assert alive(before["pid"]), "the container outlives its simulator"
@@ -103,8 +109,12 @@ def test_a_sigkilled_simulator_adopts_its_running_processes(sim_process: SimProc
         current = pod(http, "keep", "cache")
         assert ready(current)
         assert current["status"]["containerStatuses"][0]["restartCount"] == 0
+        # a container that had completed is not run again
+        assert pod(http, "keep", "once")["status"]["phase"] == "Succeeded"
+        assert http.get("/api/v1/namespaces/keep/pods/once/log").text == "ran\n"
         # it still is its kubelet's: deleting the pod stops it
-        assert http.delete("/api/v1/namespaces/keep/pods/cache").status_code == 200
+        for name in ("cache", "once"):
+            assert http.delete(f"/api/v1/namespaces/keep/pods/{name}").status_code == 200
         wait_until(lambda: not alive(before["pid"]), timeout=10)
         wait_until(lambda: _residue(http) == {"processes": [], "folders": []}, timeout=10)
 
