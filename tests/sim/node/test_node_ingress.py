@@ -65,7 +65,11 @@ def shop(echo_sim: RunningSimulator) -> str:
     with httpx.Client(base_url=echo_sim.url, timeout=10) as http:
         http.post("/api/v1/namespaces", json={"metadata": {"name": "echo"}})
         for name, image, extra in (
-            ("web", "example.com/echo:1", {}),
+            (
+                "web",
+                "example.com/echo:1",
+                {"readinessProbe": {"httpGet": {"path": "/", "port": "http"}, "periodSeconds": 1}},
+            ),
             ("blog", "wordpress:6.6", {}),
             (
                 "slow",
