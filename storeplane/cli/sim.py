@@ -85,7 +85,11 @@ def sim(
             }
         )
         delays = parse_ready_delays(ready_delay_for)
-    except Exception as exc:  # ApiError (bad fault setting) or ValueError (bad flag)
+        if runtimes is not None:  # a bad table is the user's to fix before anything starts
+            from storeplane.sim.node.images import load_table
+
+            load_table(runtimes)
+    except Exception as exc:  # ApiError (bad fault setting), ValueError (bad flag or table)
         raise typer.BadParameter(str(exc)) from exc
     serve_forever(
         SimulatorConfig(

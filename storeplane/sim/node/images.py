@@ -209,14 +209,11 @@ def load_table(path: Path | None = None) -> RuntimeTable:
         text = source.read_text()
     except OSError as exc:
         raise TableError(f"cannot read the runtime table {source}: {exc.strerror}") from exc
-    try:
-        if source.suffix in (".yaml", ".yml"):
-            import yaml
+    import yaml
 
-            raw = yaml.safe_load(text)
-        else:
-            raw = json.loads(text)
-    except ValueError as exc:
+    try:
+        raw = yaml.safe_load(text) if source.suffix in (".yaml", ".yml") else json.loads(text)
+    except (ValueError, yaml.YAMLError) as exc:
         raise TableError(f"the runtime table {source} is not valid: {exc}") from exc
     if not isinstance(raw, dict) or not isinstance(raw.get("runtimes"), list):
         raise TableError(f'the runtime table {source} needs a "runtimes" list')
