@@ -270,6 +270,36 @@ def test_a_deleted_pod_gets_sigterm_and_its_folders_go(lhttp: httpx.Client, ns: 
     assert not Path(log_file).exists()
 
 
+def test_a_process_that_left_its_container_is_found_and_ended_with_the_pod(
+    lhttp: httpx.Client, ns: str
+) -> None:
+    # As Medusa's telemetry does when its CLI exits: a child in a session of its own, which
+    # the container's process group signal never reaches. It writes into the pod's volume.
+    body = _bare(
+        "leaver",
+        "setsid sh -c 'while :; do date > /scratch/stray; sleep 0.2; done' & "
+        "while :; do sleep 0.1; done",
+    )
+    body["spec"]["volumes"] = [{"name": "scratch", "emptyDir": {}}]
+    body["spec"]["containers"][0]["volumeMounts"] = [{"name": "scratch", "mountPath": "/scratch"}]
+    _post(lhttp, f"/api/v1/namespaces/{ns}/pods", body)
+    wait_until(lambda: ready(pod(lhttp, ns, "leaver")), timeout=20)
+
+    def residue_with_the_stray() -> dict[str, Any] | None:
+        found = lhttp.get("/sim/v1/node/residue", params={"namespace": ns}).json()
+        return found if len(found["processes"]) == 2 else None
+
+    residue = wait_until(residue_with_the_stray, timeout=10)
+    main, stray = residue["processes"]  # the container's own process first, then the stray
+    assert main["pod"] == stray["pod"] == "leaver" and stray["pid"] != main["pid"]
+    assert alive(stray["pid"])
+    assert lhttp.delete(f"/api/v1/namespaces/{ns}/pods/leaver").status_code == 200
+    wait_until(lambda: lhttp.get("/sim/v1/node/residue", params={"namespace": ns}).json()
+               == {"processes": [], "folders": []}, timeout=15)  # fmt: skip
+    assert not alive(stray["pid"])
+    assert not any(Path(f).exists() for f in residue["folders"])
+
+
 def test_kubectl_logs_follows_a_running_container_until_it_ends(
     sim: Any, lhttp: httpx.Client, ns: str, tmp_path: Path
 ) -> None:
