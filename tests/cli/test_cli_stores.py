@@ -126,7 +126,7 @@ def test_list_shows_the_store_in_a_table(dev: DevProcess, created: Created) -> N
     row = next(line for line in result.stdout.splitlines() if created.store_id in line)
     cells = [cell.strip() for cell in re.split(r"[│┃|]", row) if cell.strip()]
     assert cells[:5] == [created.store_id, SHOP, "medusa", "small", "Ready"]
-    assert cells[5] in {"simulated", "local"}  # what runs it depends on the dev mode
+    assert cells[5] == "simulated"  # the test dev runs --simulate-workloads
     assert cells[-1] == f"http://{created.store_id}.localtest.me"
 
 
@@ -140,7 +140,7 @@ def test_get_shows_the_store_and_its_conditions(dev: DevProcess, created: Create
     assert result.returncode == 0, result.stdout + result.stderr
     assert_shows_store(result.stdout, SHOP, created.store_id, "Ready")
     assert "generation 1, observed 1" in result.stdout
-    assert re.search(r"runtime (simulated \(nothing runs|local \(processes)", result.stdout)
+    assert "runtime simulated (nothing runs: no real shop behind it)" in result.stdout
 
 
 def test_events_prints_the_timeline_oldest_first(dev: DevProcess, created: Created) -> None:
