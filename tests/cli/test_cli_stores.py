@@ -98,7 +98,14 @@ def assert_shows_store(output: str, name: str, store_id: str, phase: str) -> Non
         )
 
 
-def test_create_with_wait_prints_events_as_they_happen_and_ends_ready(created: Created) -> None:
+def store_url(dev: DevProcess, store_id: str) -> str:
+    """Where storeplane dev serves a store: <id>.localhost on its own port."""
+    return f"http://{store_id}.localhost:{dev.url.rsplit(':', 1)[1]}"
+
+
+def test_create_with_wait_prints_events_as_they_happen_and_ends_ready(
+    dev: DevProcess, created: Created
+) -> None:
     assert created.returncode == 0, created.stdout + created.stderr
     assert created.stdout.startswith(f"created {SHOP} ({created.store_id})\n")
     reasons = event_reasons(created.stdout)
@@ -112,7 +119,7 @@ def test_create_with_wait_prints_events_as_they_happen_and_ends_ready(created: C
     assert_shows_store(created.stdout, SHOP, created.store_id, "Ready")
     assert re.search(r"^Ready +True +ReconcileSucceeded", created.stdout, re.MULTILINE)
     assert "engine medusa, plan small" in created.stdout
-    assert f"url http://{created.store_id}.localtest.me" in created.stdout
+    assert f"url {store_url(dev, created.store_id)}" in created.stdout
     assert created.stderr == ""
 
 
@@ -127,7 +134,7 @@ def test_list_shows_the_store_in_a_table(dev: DevProcess, created: Created) -> N
     cells = [cell.strip() for cell in re.split(r"[│┃|]", row) if cell.strip()]
     assert cells[:5] == [created.store_id, SHOP, "medusa", "small", "Ready"]
     assert cells[5] == "simulated"  # the test dev runs --simulate-workloads
-    assert cells[-1] == f"http://{created.store_id}.localtest.me"
+    assert cells[-1] == store_url(dev, created.store_id)
 
 
 @pytest.mark.parametrize(
