@@ -64,7 +64,7 @@ What it does NOT model - test against a real cluster (kind, k3s; ``tests/e2e``) 
   no lifecycle hooks, no graceful deletion in the API (the pod object goes at once, its
   processes get their grace period after), no DNS (names are rewritten in env and
   arguments at container start), only TCP forwarded for Services, no affinity, taints or
-  preemption; log lines carry no timestamps.
+  preemption; log lines carry no timestamps and log files are not rotated.
 - Controllers are simplified: a Deployment replaces its old ReplicaSet at once (no
   surge/unavailable arithmetic, no ``progressDeadlineSeconds``), a StatefulSet creates and
   replaces its pods in parallel; HorizontalPodAutoscalers are stored but nothing scales on

@@ -51,7 +51,10 @@ class AddressesExhausted(Exception):
 def lease_block(folder: Path) -> tuple[int, int]:
     """This simulator's block number and the open lock file that holds it (keep it open for
     the simulator's life). The block recorded in ``folder`` is taken back when free."""
-    BLOCKS.mkdir(mode=0o777, exist_ok=True)
+    if not BLOCKS.is_dir():
+        BLOCKS.mkdir(exist_ok=True)
+        with contextlib.suppress(OSError):  # shared by every user's simulators, like /tmp
+            BLOCKS.chmod(0o1777)
     record = folder / "block"
     try:
         preferred = [int(record.read_text())]
