@@ -21,7 +21,7 @@ import asyncio
 import logging
 import random
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import TypeVar
 
@@ -35,6 +35,14 @@ from storeplane.reconciler.context import ReconcileContext
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+
+@dataclass
+class _Claim:
+    """A running check as its runner last saved it, and whether the runner still holds it."""
+
+    check: SmokeCheck
+    held: bool = True
 
 
 class CheckRunner:
@@ -128,28 +136,27 @@ class CheckRunner:
 
     async def _run(self, check: SmokeCheck) -> None:
         """Run one claimed check to its outcome, renewing the claim while it runs."""
-        state = {"check": check, "held": True}
+        claim = _Claim(check)
         steps: asyncio.Queue[str] = asyncio.Queue()
 
         async def keep_claim() -> None:
             # Save each step as it starts and renew the lease at least every third of it.
-            while state["held"]:
+            while claim.held:
                 try:
                     step: str | None = await asyncio.wait_for(
                         steps.get(), timeout=self._lease.total_seconds() / 3
                     )
                 except TimeoutError:
                     step = None
-                current: SmokeCheck = state["check"]  # type: ignore[assignment]
+                current = claim.check
                 if step is not None:
                     current = current.at_step(step, f"step {step!r} under way")
-                current = replace(current, lease_expires_at=self._ctx.clock() + self._lease)
-                state["check"] = current
-                if not await self._db(self._checks.save_progress, current, runner=self._owner):
+                claim.check = replace(current, lease_expires_at=self._ctx.clock() + self._lease)
+                if not await self._db(self._checks.save_progress, claim.check, runner=self._owner):
                     log.warning(
                         "order check %s is no longer ours; its outcome is dropped", check.id
                     )
-                    state["held"] = False
+                    claim.held = False
 
         keeper = asyncio.create_task(keep_claim(), name=f"claim {check.id}")
         try:
@@ -179,8 +186,8 @@ class CheckRunner:
                 generation=0,
             )
         finally:
-            held = state["held"]
-            state["held"] = False
+            held = claim.held
+            claim.held = False
             keeper.cancel()
         if held and await self._db(self._checks.finish, done, runner=self._owner, events=[event]):
             self.finished += 1
