@@ -735,14 +735,14 @@ class LocalNode:
 
     def __init__(
         self, cluster: Cluster, table: RuntimeTable, folders: NodeFolders, job_delay: float,
-        temporary: bool,
+        temporary: bool, folder_lock: int | None = None,
     ) -> None:  # fmt: skip
         self.cluster = cluster
         self.table = table
         self.folders = folders
         self.job_delay = job_delay
         self.temporary = temporary
-        self._folder_lock = folders.lock()
+        self._folder_lock = folders.lock() if folder_lock is None else folder_lock
         self.process = ProcessRuntime()
         self.simulated = SimulatedRuntime()
         self.addresses = network.Addresses(folders.root)

@@ -51,10 +51,14 @@ def traversable(path: Path) -> bool:
     return True
 
 
+ORIGIN = "origin"  # in a stand-in folder under /tmp: the folder it stands in for
+
+
 def node_root(configured: Path | None, state_path: Path | None) -> tuple[Path, bool]:
     """The node folder and whether it is temporary (removed when the simulator stops).
     As root, a folder that other users cannot reach is replaced by one under /tmp named
-    after it, so that PostgreSQL (run as ``postgres``) can use its volumes."""
+    after it (its ``origin`` file says which), so that PostgreSQL (run as ``postgres``)
+    can use its volumes."""
     if configured is not None:
         root, temporary = configured, False
     elif state_path is not None:
@@ -66,7 +70,10 @@ def node_root(configured: Path | None, state_path: Path | None) -> tuple[Path, b
         import hashlib
 
         digest = hashlib.sha256(str(root).encode()).hexdigest()[:12]
-        root = Path(tempfile.gettempdir()) / f"storeplane-sim-node-{digest}"
+        stand_in = Path(tempfile.gettempdir()) / f"storeplane-sim-node-{digest}"
+        _mkdir(stand_in)
+        (stand_in / ORIGIN).write_text(str(root))
+        root = stand_in
     return root, temporary
 
 
