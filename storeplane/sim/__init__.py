@@ -31,7 +31,8 @@ Layout, split the way Kubernetes itself is split:
   verb and resource), ``reviews`` (TokenRequest, access reviews, SelfSubjectReview).
 - ``store/``: ``objects`` (objects, uid and owner indexes, SQLite state file), ``cluster``
   (verb semantics, garbage collection, namespace lifecycle), ``apply`` (server-side apply,
-  merge and JSON patches, managedFields), ``strategic`` (strategic merge patch), ``selectors``.
+  merge and JSON patches, managedFields), ``strategic`` (strategic merge patch), ``selectors``,
+  ``conversion`` (kinds served as another version of stored objects: events.k8s.io Events).
 - ``admission/``: ``validation`` + ``schemas`` + ``names`` (OpenAPI schema and API-server
   rules), ``podspec``, ``service_spec`` and ``immutable`` (field and update rules);
   ``chain`` + ``plugins`` (the admission chain) with one module per plugin:
@@ -105,7 +106,8 @@ What it does NOT model - test against a real cluster (kind, k3s; ``tests/e2e``) 
   restart (older versions get 410).
 - Events are written by the controllers as theirs are (see
   :mod:`storeplane.sim.controllers.events`), without the recorder's folding of *similar*
-  events, its rate limit or the one-hour TTL; ``events.k8s.io/v1`` is not served.
+  events, its rate limit or the one-hour TTL; ``events.k8s.io/v1`` serves the same Events
+  converted (:mod:`storeplane.sim.store.conversion`), but not through server-side apply.
 - Garbage collection runs synchronously within the deleting request; only the kinds in
   :mod:`storeplane.sim.kinds`; no CRDs, no aggregated discovery.
 """

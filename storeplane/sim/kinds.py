@@ -45,6 +45,9 @@ class Kind:
     categories: tuple[str, ...] = ()
     # False for request-only kinds (the access reviews): served at a URL, never stored.
     stored: bool = True
+    # Another kind whose objects this one serves, converted (events.k8s.io/v1 Events are
+    # core Events; see storeplane.sim.store.conversion). "" for a kind with its own objects.
+    storage: str = ""
 
     @property
     def api_version(self) -> str:
@@ -78,6 +81,7 @@ KINDS: tuple[Kind, ...] = (
     Kind("", "v1", "persistentvolumeclaims", "PersistentVolumeClaim", short_names=("pvc",),
          has_status=True),
     Kind("", "v1", "events", "Event", short_names=("ev",)),
+    Kind("events.k8s.io", "v1", "events", "Event", short_names=("ev",), storage="events"),
     Kind("", "v1", "pods", "Pod", short_names=("po",), has_status=True, categories=("all",)),
     Kind("", "v1", "nodes", "Node", namespaced=False, short_names=("no",), has_status=True),
     Kind("", "v1", "endpoints", "Endpoints", short_names=("ep",)),

@@ -3,6 +3,7 @@ controllers write, read back over HTTP, with kubectl and with the official Pytho
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -330,3 +331,86 @@ def test_the_python_client_watches_events(sim: RunningSimulator, tmp_path: Path)
     assert scaled.source.component == "deployment-controller"
     assert scaled.count == 1 and scaled.first_timestamp is not None
     api_client.close()
+
+
+# --- events.k8s.io/v1: the same Events, converted -----------------------------------------
+
+NEW_EVENTS = "/apis/events.k8s.io/v1/namespaces/shop/events"
+
+
+def test_events_k8s_io_serves_the_same_events_converted(http: httpx.Client) -> None:
+    namespace(http, "shop")
+    http.post("/apis/apps/v1/namespaces/shop/deployments", json=deployment("web"))
+    core = wait_until(lambda: _events(http, "shop", reason="ScalingReplicaSet"))[0]
+    listed = http.get(NEW_EVENTS, params={"fieldSelector": "regarding.kind=Deployment"}).json()
+    assert listed["kind"] == "EventList" and listed["apiVersion"] == "events.k8s.io/v1"
+    (new,) = listed["items"]
+    assert new["apiVersion"] == "events.k8s.io/v1"
+    assert new["metadata"]["uid"] == core["metadata"]["uid"]
+    assert new["regarding"] == core["involvedObject"]
+    assert new["note"] == core["message"]
+    assert new["reportingController"] == "deployment-controller"
+    assert new["deprecatedSource"] == {"component": "deployment-controller"}
+    assert new["deprecatedCount"] == 1 and new["deprecatedFirstTimestamp"]
+    assert "involvedObject" not in new and "message" not in new
+
+
+def test_an_event_written_as_events_k8s_io_is_read_as_core(http: httpx.Client) -> None:
+    namespace(http, "shop")
+    body = {
+        "apiVersion": "events.k8s.io/v1", "kind": "Event", "metadata": {"name": "hello.1"},
+        "eventTime": "2026-12-01T08:00:00.000000Z", "reportingController": "example.com/ctl",
+        "reportingInstance": "ctl-1", "action": "Testing", "reason": "Tested", "type": "Normal",
+        "note": "written in the new version",
+        "regarding": {"kind": "Namespace", "name": "shop", "apiVersion": "v1"},
+    }  # fmt: skip
+    created = http.post(NEW_EVENTS, json=body)
+    assert created.status_code == 201, created.text
+    assert created.json()["note"] == "written in the new version"
+    core = http.get("/api/v1/namespaces/shop/events/hello.1").json()
+    assert core["message"] == "written in the new version"
+    assert core["reportingComponent"] == "example.com/ctl"
+    assert core["involvedObject"]["kind"] == "Namespace"
+    assert http.delete(f"{NEW_EVENTS}/hello.1").json()["status"] == "Success"
+    assert http.get("/api/v1/namespaces/shop/events/hello.1").status_code == 404
+
+
+def test_the_python_client_watches_events_k8s_io(sim: RunningSimulator, tmp_path: Path) -> None:
+    # Read raw: the client's EventsV1Event model refuses the ``eventTime: null`` an API server
+    # sends for Events written by the core recorder (kubernetes-client/python knows this).
+    config = write_kubeconfig(tmp_path / "kubeconfig", sim.url)
+    api_client = k8s_config.new_client_from_config(str(config))
+    k8s_client.CoreV1Api(api_client).create_namespace({"metadata": {"name": "shop"}})
+    k8s_client.AppsV1Api(api_client).create_namespaced_deployment("shop", deployment("web"))
+    stream = k8s_client.EventsV1Api(api_client).list_namespaced_event(
+        "shop", watch=True, timeout_seconds=5, _preload_content=False
+    )
+    seen: list[dict[str, Any]] = []
+    buffered = b""
+    for chunk in stream.stream(1024):
+        buffered += chunk
+        *lines, buffered = buffered.split(b"\n")  # a line may span chunks
+        seen += [json.loads(line)["object"] for line in lines if line.strip()]
+        if {"ScalingReplicaSet", "SuccessfulCreate"} <= {e["reason"] for e in seen}:
+            break
+    stream.release_conn()
+    scaled = next(e for e in seen if e["reason"] == "ScalingReplicaSet")
+    assert scaled["apiVersion"] == "events.k8s.io/v1"
+    assert scaled["regarding"]["kind"] == "Deployment"
+    assert scaled["reportingController"] == "deployment-controller"
+    assert scaled["note"].startswith("Scaled up replica set web-")
+    api_client.close()
+
+
+@pytest.mark.skipif(KUBECTL is None, reason="kubectl is not on PATH")
+def test_kubectl_lists_events_k8s_io(
+    sim: RunningSimulator, http: httpx.Client, tmp_path: Path
+) -> None:
+    config = write_kubeconfig(tmp_path / "kubeconfig", sim.url)
+    namespace(http, "shop")
+    http.post("/apis/apps/v1/namespaces/shop/deployments", json=deployment("web"))
+    wait_until(lambda: len(_events(http, "shop")) >= 2)
+    listed = _kubectl(config, "get", "events.events.k8s.io", "-n", "shop", "-o",
+                      "jsonpath={.items[*].reason}")  # fmt: skip
+    assert listed.returncode == 0, listed.stderr
+    assert {"ScalingReplicaSet", "SuccessfulCreate"} <= set(listed.stdout.split())

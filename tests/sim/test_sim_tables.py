@@ -17,7 +17,7 @@ from storeplane.sim.kinds import KINDS, Kind
 from storeplane.sim.runner import RunningSimulator
 
 TABLE = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json"
-BY_KIND = {k.kind: k for k in KINDS}
+BY_KIND = {k.kind: k for k in KINDS if not k.storage}  # the stored version of each kind
 NOW = 1_764_547_200.0  # 2025-12-01T00:00:00Z
 T0 = "2025-11-30T23:59:00Z"  # one minute before NOW
 

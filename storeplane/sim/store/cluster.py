@@ -39,13 +39,18 @@ from ..errors import (
 )
 from ..kinds import KINDS, NAMESPACES, Kind, by_qualified
 from . import apply as ssa
-from . import strategic
+from . import conversion, strategic
 from .objects import ObjectKey, ObjectStore
 from .selectors import fields_match, labels_match, parse_field_selector, parse_label_selector
 
 logger = logging.getLogger(__name__)
 
 Obj = dict[str, Any]
+# Stored resource -> the kinds that serve its objects converted (events -> events.k8s.io).
+VIEWS: dict[str, list[Kind]] = {}
+for _kind in KINDS:
+    if _kind.storage:
+        VIEWS.setdefault(_kind.storage, []).append(_kind)
 EventType = Literal["ADDED", "MODIFIED", "DELETED"]
 Listener = Callable[[EventType, Kind, Obj], None]
 ChangeListener = Callable[[EventType, Kind, Obj, "Obj | None"], None]
@@ -147,6 +152,11 @@ class Cluster:
             return
         for change_listener in self._change_listeners:
             change_listener(event, kind, obj, old)
+        for view in VIEWS.get(kind.qualified, ()):  # watches of the converted version
+            view_obj = conversion.to_view(view.api_version, obj)
+            view_old = conversion.to_view(view.api_version, old) if old is not None else None
+            for change_listener in self._change_listeners:
+                change_listener(event, view, view_obj, view_old)
         for listener in self._listeners:
             try:
                 listener(event, kind, copy.deepcopy(obj))
@@ -164,6 +174,9 @@ class Cluster:
 
     def get(self, kind: Kind, namespace: str | None, name: str, copies: bool = True) -> Obj:
         """The object (a copy unless ``copies`` is False: then read it only); 404 if absent."""
+        if kind.storage:
+            stored = self.get(by_qualified(kind.storage), namespace, name, copies)
+            return conversion.to_view(kind.api_version, stored)
         key = self.key(kind, namespace, name)
         obj = self.store.get(key) if copies else self.store.peek(key)
         if obj is None:
@@ -183,6 +196,12 @@ class Cluster:
         """An ``XList``; ``namespace`` None means all namespaces. ``limit``/``continue``
         page through a snapshot ordered by (namespace, name). ``copies`` False: the items
         are the stored objects, to be serialised and not changed."""
+        if kind.storage:
+            listed = self.list_objects(by_qualified(kind.storage), namespace, label_selector,
+                                       field_selector, limit, continue_token, copies)  # fmt: skip
+            listed["items"] = [conversion.to_view(kind.api_version, o) for o in listed["items"]]
+            listed["kind"], listed["apiVersion"] = kind.list_kind, kind.api_version
+            return listed
         labels = parse_label_selector(label_selector)
         fields = parse_field_selector(field_selector, kind.kind)
         scope = namespace if kind.namespaced else ""
@@ -347,6 +366,11 @@ class Cluster:
         field_validation: FieldValidation = "Ignore",
     ) -> Obj:
         """Store a new object (POST, or an apply that creates); returns what was stored."""
+        if kind.storage:
+            self._check_body(kind, namespace, body)
+            created = self.create(by_qualified(kind.storage), namespace,
+                                  conversion.to_storage(body), manager, None, field_validation)  # fmt: skip
+            return conversion.to_view(kind.api_version, created)
         obj = copy.deepcopy(self._check_body(kind, namespace, body))
         metadata = obj["metadata"]
         # Admission sees the object before its name is generated (its refusals name the
@@ -417,6 +441,11 @@ class Cluster:
         """PUT: replace the object (or only its status). A non-empty
         ``metadata.resourceVersion`` that is not the current one is a 409 Conflict."""
         body = self._check_body(kind, namespace, body, url_name=name)
+        if kind.storage:
+            replaced = self.replace(by_qualified(kind.storage), namespace, name,
+                                    conversion.to_storage(body), manager, subresource,
+                                    field_validation)  # fmt: skip
+            return conversion.to_view(kind.api_version, replaced)
         old = self.get(kind, namespace, name)
         return self._update(
             kind, old, body, manager, subresource, field_validation=field_validation
@@ -439,6 +468,11 @@ class Cluster:
             if not manager:
                 raise bad_request(
                     "PATCH with apply requires a fieldManager: add ?fieldManager=<name>"
+                )
+            if kind.storage:
+                raise bad_request(
+                    f"server-side apply of {kind.api_version} {kind.kind} objects is not "
+                    f"supported by the simulator; apply them as {kind.storage} (v1)"
                 )
             return self._apply(
                 kind, namespace, name, body, manager, force, subresource, field_validation
@@ -463,6 +497,9 @@ class Cluster:
         else:
             patched = ssa.merge_patch(old, body)
         patched = self._check_body(kind, namespace, patched, url_name=name)
+        if kind.storage:
+            return self.replace(kind, namespace, name, patched, manager or "unknown",
+                                subresource, field_validation), False  # fmt: skip
         updated = self._update(
             kind, old, patched, manager or "unknown", subresource,
             field_validation=field_validation,
@@ -590,6 +627,13 @@ class Cluster:
         pending, foreground deletion waiting for dependents) or a success ``Status`` when
         it is gone. ``propagation`` (default Background; Orphan for Jobs, as the batch API
         has it) decides what happens to the objects it owns (see :meth:`_collect`)."""
+        if kind.storage:
+            result = self.delete(by_qualified(kind.storage), namespace, name, propagation,
+                                 preconditions)  # fmt: skip
+            if result.get("kind") == "Status":
+                result["details"]["group"] = kind.group
+                return result
+            return conversion.to_view(kind.api_version, result)
         obj = self.get(kind, namespace, name)
         self.admission.admit(self._attributes(kind, "DELETE", namespace, name, None, obj))
         key = self.key(kind, namespace, name)
@@ -662,7 +706,8 @@ class Cluster:
         listed = self.list_objects(kind, namespace, label_selector, field_selector)
         for obj in listed["items"]:
             meta = obj["metadata"]
-            if self.store.exists(self.key(kind, meta.get("namespace"), meta["name"])):
+            stored_as = by_qualified(kind.storage) if kind.storage else kind
+            if self.store.exists(self.key(stored_as, meta.get("namespace"), meta["name"])):
                 self.delete(kind, meta.get("namespace"), meta["name"], propagation)
         return listed
 

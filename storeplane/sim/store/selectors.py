@@ -49,25 +49,37 @@ FIELD_GETTERS: dict[str, Getter] = {
     "metadata.namespace": _path("metadata.namespace"),
 }
 
+
 # The extra fields each kind's registry strategy offers (kubernetes pkg/registry/*/strategy.go
 # GetAttrs / field label conversion), by kind name.
+def _either(*paths: str) -> Getter:
+    """The first of ``paths`` that is set: an Event's field under its core/v1 name or its
+    events.k8s.io/v1 name (the same objects are watched in both versions)."""
+    getters = [_path(p) for p in paths]
+
+    def get(obj: Mapping[str, Any]) -> str:
+        for getter in getters:
+            value = getter(obj)
+            if value:
+                return value
+        return ""
+
+    return get
+
+
+_INVOLVED = ("kind", "namespace", "name", "uid", "apiVersion", "resourceVersion", "fieldPath")
+
 KIND_FIELDS: dict[str, dict[str, Getter]] = {
     "Event": {
         **{
-            f"involvedObject.{f}": _path(f"involvedObject.{f}")
-            for f in (
-                "kind",
-                "namespace",
-                "name",
-                "uid",
-                "apiVersion",
-                "resourceVersion",
-                "fieldPath",
-            )
+            f"{prefix}.{f}": _either(f"involvedObject.{f}", f"regarding.{f}")
+            for prefix in ("involvedObject", "regarding")
+            for f in _INVOLVED
         },
         "reason": _path("reason"),
-        "reportingComponent": _path("reportingComponent"),
-        "source": _path("source.component"),
+        "reportingComponent": _either("reportingComponent", "reportingController"),
+        "reportingController": _either("reportingComponent", "reportingController"),
+        "source": _either("source.component", "deprecatedSource.component"),
         "type": _path("type"),
     },
     "Pod": {
