@@ -63,6 +63,7 @@ class DevProcess:
         self.database_url = database_url
         self.ready_delay = ready_delay
         self.proc: subprocess.Popen[str] | None = None
+        self.port = 0  # the first start picks a free one
         self.url = ""
         self.log_path = data_dir / "dev.log"
 
@@ -80,7 +81,7 @@ class DevProcess:
                 str(STOREPLANE),
                 "dev",
                 "--port",
-                "0",
+                str(self.port),
                 "--data-dir",
                 str(self.data_dir),
                 "--ready-delay",
@@ -99,6 +100,9 @@ class DevProcess:
             urls = URL_LINE.findall(self.log_path.read_text()[offset:])
             if urls:
                 self.url = urls[-1]
+                # A restart keeps the port, as a user's does: stores' URLs (and so their
+                # charts' values) carry it, and a new port would roll every store.
+                self.port = int(self.url.rsplit(":", 1)[1])
                 return self
             if self.proc.poll() is not None:
                 raise RuntimeError(f"storeplane dev exited early:\n{self.log_path.read_text()}")
