@@ -4,7 +4,7 @@
 #
 #   scripts/setup.sh           Python deps (uv, locked), helm, the dashboard build; each skipped
 #                              when its inputs (uv.lock, the dashboard sources) did not change
-#   scripts/setup.sh --test    also Debian's postgresql, redis-server and chromium, and the dashboard's test deps
+#   scripts/setup.sh --test    also Debian's postgresql, redis-server, chromium and curl, and the dashboard's test deps
 # Both install (as root) or ask for Debian's postgresql and redis-server: the simulator's node
 # runs a store's PostgreSQL and Redis containers with them (docs/simulator.md, "The local node").
 set -euo pipefail
@@ -55,7 +55,8 @@ fi
 scripts/install-tools.sh
 
 if [[ ${WITH_TEST} -eq 1 ]]; then
-    apt_install postgresql redis-server chromium
+    # curl: the real-store journey opens stores with it, as a user would (it resolves *.localhost itself)
+    apt_install postgresql redis-server chromium curl
 elif [[ "$(id -u)" -eq 0 ]]; then
     apt_install postgresql redis-server
 else
