@@ -224,7 +224,10 @@ async def run_journey(
     workdir: Path,
     *,
     engine: Engine = Engine.MEDUSA,
-    passes: int = 80,
+    # A step's budget. Only a stuck step spends it all: a refusal ends the journey at once and
+    # a finished step returns. 80 was too few for the delete step (namespace teardown, then the
+    # residue sweep) with 23 journeys sharing one simulator: it flaked as "stuck in Deleting".
+    passes: int = 400,
     pause: float = 0.05,
     sync_timeout: float = 20,
     drift: bool = True,
