@@ -20,13 +20,15 @@ from storeplane.api.dashboard import has_dashboard, mount_dashboard
 from storeplane.api.docs import install_docs
 from storeplane.api.errors import PROBLEM_MEDIA_TYPE, Problem, install_error_handlers
 from storeplane.api.limits import BodySizeLimitMiddleware, RateLimiter
-from storeplane.api.routes import catalog, health, metrics, stores
+from storeplane.api.routes import accounts, catalog, health, metrics, stores
 from storeplane.api.routes import checks as check_routes
+from storeplane.api.routes import fleet as fleet_routes
 from storeplane.api.routes import logs as log_routes
 from storeplane.api.routing import ApiRoute
 from storeplane.api.timing import RequestTimingMiddleware
 from storeplane.domain.ports import (
     CheckRepository,
+    FleetReader,
     PodLogsPort,
     StoreRepository,
     UserRepository,
@@ -67,6 +69,7 @@ def create_app(
     *,
     users: UserRepository | None = None,
     checks: CheckRepository | None = None,
+    fleet: FleetReader | None = None,
     pod_logs: PodLogsPort | None = None,
     dashboard_dir: Path | None = None,
     on_change: Callable[[str], None] | None = None,
@@ -79,6 +82,7 @@ def create_app(
     ``pod_logs`` (the cluster adapter, from ``runtime.py``) serves ``/stores/{id}/logs``;
     without it that endpoint answers 503."""
     from storeplane.db import SqlCheckRepository, SqlStoreRepository, SqlUserRepository
+    from storeplane.db.fleet import SqlFleetReader
 
     owned_engine = None
     if repo is None:
@@ -90,6 +94,8 @@ def create_app(
         users = SqlUserRepository(repo.engine)
     if checks is None and isinstance(repo, SqlStoreRepository) and hasattr(repo, "engine"):
         checks = SqlCheckRepository(repo.engine)
+    if fleet is None and isinstance(repo, SqlStoreRepository) and hasattr(repo, "engine"):
+        fleet = SqlFleetReader(repo.engine)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -115,6 +121,7 @@ def create_app(
     app.state.repository = repo
     app.state.users = users
     app.state.checks = checks
+    app.state.fleet = fleet
     app.state.pod_logs = pod_logs
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
     app.state.anonymous_rate_limiter = RateLimiter(
@@ -129,6 +136,9 @@ def create_app(
         stores.router,
         check_routes.router,
         log_routes.router,
+        fleet_routes.router,
+        accounts.users_router,
+        accounts.tokens_router,
         catalog.router,
         health.router,
         metrics.router,

@@ -17,7 +17,13 @@ from starlette.concurrency import run_in_threadpool
 
 from storeplane.api.limits import RateLimiter, client_address_key
 from storeplane.domain.errors import AuthenticationError, FeatureUnavailableError, RateLimitedError
-from storeplane.domain.ports import CheckRepository, PodLogsPort, StoreRepository, UserRepository
+from storeplane.domain.ports import (
+    CheckRepository,
+    FleetReader,
+    PodLogsPort,
+    StoreRepository,
+    UserRepository,
+)
 from storeplane.domain.users import User
 from storeplane.services import auth
 from storeplane.settings import Settings
@@ -44,6 +50,19 @@ def get_checks(request: Request) -> CheckRepository:
     if checks is None:
         raise FeatureUnavailableError("this server keeps no store checks (no SQL database)")
     return checks
+
+
+def get_fleet(request: Request) -> FleetReader | None:
+    """Fleet-wide reads (counts, recent events, the change feed), when there is SQL."""
+    fleet: FleetReader | None = request.app.state.fleet
+    return fleet
+
+
+def get_users(request: Request) -> UserRepository:
+    users: UserRepository | None = request.app.state.users
+    if users is None:
+        raise FeatureUnavailableError("this server keeps no users (no SQL database)")
+    return users
 
 
 def get_pod_logs(request: Request) -> PodLogsPort | None:
@@ -120,6 +139,8 @@ def get_notifier(request: Request) -> Callable[[str], None]:
 
 RepositoryDep = Annotated[StoreRepository, Depends(get_repository)]
 ChecksDep = Annotated[CheckRepository, Depends(get_checks)]
+FleetDep = Annotated[FleetReader | None, Depends(get_fleet)]
+UsersDep = Annotated[UserRepository, Depends(get_users)]
 PodLogsDep = Annotated[PodLogsPort | None, Depends(get_pod_logs)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 CurrentUserDep = Annotated[User, Depends(current_user)]

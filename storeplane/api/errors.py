@@ -20,6 +20,9 @@ ChoiceRequiredError            400     a required choice left out (which pod), n
 StoreNotFoundError             404     also for a store the caller may not see
 CheckNotFoundError             404     a check id the store does not have
 PodNotFoundError               404     names the store's real pods / containers
+UserNotFoundError, TokenNotFoundError  404  accounts (admins only)
+AdminOnlyError                 404     a member on the accounts API: the unknown-path answer
+UserExistsError                409     ``field`` is ``name``
 FeatureUnavailableError        503     this server cannot do it (no cluster for logs)
 ReconcileError (from a port)   503     the cluster did not answer (logs)
 NameTakenError                 409     ``field`` is ``name``
@@ -52,6 +55,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from storeplane.api.body import BodyError
 from storeplane.domain.errors import (
+    AdminOnlyError,
     AuthenticationError,
     CheckNotFoundError,
     ChoiceRequiredError,
@@ -64,6 +68,9 @@ from storeplane.domain.errors import (
     ReconcileError,
     StoreLimitError,
     StoreNotFoundError,
+    TokenNotFoundError,
+    UserExistsError,
+    UserNotFoundError,
 )
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -117,6 +124,15 @@ def _not_found(_request: Request, exc: Exception) -> JSONResponse:
     return problem_response(404, str(exc))
 
 
+def _admin_only(request: Request, _exc: Exception) -> JSONResponse:
+    # Word for word what an unknown path answers: a member learns nothing from it.
+    return problem_response(404, _no_such_resource(request))
+
+
+def _user_exists(_request: Request, exc: Exception) -> JSONResponse:
+    return problem_response(409, str(exc), errors=[ProblemField(field="name", message=str(exc))])
+
+
 def _unavailable(_request: Request, exc: Exception) -> JSONResponse:
     detail = exc.message if isinstance(exc, ReconcileError) else str(exc)
     return problem_response(503, detail)
@@ -144,12 +160,19 @@ def _store_limit(_request: Request, exc: Exception) -> JSONResponse:
     return problem_response(403, str(exc))
 
 
+def _no_such_resource(request: Request) -> str:
+    return (
+        f"no such resource: {request.method} {request.url.path}; the API lives under /api/v1 "
+        "(see /docs)"
+    )
+
+
 def http_exception_handler(request: Request, exc: Exception) -> JSONResponse:
     """Problem form of Starlette's HTTP errors (unknown route, wrong method, too large)."""
     assert isinstance(exc, StarletteHTTPException)
     detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
     if exc.status_code == 404 and detail == HTTPStatus.NOT_FOUND.phrase:
-        detail = f"no such resource: {request.method} {request.url.path}; the API lives under /api/v1 (see /docs)"
+        detail = _no_such_resource(request)
     headers = exc.headers
     if exc.status_code == 405:
         # Starlette's Allow names only the first route that matched the path; a path can be
@@ -280,6 +303,10 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StoreNotFoundError, _not_found)
     app.add_exception_handler(CheckNotFoundError, _not_found)
     app.add_exception_handler(PodNotFoundError, _not_found)
+    app.add_exception_handler(UserNotFoundError, _not_found)
+    app.add_exception_handler(TokenNotFoundError, _not_found)
+    app.add_exception_handler(AdminOnlyError, _admin_only)
+    app.add_exception_handler(UserExistsError, _user_exists)
     app.add_exception_handler(FeatureUnavailableError, _unavailable)
     app.add_exception_handler(ReconcileError, _unavailable)
     app.add_exception_handler(NameTakenError, _name_taken)

@@ -16,8 +16,11 @@ from storeplane.domain.checks import CheckStatus, SmokeCheck
 from storeplane.domain.conditions import Condition, ConditionStatus, ConditionType
 from storeplane.domain.errors import InvalidRequestError
 from storeplane.domain.events import Event, EventType
+from storeplane.domain.fleet import FleetEvent, FleetSummary
 from storeplane.domain.plans import Plan, PlanName
 from storeplane.domain.store import Engine, Phase, Store, WorkloadRuntime, validate_new_name
+from storeplane.domain.users import ApiToken, Role
+from storeplane.services.accounts import Account, IssuedToken
 from storeplane.services.catalog import EngineInfo
 from storeplane.services.logs import StoreLog
 
@@ -304,3 +307,197 @@ class EnginesPublic(BaseModel):
 
 class Health(BaseModel):
     status: str = Field(examples=["ok"])
+
+
+# -- the fleet overview ------------------------------------------------------------------
+
+
+class BucketPublic(BaseModel):
+    upper_seconds: float | None = Field(
+        description="The bucket holds durations up to this many seconds (above the previous "
+        "bucket's bound); null for the last, open bucket."
+    )
+    count: int
+
+
+class DurationsPublic(BaseModel):
+    """Seconds from `Created` to the first `Ready`, over the newest stores that got there."""
+
+    sample: int = Field(description="How many stores the figures are over.")
+    p50: float | None
+    p90: float | None
+    p99: float | None
+    max: float | None
+    buckets: list[BucketPublic]
+
+
+class FailingStorePublic(BaseModel):
+    id: str
+    name: str
+    reason: str = Field(description="The `Ready` condition's CamelCase reason.")
+    message: str = Field(description="Why it failed, in words.")
+    since: datetime = Field(description="When the store last changed.")
+
+
+class FleetEventPublic(EventPublic):
+    store_id: str
+    store_name: str
+
+    @classmethod
+    def from_fleet(cls, item: FleetEvent) -> FleetEventPublic:
+        base = EventPublic.from_domain(item.event)
+        return cls(**base.model_dump(), store_id=item.event.store_id, store_name=item.store_name)
+
+
+class FleetPublic(BaseModel):
+    """The fleet at a glance (for a member: its own stores)."""
+
+    total: int = Field(description="Live stores (not Deleted).")
+    by_phase: dict[str, int] = Field(description="Stores per phase, Deleted included.")
+    by_engine: dict[str, int] = Field(description="Live stores per engine.")
+    by_plan: dict[str, int] = Field(description="Live stores per plan.")
+    by_engine_version: dict[str, int] = Field(
+        description="Live stores per engine version (empty while stores carry none)."
+    )
+    durations: DurationsPublic
+    failing: list[FailingStorePublic] = Field(description="Failed stores, newest change first.")
+    recent_events: list[FleetEventPublic] = Field(description="Newest first.")
+
+    @classmethod
+    def from_domain(cls, fleet: FleetSummary) -> FleetPublic:
+        d = fleet.durations
+        return cls(
+            total=fleet.total,
+            by_phase=fleet.by_phase,
+            by_engine=fleet.by_engine,
+            by_plan=fleet.by_plan,
+            by_engine_version=fleet.by_engine_version,
+            durations=DurationsPublic(
+                sample=d.sample,
+                p50=d.p50,
+                p90=d.p90,
+                p99=d.p99,
+                max=d.max,
+                buckets=[
+                    BucketPublic(upper_seconds=b.upper_seconds, count=b.count) for b in d.buckets
+                ],
+            ),
+            failing=[
+                FailingStorePublic(
+                    id=f.id, name=f.name, reason=f.reason, message=f.message, since=f.since
+                )
+                for f in fleet.failing
+            ],
+            recent_events=[FleetEventPublic.from_fleet(e) for e in fleet.recent_events],
+        )
+
+
+# -- accounts (admins only) --------------------------------------------------------------
+
+
+class UserPublic(BaseModel):
+    id: str = Field(description="e.g. `user-4k2m9x7q1z`.")
+    name: str
+    role: Role
+    max_live_stores: int | None = Field(
+        description="The limit set for this user; null: the server's default for its role."
+    )
+    store_limit: int | None = Field(description="The limit in force (null: none).")
+    live_stores: int = Field(description="Stores it owns that are not Deleted.")
+    active_tokens: int
+    created_at: datetime
+
+    @classmethod
+    def from_account(cls, account: Account) -> UserPublic:
+        u = account.user
+        return cls(
+            id=u.id,
+            name=u.name,
+            role=u.role,
+            max_live_stores=u.max_live_stores,
+            store_limit=account.store_limit,
+            live_stores=account.live_stores,
+            active_tokens=account.active_tokens,
+            created_at=u.created_at,
+        )
+
+
+class UsersPublic(BaseModel):
+    items: list[UserPublic] = Field(description="Oldest first.")
+    count: int
+
+
+class UserCreate(BaseModel):
+    """A new member (admins are made with `storeplane users create --role admin`)."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"name": "alice", "max_live_stores": 3}]}
+    )
+
+    name: str = Field(
+        max_length=63,
+        description="2 to 63 characters: lower-case letters, digits, '.', '_' and '-', "
+        "starting with a letter.",
+    )
+    max_live_stores: int | None = Field(
+        default=None, ge=0, le=100_000, description="Null: the server's default."
+    )
+
+
+class UserUpdate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"max_live_stores": 5}]}
+    )
+
+    max_live_stores: int | None = Field(
+        ge=0, le=100_000, description="Live stores the user may own; null: the server's default."
+    )
+
+
+class TokenPublic(BaseModel):
+    """A token's record. Its value is never stored and never shown again."""
+
+    id: str = Field(description="e.g. `tok-4k2m9x7q1z`.")
+    user_id: str
+    label: str
+    created_at: datetime
+    revoked_at: datetime | None
+    active: bool
+
+    @classmethod
+    def from_domain(cls, token: ApiToken) -> TokenPublic:
+        return cls(
+            id=token.id,
+            user_id=token.user_id,
+            label=token.label,
+            created_at=token.created_at,
+            revoked_at=token.revoked_at,
+            active=token.active,
+        )
+
+
+class TokensPublic(BaseModel):
+    items: list[TokenPublic] = Field(description="Oldest first.")
+    count: int
+
+
+class TokenCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"user_id": "user-4k2m9x7q1z", "label": "laptop"}]},
+    )
+
+    user_id: str = Field(max_length=32, description="Whose token it is.")
+    label: str = Field(default="", max_length=64, description="What it is for, e.g. `laptop`.")
+
+
+class TokenIssued(TokenPublic):
+    """A new token: `value` is shown this once and can never be read back."""
+
+    value: str = Field(description="The token itself (`sp_...`): give it to its user now.")
+    user_name: str
+
+    @classmethod
+    def from_issued(cls, issued: IssuedToken) -> TokenIssued:
+        base = TokenPublic.from_domain(issued.token)
+        return cls(**base.model_dump(), value=issued.value, user_name=issued.user.name)

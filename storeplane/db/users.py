@@ -46,6 +46,23 @@ class SqlUserRepository:
             rows = connection.execute(select(users).order_by(UserRow.created_at, UserRow.id)).all()
         return [user_from_row(r._mapping) for r in rows]
 
+    def user_by_id(self, user_id: str) -> User:
+        with self.engine.connect() as connection:
+            row = connection.execute(select(users).where(UserRow.id == user_id)).one_or_none()
+        if row is None:
+            raise UserNotFoundError(user_id)
+        return user_from_row(row._mapping)
+
+    def set_store_limit(self, user_id: str, max_live_stores: int | None) -> User:
+        with write_transaction(self.engine) as connection:
+            connection.execute(
+                update(users).where(UserRow.id == user_id).values(max_live_stores=max_live_stores)
+            )
+            row = connection.execute(select(users).where(UserRow.id == user_id)).one_or_none()
+        if row is None:
+            raise UserNotFoundError(user_id)
+        return user_from_row(row._mapping)
+
     def add_token(self, token: ApiToken) -> ApiToken:
         with write_transaction(self.engine) as connection:
             connection.execute(insert(api_tokens).values(**token_to_row(token)))

@@ -15,7 +15,8 @@
     ├── StoreLimitError                the owner already has as many live stores as allowed (HTTP 403)
     ├── AuthenticationError            no token, or one that is unknown or revoked (HTTP 401)
     ├── RateLimitedError               too many requests; try after ``retry_after`` seconds (HTTP 429)
-    ├── UserExistsError / UserNotFoundError / TokenNotFoundError   operator commands
+    ├── UserExistsError / UserNotFoundError / TokenNotFoundError   operator commands, accounts API
+    ├── AdminOnlyError                 a member asked for the accounts API (answered as 404)
     └── ReconcileError                 a reconcile step could not finish
         ├── RetryableError             try again after ``retry_after`` seconds (5xx, 429, conflicts, timeouts)
         └── TerminalError              retrying will not help until something changes (invalid object,
@@ -143,6 +144,14 @@ class TokenNotFoundError(StoreplaneError):
     def __init__(self, token_id: str) -> None:
         super().__init__(f'no token "{token_id}"; list tokens with: storeplane tokens list')
         self.token_id = token_id
+
+
+class AdminOnlyError(StoreplaneError):
+    """A member asked for an admin-only resource (accounts). The API answers exactly as for a
+    path that does not exist (404), so a member learns nothing about other accounts."""
+
+    def __init__(self) -> None:
+        super().__init__("this resource is for admins only")
 
 
 class ReconcileError(StoreplaneError):

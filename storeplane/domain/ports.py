@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from storeplane.domain.checks import SmokeCheck
 from storeplane.domain.events import Event
+from storeplane.domain.fleet import FleetEvent, FleetSummary
 from storeplane.domain.store import Phase, Store
 from storeplane.domain.users import ApiToken, IdempotencyKey, User
 
@@ -139,6 +140,15 @@ class UserRepository(Protocol):
 
     def users(self) -> list[User]: ...
 
+    def user_by_id(self, user_id: str) -> User:
+        """Raise UserNotFoundError when there is no such user."""
+        ...
+
+    def set_store_limit(self, user_id: str, max_live_stores: int | None) -> User:
+        """Set how many live stores the user may own (None: its role's default); raise
+        UserNotFoundError when there is no such user."""
+        ...
+
     def add_token(self, token: ApiToken) -> ApiToken: ...
 
     def tokens(self, user_id: str | None = None) -> list[ApiToken]: ...
@@ -155,6 +165,25 @@ class UserRepository(Protocol):
         """Create ``user`` and ``token`` only if there are no users at all; True if it did.
         Safe when several replicas start at once: exactly one of them bootstraps."""
         ...
+
+
+class FleetReader(Protocol):
+    """Fleet-wide reads for the console, computed by the database (counts, a bounded sample,
+    the newest rows). ``owner_id`` restricts every figure to one owner's stores."""
+
+    def summary(
+        self, *, owner_id: str | None, sample: int = 100, failing: int = 10, events: int = 20
+    ) -> FleetSummary: ...
+
+    def recent_events(
+        self, *, owner_id: str | None, limit: int, after_id: int | None = None
+    ) -> list[FleetEvent]:
+        """Newest first; with ``after_id``, the oldest ``limit`` after it, oldest first."""
+        ...
+
+    def live_stores_by_owner(self) -> dict[str, int]: ...
+
+    def latest_event_id(self) -> int: ...
 
 
 class NamespacePhase(StrEnum):

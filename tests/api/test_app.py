@@ -187,6 +187,7 @@ class TestOpenApi:
     def test_it_lists_exactly_the_public_routes(self, document: dict[str, Any]) -> None:
         assert sorted(document["paths"]) == [
             "/api/v1/engines",
+            "/api/v1/fleet",
             "/api/v1/plans",
             "/api/v1/stores",
             "/api/v1/stores/{store_id}",
@@ -195,6 +196,10 @@ class TestOpenApi:
             "/api/v1/stores/{store_id}/events",
             "/api/v1/stores/{store_id}/logs",
             "/api/v1/stores/{store_id}/retry",
+            "/api/v1/tokens",
+            "/api/v1/tokens/{token_id}",
+            "/api/v1/users",
+            "/api/v1/users/{user_id}",
             "/healthz",
             "/metrics",
             "/readyz",

@@ -20,6 +20,8 @@ from tests.api.conftest import Api, make_api
 PROBLEM = "application/problem+json"
 STORE = "{store_id}"
 CHECK = "check-nothere000"  # stands for {check_id}: a store's check nobody can find
+USER = "user-nothere000"  # stands for {user_id}
+TOKEN = "tok-nothere0000"  # stands for {token_id}
 
 # Every operation under /api/v1, with a body that would be accepted. The OpenAPI test below
 # fails if an operation is added without being listed here.
@@ -37,6 +39,13 @@ ENDPOINTS: list[tuple[str, str, dict[str, Any] | None]] = [
     ("GET", f"/api/v1/stores/{STORE}/logs", None),
     ("GET", "/api/v1/plans", None),
     ("GET", "/api/v1/engines", None),
+    ("GET", "/api/v1/fleet", None),
+    ("GET", "/api/v1/users", None),
+    ("POST", "/api/v1/users", {"name": "new-user"}),
+    ("PATCH", f"/api/v1/users/{USER}", {"max_live_stores": 2}),
+    ("GET", "/api/v1/tokens", None),
+    ("POST", "/api/v1/tokens", {"user_id": USER}),
+    ("DELETE", f"/api/v1/tokens/{TOKEN}", None),
 ]
 STORE_ENDPOINTS = [e for e in ENDPOINTS if STORE in e[1]]
 IDS = [f"{method} {path}" for method, path, _ in ENDPOINTS]
@@ -64,7 +73,14 @@ def test_every_api_operation_is_covered_here(api: Api) -> None:
         if path.startswith("/api/")
         for method in ops
     }
-    assert operations == {(m, p.replace(CHECK, "{check_id}")) for m, p, _ in ENDPOINTS}
+    placeholders = {CHECK: "{check_id}", USER: "{user_id}", TOKEN: "{token_id}"}
+
+    def generic(path: str) -> str:
+        for literal, placeholder in placeholders.items():
+            path = path.replace(literal, placeholder)
+        return path
+
+    assert operations == {(m, generic(p)) for m, p, _ in ENDPOINTS}
     for method, path in operations:
         operation = document["paths"][path][method.lower()]
         assert operation["security"] == [{"BearerToken": []}], (method, path)
