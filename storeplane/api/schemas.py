@@ -17,6 +17,7 @@ from storeplane.domain.conditions import Condition, ConditionStatus, ConditionTy
 from storeplane.domain.errors import InvalidRequestError
 from storeplane.domain.events import Event, EventType
 from storeplane.domain.fleet import FleetEvent, FleetSummary
+from storeplane.domain.labels import parse_terms, validate_labels
 from storeplane.domain.plans import Plan, PlanName
 from storeplane.domain.store import Engine, Phase, Store, WorkloadRuntime, validate_new_name
 from storeplane.domain.users import ApiToken, Role
@@ -30,6 +31,32 @@ _NAME_DESCRIPTION = (
     "digits). Unique among stores that are not deleted."
 )
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+_LABELS_DESCRIPTION = (
+    'Kubernetes-style labels, e.g. `{"tier": "gold"}`: a key is an optional DNS '
+    "prefix and `/`, then 1 to 63 letters, digits, `-`, `_` or `.` beginning and ending with "
+    "a letter or digit; a value is empty or follows the same rule. At most 32; the prefix "
+    "`storeplane.io/` is reserved. They group stores for `?label=` and rollout selectors."
+)
+
+
+def checked_labels(value: dict[str, str]) -> dict[str, str]:
+    """``value`` if it is a valid label set; the domain's message otherwise."""
+    try:
+        return validate_labels(value)
+    except InvalidRequestError as exc:
+        raise PydanticCustomError("store_labels", "{reason}", {"reason": exc.message}) from exc
+
+
+def label_terms(value: list[str] | None) -> list[str] | None:
+    """The ``label`` query terms (``key=value``), refused with the domain's message."""
+    if value:
+        try:
+            parse_terms(value)
+        except InvalidRequestError as exc:
+            raise PydanticCustomError("store_label", "{reason}", {"reason": exc.message}) from exc
+    return value
 
 
 def search_text(value: str | None) -> str | None:
@@ -60,6 +87,12 @@ class StoreCreate(BaseModel):
     plan: PlanName = Field(
         default=PlanName.SMALL, description="Quota and default limits (see /api/v1/plans)."
     )
+    labels: dict[str, str] = Field(default_factory=dict, description=_LABELS_DESCRIPTION)
+
+    @field_validator("labels")
+    @classmethod
+    def _valid_labels(cls, value: dict[str, str]) -> dict[str, str]:
+        return checked_labels(value)
 
     @field_validator("name")
     @classmethod
@@ -72,11 +105,25 @@ class StoreCreate(BaseModel):
 
 
 class StoreUpdate(BaseModel):
-    """A change to a store's spec. Only the plan can change; name and engine are fixed."""
+    """A change to a store: the fields given change, the others stay. Name and engine are
+    fixed."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"plan": "medium"}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"plan": "medium"}, {"labels": {"tier": "gold"}}]},
+    )
 
-    plan: PlanName = Field(description="The new plan.")
+    plan: PlanName | None = Field(default=None, description="The new plan.")
+    labels: dict[str, str] | None = Field(
+        default=None,
+        description="The store's labels, replaced as a whole (`{}` removes them all). "
+        + _LABELS_DESCRIPTION,
+    )
+
+    @field_validator("labels")
+    @classmethod
+    def _valid_labels(cls, value: dict[str, str] | None) -> dict[str, str] | None:
+        return None if value is None else checked_labels(value)
 
 
 class ConditionPublic(BaseModel):
@@ -106,6 +153,7 @@ class StorePublic(BaseModel):
     name: str
     engine: Engine
     plan: PlanName
+    labels: dict[str, str] = Field(default_factory=dict, description="The store's labels.")
     namespace: str
     phase: Phase = Field(description="What a person reads; `conditions` carry the detail.")
     conditions: list[ConditionPublic]
@@ -123,6 +171,11 @@ class StorePublic(BaseModel):
         "simulator) or `simulated` (nothing runs: the simulator answered in the engine's "
         "place, so there is no real shop). Null until the store first answered.",
     )
+    rollout_id: str | None = Field(
+        default=None,
+        description="The rollout (`GET /api/v1/rollouts/{id}`) that changed this store's "
+        "engine version and still drives it; null when none does.",
+    )
 
     @classmethod
     def from_domain(cls, store: Store) -> StorePublic:
@@ -131,6 +184,7 @@ class StorePublic(BaseModel):
             name=store.name,
             engine=store.spec.engine,
             plan=store.spec.plan,
+            labels=dict(store.spec.labels),
             namespace=store.namespace,
             phase=store.phase,
             conditions=[ConditionPublic.from_domain(c) for c in store.conditions],
@@ -142,6 +196,7 @@ class StorePublic(BaseModel):
             deleted_at=store.deleted_at,
             last_error=store.last_error,
             workload_runtime=store.workload_runtime,
+            rollout_id=store.rollout_id,
         )
 
 

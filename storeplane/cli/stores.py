@@ -24,6 +24,8 @@ from rich.console import Console
 from rich.table import Table
 
 from storeplane.cli.connection import Connection, resolve
+from storeplane.domain.errors import InvalidRequestError
+from storeplane.domain.labels import parse_terms
 from storeplane.domain.store import is_store_id
 
 stores_app = typer.Typer(help="Create, inspect, change and delete stores.", no_args_is_help=True)
@@ -141,6 +143,25 @@ def _resolve(ref: str) -> str:
     _fail(f'no store named "{ref}"; list them with: storeplane stores list')
 
 
+def _labels(terms: list[str] | None) -> dict[str, str]:
+    """``--label k=v`` (repeated) as a mapping, refused with the API's own wording."""
+    try:
+        return parse_terms(terms or [], field="--label")
+    except InvalidRequestError as exc:
+        raise typer.BadParameter(exc.message, param_hint="--label") from exc
+
+
+LabelOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--label",
+        "-l",
+        help="A label key=value (e.g. tier=gold); repeat for several.",
+        show_default=False,
+    ),
+]
+
+
 def _phase_option(value: str | None) -> str | None:
     """``--phase ready`` means ``Ready``: phases are matched ignoring case."""
     if value is None:
@@ -188,6 +209,12 @@ def _show(store: dict[str, Any]) -> None:
         f"  engine {store['engine']}, plan {store['plan']}, namespace {store['namespace']}"
     )
     console.print(f"  url {store.get('url') or '-'}")
+    if store.get("labels"):
+        console.print(
+            "  labels " + ", ".join(f"{k}={v}" for k, v in sorted(store["labels"].items()))
+        )
+    if store.get("rollout_id"):
+        console.print(f"  rollout {store['rollout_id']} (storeplane rollouts get ...)")
     console.print(f"  runtime {_runtime(store.get('workload_runtime'))}")
     console.print(f"  generation {store['generation']}, observed {store['observed_generation']}")
     if store.get("last_error"):
@@ -256,13 +283,18 @@ def create(
         False, "--wait", help="Follow the store until it is Ready or Failed."
     ),
     timeout: float = typer.Option(900, help="Seconds to wait with --wait."),
+    label: LabelOption = None,
     api_url: ApiUrl = None,
     token: Token = None,
     data_dir: DataDir = None,
 ) -> None:
     """Create a store."""
+    labels = _labels(label)
     _connect(api_url, token, data_dir)
-    store = _call("POST", "/stores", json={"name": name, "engine": engine, "plan": plan})
+    body: dict[str, Any] = {"name": name, "engine": engine, "plan": plan}
+    if labels:
+        body["labels"] = labels
+    store = _call("POST", "/stores", json=body)
     console.print(f"created {store['name']} ({store['id']})")
     _finish(store, wait, {"Ready", "Failed"}, timeout)
 
@@ -276,14 +308,30 @@ def list_(
     ),
     query: str | None = typer.Option(None, "--query", "-q", help="Only names containing this."),
     limit: int = typer.Option(50, help="At most this many."),
+    label: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--label",
+            "-l",
+            help="Only stores with this label key=value; repeat: all must hold.",
+            show_default=False,
+        ),
+    ] = None,
     api_url: ApiUrl = None,
     token: Token = None,
     data_dir: DataDir = None,
 ) -> None:
     """List stores, newest first."""
+    wanted = _labels(label)
     _connect(api_url, token, data_dir)
-    params = {"phase": phase, "q": query, "limit": limit}
-    page = _call("GET", "/stores", params={k: v for k, v in params.items() if v is not None})
+    params: dict[str, Any] = {"phase": phase, "q": query, "limit": limit}
+    params = {k: v for k, v in params.items() if v is not None}
+    if wanted:
+        params["label"] = [f"{k}={v}" for k, v in wanted.items()]
+    page = _call("GET", "/stores", params=params)
+    if not page["items"] and wanted:
+        console.print("no stores with these labels")
+        return
     if not page["items"]:
         console.print(
             "no stores yet: storeplane stores create my-shop --engine medusa --plan small"
@@ -345,18 +393,37 @@ def events(
 @stores_app.command()
 def update(
     store: str = typer.Argument(..., help="Store id or name."),
-    plan: str = typer.Option(..., help="The new plan: small, medium or large."),
+    plan: str | None = typer.Option(None, help="The new plan: small, medium or large."),
+    label: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--label",
+            "-l",
+            help="Set the labels to these key=value (repeat; they replace the old ones).",
+            show_default=False,
+        ),
+    ] = None,
+    clear_labels: bool = typer.Option(False, "--clear-labels", help="Remove every label."),
     wait: bool = typer.Option(False, "--wait"),
     timeout: float = typer.Option(900),
     api_url: ApiUrl = None,
     token: Token = None,
     data_dir: DataDir = None,
 ) -> None:
-    """Change a store's plan."""
+    """Change a store's plan or labels."""
+    body: dict[str, Any] = {}
+    if plan is not None:
+        body["plan"] = plan
+    if label:
+        body["labels"] = _labels(label)
+    elif clear_labels:
+        body["labels"] = {}
+    if not body:
+        raise typer.BadParameter("give --plan, --label or --clear-labels")
     _connect(api_url, token, data_dir)
     store_id = _resolve(store)
     seen = _event_count(store_id) if wait else 0
-    updated = _call("PATCH", f"/stores/{store_id}", json={"plan": plan})
+    updated = _call("PATCH", f"/stores/{store_id}", json=body)
     _finish(updated, wait, {"Ready", "Failed"}, timeout, seen)
 
 

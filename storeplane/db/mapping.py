@@ -39,6 +39,8 @@ STATUS_COLUMNS = (
 INTENT_COLUMNS = (
     "engine",
     "plan",
+    "labels",
+    "rollout_id",
     "generation",
     "phase",
     "updated_at",
@@ -57,6 +59,8 @@ def store_to_row(store: Store) -> dict[str, Any]:
         "name": store.spec.name,
         "engine": store.spec.engine.value,
         "plan": store.spec.plan.value,
+        "labels": dict(store.spec.labels),
+        "rollout_id": store.rollout_id,
         "generation": store.generation,
         "observed_generation": store.observed_generation,
         "phase": store.phase.value,
@@ -80,7 +84,12 @@ def store_from_row(row: RowMapping) -> Store:
     """A Store from a ``stores`` row (``Row._mapping``); the lease columns are ignored."""
     return Store(
         id=row["id"],
-        spec=StoreSpec(name=row["name"], engine=Engine(row["engine"]), plan=PlanName(row["plan"])),
+        spec=StoreSpec(
+            name=row["name"],
+            engine=Engine(row["engine"]),
+            plan=PlanName(row["plan"]),
+            labels=dict(row["labels"] or {}),
+        ),
         generation=row["generation"],
         observed_generation=row["observed_generation"],
         phase=Phase(row["phase"]),
@@ -99,6 +108,7 @@ def store_from_row(row: RowMapping) -> Store:
         workload_runtime=(
             WorkloadRuntime(row["workload_runtime"]) if row["workload_runtime"] else None
         ),
+        rollout_id=row["rollout_id"],
     )
 
 

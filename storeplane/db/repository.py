@@ -28,7 +28,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -162,13 +162,15 @@ class SqlStoreRepository:
         cursor: str | None = None,
         owner_id: str | None = None,
         include_deleted: bool = False,
+        labels: Mapping[str, str] | None = None,
     ) -> StorePage:
         """Stores newest first (``created_at`` descending, then ``id``), ``limit`` at a time.
 
         Without ``phase`` the listing shows live stores only, or every store with
         ``include_deleted``; ask for ``phase=Deleted`` to see only tombstones. ``query`` matches a case-insensitive substring of the name. ``count`` is
         the number of stores matching the filters on all pages; ``next_cursor`` is None on the
-        last page. ``owner_id`` keeps one owner's stores only.
+        last page. ``owner_id`` keeps one owner's stores only; ``labels`` keeps the stores that
+        carry every one of these ``key=value`` labels.
         """
         if not 1 <= limit <= MAX_PAGE_SIZE:
             raise InvalidRequestError(
@@ -184,6 +186,10 @@ class SqlStoreRepository:
             filters.append(StoreRow.owner_id == owner_id)
         if query:
             filters.append(func.lower(StoreRow.name).contains(query.lower(), autoescape=True))
+        for key, value in (labels or {}).items():
+            # ->> on PostgreSQL, json_extract on SQLite; label syntax has no '"', so the key
+            # cannot break out of SQLite's JSON path.
+            filters.append(StoreRow.labels[key].as_string() == value)
         page_filters = list(filters)
         if cursor is not None:
             created_at, store_id = _decode_cursor(cursor)

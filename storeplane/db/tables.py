@@ -98,6 +98,10 @@ class StoreRow(Base):
     owner_id: Mapped[str | None] = mapped_column(String(32), ForeignKey("users.id"))
     # What runs its workloads (cluster | local | simulated), as observed; NULL until known.
     workload_runtime: Mapped[str | None] = mapped_column(String(16))
+    # The store's labels (a JSON object of strings); ``?label=k=v`` filters on them.
+    labels: Mapped[dict[str, str]] = mapped_column(JsonDocument, server_default=text("'{}'"))
+    # The rollout that changed the store's version and still drives it (see domain/rollouts).
+    rollout_id: Mapped[str | None] = mapped_column(String(32))
 
     __table_args__ = (
         Index(
@@ -209,3 +213,63 @@ users: Table = UserRow.__table__  # type: ignore[assignment]
 api_tokens: Table = ApiTokenRow.__table__  # type: ignore[assignment]
 idempotency_keys: Table = IdempotencyKeyRow.__table__  # type: ignore[assignment]
 store_checks: Table = StoreCheckRow.__table__  # type: ignore[assignment]
+
+
+class RolloutRow(Base):
+    """A rollout of an engine version across stores (see :mod:`storeplane.domain.rollouts`)."""
+
+    __tablename__ = "rollouts"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    engine: Mapped[str] = mapped_column(String(32))
+    to_version: Mapped[str] = mapped_column(String(64))
+    selector: Mapped[dict[str, Any]] = mapped_column(JsonDocument)
+    # The waves as asked for (ints and "N%" strings); the stores of each are in rollout_stores.
+    waves: Mapped[list[Any]] = mapped_column(JsonDocument)
+    max_failures: Mapped[int] = mapped_column(Integer)
+    gate: Mapped[str] = mapped_column(String(16))
+    phase: Mapped[str] = mapped_column(String(16))
+    current_wave: Mapped[int] = mapped_column(Integer)
+    message: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # Bumped by every save: the API's pause/resume/abort and the driver never overwrite each
+    # other's newer state.
+    revision: Mapped[int] = mapped_column(Integer)
+    # Which control-plane replica drives it, and until when (reconciler/rollouts.py).
+    lease_owner: Mapped[str | None] = mapped_column(String(255))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+    __table_args__ = (
+        Index("ix_rollouts_created_at_id", "created_at", "id"),
+        Index("ix_rollouts_phase", "phase"),
+    )
+
+
+class RolloutStoreRow(Base):
+    """One store of a rollout: its wave, where it stands, and why it failed if it did."""
+
+    __tablename__ = "rollout_stores"
+
+    rollout_id: Mapped[str] = mapped_column(String(32), ForeignKey("rollouts.id"))
+    store_id: Mapped[str] = mapped_column(String(32), ForeignKey("stores.id"))
+    store_name: Mapped[str] = mapped_column(String(64))
+    wave: Mapped[int] = mapped_column(Integer)
+    position: Mapped[int] = mapped_column(Integer)
+    from_version: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))
+    cause: Mapped[str | None] = mapped_column(Text)
+    check_id: Mapped[str | None] = mapped_column(String(32))
+    started_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+    __table_args__ = (
+        PrimaryKeyConstraint("rollout_id", "store_id"),
+        Index("ix_rollout_stores_store_id", "store_id"),
+    )
+
+
+rollouts: Table = RolloutRow.__table__  # type: ignore[assignment]
+rollout_stores: Table = RolloutStoreRow.__table__  # type: ignore[assignment]

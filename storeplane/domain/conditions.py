@@ -72,6 +72,13 @@ class Reason:
     SMOKE_TEST_REQUESTED = "SmokeTestRequested"
     SMOKE_TEST_PASSED = "SmokeTestPassed"
     SMOKE_TEST_FAILED = "SmokeTestFailed"
+    # labels and rollouts (domain/labels.py, domain/rollouts.py)
+    LABELS_CHANGED = "LabelsChanged"
+    ROLLOUT_WAVE_STARTED = "RolloutWaveStarted"
+    ROLLOUT_STORE_UPGRADED = "RolloutStoreUpgraded"
+    ROLLOUT_STORE_FAILED = "RolloutStoreFailed"
+    ROLLOUT_STORE_RETRIED = "RolloutStoreRetried"
+    ROLLOUT_HALTED = "RolloutHalted"
 
 
 @dataclass(frozen=True, slots=True)

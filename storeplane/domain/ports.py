@@ -61,9 +61,11 @@ class StoreRepository(Protocol):
         cursor: str | None = None,
         owner_id: str | None = None,
         include_deleted: bool = False,
+        labels: Mapping[str, str] | None = None,
     ) -> StorePage:
-        """Newest first; ``owner_id`` restricts the page (and the count) to one owner's stores.
-        Without ``phase``, Deleted stores only with ``include_deleted``."""
+        """Newest first; ``owner_id`` restricts the page (and the count) to one owner's stores,
+        ``labels`` to the stores carrying all of them. Without ``phase``, Deleted stores only
+        with ``include_deleted``."""
         ...
 
     def save_intent(self, store: Store, *, expected_revision: int, events: Sequence[Event]) -> bool:

@@ -1,7 +1,7 @@
 """The Store aggregate: its spec (what the user asked for) and status (what storeplane observed).
 
-The API changes a store only through the methods here (``with_plan``, ``request_deletion``,
-``request_retry``); the reconciler changes only its status. Every method returns a new value:
+The API changes a store only through the methods here (``with_plan``, ``with_labels``,
+``request_deletion``, ``request_retry``); the reconciler changes only its status. Every method returns a new value:
 a Store is immutable, so what was read is never changed behind a caller's back.
 """
 
@@ -10,12 +10,13 @@ from __future__ import annotations
 import re
 import secrets
 import string
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
 from storeplane.domain.conditions import Condition, initial_conditions
 from storeplane.domain.errors import InvalidRequestError, InvalidTransitionError
+from storeplane.domain.labels import validate_labels
 from storeplane.domain.plans import PlanName
 from storeplane.domain.teardown import TeardownStage, teardown_conditions
 
@@ -105,9 +106,13 @@ class StoreSpec:
     name: str
     engine: Engine
     plan: PlanName
+    # Kubernetes-syntax labels (domain/labels.py): they group stores for people, for the
+    # list filter and for rollout selectors. Not rendered into the store's objects.
+    labels: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         validate_name(self.name)
+        validate_labels(self.labels)
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +141,9 @@ class Store:
     owner_id: str | None = None
     # What runs its workloads, from the last health answer that said (observed, not intent).
     workload_runtime: WorkloadRuntime | None = None
+    # The rollout (``rollout-...``) that changed this store's version and still drives it;
+    # None when no rollout does. Intent, written with the version change it causes.
+    rollout_id: str | None = None
 
     @property
     def name(self) -> str:
@@ -202,6 +210,20 @@ class Store:
             deadline_at=now + deadline,
             failures=0,
             next_reconcile_at=now,
+            revision=self.revision + 1,
+        )
+
+    def with_labels(self, labels: dict[str, str], *, now: datetime) -> Store:
+        """The store with new labels; unchanged if they are the same. Labels are metadata
+        (as on a Kubernetes object): no new generation, no new phase, nothing to reconcile."""
+        self._require_live("change the labels of")
+        labels = validate_labels(labels)
+        if labels == self.spec.labels:
+            return self
+        return replace(
+            self,
+            spec=replace(self.spec, labels=labels),
+            updated_at=now,
             revision=self.revision + 1,
         )
 

@@ -3,7 +3,7 @@
 Called by the API routers. Every use case takes the acting :class:`User`: a member only
 ever sees its own stores (anyone else's is "not found", exactly like a store that does not
 exist), and every event names the user who acted. Every change of intent goes through a
-domain method (``with_plan``, ``request_deletion``, ``request_retry``) and ``save_intent``,
+domain method (``with_plan``, ``with_labels``, ``request_deletion``, ``request_retry``) and ``save_intent``,
 which refuses when the store changed since it was read; the change is then re-applied to a
 fresh read, a few times, before giving up with a 409.
 """
@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 
 from storeplane.domain.conditions import Reason
 from storeplane.domain.errors import InvalidTransitionError, StoreNotFoundError
 from storeplane.domain.events import Event
+from storeplane.domain.labels import validate_labels
 from storeplane.domain.plans import PlanName
 from storeplane.domain.ports import StorePage, StoreRepository
 from storeplane.domain.store import (
@@ -46,8 +47,15 @@ def store_url(store_id: str, settings: Settings) -> str:
 
 def request_hash(spec: StoreSpec) -> str:
     """A digest of what a create asks for, after defaults: what ``Idempotency-Key`` compares."""
+    fields: dict[str, object] = {
+        "name": spec.name,
+        "engine": spec.engine.value,
+        "plan": spec.plan.value,
+    }
+    if spec.labels:  # left out when empty, so digests recorded before labels still match
+        fields["labels"] = spec.labels
     canonical = json.dumps(
-        {"name": spec.name, "engine": spec.engine.value, "plan": spec.plan.value},
+        fields,
         sort_keys=True,
         separators=(",", ":"),
     )
@@ -123,9 +131,12 @@ def list_stores(
     limit: int = 50,
     cursor: str | None = None,
     include_deleted: bool = False,
+    labels: Mapping[str, str] | None = None,
 ) -> StorePage:
-    """A page of the stores ``user`` may see: all for an admin, its own for a member."""
+    """A page of the stores ``user`` may see: all for an admin, its own for a member;
+    ``labels`` keeps those carrying every one of these labels."""
     return repo.list_page(
+        labels=labels or None,
         phase=phase,
         include_deleted=include_deleted,
         query=query or None,
@@ -166,6 +177,39 @@ def change_plan(
         )
 
     return _write_intent(repo, store_id, user, change, now)
+
+
+def change_labels(
+    repo: StoreRepository,
+    store_id: str,
+    labels: Mapping[str, str],
+    user: User,
+    *,
+    now: datetime | None = None,
+) -> Store:
+    """Replace the store's labels (validated); unchanged, and no event, if they are the same.
+    Labels are metadata: no new generation, nothing for the reconciler to do."""
+    wanted = validate_labels(labels)
+
+    def change(store: Store, at: datetime) -> tuple[Store, Event | None]:
+        changed = store.with_labels(wanted, now=at)
+        if changed is store:
+            return store, None
+        return changed, Event.normal(
+            store.id,
+            Reason.LABELS_CHANGED,
+            f"labels changed from {_show_labels(store.spec.labels)} to "
+            f"{_show_labels(wanted)} by {user.name}",
+            time=at,
+            generation=changed.generation,
+            actor=user.name,
+        )
+
+    return _write_intent(repo, store_id, user, change, now)
+
+
+def _show_labels(labels: Mapping[str, str]) -> str:
+    return "{" + ", ".join(f"{k}={v}" for k, v in sorted(labels.items())) + "}"
 
 
 def delete_store(

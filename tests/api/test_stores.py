@@ -50,7 +50,7 @@ class TestCreate:
         assert set(body) == {
             "id", "name", "engine", "plan", "namespace", "phase", "conditions", "url",
             "generation", "observed_generation", "created_at", "updated_at", "deleted_at",
-            "last_error", "workload_runtime",
+            "last_error", "workload_runtime", "labels", "rollout_id",
         }  # fmt: skip
         assert body["name"] == "acme-shop"
         assert (body["engine"], body["plan"], body["phase"]) == ("woocommerce", "large", "Pending")
@@ -299,9 +299,9 @@ class TestReadAndChange:
         [
             ({"plan": "huge"}, "plan", "plan: must be one of small, medium, large"),
             ({"plan": "large", "name": "new"}, "body", 'body: unknown field "name"'),
-            ({}, "plan", "plan: is required"),
+            ({}, "body", "the body changes nothing: give at least one of plan, labels"),
         ],
-        ids=["an unknown plan", "renaming is not possible", "a missing plan"],
+        ids=["an unknown plan", "renaming is not possible", "an empty change"],
     )
     def test_patch_refuses_invalid_changes(
         self, api: Api, body: dict[str, Any], field: str, detail: str

@@ -16,8 +16,11 @@ from storeplane.api.schemas import (
     StorePublic,
     StoresPublic,
     StoreUpdate,
+    label_terms,
     search_text,
 )
+from storeplane.domain.errors import InvalidRequestError
+from storeplane.domain.labels import parse_terms
 from storeplane.domain.store import Phase, StoreSpec
 from storeplane.services import stores as service
 
@@ -72,7 +75,7 @@ def create_store(
         ),
     ] = None,
 ) -> StorePublic:
-    spec = StoreSpec(name=body.name, engine=body.engine, plan=body.plan)
+    spec = StoreSpec(name=body.name, engine=body.engine, plan=body.plan, labels=body.labels)
     store = service.create_store(repo, spec, settings, user, idempotency_key=idempotency_key)
     notify(store.id)
     response.headers["Location"] = f"{router.prefix}/{store.id}"
@@ -86,10 +89,13 @@ def create_store(
     description=(
         "The stores you may see (all for an admin, your own for a member), newest first, a "
         "page at a time. Without `phase`, deleted stores are left out unless "
-        "`include_deleted=true`; `phase=Deleted` lists only them. `q` matches part of the name, ignoring case. `count` is "
+        "`include_deleted=true`; `phase=Deleted` lists only them. `q` matches part of the name, ignoring case. "
+        "`label=key=value` keeps the stores carrying that label (repeat it: all must hold). `count` is "
         "the total over all pages; pass `next_cursor` back as `cursor` for the next page."
     ),
-    responses=_problems(e422="A query parameter is invalid (unknown phase, limit, cursor)."),
+    responses=_problems(
+        e422="A query parameter is invalid (unknown phase, limit, cursor, a label term)."
+    ),
 )
 def list_stores(
     repo: RepositoryDep,
@@ -99,6 +105,15 @@ def list_stores(
         str | None,
         Query(max_length=100, description="Part of the name, any case; no control characters."),
         AfterValidator(search_text),
+    ] = None,
+    label: Annotated[
+        list[str] | None,
+        Query(
+            description="`key=value`: only stores with this label; repeat for several (all "
+            "must hold).",
+            examples=["tier=gold"],
+        ),
+        AfterValidator(label_terms),
     ] = None,
     include_deleted: Annotated[
         bool, Query(description="Without `phase`: list deleted stores too.")
@@ -116,6 +131,7 @@ def list_stores(
         limit=limit,
         cursor=cursor,
         include_deleted=include_deleted,
+        labels=parse_terms(label or []),
     )
     return StoresPublic(
         items=[StorePublic.from_domain(s) for s in page.items],
@@ -138,11 +154,12 @@ def get_store(store_id: StoreId, repo: RepositoryDep, user: CurrentUserDep) -> S
 @router.patch(
     "/{store_id}",
     response_model=StorePublic,
-    summary="Change a store's plan",
+    summary="Change a store",
     description=(
-        "Sets a new plan: the store gets a new `generation` and goes to `Updating` "
-        "(or stays `Provisioning` if it was never Ready) until the reconciler converges. "
-        "Asking for the plan it already has changes nothing."
+        "Changes the fields given. A new plan gives the store a new `generation` and it goes "
+        "to `Updating` (or stays `Provisioning` if it was never Ready) until the reconciler "
+        "converges. New `labels` replace the old ones as a whole and need no reconcile (no "
+        "new generation). Asking for what the store already has changes nothing."
     ),
     responses=_problems(
         e404=_NOT_FOUND,
@@ -158,8 +175,16 @@ def update_store(
     user: CurrentUserDep,
     notify: NotifyDep,
 ) -> StorePublic:
-    store = service.change_plan(repo, store_id, body.plan, settings, user)
-    notify(store.id)
+    if body.plan is None and body.labels is None:
+        raise InvalidRequestError(
+            "the body changes nothing: give at least one of plan, labels", field="body"
+        )
+    store = service.get_store(repo, store_id, user)
+    if body.labels is not None:
+        store = service.change_labels(repo, store_id, body.labels, user)
+    if body.plan is not None:
+        store = service.change_plan(repo, store_id, body.plan, settings, user)
+        notify(store.id)
     return StorePublic.from_domain(store)
 
 
