@@ -25,7 +25,7 @@ trap 'scripts/postgres-test.sh stop || true' EXIT
 
 step "pytest"
 set +e
-.venv/bin/pytest "$@"
+.venv/bin/pytest --durations=25 "$@"
 status=$?
 set -e
 if [[ ${status} -eq 5 ]]; then
