@@ -12,8 +12,10 @@ apply, merge, strategic merge with the schemas' merge keys and ``$patch``/``$ret
 ``scale`` and namespace ``finalize`` subresources; Table output with the API server's
 columns (``kubectl get``, ``get all``, ``get -w``); watch with
 resumption, ``410 Expired`` and bookmarks; ``Status`` errors with the API server's codes
-and messages; validation against the Kubernetes OpenAPI schemas; JSON, YAML and Kubernetes
-protobuf request bodies (what kubectl 1.35+ ``create`` and helm 4 send). It is a separate
+and messages; validation against the Kubernetes OpenAPI schemas; CustomResourceDefinitions (their
+kinds in discovery - aggregated too - and ``/openapi/v3``, structural schemas with pruning
+and defaults, the status subresource, printer columns, the CRD's conditions); JSON, YAML
+and Kubernetes protobuf request bodies (what kubectl 1.35+ ``create`` and helm 4 send). It is a separate
 program: it imports nothing from the rest of storeplane. ``docs/simulator.md`` is the
 user's guide.
 
@@ -30,24 +32,28 @@ Layout, split the way Kubernetes itself is split:
   ``auth`` (tokens and the authorization gate, with ``rbac``), ``requestinfo`` (request ->
   verb and resource), ``reviews`` (TokenRequest, access reviews, SelfSubjectReview).
 - ``store/``: ``objects`` (objects, uid and owner indexes, SQLite state file), ``cluster``
-  (verb semantics, garbage collection, namespace lifecycle), ``apply`` (server-side apply,
+  (verb semantics, garbage collection, namespace lifecycle), ``customresources`` (what a
+  stored CRD serves), ``apply`` (server-side apply,
   merge and JSON patches, managedFields), ``strategic`` (strategic merge patch), ``selectors``,
   ``conversion`` (kinds served as another version of stored objects: events.k8s.io Events).
 - ``admission/``: ``validation`` + ``schemas`` + ``names`` (OpenAPI schema and API-server
-  rules), ``podspec``, ``service_spec`` and ``immutable`` (field and update rules);
+  rules), ``structural`` (custom resources' schemas: pruning, defaults, checks), ``crds``
+  (a CRD's own rules), ``podspec``, ``service_spec`` and ``immutable`` (field and update rules);
   ``chain`` + ``plugins`` (the admission chain) with one module per plugin:
   ``namespace_lifecycle``, ``limit_ranger``, ``service_account``, ``pod_security`` (+
   ``pod_security_checks``), ``resource_quota`` (+ ``quota``, ``quantity``); ``rbac`` (the RBAC
   authorizer) + ``rbac_policy`` (the default ClusterRoles and bindings).
 - ``controllers/``: ``manager`` (the controller loop, Jobs, namespace finalizer),
-  ``jobs`` and ``endpoints`` (with local runtimes on), ``events`` (the event recorder),
+  ``jobs`` and ``endpoints`` (with local runtimes on), ``crds`` (CRD conditions and
+  deletion), ``events`` (the event recorder),
   ``serviceaccounts`` (a ``default`` ServiceAccount per namespace) and
   ``workloads`` (Deployments, ReplicaSets, StatefulSets, PVCs, load balancers, quota status).
 - ``node/``: ``kubelet`` (the virtual node's stand-in kubelet); with local runtimes on also
   ``agent`` (the local node's kubelet), ``runtime`` (the CRI-shaped port), ``process`` and
   ``simulated`` (its two runtimes), ``images`` (the runtime table), ``envvars``, ``volumes``,
   ``network``, ``probes``, ``scheduler``, ``setup``.
-- beside them: ``kinds`` (the served kinds, one table), ``errors`` (Status builders),
+- beside them: ``kinds`` (the built-in kinds, one table, and each cluster's
+  ``KindRegistry`` adding its CRDs'), ``errors`` (Status builders),
   ``faults`` (failure injection, ``/sim/v1/faults``), ``config``, ``runner``, ``kubeconfig``,
   ``tls`` (the serving certificate used with ``rbac``).
 
@@ -109,5 +115,10 @@ What it does NOT model - test against a real cluster (kind, k3s; ``tests/e2e``) 
   events, its rate limit or the one-hour TTL; ``events.k8s.io/v1`` serves the same Events
   converted (:mod:`storeplane.sim.store.conversion`), but not through server-side apply.
 - Garbage collection runs synchronously within the deleting request; only the kinds in
-  :mod:`storeplane.sim.kinds`; no CRDs, no aggregated discovery.
+  :mod:`storeplane.sim.kinds` and those of stored CustomResourceDefinitions.
+- Custom resources (:mod:`storeplane.sim.store.customresources`,
+  :mod:`storeplane.sim.admission.structural`, :mod:`storeplane.sim.controllers.crds`): no
+  conversion between a CRD's versions, no CEL ``x-kubernetes-validations``, no
+  ``allOf``/``anyOf``/``oneOf``/``not``, no ``x-kubernetes-list-type`` checks, no ``scale``
+  subresource, no protobuf bodies; server-side apply merges their lists by ``name`` only.
 """

@@ -2,12 +2,13 @@
 
 Read by the routes (URL -> kind), discovery (the APIResourceList documents), validation
 (which name rule applies) and the controllers. Adding a kind is one line in ``KINDS``.
+Custom resources are added per simulator, from its stored CRDs, by :class:`KindRegistry`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 # The Kubernetes release whose API (and published OpenAPI schemas) the simulator serves.
 KUBERNETES_VERSION = "v1.31.0"
@@ -48,6 +49,12 @@ class Kind:
     # Another kind whose objects this one serves, converted (events.k8s.io/v1 Events are
     # core Events; see storeplane.sim.store.conversion). "" for a kind with its own objects.
     storage: str = ""
+    # CustomResourceDefinition kinds (served from a stored CRD, see KindRegistry): the
+    # version's structural schema (openAPIV3Schema) and additionalPrinterColumns, and the
+    # CRD's name. None / () / "" for built-in kinds.
+    schema: Any = field(default=None, compare=False, hash=False, repr=False)
+    printer_columns: tuple[Any, ...] = field(default=(), compare=False, hash=False, repr=False)
+    crd: str = ""
 
     @property
     def api_version(self) -> str:
@@ -107,6 +114,8 @@ KINDS: tuple[Kind, ...] = (
          namespaced=False, name_rule="path"),
     Kind("coordination.k8s.io", "v1", "leases", "Lease"),
     Kind("discovery.k8s.io", "v1", "endpointslices", "EndpointSlice"),
+    Kind("apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition",
+         namespaced=False, short_names=("crd", "crds"), has_status=True),
     # Asked, answered, never stored (storeplane/sim/api/reviews.py answers them).
     Kind("authorization.k8s.io", "v1", "selfsubjectaccessreviews", "SelfSubjectAccessReview",
          namespaced=False, verbs=("create",), stored=False),
@@ -120,6 +129,7 @@ _BY_PATH: dict[tuple[str, str, str], Kind] = {(k.group, k.version, k.resource): 
 _BY_QUALIFIED: dict[str, Kind] = {k.qualified: k for k in KINDS}
 
 NAMESPACES: Kind = _BY_PATH[("", "v1", "namespaces")]
+CRDS: Kind = _BY_PATH[("apiextensions.k8s.io", "v1", "customresourcedefinitions")]
 
 
 def lookup(group: str, version: str, resource: str) -> Kind | None:
@@ -144,3 +154,76 @@ def group_versions() -> dict[str, list[str]]:
 
 def kinds_in(group: str, version: str) -> list[Kind]:
     return [k for k in KINDS if k.group == group and k.version == version]
+
+
+class KindRegistry:
+    """The kinds one simulator serves: the built-in table plus the custom resources of its
+    stored CustomResourceDefinitions. One per :class:`~storeplane.sim.store.cluster.Cluster`
+    (several simulators may run in one process: a CRD in one is not served by another).
+    The CRD controller (:mod:`storeplane.sim.controllers.crds`) and the cluster's CRD writes
+    call :meth:`set_crd` / :meth:`drop_crd`; the routes, discovery and ``/openapi/v3`` read.
+    ``generation`` grows on every change, so caches of what is served can tell."""
+
+    def __init__(self) -> None:
+        self._crds: dict[str, tuple[Kind, ...]] = {}  # CRD name -> its served versions
+        self._by_path: dict[tuple[str, str, str], Kind] = dict(_BY_PATH)
+        self._by_qualified: dict[str, Kind] = dict(_BY_QUALIFIED)
+        self.generation = 0
+
+    def set_crd(self, name: str, kinds: tuple[Kind, ...]) -> None:
+        """Serve ``kinds`` (the CRD's served versions; the first is the storage version)."""
+        if self._crds.get(name) == kinds and all(
+            a.schema == b.schema and a.printer_columns == b.printer_columns
+            for a, b in zip(self._crds[name], kinds, strict=True)
+        ):
+            return
+        self._crds[name] = kinds
+        self._rebuild()
+
+    def drop_crd(self, name: str) -> None:
+        if self._crds.pop(name, None) is not None:
+            self._rebuild()
+
+    def crd_kinds(self, name: str) -> tuple[Kind, ...]:
+        return self._crds.get(name, ())
+
+    def _rebuild(self) -> None:
+        self._by_path = dict(_BY_PATH)
+        self._by_qualified = dict(_BY_QUALIFIED)
+        for kinds in self._crds.values():
+            for k in kinds:
+                self._by_path[(k.group, k.version, k.resource)] = k
+            if kinds:
+                self._by_qualified.setdefault(kinds[0].qualified, kinds[0])
+        self.generation += 1
+
+    def all(self) -> list[Kind]:
+        return [*KINDS, *(k for kinds in self._crds.values() for k in kinds)]
+
+    def custom(self) -> list[Kind]:
+        return [k for kinds in self._crds.values() for k in kinds]
+
+    def lookup(self, group: str, version: str, resource: str) -> Kind | None:
+        return self._by_path.get((group, version, resource))
+
+    def by_qualified(self, qualified: str) -> Kind:
+        """The kind (the storage version of a custom resource) for a store key; KeyError."""
+        return self._by_qualified[qualified]
+
+    def group_versions(self) -> dict[str, list[str]]:
+        result = group_versions()
+        for k in self.custom():
+            versions = result.setdefault(k.group, [])
+            if k.version not in versions:
+                versions.append(k.version)
+        return result
+
+    def kinds_in(self, group: str, version: str) -> list[Kind]:
+        return [k for k in self.all() if k.group == group and k.version == version]
+
+    def qualified_of(self, obj: dict[str, Any]) -> str:
+        """``deployments.apps``-style name of an object's resource, from apiVersion and kind."""
+        for k in self.all():
+            if k.kind == obj.get("kind") and k.api_version == obj.get("apiVersion"):
+                return k.qualified
+        return str(obj.get("kind", "")).lower()

@@ -31,8 +31,9 @@ from typing import Any, Literal
 import jsonschema
 
 from ..errors import bad_request, invalid
-from ..kinds import Kind
-from . import podspec, service_spec
+from ..kinds import CRDS, Kind
+from . import podspec, service_spec, structural
+from .crds import crd_errors
 from .names import (
     LABEL_MSG,
     LABEL_RE,
@@ -242,7 +243,11 @@ def schema_check(
     kind: Kind, obj: dict[str, Any], field_validation: FieldValidation
 ) -> tuple[list[tuple[str, str]], list[str]]:
     """Check ``obj`` against its kind's schema: returns (causes, warnings). Unknown fields
-    are removed from ``obj`` unless ``field_validation`` is Strict, which raises a 400."""
+    are removed from ``obj`` unless ``field_validation`` is Strict, which raises a 400.
+    A custom resource (``kind.schema`` set) gets its CRD's structural schema, pruned and
+    defaulted as the apiextensions-apiserver does (:mod:`.structural`)."""
+    if kind.schema is not None:
+        return _structural_check(kind, obj, field_validation)
     checker = validator(kind)
     if checker is None:
         return [], []
@@ -266,6 +271,20 @@ def schema_check(
     return sorted(set(causes), key=causes.index), warnings
 
 
+def _structural_check(
+    kind: Kind, obj: dict[str, Any], field_validation: FieldValidation
+) -> tuple[list[tuple[str, str]], list[str]]:
+    unknown, causes = structural.admit(obj, kind.schema)
+    if unknown and field_validation == "Strict":
+        listed = ", ".join(f'unknown field "{n}"' for n in unknown)
+        raise bad_request(
+            f'{kind.kind} in version "{kind.version}" cannot be handled as a {kind.kind}: '
+            f"strict decoding error: {listed}"
+        )
+    warnings = [f'unknown field "{n}"' for n in unknown] if field_validation == "Warn" else []
+    return sorted(set(causes), key=causes.index), warnings
+
+
 def validate(
     kind: Kind, obj: dict[str, Any], field_validation: FieldValidation = "Ignore"
 ) -> list[str]:
@@ -282,6 +301,13 @@ def validate(
         or not all(isinstance(v, str) for v in annotations.values())
     ):
         errors.append(("metadata.annotations", "Invalid value: must be a map of strings"))
+    if kind.schema is not None:  # a custom resource: only its CRD's schema applies
+        combined = schema_causes + [e for e in errors if e not in schema_causes]
+        if combined:
+            raise invalid(kind, name, combined)
+        return warnings
+    if kind is CRDS:
+        errors += crd_errors(obj)
     for path in REQUIRED.get(kind.kind, ()):
         value = get_path(obj, path)
         if value is None or value == "" or value == []:

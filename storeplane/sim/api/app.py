@@ -29,7 +29,7 @@ from ..config import SimulatorConfig
 from ..controllers.manager import ControllerManager, default_controllers
 from ..errors import ApiError, bad_request, method_not_allowed, path_not_found
 from ..faults import FaultInjector, Faults
-from ..kinds import NAMESPACES, Kind, lookup
+from ..kinds import NAMESPACES, Kind, KindRegistry
 from ..node import setup as node_setup
 from ..store.cluster import PROPAGATIONS, Cluster, Obj, Propagation
 from ..store.objects import ObjectStore
@@ -53,13 +53,13 @@ class Target:
     subresource: str
 
 
-def parse_path(group: str, version: str, rest: list[str]) -> Target:
+def parse_path(group: str, version: str, rest: list[str], kinds: KindRegistry) -> Target:
     """Resolve the part of a URL after ``/api/v1`` or ``/apis/{group}/{version}``."""
     if len(rest) >= 3 and rest[0] == "namespaces":
-        kind = lookup(group, version, rest[2])
+        kind = kinds.lookup(group, version, rest[2])
         if kind is not None and kind.namespaced:
             return _target(kind, rest[1], rest[3:])
-    kind = lookup(group, version, rest[0])
+    kind = kinds.lookup(group, version, rest[0])
     if kind is None or (kind.namespaced and len(rest) > 1):
         raise path_not_found()
     return _target(kind, None, rest[1:])
@@ -84,6 +84,10 @@ def _target(kind: Kind, namespace: str | None, tail: list[str]) -> Target:
 
 def _json(body: Any, status_code: int = 200) -> Response:
     return JSONResponse(body, status_code=status_code)
+
+
+def _aggregated(body: Any) -> Response:
+    return JSONResponse(body, media_type=discovery.AGGREGATED)
 
 
 def _error(exc: ApiError) -> Response:
@@ -408,15 +412,19 @@ def create_app(config: SimulatorConfig, ingress_port: int | None = None) -> Star
         return PlainTextResponse("ok")
 
     async def openapi_v3(request: Request) -> Response:
+        try:
+            sim = sim_of()
+        except ApiError as exc:
+            return _error(exc)
         rest = request.path_params.get("path", "").strip("/")
         if not rest:
-            return Response(openapi.root(), media_type="application/json")
+            return Response(openapi.root(sim.cluster.kinds), media_type="application/json")
         parts = rest.split("/")
         body = None
         if parts[0] == "api" and len(parts) == 2:
-            body = openapi.document("", parts[1])
+            body = openapi.served_document("", parts[1], sim.cluster.kinds)
         elif parts[0] == "apis" and len(parts) == 3:
-            body = openapi.document(parts[1], parts[2])
+            body = openapi.served_document(parts[1], parts[2], sim.cluster.kinds)
         if body is None:
             return _error(path_not_found())
         return Response(body, media_type="application/json")
@@ -526,15 +534,19 @@ async def _dispatch(request: Request, sim: Simulated) -> Response:
         if not rest:
             if request.method != "GET":
                 raise method_not_allowed()
-            return _json(discovery.api_versions(request.url.netloc))
+            if discovery.wants_aggregated(request.headers.get("accept")):
+                return _aggregated(discovery.aggregated(True, sim.cluster.kinds))
+            return _json(discovery.api_versions(request.url.netloc, sim.cluster.kinds))
     else:
         if len(parts) == 1:
             if request.method != "GET":
                 raise method_not_allowed()
-            return _json(discovery.api_group_list())
+            if discovery.wants_aggregated(request.headers.get("accept")):
+                return _aggregated(discovery.aggregated(False, sim.cluster.kinds))
+            return _json(discovery.api_group_list(sim.cluster.kinds))
         group, rest = parts[1], parts[2:]
         if not rest:
-            doc = discovery.api_group(group)
+            doc = discovery.api_group(group, sim.cluster.kinds)
             if doc is None:
                 raise path_not_found()
             return _json(doc)
@@ -553,7 +565,7 @@ async def _dispatch(request: Request, sim: Simulated) -> Response:
             request, sim.cluster, sim.node.agent if sim.node else None, rest[1], rest[3], tail
         )
     if not rest:
-        doc = discovery.resource_list(group, version)
+        doc = discovery.resource_list(group, version, sim.cluster.kinds)
         if doc is None:
             raise path_not_found()
         return _json(doc)
@@ -562,6 +574,6 @@ async def _dispatch(request: Request, sim: Simulated) -> Response:
     )
     if answered is not None:
         return answered
-    target = parse_path(group, version, rest)
+    target = parse_path(group, version, rest, sim.cluster.kinds)
     await sim.faults.before_call()
     return await _resource(request, sim, target)

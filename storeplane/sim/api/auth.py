@@ -198,7 +198,7 @@ def _creates(cluster: Cluster, attrs: Attributes, content_type: str) -> bool:
         return False
     if not content_type.startswith("application/apply-patch"):
         return False
-    kind = lookup(attrs.api_group, attrs.api_version, attrs.resource)
+    kind = cluster.kinds.lookup(attrs.api_group, attrs.api_version, attrs.resource)
     if kind is None:
         return False
     namespace = attrs.namespace if kind.namespaced else None

@@ -1,12 +1,17 @@
 """Discovery documents (``/version``, ``/api``, ``/apis``, ``/api/v1``, ``/apis/{g}/{v}``),
-built from the kind registry. Plain JSON: kubectl falls back to these when the aggregated
-discovery format is not offered."""
+built from a simulator's kind registry (built-in kinds and its CRDs' custom resources).
+
+``/api`` and ``/apis`` answer in two forms, as the API server does: the aggregated
+discovery document (``apidiscovery.k8s.io/v2`` ``APIGroupDiscoveryList``: every group,
+version and resource in one answer) when the client's Accept asks for it first (kubectl,
+client-go), else the plain ``APIVersions`` / ``APIGroupList``, after which clients read
+one ``APIResourceList`` per group-version."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from ..kinds import KUBERNETES_VERSION, Kind, group_versions, kinds_in
+from ..kinds import KUBERNETES_VERSION, Kind, KindRegistry
 
 Obj = dict[str, Any]
 
@@ -26,18 +31,37 @@ def version() -> Obj:
     }
 
 
-def api_versions(server_address: str) -> Obj:
+AGGREGATED = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
+
+
+def wants_aggregated(accept: str | None) -> bool:
+    """Whether the first media range of ``accept`` this server answers is the aggregated
+    discovery document (``as=APIGroupDiscoveryList`` of ``apidiscovery.k8s.io`` v2)."""
+    for media_range in (accept or "").split(","):
+        parts = [p.strip() for p in media_range.split(";")]
+        params = dict(p.split("=", 1) for p in parts[1:] if "=" in p)
+        if parts[0].lower() not in ("application/json", "*/*", "application/*"):
+            continue
+        if params.get("as") == "APIGroupDiscoveryList":
+            if params.get("g") == "apidiscovery.k8s.io" and params.get("v") == "v2":
+                return True
+            continue
+        return False
+    return False
+
+
+def api_versions(server_address: str, kinds: KindRegistry) -> Obj:
     return {
         "kind": "APIVersions",
-        "versions": group_versions().get("", ["v1"]),
+        "versions": kinds.group_versions().get("", ["v1"]),
         "serverAddressByClientCIDRs": [
             {"clientCIDR": "0.0.0.0/0", "serverAddress": server_address}
         ],
     }
 
 
-def api_group(group: str) -> Obj | None:
-    versions = group_versions().get(group)
+def api_group(group: str, kinds: KindRegistry) -> Obj | None:
+    versions = kinds.group_versions().get(group)
     if not group or not versions:
         return None
     entries = [{"groupVersion": f"{group}/{v}", "version": v} for v in versions]
@@ -50,8 +74,8 @@ def api_group(group: str) -> Obj | None:
     }
 
 
-def api_group_list() -> Obj:
-    groups = [api_group(g) for g in group_versions() if g]
+def api_group_list(kinds: KindRegistry) -> Obj:
+    groups = [api_group(g, kinds) for g in kinds.group_versions() if g]
     return {"kind": "APIGroupList", "apiVersion": "v1", "groups": [g for g in groups if g]}
 
 
@@ -106,8 +130,8 @@ def _resource_entries(kind: Kind) -> list[Obj]:
     return entries
 
 
-def resource_list(group: str, version: str) -> Obj | None:
-    kinds = kinds_in(group, version)
+def resource_list(group: str, version: str, registry: KindRegistry) -> Obj | None:
+    kinds = registry.kinds_in(group, version)
     if not kinds:
         return None
     return {
@@ -120,4 +144,65 @@ def resource_list(group: str, version: str) -> Obj | None:
             (entry for kind in kinds for entry in _resource_entries(kind)),
             key=lambda entry: str(entry["name"]),
         ),
+    }
+
+
+def _aggregated_resource(kind: Kind) -> Obj:
+    """One resource of an aggregated discovery version, with its subresources."""
+    entries: list[Obj] = _resource_entries(kind)
+    main, rest = entries[0], entries[1:]
+    resource: Obj = {
+        "resource": kind.resource,
+        "responseKind": {"group": kind.group, "version": kind.version, "kind": kind.kind},
+        "scope": "Namespaced" if kind.namespaced else "Cluster",
+        "singularResource": kind.singular,
+        "verbs": main["verbs"],
+    }
+    for field in ("shortNames", "categories"):
+        if field in main:
+            resource[field] = main[field]
+    subresources = [
+        {
+            "subresource": str(entry["name"]).split("/", 1)[1],
+            "responseKind": {
+                "group": entry.get("group", kind.group),
+                "version": entry.get("version", kind.version),
+                "kind": entry["kind"],
+            },
+            "verbs": entry["verbs"],
+        }
+        for entry in rest
+    ]
+    if subresources:
+        resource["subresources"] = subresources
+    return resource
+
+
+def aggregated(core: bool, registry: KindRegistry) -> Obj:
+    """``/api`` (``core``) or ``/apis`` as an ``APIGroupDiscoveryList``."""
+    items: list[Obj] = []
+    for group, versions in registry.group_versions().items():
+        if (group == "") != core:
+            continue
+        items.append(
+            {
+                "metadata": {"name": group, "creationTimestamp": None},
+                "versions": [
+                    {
+                        "version": version,
+                        "resources": sorted(
+                            (_aggregated_resource(k) for k in registry.kinds_in(group, version)),
+                            key=lambda r: str(r["resource"]),
+                        ),
+                        "freshness": "Current",
+                    }
+                    for version in versions
+                ],
+            }
+        )
+    return {
+        "kind": "APIGroupDiscoveryList",
+        "apiVersion": "apidiscovery.k8s.io/v2",
+        "metadata": {},
+        "items": items,
     }

@@ -12,6 +12,11 @@ version (see :mod:`storeplane.sim.admission.schemas`), adapted to OpenAPI 3.0: `
 types become ``string``, ``$ref``s point into ``#/components/schemas/``, and
 ``IntOrString``/``Quantity`` take the API server's ``int-or-string`` form. Documents are
 built once per process and served as bytes. ``/openapi/v2`` (protobuf) is not served.
+
+A CRD's group-version gets a document built from its stored CRD when asked (the CRD's
+``openAPIV3Schema`` under ``components.schemas`` as ``<reversed group>.<version>.<Kind>``,
+with ``apiVersion``/``kind``/``metadata`` added as the apiextensions-apiserver publishes
+them), so ``kubectl apply`` and ``kubectl explain`` work for custom resources too.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ import json
 from typing import Any
 
 from ..admission.schemas import definition_name
-from ..kinds import KUBERNETES_VERSION, Kind, group_versions, kinds_in
+from ..kinds import KUBERNETES_VERSION, Kind, KindRegistry, group_versions, kinds_in
 
 Obj = dict[str, Any]
 
@@ -131,9 +136,15 @@ def _operation(kind: Kind, action: str, schema: str, body: bool, extra: list[Obj
     if action == "delete":
         op["responses"]["200"]["content"]["application/json"]["schema"] = status
     if body:
+        patches = [
+            "application/apply-patch+yaml",
+            "application/json-patch+json",
+            "application/merge-patch+json",
+        ]
+        if not kind.crd:  # custom resources take no strategic merge patch (kubectl reads this)
+            patches.append("application/strategic-merge-patch+json")
         media = (
-            ["application/apply-patch+yaml", "application/json-patch+json",
-             "application/merge-patch+json", "application/strategic-merge-patch+json"]
+            patches
             if action == "patch"
             else ["application/json", "application/yaml"]
         )  # fmt: skip
@@ -202,9 +213,69 @@ def _path_key(group: str, version: str) -> str:
     return f"apis/{group}/{version}" if group else f"api/{version}"
 
 
+def _custom_name(kind: Kind) -> str:
+    return ".".join([*reversed(kind.group.split(".")), kind.version, kind.kind])
+
+
+def _custom_schemas(kind: Kind) -> Obj:
+    """The published schemas of a custom resource and its list (ObjectMeta by reference)."""
+    meta = "io.k8s.apimachinery.pkg.apis.meta.v1"
+    gvk = {"group": kind.group, "version": kind.version, "kind": kind.kind}
+    schema = json.loads(json.dumps(kind.schema))  # a copy, never the served Kind's own
+    properties = schema.setdefault("properties", {})
+    properties["apiVersion"] = {"type": "string", "description": "APIVersion of the object"}
+    properties["kind"] = {"type": "string", "description": "Kind of the object"}
+    properties["metadata"] = {"$ref": f"#/components/schemas/{meta}.ObjectMeta"}
+    schema["x-kubernetes-group-version-kind"] = [gvk]
+    listed = {
+        "type": "object",
+        "description": f"{kind.list_kind} is a list of {kind.kind}",
+        "required": ["items"],
+        "properties": {
+            "apiVersion": {"type": "string"},
+            "kind": {"type": "string"},
+            "items": {
+                "type": "array",
+                "items": {"$ref": f"#/components/schemas/{_custom_name(kind)}"},
+            },
+            "metadata": {"$ref": f"#/components/schemas/{meta}.ListMeta"},
+        },
+        "x-kubernetes-group-version-kind": [dict(gvk, kind=kind.list_kind)],
+    }
+    return {_custom_name(kind): schema, f"{_custom_name(kind)}List": listed}
+
+
+def custom_document(kinds: list[Kind]) -> bytes:
+    """The document of a group-version served from CRDs (built when asked)."""
+    paths: Obj = {}
+    schemas: Obj = _schemas(
+        [*_SHARED, "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta",
+         "io.k8s.apimachinery.pkg.apis.meta.v1.ListMeta"]
+    )  # fmt: skip
+    for kind in kinds:
+        name = _custom_name(kind)
+        paths.update(_paths(kind, name, f"{name}List"))
+        schemas.update(_custom_schemas(kind))
+    doc = {
+        "openapi": "3.0.0",
+        "info": {"title": "Kubernetes CRD Swagger", "version": "v0.1.0"},
+        "paths": paths,
+        "components": {"schemas": dict(sorted(schemas.items()))},
+    }
+    return json.dumps(doc, separators=(",", ":")).encode()
+
+
+def served_document(group: str, version: str, registry: KindRegistry) -> bytes | None:
+    """The document of one group-version this simulator serves (built-in or from CRDs)."""
+    custom = [k for k in registry.kinds_in(group, version) if k.crd]
+    if custom:
+        return custom_document(custom)
+    return document(group, version)
+
+
 @functools.cache
 def document(group: str, version: str) -> bytes | None:
-    """The OpenAPI 3.0 document of one group-version (JSON bytes), or None."""
+    """The OpenAPI 3.0 document of one built-in group-version (JSON bytes), or None."""
     kinds = kinds_in(group, version)
     if not kinds:
         return None
@@ -224,9 +295,21 @@ def document(group: str, version: str) -> bytes | None:
     return json.dumps(doc, separators=(",", ":")).encode()
 
 
+def root(registry: KindRegistry) -> bytes:
+    """``/openapi/v3``: where each group-version's document is (the hash changes with the
+    document, so clients' caches notice a changed CRD)."""
+    paths = dict(_builtin_root())
+    for kind in registry.custom():
+        key = _path_key(kind.group, kind.version)
+        body = served_document(kind.group, kind.version, registry)
+        assert body is not None
+        digest = hashlib.sha512(body).hexdigest()[:64].upper()
+        paths[key] = {"serverRelativeURL": f"/openapi/v3/{key}?hash={digest}"}
+    return json.dumps({"paths": paths}, separators=(",", ":")).encode()
+
+
 @functools.cache
-def root() -> bytes:
-    """``/openapi/v3``: where each group-version's document is."""
+def _builtin_root() -> dict[str, Obj]:
     paths = {}
     for group, versions in group_versions().items():
         for version in versions:
@@ -235,4 +318,4 @@ def root() -> bytes:
             digest = hashlib.sha512(body).hexdigest()[:64].upper()
             key = _path_key(group, version)
             paths[key] = {"serverRelativeURL": f"/openapi/v3/{key}?hash={digest}"}
-    return json.dumps({"paths": paths}, separators=(",", ":")).encode()
+    return paths

@@ -15,6 +15,7 @@ from it. ``as=PartialObjectMetadata(List)`` answers only the objects' metadata.
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -729,7 +730,61 @@ EVENTS_V1: list[Column] = [
 ]
 COLUMNS["ClusterRoleBinding"] = COLUMNS["RoleBinding"]
 COLUMNS["ClusterRole"] = COLUMNS["Role"]
+COLUMNS["CustomResourceDefinition"] = COLUMNS["Role"]  # NAME CREATED AT
 DEFAULT: list[Column] = [NAME, AGE]
+
+
+def json_path(obj: Any, path: str) -> Any:
+    """The first value a CRD printer column's JSONPath (``.spec.engine``, ``.items[0]``,
+    ``.status.conditions[?(@.type=="Ready")].status``) finds in ``obj``; None if none."""
+    steps = re.findall(r"\.([A-Za-z0-9_-]+)|\[(\d+)\]|\[\?\(@\.([A-Za-z0-9_.-]+)==[\"']([^\"']*)[\"']\)\]",
+                       path.strip().strip("{}"))  # fmt: skip
+    current = obj
+    for key, index, filter_key, filter_value in steps:
+        if key:
+            current = current.get(key) if isinstance(current, dict) else None
+        elif index:
+            i = int(index)
+            current = current[i] if isinstance(current, list) and i < len(current) else None
+        else:
+            items = current if isinstance(current, list) else []
+            current = next(
+                (i for i in items if isinstance(i, dict) and i.get(filter_key) == filter_value),
+                None,
+            )
+        if current is None:
+            return None
+    return current
+
+
+def _custom_cell(type_: str, path: str) -> Callable[[Obj, float], Cell]:
+    def cell(obj: Obj, now: float) -> Cell:
+        value = json_path(obj, path)
+        if value is None:
+            return None  # type: ignore[return-value]  # printed as <none>, as on a cluster
+        if type_ == "date":
+            return _since(value, now)
+        if type_ == "string":
+            return value if isinstance(value, str) else json.dumps(value)
+        return value  # type: ignore[no-any-return]
+
+    return cell
+
+
+def custom_columns(kind: Kind) -> list[Column]:
+    """A custom resource's columns: Name, then its CRD's additionalPrinterColumns (a date
+    column prints as an age, as the apiextensions-apiserver answers it); Name and Age when
+    the CRD declares none."""
+    if not kind.printer_columns:
+        return DEFAULT
+    columns: list[Column] = [NAME]
+    for column in kind.printer_columns:
+        type_ = str(column.get("type") or "string")
+        columns.append(
+            (str(column.get("name")), type_, int(column.get("priority") or 0),
+             _custom_cell(type_, str(column.get("jsonPath") or "")))
+        )  # fmt: skip
+    return columns
 
 
 def _definition(column: Column) -> Obj:
@@ -784,7 +839,9 @@ def render(
             "items": [partial(o) for o in items],
         }
     now = time.time() if now is None else now
-    if kind.group == "events.k8s.io" and kind.kind == "Event":
+    if kind.crd:
+        columns = custom_columns(kind)
+    elif kind.group == "events.k8s.io" and kind.kind == "Event":
         columns = EVENTS_V1
     else:
         columns = COLUMNS.get(kind.kind, DEFAULT)

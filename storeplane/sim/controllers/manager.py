@@ -42,6 +42,7 @@ from ..node import kubelet
 from ..store.cluster import Cluster, Obj, rfc3339
 from ..store.objects import ObjectKey, Timer
 from . import endpoints, jobs, workloads
+from .crds import CrdController
 from .events import record
 from .serviceaccounts import ServiceAccountSync
 
@@ -321,6 +322,7 @@ def default_controllers(
         workloads.PvcBinder(delay_for),
         workloads.LoadBalancer(delay_for),
         NamespaceFinalizer(terminate_delay),
+        CrdController(),
     ]
     if not runtime_mode:
         return [*common, JobComplete(delay_for("Job"), faults)]

@@ -37,9 +37,9 @@ from ..errors import (
     invalid,
     not_found,
 )
-from ..kinds import KINDS, NAMESPACES, Kind, by_qualified
+from ..kinds import CRDS, KINDS, NAMESPACES, Kind, KindRegistry, by_qualified
 from . import apply as ssa
-from . import conversion, strategic
+from . import conversion, customresources, strategic
 from .objects import ObjectKey, ObjectStore
 from .selectors import fields_match, labels_match, parse_field_selector, parse_label_selector
 
@@ -111,6 +111,10 @@ class Cluster:
         self._next_ip = 0
         self._dry_run = False
         self.admission = default_chain()
+        # What this cluster serves: the built-in kinds and its stored CRDs' custom resources.
+        self.kinds = KindRegistry()
+        for crd in store.list_objects(CRDS.qualified, copies=False):
+            self._serve_crd(crd)
         # False when a scheduler binds pods (local runtimes on); else every pod lands on
         # the one pretend node at creation.
         self.bind_pods_on_create = True
@@ -147,9 +151,24 @@ class Cluster:
             self._dry_run = False
             self._cluster_ips, self._next_ip = ips, next_ip
 
+    def _serve_crd(self, crd: Obj | None, name: str = "") -> None:
+        """Serve (or stop serving) the custom resources of a stored CRD: from the moment it
+        is stored, as long as its names do not clash with another kind's."""
+        if crd is None:
+            self.kinds.drop_crd(name)
+            return
+        name = crd["metadata"]["name"]
+        kinds = customresources.served_kinds(crd)
+        if not kinds or customresources.name_conflict(crd, self.kinds) is not None:
+            self.kinds.drop_crd(name)
+        else:
+            self.kinds.set_crd(name, kinds)
+
     def _emit(self, event: EventType, kind: Kind, obj: Obj, old: Obj | None = None) -> None:
         if self._dry_run:
             return
+        if kind is CRDS:
+            self._serve_crd(obj if event != "DELETED" else None, obj["metadata"]["name"])
         for change_listener in self._change_listeners:
             change_listener(event, kind, obj, old)
         for view in VIEWS.get(kind.qualified, ()):  # watches of the converted version
@@ -291,6 +310,8 @@ class Cluster:
     # --- defaults ---
 
     def _default(self, kind: Kind, obj: Obj, creating: bool) -> None:
+        if kind.crd:
+            return  # a custom resource's defaults are its schema's (admission.structural)
         metadata = obj["metadata"]
         if kind is NAMESPACES:
             metadata.setdefault("labels", {})[NAMESPACE_NAME_LABEL] = metadata["name"]
@@ -314,6 +335,14 @@ class Cluster:
             if self.bind_pods_on_create:
                 spec.setdefault("nodeName", NODE_NAME)
             obj["status"] = {"phase": "Pending", "qosClass": _qos_class(spec)}
+        elif kind is CRDS:
+            spec = obj.setdefault("spec", {})
+            if isinstance(spec, dict):
+                names = spec.get("names")
+                if isinstance(names, dict) and isinstance(names.get("kind"), str):
+                    names.setdefault("singular", names["kind"].lower())
+                    names.setdefault("listKind", f"{names['kind']}List")
+                spec.setdefault("conversion", {"strategy": "None"})
         elif kind.kind == "Secret":
             obj.setdefault("type", "Opaque")
             string_data = obj.pop("stringData", None)
@@ -373,6 +402,8 @@ class Cluster:
             return conversion.to_view(kind.api_version, created)
         obj = copy.deepcopy(self._check_body(kind, namespace, body))
         metadata = obj["metadata"]
+        if kind.crd:
+            self._check_crd_live(kind)
         # Admission sees the object before its name is generated (its refusals name the
         # generateName prefix, e.g. pods "web-7c9f-" is forbidden).
         shown_name = str(metadata.get("name") or metadata.get("generateName") or "")
@@ -415,6 +446,15 @@ class Cluster:
         self.store.put(key, obj)
         self._emit("ADDED", kind, obj)
         return obj
+
+    def _check_crd_live(self, kind: Kind) -> None:
+        """No new custom resources while their CRD is being deleted (405, as served)."""
+        crd = self.store.peek(self.key(CRDS, None, kind.crd))
+        if crd is None or crd["metadata"].get("deletionTimestamp"):
+            raise ApiError(
+                405, "MethodNotAllowed",
+                "create not allowed while custom resource definition is terminating",
+            )  # fmt: skip
 
     def _generate_name(self, kind: Kind, namespace: str | None, prefix: str) -> str:
         for _ in range(20):
@@ -477,6 +517,14 @@ class Cluster:
             return self._apply(
                 kind, namespace, name, body, manager, force, subresource, field_validation
             )
+        if patch_type == "strategic" and kind.crd:
+            # Custom resources have no Go types to carry merge keys: the API server refuses.
+            raise ApiError(
+                415, "UnsupportedMediaType",
+                "the body of the request was in an unknown format - accepted media types "
+                "include: application/json-patch+json, application/merge-patch+json, "
+                "application/apply-patch+yaml",
+            )  # fmt: skip
         old = self.get(kind, namespace, name)
         if patch_type == "json":
             try:
@@ -658,6 +706,12 @@ class Cluster:
                 self._drop_owner_reference(dependent, str(uid))
             dependents = []
         foreground = propagation == "Foreground" and bool(dependents)
+        if kind is CRDS and not metadata.get("deletionTimestamp"):
+            # The API server marks a deleted CRD with this finalizer: the CRD controller
+            # deletes its custom resources, then removes it.
+            finalizers = metadata.setdefault("finalizers", [])
+            if customresources.CLEANUP_FINALIZER not in finalizers:
+                finalizers.append(customresources.CLEANUP_FINALIZER)
         if kind is NAMESPACES or metadata.get("finalizers") or foreground:
             if metadata.get("deletionTimestamp"):
                 return obj
@@ -693,7 +747,12 @@ class Cluster:
         obj = self.store.peek(key)
         if obj is None or obj["metadata"].get("deletionTimestamp"):
             return
-        self.delete(by_qualified(key.resource), key.namespace or None, key.name, propagation)
+        try:
+            kind = self.kinds.by_qualified(key.resource)
+        except KeyError:  # a custom resource whose CRD is gone: nothing serves it any more
+            self.store.delete(key)
+            return
+        self.delete(kind, key.namespace or None, key.name, propagation)
 
     def delete_collection(
         self,
@@ -755,7 +814,7 @@ class Cluster:
             new["metadata"]["ownerReferences"] = kept
         else:
             new["metadata"].pop("ownerReferences", None)
-        self._update(by_qualified(key.resource), obj, new, GC_MANAGER, "", trusted=True)
+        self._update(self.kinds.by_qualified(key.resource), obj, new, GC_MANAGER, "", trusted=True)
 
     def _release_foreground(self, key: ObjectKey) -> None:
         """Remove the foregroundDeletion finalizer once no dependents are left."""
@@ -768,7 +827,7 @@ class Cluster:
             return
         new = copy.deepcopy(obj)
         new["metadata"]["finalizers"] = [f for f in finalizers if f != FOREGROUND_FINALIZER]
-        self._update(by_qualified(key.resource), obj, new, GC_MANAGER, "", trusted=True)
+        self._update(self.kinds.by_qualified(key.resource), obj, new, GC_MANAGER, "", trusted=True)
 
     def ensure_namespaces(self, names: tuple[str, ...] = BUILTIN_NAMESPACES) -> None:
         """Create the namespaces every cluster has, when missing (start-up)."""
@@ -799,7 +858,8 @@ class Cluster:
             return True
         remaining = [o for k in self.store.keys_in_namespace(name) if (o := self.store.peek(k))]
         if remaining:
-            self.write_status(NAMESPACES, ns_key, _terminating_status(remaining), NS_MANAGER)
+            status = _terminating_status(remaining, self.kinds)
+            self.write_status(NAMESPACES, ns_key, status, NS_MANAGER)
             return False
         finalizers = (ns.get("spec") or {}).get("finalizers") or []
         if "kubernetes" in finalizers:
@@ -852,12 +912,12 @@ def _qos_class(spec: Obj) -> str:
     return "Guaranteed" if guaranteed else "Burstable"
 
 
-def _terminating_status(remaining: list[Obj]) -> Obj:
+def _terminating_status(remaining: list[Obj], kinds: KindRegistry) -> Obj:
     """Namespace status while content remains, with the conditions a real cluster sets."""
     counts: dict[str, int] = {}
     finalizers: dict[str, int] = {}
     for obj in remaining:
-        kind = by_qualified_kind(obj)
+        kind = kinds.qualified_of(obj)
         counts[kind] = counts.get(kind, 0) + 1
         for f in obj["metadata"].get("finalizers") or []:
             finalizers[f] = finalizers.get(f, 0) + 1
@@ -883,11 +943,3 @@ def _terminating_status(remaining: list[Obj]) -> Obj:
             }
         )
     return {"phase": "Terminating", "conditions": conditions}
-
-
-def by_qualified_kind(obj: Obj) -> str:
-    """``deployments.apps``-style name of an object's resource, from apiVersion and kind."""
-    for kind in KINDS:
-        if kind.kind == obj.get("kind") and kind.api_version == obj.get("apiVersion"):
-            return kind.qualified
-    return str(obj.get("kind", "")).lower()
