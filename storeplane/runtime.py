@@ -12,7 +12,7 @@ import logging
 import os
 import socket
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -31,6 +31,7 @@ from storeplane.db import (
     create_engine_for,
     migrate,
 )
+from storeplane.db.steps import SqlStepJournal
 from storeplane.dev_ingress import StoreHostForwarder
 from storeplane.domain.ports import ClusterPort
 from storeplane.engines import exposure_from
@@ -131,7 +132,11 @@ async def run(
     # Reads come from a watch-fed cache; every watch event wakes the store it belongs to.
     cache = ObjectCache()
     watcher = ClusterWatcher(cluster.client, cache, lambda store_id: loop.wake(store_id))
-    ctx = reconcile_context(settings, CachedCluster(cluster, cache, watcher))
+    ctx = replace(
+        reconcile_context(settings, CachedCluster(cluster, cache, watcher)),
+        # Every cluster write is recorded before and after it (reconciler/steps.py).
+        journal=SqlStepJournal(engine, owner=owner),
+    )
     loop = ReconcileLoop(repo, ctx, owner=owner, workers=settings.workers, lease=settings.lease)
     # Order checks the API records run here, where the cluster (and the admin password in
     # each store's Secret) is reachable; see reconciler/checks.py for the replica story.

@@ -78,6 +78,10 @@ class CachedCluster:
     async def find_residue(self, store_id: str) -> list[ObjectRef]:
         return await self._inner.find_residue(store_id)
 
+    async def get(self, ref: ObjectRef) -> Manifest | None:
+        # Settling an interrupted step must see the server's truth, not the cache's.
+        return await self._inner.get(ref)
+
     async def node_residue(self, namespace: str) -> NodeResidue | None:
         return await self._inner.node_residue(namespace)  # proof: always asked live
 

@@ -24,6 +24,7 @@ from storeplane.cluster.kinds import CLUSTER_KINDS, NAMESPACE, OWNED_KINDS, Kind
 from storeplane.cluster.readiness import not_ready_reason
 from storeplane.domain.errors import InvalidTransitionError, PodNotFoundError, RetryableError
 from storeplane.domain.ports import (
+    FIELD_MANAGER,
     LiveObject,
     Manifest,
     NamespacePhase,
@@ -35,7 +36,6 @@ from storeplane.domain.ports import (
     ServiceAnswer,
 )
 
-FIELD_MANAGER = "storeplane"
 NODE_RESIDUE_PATH = "/sim/v1/node/residue"
 STORE_ID_LABEL = "storeplane.dev/store-id"
 

@@ -23,6 +23,8 @@ from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
+from storeplane.db import outage
+
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # Execution option read by the SQLite ``begin`` hook: "DEFERRED" (default) or "IMMEDIATE".
 SQLITE_BEGIN_OPTION = "storeplane_sqlite_begin"
@@ -49,9 +51,16 @@ def create_engine_for(url: str, **kwargs: Any) -> Engine:
             Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, **kwargs)
         _configure_sqlite(engine)
+        outage.install(engine)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
-    return create_engine(url, **kwargs)
+    # Short waits: during an outage a request should fail fast (503), not hang for the
+    # driver's defaults (libpq has no connect timeout; the pool waits 30 s for a connection).
+    kwargs.setdefault("pool_timeout", 5)
+    kwargs.setdefault("connect_args", {"connect_timeout": 3})
+    engine = create_engine(url, **kwargs)
+    outage.install(engine)
+    return engine
 
 
 def _configure_sqlite(engine: Engine) -> None:

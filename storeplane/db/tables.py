@@ -133,6 +133,28 @@ class StoreEventRow(Base):
     __table_args__ = (Index("ix_store_events_store_id_id", "store_id", "id"),)
 
 
+class StepIntentRow(Base):
+    """A reconcile step recorded before its cluster writes and deleted when its event is
+    written (see :mod:`storeplane.reconciler.steps`). A row that outlives its pass is a step
+    whose outcome the next pass reads from the cluster."""
+
+    __tablename__ = "step_intents"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    store_id: Mapped[str] = mapped_column(String(32), ForeignKey("stores.id"))
+    time: Mapped[datetime] = mapped_column(UtcDateTime)
+    type: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(String(64))
+    message: Mapped[str] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(255))
+    generation: Mapped[int] = mapped_column(Integer)
+    writes: Mapped[Any] = mapped_column(
+        JSON
+    )  # [{"kind", "api_version", "object_kind", "name", "namespace"}]
+
+    __table_args__ = (Index("ix_step_intents_store_id_time", "store_id", "time"),)
+
+
 # At most one Running check per store: a second request while one runs gets that one back.
 RUNNING_CHECK_INDEX = "uq_store_checks_running"
 
@@ -273,3 +295,4 @@ class RolloutStoreRow(Base):
 
 rollouts: Table = RolloutRow.__table__  # type: ignore[assignment]
 rollout_stores: Table = RolloutStoreRow.__table__  # type: ignore[assignment]
+step_intents: Table = StepIntentRow.__table__  # type: ignore[assignment]

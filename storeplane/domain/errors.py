@@ -11,6 +11,7 @@
     ├── CheckNotFoundError             no such smoke check for this store (HTTP 404)
     ├── PodNotFoundError               no such pod or container in the store (HTTP 404, names the real ones)
     ├── FeatureUnavailableError        this server cannot do that (no cluster for logs, no database) (HTTP 503)
+    ├── DatabaseUnavailableError       the database cannot be reached right now (HTTP 503 + Retry-After)
     ├── NameTakenError                 another live store has this name (HTTP 409)
     ├── StoreLimitError                the owner already has as many live stores as allowed (HTTP 403)
     ├── AuthenticationError            no token, or one that is unknown or revoked (HTTP 401)
@@ -19,6 +20,7 @@
     ├── AdminOnlyError                 a member asked for the accounts API (answered as 404)
     └── ReconcileError                 a reconcile step could not finish
         ├── RetryableError             try again after ``retry_after`` seconds (5xx, 429, conflicts, timeouts)
+        │   └── LeaseLostError         the pass lost its lease before a cluster write
         └── TerminalError              retrying will not help until something changes (invalid object,
                                        missing helm, deadline passed)
 
@@ -79,6 +81,18 @@ class FeatureUnavailableError(StoreplaneError):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+
+class DatabaseUnavailableError(StoreplaneError):
+    """The database did not answer: connection refused or lost, or no pooled connection came
+    free in time. An outage, not a bug: callers answer 503 / retry later. The db adapter raises
+    it in place of the driver's error (``storeplane.db.outage``); ``cause`` is that error in a
+    few words."""
+
+    def __init__(self, cause: str) -> None:
+        super().__init__(f"the database is unavailable ({cause}); try again shortly")
+        self.cause = cause
+        self.message = str(self)
 
 
 class NameTakenError(StoreplaneError):
@@ -171,6 +185,18 @@ class RetryableError(ReconcileError):
     ) -> None:
         super().__init__(message, reason=reason)
         self.retry_after = retry_after
+
+
+class LeaseLostError(RetryableError):
+    """This process no longer holds the store's lease (it ran out and another replica may have
+    taken the store): the pass stops before writing anything more to the cluster."""
+
+    def __init__(self, store_id: str) -> None:
+        super().__init__(
+            f"the lease on {store_id} was lost before a cluster write; another replica may hold "
+            "it now, so this pass stops without writing",
+            reason="LeaseLost",
+        )
 
 
 class TerminalError(ReconcileError):

@@ -19,6 +19,8 @@ from storeplane.domain.store import Phase, Store
 from storeplane.domain.users import ApiToken, IdempotencyKey, User
 
 Manifest = dict[str, Any]
+# The field manager of every write storeplane makes (server-side apply and creates).
+FIELD_MANAGER = "storeplane"
 
 
 @dataclass(frozen=True, slots=True)
@@ -332,6 +334,10 @@ class ClusterPort(Protocol):
         must never be replaced once made, such as generated secrets."""
         ...
 
+    async def get(self, ref: ObjectRef) -> Manifest | None:
+        """The object as the API server has it now (never from a cache), or None."""
+        ...
+
     async def list_owned(self, store_id: str, namespace: str) -> list[LiveObject]:
         """Every object in ``namespace`` labelled for the store, of every kind storeplane applies."""
         ...
@@ -365,4 +371,61 @@ class ClusterPort(Protocol):
     ) -> ServiceAnswer:
         """GET ``path`` on a Service through the API server's proxy: status, body and the
         simulator's runtime hint."""
+        ...
+
+
+class WriteKind(StrEnum):
+    """What a step does to one object (how the next pass tells whether it took effect)."""
+
+    APPLY = "apply"  # server-side apply: took effect if storeplane's field manager wrote since
+    CREATE = "create"  # create if absent: took effect if the object was created since
+    DELETE = "delete"  # took effect if the object is gone or being deleted
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedWrite:
+    kind: WriteKind
+    ref: ObjectRef
+
+
+@dataclass(frozen=True, slots=True)
+class StepIntent:
+    """A step recorded *before* its cluster writes (``reconciler/steps.py``): the event it
+    becomes once done, and the writes it plans. Completed into that event after the writes;
+    if the process dies or the database goes away in between, the next pass of the store reads
+    the planned objects from the cluster and completes it from what took effect."""
+
+    id: str
+    store_id: str
+    time: datetime
+    type: str  # EventType value
+    reason: str
+    message: str  # may contain ``{objects}``: the objects that took effect, in words
+    actor: str
+    generation: int
+    writes: tuple[PlannedWrite, ...]
+
+
+class StepJournal(Protocol):
+    """The database side of step recording (``storeplane.db.steps`` implements it). Each call is
+    one transaction; outages raise DatabaseUnavailableError."""
+
+    def begin(self, store: Store, intent: StepIntent, unsaved: Sequence[Event]) -> list[Event]:
+        """Record ``unsaved`` (the pass's events so far, in order) and the intent, and save the
+        store's phase: all or nothing. Raise LeaseLostError if this process no longer holds the
+        store's lease (it must not write to the cluster then). Returns ``unsaved`` with ids."""
+        ...
+
+    def complete(self, intent_id: str, event: Event | None) -> Event | None:
+        """Delete the intent and insert ``event`` (None: nothing took effect) in one
+        transaction. Returns the event with its id; None if the intent was already completed
+        (by another process that took the store over) or ``event`` is None."""
+        ...
+
+    def pending(self, store_id: str) -> list[StepIntent]:
+        """The store's intents not yet completed, oldest first."""
+        ...
+
+    def pending_stores(self) -> list[str]:
+        """Stores with intents not yet completed (looked at when a process starts)."""
         ...

@@ -25,11 +25,13 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import TypeVar
 
+from storeplane.db.outage import as_outage
 from storeplane.domain.checks import SmokeCheck
 from storeplane.domain.conditions import Reason
 from storeplane.domain.errors import StoreNotFoundError
 from storeplane.domain.events import Event
 from storeplane.domain.ports import CheckRepository, StoreRepository
+from storeplane.observability.outages import DATABASE
 from storeplane.reconciler.actions.smoke_check import run_smoke_check
 from storeplane.reconciler.context import ReconcileContext
 
@@ -83,10 +85,13 @@ class CheckRunner:
         """Run until ``stop`` is set; running checks get ``timeout`` seconds to finish."""
         self._loop = asyncio.get_running_loop()
         self._wakeup = asyncio.Event()
-        await self._interrupt_stale(mine=True)
+        started = False  # the database may be down as the process starts
         while not stop.is_set():
             self._wakeup.clear()
             try:
+                if not started:
+                    await self._interrupt_stale(mine=True)
+                    started = True
                 await self._interrupt_stale(mine=False)
                 free = self._concurrency - len(self._tasks)
                 if free > 0:
@@ -97,8 +102,12 @@ class CheckRunner:
                         task = asyncio.create_task(self._run(check), name=f"check {check.id}")
                         self._tasks.add(task)
                         task.add_done_callback(self._tasks.discard)
-            except Exception:  # the database is unreachable: say so and keep trying
-                log.exception("looking for order checks failed; retrying")
+            except Exception as exc:  # keep trying; an outage is logged once, by DATABASE
+                outage = as_outage(exc)
+                if outage is None:
+                    log.exception("looking for order checks failed; retrying")
+                else:
+                    DATABASE.failed(outage.cause)
             waiters = [
                 asyncio.ensure_future(self._wakeup.wait()),
                 asyncio.ensure_future(stop.wait()),

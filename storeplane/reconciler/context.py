@@ -9,9 +9,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
-from storeplane.domain.ports import ClusterPort, Manifest
+from storeplane.domain.events import Event
+from storeplane.domain.ports import ClusterPort, Manifest, StepJournal
 from storeplane.engines import Exposure
 from storeplane.reconciler.manifests import PlatformConfig
+from storeplane.reconciler.steps import PassSteps
 
 
 class Renderer(Protocol):
@@ -44,3 +46,18 @@ class ReconcileContext:
     platform: PlatformConfig = field(default_factory=PlatformConfig)
     timing: Timing = field(default_factory=Timing)
     clock: Callable[[], datetime] = utcnow
+    # Where steps are recorded before their cluster writes (None: in memory, for unit tests).
+    journal: StepJournal | None = None
+    # Bound by reconcile_store for the pass it runs; read it as ``ctx.steps``.
+    pass_steps: PassSteps | None = None
+
+    def steps_for_pass(self, events: list[Event]) -> PassSteps:
+        """Steps bound to one pass's event list and this process's journal."""
+        return PassSteps(self.journal, self.cluster, self.clock, events)
+
+    @property
+    def steps(self) -> PassSteps:
+        """The gateway every action's cluster write goes through (``reconciler/steps.py``)."""
+        if self.pass_steps is not None:
+            return self.pass_steps
+        return PassSteps(None, self.cluster, self.clock, [])

@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import TypeVar
 
+from storeplane.db.outage import as_outage
 from storeplane.domain.conditions import Reason
 from storeplane.domain.events import Event, EventType
 from storeplane.domain.ports import StoreRepository
@@ -30,12 +31,22 @@ from storeplane.observability.metrics import (
     RECONCILE_ERRORS,
     RECONCILE_TOTAL,
 )
+from storeplane.observability.outages import DATABASE
 from storeplane.reconciler.context import ReconcileContext
 from storeplane.reconciler.reconcile import Outcome, PassResult, reconcile_store
 
 log = logging.getLogger(__name__)
 IN_FLIGHT_PHASES = (Phase.PENDING, Phase.PROVISIONING, Phase.UPDATING, Phase.DELETING)
 T = TypeVar("T")
+
+
+def _outage(exc: BaseException) -> bool:
+    """True (and the database marked down, which logs once) if ``exc`` is a database outage."""
+    outage = as_outage(exc)
+    if outage is None:
+        return False
+    DATABASE.failed(outage.cause)
+    return True
 
 
 class ReconcileLoop:
@@ -101,11 +112,13 @@ class ReconcileLoop:
         self._loop = asyncio.get_running_loop()
         self._wakeup = asyncio.Event()
         log.info("reconciler %s started with %d workers", self._owner, self._workers)
-        await self._announce_resume()
+        resumed = False
         while not stop.is_set():
             self._wakeup.clear()  # before claiming: a wake-up during the claim is not lost
+            if not resumed:
+                resumed = await self._try_announce_resume()
             free = self._workers - len(self._inflight)
-            if free > 0:
+            if free > 0 and resumed:
                 claim_started = time.monotonic()
                 claimed: list[Store] = []
                 try:
@@ -118,8 +131,12 @@ class ReconcileLoop:
                             lease=self._lease,
                             limit=free - len(claimed),
                         )
-                except Exception:  # the database is unreachable: say so and keep trying
-                    log.exception("claiming stores failed; retrying")
+                    DATABASE.succeeded()
+                except Exception as exc:
+                    # An outage is said once per change of state (DATABASE logs it); anything
+                    # else is a bug, with its traceback. Either way: keep trying.
+                    if not _outage(exc):
+                        log.exception("claiming stores failed; retrying")
                 for store in claimed:
                     if store.id not in self._inflight:
                         self._start(store, claim_started)
@@ -136,6 +153,17 @@ class ReconcileLoop:
         if self._tasks:
             await asyncio.wait(self._tasks, timeout=30)
         log.info("reconciler %s stopped", self._owner)
+
+    async def _try_announce_resume(self) -> bool:
+        """Announce the resume once the database answers (it may be down as the process
+        starts); claims wait for it, so the Resumed events come before the passes' own."""
+        try:
+            await self._announce_resume()
+        except Exception as exc:
+            if not _outage(exc):
+                log.exception("announcing the resume failed; retrying")
+            return False
+        return True
 
     async def _announce_resume(self) -> None:
         """Tell the timeline of every store caught mid-change that a (re)started control plane
@@ -190,16 +218,26 @@ class ReconcileLoop:
         except TimeoutError:
             log.warning("pass abandoned: 80%% of the lease ran out before it ended; nothing saved")
             RECONCILE_TOTAL.labels("timeout").inc()
-        except Exception:
-            # A bug, not a cluster problem (those become status): log it, and look again later.
-            log.exception("reconcile of %s crashed", store.id)
-            RECONCILE_TOTAL.labels("crash").inc()
+        except Exception as exc:
+            if _outage(exc):
+                # The database went away during the pass: nothing more was written to the
+                # cluster after the last recorded step (reconciler/steps.py); the store is
+                # looked at again once the database is back. DATABASE says it once.
+                log.debug("pass stopped: the database is unavailable")
+                RECONCILE_TOTAL.labels("database_unavailable").inc()
+            else:
+                # A bug, not a cluster problem (those become status): log it, look again later.
+                log.exception("reconcile of %s crashed", store.id)
+                RECONCILE_TOTAL.labels("crash").inc()
         finally:
             log.debug("pass finished (owner %s)", self._owner)
             try:
                 await self._db(self._repo.release, store.id, owner=self._owner)
-            except Exception:
-                log.exception("releasing the lease of %s failed; it expires by itself", store.id)
+            except Exception as exc:
+                if not _outage(exc):
+                    log.exception(
+                        "releasing the lease of %s failed; it expires by itself", store.id
+                    )
             self._inflight.discard(store.id)
             INFLIGHT.dec()
             self.passes += 1
@@ -242,8 +280,10 @@ class ReconcileLoop:
     async def _save(self, store: Store, events: Sequence[Event]) -> None:
         # Events describe what already happened in the cluster: keep them even if the status
         # write is refused because the intent changed meanwhile (the store is then due again).
-        if events:
-            await self._db(self._repo.append_events, list(events))
+        # Steps recorded their own events as they went (those have ids): save the rest.
+        unsaved = [e for e in events if e.id is None]
+        if unsaved:
+            await self._db(self._repo.append_events, unsaved)
         saved = await self._db(self._repo.save_status, store, owner=self._owner)
         if not saved:
             log.info("status of %s not saved: its intent changed during the pass", store.id)

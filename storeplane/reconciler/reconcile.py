@@ -2,7 +2,9 @@
 
 The pass never raises for a cluster problem: failures become status (``last_error``, the
 blocked condition), a Warning event and a backoff, and a passed deadline turns the store
-``Failed`` with the last real cause. The caller saves the returned store and events.
+``Failed`` with the last real cause. The caller saves the returned store and the events that
+have no id yet (steps record their own events, see ``reconciler/steps.py``). A database
+outage is raised (``DatabaseUnavailableError``): no step writes to the cluster without it.
 """
 
 from __future__ import annotations
@@ -147,11 +149,16 @@ async def reconcile_store(store: Store, ctx: ReconcileContext) -> PassResult:
     """Run one pass; always returns (never raises a ReconcileError)."""
     now = ctx.clock()
     events: list[Event] = []
+    # Every cluster write goes through ctx.steps, which records it before and after
+    # (reconciler/steps.py); it shares this pass's event list so earlier events go first.
+    ctx = replace(ctx, pass_steps=ctx.steps_for_pass(events))
     start = store
-    if store.phase == Phase.PENDING:
-        store = _with_phase(store, Phase.PROVISIONING, now, events, ctx, "reconcile started")
     decision: Decision | None = None
     try:
+        # Steps an interrupted pass left half-recorded come first, as what happened first.
+        events += await ctx.steps.settle(store)
+        if store.phase == Phase.PENDING:
+            store = _with_phase(store, Phase.PROVISIONING, now, events, ctx, "reconcile started")
         nxt = Next.CONTINUE
         for _ in range(MAX_STEPS):
             desired = None if store.is_deleting else await desired_state(store, ctx)

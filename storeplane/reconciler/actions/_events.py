@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from storeplane.domain.events import Event
-from storeplane.domain.ports import ObjectRef
 from storeplane.domain.store import Store
 from storeplane.reconciler.context import ReconcileContext
+from storeplane.reconciler.steps import describe
 
-
-def describe(refs: Sequence[ObjectRef], limit: int = 8) -> str:
-    shown = ", ".join(f"{r.kind} {r.name}" for r in refs[:limit])
-    more = len(refs) - limit
-    return shown + (f" and {more} more" if more > 0 else "")
+__all__ = ["describe", "normal", "warning"]
 
 
 def normal(store: Store, ctx: ReconcileContext, reason: str, message: str) -> Event:

@@ -8,27 +8,32 @@ from storeplane.domain.events import Event
 from storeplane.domain.ports import ObjectRef
 from storeplane.domain.state import Observation
 from storeplane.domain.store import Store
-from storeplane.reconciler.actions._events import describe, normal
 from storeplane.reconciler.context import ReconcileContext
 from storeplane.reconciler.desired import DesiredState
+from storeplane.reconciler.steps import OBJECTS
 
 
 async def apply_policies(
     store: Store, desired: DesiredState, observed: Observation, ctx: ReconcileContext
 ) -> list[Event]:
     wanted = set(observed.policies_out_of_sync)
-    applied: list[ObjectRef] = []
-    for manifest in [desired.namespace, *desired.policies]:
-        ref = ObjectRef.of(manifest)
-        if ref in wanted:
-            await ctx.cluster.apply(manifest)
-            applied.append(ref)
-    for manifest in desired.create_once:
-        ref = ObjectRef.of(manifest)
-        if ref in wanted and await ctx.cluster.create_if_absent(manifest):
-            applied.append(ref)  # the values themselves are never logged
-    if not applied:
+    applies = [m for m in [desired.namespace, *desired.policies] if ObjectRef.of(m) in wanted]
+    creates = [m for m in desired.create_once if ObjectRef.of(m) in wanted]
+    if not applies and not creates:
         return []
     if store.observed_generation > 0 and store.generation == store.observed_generation:
-        return [normal(store, ctx, "DriftCorrected", f"restored {describe(applied)}")]
-    return [normal(store, ctx, Reason.POLICIES_APPLIED, f"applied {describe(applied)}")]
+        reason, message = "DriftCorrected", f"restored {OBJECTS}"
+    else:
+        reason, message = Reason.POLICIES_APPLIED, f"applied {OBJECTS}"
+    async with ctx.steps.step(
+        store,
+        reason,
+        message,
+        applies=[ObjectRef.of(m) for m in applies],
+        creates=[ObjectRef.of(m) for m in creates],
+    ) as step:
+        for manifest in applies:
+            await step.apply(manifest)
+        for manifest in creates:
+            await step.create_if_absent(manifest)  # the values themselves are never logged
+    return step.events

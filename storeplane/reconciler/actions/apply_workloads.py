@@ -8,9 +8,9 @@ from storeplane.domain.events import Event
 from storeplane.domain.ports import ObjectRef
 from storeplane.domain.state import Observation
 from storeplane.domain.store import Store
-from storeplane.reconciler.actions._events import describe, normal
 from storeplane.reconciler.context import ReconcileContext
 from storeplane.reconciler.desired import DesiredState
+from storeplane.reconciler.steps import OBJECTS
 
 
 async def apply_workloads(
@@ -18,26 +18,24 @@ async def apply_workloads(
 ) -> list[Event]:
     events: list[Event] = []
     wanted = set(observed.workloads_out_of_sync)
-    applied: list[ObjectRef] = []
-    for manifest in desired.workloads:
-        ref = ObjectRef.of(manifest)
-        if ref in wanted:
-            await ctx.cluster.apply(manifest)
-            applied.append(ref)
-    if applied:
+    manifests = [m for m in desired.workloads if ObjectRef.of(m) in wanted]
+    if manifests:
         drift = store.observed_generation > 0 and store.generation == store.observed_generation
         reason = "DriftCorrected" if drift else Reason.WORKLOADS_APPLIED
         verb = "restored" if drift else "applied"
-        events.append(normal(store, ctx, reason, f"{verb} {describe(applied)}"))
-    for ref in observed.stale:
-        await ctx.cluster.delete(ref)
+        refs = [ObjectRef.of(m) for m in manifests]
+        async with ctx.steps.step(store, reason, f"{verb} {OBJECTS}", applies=refs) as step:
+            for manifest in manifests:
+                await step.apply(manifest)
+        events += step.events
     if observed.stale:
-        events.append(
-            normal(
-                store,
-                ctx,
-                Reason.WORKLOADS_PRUNED,
-                f"deleted objects no longer rendered: {describe(observed.stale)}",
-            )
-        )
+        async with ctx.steps.step(
+            store,
+            Reason.WORKLOADS_PRUNED,
+            f"deleted objects no longer rendered: {OBJECTS}",
+            deletes=observed.stale,
+        ) as step:
+            for ref in observed.stale:
+                await step.delete(ref)
+        events += step.events
     return events

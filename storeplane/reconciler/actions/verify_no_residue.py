@@ -10,9 +10,10 @@ from storeplane.domain.errors import RetryableError
 from storeplane.domain.events import Event
 from storeplane.domain.ports import NodeResidue
 from storeplane.domain.store import Store
-from storeplane.reconciler.actions._events import describe, normal, warning
+from storeplane.reconciler.actions._events import normal
 from storeplane.reconciler.context import ReconcileContext
 from storeplane.reconciler.manifests import STORE_ID_LABEL
+from storeplane.reconciler.steps import OBJECTS
 
 NODE_WAIT_SECONDS = 1.0  # the node stops a pod's processes after its grace period
 
@@ -43,17 +44,16 @@ async def verify_no_residue(store: Store, ctx: ReconcileContext) -> tuple[bool, 
     belong to the node, as a real kubelet's do)."""
     residue = await ctx.cluster.find_residue(store.id)
     if residue:
-        for ref in residue:
-            await ctx.cluster.delete(ref)
-        return False, [
-            warning(
-                store,
-                ctx,
-                Reason.RESIDUE_FOUND,
-                f"{len(residue)} object(s) outlived the namespace and were deleted: "
-                f"{describe(residue)}",
-            )
-        ]
+        async with ctx.steps.step(
+            store,
+            Reason.RESIDUE_FOUND,
+            f"{len(residue)} object(s) outlived the namespace and were deleted: {OBJECTS}",
+            deletes=residue,
+            warning=True,
+        ) as step:
+            for ref in residue:
+                await step.delete(ref)
+        return False, step.events
     node = await ctx.cluster.node_residue(store.namespace)
     if node is not None and not node.empty:
         raise RetryableError(
