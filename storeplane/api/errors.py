@@ -19,6 +19,7 @@ InvalidRequestError            422     ``field`` from the error (incl. a reused 
 ChoiceRequiredError            400     a required choice left out (which pod), naming the options
 StoreNotFoundError             404     also for a store the caller may not see
 CheckNotFoundError             404     a check id the store does not have
+RolloutNotFoundError           404     no such rollout
 PodNotFoundError               404     names the store's real pods / containers
 UserNotFoundError, TokenNotFoundError  404  accounts (admins only)
 AdminOnlyError                 404     a member on the accounts API: the unknown-path answer
@@ -66,6 +67,7 @@ from storeplane.domain.errors import (
     PodNotFoundError,
     RateLimitedError,
     ReconcileError,
+    RolloutNotFoundError,
     StoreLimitError,
     StoreNotFoundError,
     TokenNotFoundError,
@@ -302,6 +304,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(InvalidRequestError, _invalid_request)
     app.add_exception_handler(StoreNotFoundError, _not_found)
     app.add_exception_handler(CheckNotFoundError, _not_found)
+    app.add_exception_handler(RolloutNotFoundError, _not_found)
     app.add_exception_handler(PodNotFoundError, _not_found)
     app.add_exception_handler(UserNotFoundError, _not_found)
     app.add_exception_handler(TokenNotFoundError, _not_found)

@@ -7,10 +7,12 @@ Entry points call :func:`migrate` once at start, then build a :class:`SqlStoreRe
 from storeplane.db.checks import SqlCheckRepository
 from storeplane.db.engine import create_engine_for, migrate
 from storeplane.db.repository import SqlStoreRepository
+from storeplane.db.rollouts import SqlRolloutRepository
 from storeplane.db.users import SqlUserRepository
 
 __all__ = [
     "SqlCheckRepository",
+    "SqlRolloutRepository",
     "SqlStoreRepository",
     "SqlUserRepository",
     "create_engine_for",

@@ -18,6 +18,7 @@
     ├── RateLimitedError               too many requests; try after ``retry_after`` seconds (HTTP 429)
     ├── UserExistsError / UserNotFoundError / TokenNotFoundError   operator commands, accounts API
     ├── AdminOnlyError                 a member asked for the accounts API (answered as 404)
+    ├── RolloutNotFoundError           no such rollout (HTTP 404)
     └── ReconcileError                 a reconcile step could not finish
         ├── RetryableError             try again after ``retry_after`` seconds (5xx, 429, conflicts, timeouts)
         │   └── LeaseLostError         the pass lost its lease before a cluster write
@@ -166,6 +167,15 @@ class AdminOnlyError(StoreplaneError):
 
     def __init__(self) -> None:
         super().__init__("this resource is for admins only")
+
+
+class RolloutNotFoundError(StoreplaneError):
+    def __init__(self, rollout_id: str) -> None:
+        super().__init__(
+            f'rollout "{rollout_id}" not found; list rollouts with GET /api/v1/rollouts '
+            "(storeplane rollouts list)"
+        )
+        self.rollout_id = rollout_id
 
 
 class ReconcileError(StoreplaneError):
