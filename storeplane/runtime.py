@@ -85,7 +85,10 @@ def reconcile_context(settings: Settings, cluster: ClusterPort) -> ReconcileCont
         renderer=RenderCache(),
         charts_dir=CHARTS_DIR,
         exposure=exposure_from(settings),
-        platform=PlatformConfig(ingress_namespace=settings.ingress_namespace),
+        platform=PlatformConfig(
+            ingress_namespace=settings.ingress_namespace,
+            maintenance_image=settings.maintenance_image,
+        ),
         timing=Timing(
             poll=timedelta(seconds=settings.poll_seconds),
             resync=timedelta(seconds=settings.resync_seconds),

@@ -45,6 +45,11 @@ class Settings(BaseSettings):
         default=False, description="Serve stores over https (cert-manager issues the certificates)."
     )
     cluster_issuer: str = ""
+    maintenance_image: str = Field(
+        default="docker.io/library/python:3.12-alpine",
+        description="Image of a suspended store's maintenance page (any image with python3 "
+        "3.8+ on PATH; a mirror of the default in a private registry, say).",
+    )
     provision_deadline_seconds: float = Field(
         default=600.0,
         gt=0,

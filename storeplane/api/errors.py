@@ -27,6 +27,7 @@ UserExistsError                409     ``field`` is ``name``
 FeatureUnavailableError        503     this server cannot do it (no cluster for logs)
 ReconcileError (from a port)   503     the cluster did not answer (logs)
 NameTakenError                 409     ``field`` is ``name``
+DomainTakenError               409     ``field`` is ``domains``
 RequestValidationError         422     every field and problem in words
 BodyError                      400     not UTF-8, not JSON, too deep, a number too long
 BodyError (duplicate key)      422     ``field`` is the key's path
@@ -60,6 +61,7 @@ from storeplane.domain.errors import (
     AuthenticationError,
     CheckNotFoundError,
     ChoiceRequiredError,
+    DomainTakenError,
     FeatureUnavailableError,
     InvalidRequestError,
     InvalidTransitionError,
@@ -138,6 +140,10 @@ def _user_exists(_request: Request, exc: Exception) -> JSONResponse:
 def _unavailable(_request: Request, exc: Exception) -> JSONResponse:
     detail = exc.message if isinstance(exc, ReconcileError) else str(exc)
     return problem_response(503, detail)
+
+
+def _domain_taken(_request: Request, exc: Exception) -> JSONResponse:
+    return problem_response(409, str(exc), errors=[ProblemField(field="domains", message=str(exc))])
 
 
 def _name_taken(_request: Request, exc: Exception) -> JSONResponse:
@@ -313,6 +319,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(FeatureUnavailableError, _unavailable)
     app.add_exception_handler(ReconcileError, _unavailable)
     app.add_exception_handler(NameTakenError, _name_taken)
+    app.add_exception_handler(DomainTakenError, _domain_taken)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(BodyError, _body_error)
     app.add_exception_handler(DuplicateHeaderError, _duplicate_header)

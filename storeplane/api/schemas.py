@@ -14,6 +14,7 @@ from pydantic_core import PydanticCustomError
 
 from storeplane.domain.checks import CheckStatus, SmokeCheck
 from storeplane.domain.conditions import Condition, ConditionStatus, ConditionType
+from storeplane.domain.domains import DomainState
 from storeplane.domain.errors import InvalidRequestError
 from storeplane.domain.events import Event, EventType
 from storeplane.domain.fleet import FleetEvent, FleetSummary
@@ -146,6 +147,19 @@ class ConditionPublic(BaseModel):
         )
 
 
+class DomainPublic(BaseModel):
+    """One custom domain of a store and what the reconciler last saw of it."""
+
+    name: str = Field(description="The host name, e.g. `shop.example.com`.")
+    status: DomainState = Field(
+        description="`Pending` until it is served: with TLS on, until its certificate "
+        "Secret (issued by cert-manager) exists in the store's namespace; with TLS off, until "
+        "it is a host of the store's Ingress. Then `Active`. Pointing DNS at the ingress is "
+        "the owner's part; storeplane does not check DNS."
+    )
+    message: str = Field(description="What it waits for, or what serves it.")
+
+
 class StorePublic(BaseModel):
     """A store: its spec, where it is in its lifecycle, and why."""
 
@@ -176,6 +190,20 @@ class StorePublic(BaseModel):
         description="The rollout (`GET /api/v1/rollouts/{id}`) that changed this store's "
         "engine version and still drives it; null when none does.",
     )
+    suspended: bool = Field(
+        default=False,
+        description="Asked to be suspended (`POST .../suspend`): workloads at zero, the "
+        "Ingress answering a 503 maintenance page, data kept. `phase` says whether it is "
+        "`Suspended` yet.",
+    )
+    suspended_at: datetime | None = Field(
+        default=None, description="When the store last reached `Suspended`; null once resumed."
+    )
+    domains: list[DomainPublic] = Field(
+        default_factory=list,
+        description='Custom domains (set with `PATCH {"domains": [...]}`), each with its '
+        "status; the store's own host (`url`) is not listed.",
+    )
 
     @classmethod
     def from_domain(cls, store: Store) -> StorePublic:
@@ -197,7 +225,25 @@ class StorePublic(BaseModel):
             last_error=store.last_error,
             workload_runtime=store.workload_runtime,
             rollout_id=store.rollout_id,
+            suspended=store.spec.suspended,
+            suspended_at=store.suspended_at,
+            domains=_domains(store),
         )
+
+
+def _domains(store: Store) -> list[DomainPublic]:
+    """Every domain of the spec, with the status the reconciler saw, else Pending."""
+    seen = {d.name: d for d in store.domain_status}
+    return [
+        DomainPublic(name=d.name, status=d.status, message=d.message)
+        if (d := seen.get(name))
+        else DomainPublic(
+            name=name,
+            status=DomainState.PENDING,
+            message="not on the store's Ingress yet: the reconciler adds it",
+        )
+        for name in store.spec.domains
+    ]
 
 
 class StoresPublic(BaseModel):

@@ -37,6 +37,7 @@ PHASE_STYLE = {
     "Provisioning": "cyan",
     "Ready": "green",
     "Updating": "cyan",
+    "Suspended": "yellow",
     "Failed": "bold red",
     "Deleting": "magenta",
     "Deleted": "dim",
@@ -216,6 +217,15 @@ def _show(store: dict[str, Any]) -> None:
     if store.get("rollout_id"):
         console.print(f"  rollout {store['rollout_id']} (storeplane rollouts get ...)")
     console.print(f"  runtime {_runtime(store.get('workload_runtime'))}")
+    if store.get("suspended"):
+        console.print(
+            "  [yellow]suspended[/]: workloads at zero, the URL answers a 503 maintenance page"
+        )
+    for domain in store.get("domains") or []:
+        style = "green" if domain["status"] == "Active" else "yellow"
+        console.print(
+            f"  domain {domain['name']} [{style}]{domain['status']}[/] {domain['message']}"
+        )
     console.print(f"  generation {store['generation']}, observed {store['observed_generation']}")
     if store.get("last_error"):
         console.print(f"  [red]last error: {store['last_error']}[/]")
@@ -462,6 +472,40 @@ def retry(
     seen = _event_count(store_id) if wait else 0
     retried = _call("POST", f"/stores/{store_id}/retry")
     _finish(retried, wait, {"Ready", "Failed", "Deleted"}, timeout, seen)
+
+
+@stores_app.command()
+def suspend(
+    store: str = typer.Argument(..., help="Store id or name."),
+    wait: bool = typer.Option(False, "--wait", help="Follow until Suspended."),
+    timeout: float = typer.Option(600),
+    api_url: ApiUrl = None,
+    token: Token = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Suspend a store: workloads to zero, a 503 maintenance page, data kept."""
+    _connect(api_url, token, data_dir)
+    store_id = _resolve(store)
+    seen = _event_count(store_id) if wait else 0
+    suspended = _call("POST", f"/stores/{store_id}/suspend")
+    _finish(suspended, wait, {"Suspended", "Failed"}, timeout, seen)
+
+
+@stores_app.command()
+def resume(
+    store: str = typer.Argument(..., help="Store id or name."),
+    wait: bool = typer.Option(False, "--wait", help="Follow until Ready."),
+    timeout: float = typer.Option(900),
+    api_url: ApiUrl = None,
+    token: Token = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Resume a suspended store on the same data."""
+    _connect(api_url, token, data_dir)
+    store_id = _resolve(store)
+    seen = _event_count(store_id) if wait else 0
+    resumed = _call("POST", f"/stores/{store_id}/resume")
+    _finish(resumed, wait, {"Ready", "Failed"}, timeout, seen)
 
 
 @stores_app.command()

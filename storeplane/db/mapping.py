@@ -12,6 +12,7 @@ from sqlalchemy import RowMapping
 
 from storeplane.domain.checks import CheckStatus, SmokeCheck
 from storeplane.domain.conditions import Condition
+from storeplane.domain.domains import DomainStatus
 from storeplane.domain.events import Event, EventType
 from storeplane.domain.plans import PlanName
 from storeplane.domain.store import Engine, Phase, Store, StoreSpec, WorkloadRuntime
@@ -30,6 +31,8 @@ STATUS_COLUMNS = (
     "next_reconcile_at",
     "deleted_at",
     "workload_runtime",
+    "suspended_at",
+    "domain_status",
 )
 
 # The columns a change of intent writes (save_intent): the spec, the generation and the
@@ -49,6 +52,8 @@ INTENT_COLUMNS = (
     "next_reconcile_at",
     "deletion_requested_at",
     "revision",
+    "suspended",
+    "domains",
 )
 
 
@@ -77,6 +82,10 @@ def store_to_row(store: Store) -> dict[str, Any]:
         "revision": store.revision,
         "owner_id": store.owner_id,
         "workload_runtime": store.workload_runtime.value if store.workload_runtime else None,
+        "suspended": store.spec.suspended,
+        "suspended_at": store.suspended_at,
+        "domains": list(store.spec.domains),
+        "domain_status": [d.to_json() for d in store.domain_status],
     }
 
 
@@ -89,6 +98,8 @@ def store_from_row(row: RowMapping) -> Store:
             engine=Engine(row["engine"]),
             plan=PlanName(row["plan"]),
             labels=dict(row["labels"] or {}),
+            suspended=bool(row["suspended"]),
+            domains=tuple(row["domains"] or ()),
         ),
         generation=row["generation"],
         observed_generation=row["observed_generation"],
@@ -109,6 +120,8 @@ def store_from_row(row: RowMapping) -> Store:
             WorkloadRuntime(row["workload_runtime"]) if row["workload_runtime"] else None
         ),
         rollout_id=row["rollout_id"],
+        suspended_at=row["suspended_at"],
+        domain_status=tuple(DomainStatus.from_json(d) for d in row["domain_status"] or ()),
     )
 
 

@@ -38,6 +38,7 @@ from sqlalchemy import (
     Select,
     and_,
     case,
+    delete,
     func,
     insert,
     or_,
@@ -60,14 +61,17 @@ from storeplane.db.mapping import (
 from storeplane.db.tables import (
     LIVE_NAME_INDEX,
     IdempotencyKeyRow,
+    StoreDomainRow,
     StoreEventRow,
     StoreRow,
     UserRow,
     idempotency_keys,
+    store_domains,
     store_events,
     stores,
 )
 from storeplane.domain.errors import (
+    DomainTakenError,
     IdempotencyKeyReusedError,
     InvalidRequestError,
     NameTakenError,
@@ -217,20 +221,30 @@ class SqlStoreRepository:
         return StorePage(items=items, count=count, next_cursor=next_cursor)
 
     def save_intent(self, store: Store, *, expected_revision: int, events: Sequence[Event]) -> bool:
+        """Save a change of intent; its custom domains are claimed in the same transaction
+        (DomainTakenError when another store holds one: the primary key of store_domains
+        decides, also between two concurrent claims)."""
         row = store_to_row(store)
-        with write_transaction(self.engine) as connection:
-            result = connection.execute(
-                update(stores)
-                .where(
-                    StoreRow.id == store.id,
-                    StoreRow.revision == expected_revision,
-                    StoreRow.deleted_at.is_(None),
+        try:
+            with write_transaction(self.engine) as connection:
+                result = connection.execute(
+                    update(stores)
+                    .where(
+                        StoreRow.id == store.id,
+                        StoreRow.revision == expected_revision,
+                        StoreRow.deleted_at.is_(None),
+                    )
+                    .values({column: row[column] for column in INTENT_COLUMNS})
                 )
-                .values({column: row[column] for column in INTENT_COLUMNS})
-            )
-            if result.rowcount != 1:
-                return False
-            _insert_events(connection, events)
+                if result.rowcount != 1:
+                    return False
+                _claim_domains(connection, store)
+                _insert_events(connection, events)
+        except IntegrityError as exc:
+            taken = _taken_domain(exc, store)
+            if taken is None:
+                raise
+            raise DomainTakenError(taken) from exc
         return True
 
     def save_status(self, store: Store, *, owner: str) -> bool:
@@ -245,6 +259,9 @@ class SqlStoreRepository:
                 )
                 .values({column: row[column] for column in STATUS_COLUMNS})
             )
+            if result.rowcount == 1 and store.phase == Phase.DELETED:
+                # Deleted: nothing of it serves any more, its domains are free for others.
+                connection.execute(delete(store_domains).where(StoreDomainRow.store_id == store.id))
             return result.rowcount == 1
 
     # -- events ---------------------------------------------------------------------------
@@ -404,6 +421,47 @@ def _leasable(owner: str, now: datetime) -> ColumnElement[bool]:
 def _insert_events(connection: Connection, events: Sequence[Event]) -> None:
     if events:
         connection.execute(insert(store_events), [event_to_row(e) for e in events])
+
+
+def _claim_domains(connection: Connection, store: Store) -> None:
+    """Make the store's rows in store_domains its spec's domains: release the ones it no
+    longer lists, insert the new ones (a name another store holds fails the insert)."""
+    wanted = set(store.spec.domains)
+    held = set(
+        connection.execute(
+            select(StoreDomainRow.name).where(StoreDomainRow.store_id == store.id)
+        ).scalars()
+    )
+    if held - wanted:
+        connection.execute(
+            delete(store_domains).where(
+                StoreDomainRow.store_id == store.id, StoreDomainRow.name.in_(held - wanted)
+            )
+        )
+    new = [name for name in store.spec.domains if name not in held]
+    if new:
+        # Name the domain when it is plainly held (the insert below still decides in a race).
+        taken = connection.execute(
+            select(StoreDomainRow.name).where(StoreDomainRow.name.in_(new)).limit(1)
+        ).scalar()
+        if taken is not None:
+            raise DomainTakenError(taken)
+    for name in new:
+        if name not in held:
+            connection.execute(
+                insert(store_domains).values(
+                    name=name, store_id=store.id, claimed_at=store.updated_at
+                )
+            )
+
+
+def _taken_domain(exc: IntegrityError, store: Store) -> str | None:
+    """Which of the store's domains an IntegrityError was about, if it was about one."""
+    text_ = str(exc.orig)
+    if "store_domains" not in text_:
+        return None
+    named = [d for d in store.spec.domains if d in text_]  # PostgreSQL's detail names the key
+    return named[0] if named else ", ".join(store.spec.domains)
 
 
 def _is_name_conflict(exc: IntegrityError) -> bool:

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     DateTime,
     Dialect,
     ForeignKey,
@@ -102,6 +103,13 @@ class StoreRow(Base):
     labels: Mapped[dict[str, str]] = mapped_column(JsonDocument, server_default=text("'{}'"))
     # The rollout that changed the store's version and still drives it (see domain/rollouts).
     rollout_id: Mapped[str | None] = mapped_column(String(32))
+    # Suspended by its owner (spec), and when the reconciler reached Suspended (status).
+    suspended: Mapped[bool] = mapped_column(Boolean, default=False)
+    suspended_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # Custom domains (spec, a JSON list of names; store_domains keeps them unique) and what
+    # the reconciler saw of each (status, a JSON list of {name, status, message}).
+    domains: Mapped[list[str]] = mapped_column(JsonDocument, default=list)
+    domain_status: Mapped[list[dict[str, str]] | None] = mapped_column(JsonDocument)
 
     __table_args__ = (
         Index(
@@ -116,6 +124,18 @@ class StoreRow(Base):
         Index("ix_stores_next_reconcile_at", "next_reconcile_at"),
         Index("ix_stores_owner_id_created_at_id", "owner_id", "created_at", "id"),
     )
+
+
+class StoreDomainRow(Base):
+    """One custom domain claimed by one store: the primary key is what makes a domain belong to
+    one store at most (a second claim is an IntegrityError, DomainTakenError). A store's rows
+    change with its ``domains`` in the same transaction and go when it is Deleted."""
+
+    __tablename__ = "store_domains"
+
+    name: Mapped[str] = mapped_column(String(253), primary_key=True)
+    store_id: Mapped[str] = mapped_column(String(32), ForeignKey("stores.id"), index=True)
+    claimed_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 class StoreEventRow(Base):
@@ -296,3 +316,4 @@ class RolloutStoreRow(Base):
 rollouts: Table = RolloutRow.__table__  # type: ignore[assignment]
 rollout_stores: Table = RolloutStoreRow.__table__  # type: ignore[assignment]
 step_intents: Table = StepIntentRow.__table__  # type: ignore[assignment]
+store_domains: Table = StoreDomainRow.__table__  # type: ignore[assignment]

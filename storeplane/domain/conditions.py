@@ -69,6 +69,12 @@ class Reason:
     RENDER_FAILED = "RenderFailed"
     CLUSTER_UNAVAILABLE = "ClusterUnavailable"
     RESUMED = "Resumed"
+    SUSPEND_REQUESTED = "SuspendRequested"
+    RESUME_REQUESTED = "ResumeRequested"
+    SUSPENDING = "Suspending"  # suspended in spec; waiting for the store's pods to stop
+    SUSPENDED = "Suspended"  # StoreReachable/Ready while suspended: the maintenance page answers
+    STORE_SUSPENDED = "StoreSuspended"  # event: the reconciler reached Suspended
+    STORE_RESUMED = "StoreResumed"  # event: Ready again after a suspension
     SMOKE_TEST_REQUESTED = "SmokeTestRequested"
     SMOKE_TEST_PASSED = "SmokeTestPassed"
     SMOKE_TEST_FAILED = "SmokeTestFailed"

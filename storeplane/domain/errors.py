@@ -13,6 +13,7 @@
     ├── FeatureUnavailableError        this server cannot do that (no cluster for logs, no database) (HTTP 503)
     ├── DatabaseUnavailableError       the database cannot be reached right now (HTTP 503 + Retry-After)
     ├── NameTakenError                 another live store has this name (HTTP 409)
+    ├── DomainTakenError               another live store has this custom domain (HTTP 409)
     ├── StoreLimitError                the owner already has as many live stores as allowed (HTTP 403)
     ├── AuthenticationError            no token, or one that is unknown or revoked (HTTP 401)
     ├── RateLimitedError               too many requests; try after ``retry_after`` seconds (HTTP 429)
@@ -103,6 +104,17 @@ class NameTakenError(StoreplaneError):
             "(names are unique among stores that are not deleted)"
         )
         self.name = name
+
+
+class DomainTakenError(StoreplaneError):
+    """A custom domain is already claimed by another store that is not deleted."""
+
+    def __init__(self, domain: str) -> None:
+        super().__init__(
+            f'the domain "{domain}" is already used by another store; a domain serves one '
+            "store at a time: remove it from that store first, or choose another domain"
+        )
+        self.domain = domain
 
 
 class IdempotencyKeyReusedError(InvalidRequestError):

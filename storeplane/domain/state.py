@@ -55,6 +55,18 @@ class ReconcileState(Enum):
         "Everything is applied; some workload is not ready.",
     )
     UNREACHABLE = ("Unreachable", "Workloads are ready but the engine's health check fails.")
+    SUSPENDING = (
+        "Suspending",
+        "Suspended in spec and everything is applied; some of the store's pods still run.",
+    )
+    SUSPENDED = (
+        "Suspended",
+        "Suspended as asked: workloads at zero, the maintenance backend ready behind the Ingress.",
+    )
+    RESUMED = (
+        "Resumed",
+        "In sync and answering its health check again after a suspension (record it once).",
+    )
     IN_SYNC = ("InSync", "Everything matches the spec and the store answers its health check.")
 
 
@@ -72,6 +84,9 @@ class Observation:
     reachability_message: str = ""
     # What answered the health check (None: the answer did not tell, keep what was known).
     workload_runtime: WorkloadRuntime | None = None
+    # Pods of the store's own workloads that still run (not the maintenance backend's, not
+    # finished Job pods): a suspended store is Suspended only once there are none.
+    running_pods: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,17 +189,44 @@ def determine_state(store: Store, observed: Observation) -> Decision:
             "; ".join(observed.not_ready[:5]),
             details=observed.not_ready,
         )
+    if store.spec.suspended:
+        return _suspended(store, observed)
     if not observed.reachable:
         return Decision(
             ReconcileState.UNREACHABLE,
             Reason.STORE_UNREACHABLE,
             observed.reachability_message or "the engine's health check has not answered yet",
         )
+    if store.suspended_at is not None:
+        return Decision(
+            ReconcileState.RESUMED,
+            Reason.RECONCILE_SUCCEEDED,
+            "store is ready again after its suspension",
+            reachability=observed.reachability_message,
+        )
     return Decision(
         ReconcileState.IN_SYNC,
         Reason.RECONCILE_SUCCEEDED,
         "store is ready",
         reachability=observed.reachability_message,
+    )
+
+
+def _suspended(store: Store, observed: Observation) -> Decision:
+    """A suspended store is not health-checked (nothing of the engine runs): it is Suspended
+    once its own pods are gone and the maintenance backend is ready (a workload like any)."""
+    if observed.running_pods:
+        return Decision(
+            ReconcileState.SUSPENDING,
+            Reason.SUSPENDING,
+            f"waiting for pods to stop: {', '.join(observed.running_pods[:5])}",
+            details=observed.running_pods,
+        )
+    return Decision(
+        ReconcileState.SUSPENDED,
+        Reason.SUSPENDED,
+        "store is suspended: its workloads are scaled to zero (volumes and secrets kept) and "
+        "its Ingress answers the maintenance page with 503",
     )
 
 
@@ -196,6 +238,10 @@ _PROGRESS: dict[ReconcileState, tuple[int, ConditionType | None]] = {
     ReconcileState.WORKLOADS_OUT_OF_SYNC: (2, ConditionType.WORKLOADS_APPLIED),
     ReconcileState.WORKLOADS_NOT_READY: (3, ConditionType.WORKLOADS_READY),
     ReconcileState.UNREACHABLE: (4, ConditionType.STORE_REACHABLE),
+    # Suspended: not reachable on purpose; StoreReachable and Ready say why.
+    ReconcileState.SUSPENDING: (3, ConditionType.WORKLOADS_READY),
+    ReconcileState.SUSPENDED: (4, ConditionType.STORE_REACHABLE),
+    ReconcileState.RESUMED: (5, None),
     ReconcileState.IN_SYNC: (5, None),
 }
 
@@ -278,6 +324,8 @@ def derive_conditions(
         )
     if blocked_on is None:
         ready = (ConditionStatus.TRUE, Reason.RECONCILE_SUCCEEDED, "store is ready")
+    elif decision.state is ReconcileState.SUSPENDED and error is None:
+        ready = (ConditionStatus.FALSE, Reason.SUSPENDED, decision.message)
     else:
         ready = (ConditionStatus.FALSE, blocked_reason, f"{blocked_on.value}: {blocked_message}")
     return set_condition(

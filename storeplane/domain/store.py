@@ -1,7 +1,7 @@
 """The Store aggregate: its spec (what the user asked for) and status (what storeplane observed).
 
 The API changes a store only through the methods here (``with_plan``, ``with_labels``,
-``request_deletion``, ``request_retry``); the reconciler changes only its status. Every method returns a new value:
+``with_suspended``, ``request_deletion``, ``request_retry``); the reconciler changes only its status. Every method returns a new value:
 a Store is immutable, so what was read is never changed behind a caller's back.
 """
 
@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from storeplane.domain.conditions import Condition, initial_conditions
+from storeplane.domain.domains import DomainStatus
 from storeplane.domain.errors import InvalidRequestError, InvalidTransitionError
 from storeplane.domain.labels import validate_labels
 from storeplane.domain.plans import PlanName
@@ -41,6 +42,9 @@ class Phase(StrEnum):
     PROVISIONING = "Provisioning"
     READY = "Ready"
     UPDATING = "Updating"
+    # Asked to be suspended and converged so: workloads at zero, data kept, the Ingress
+    # answers a maintenance page (503). Drift correction keeps it so until it is resumed.
+    SUSPENDED = "Suspended"
     FAILED = "Failed"
     DELETING = "Deleting"
     DELETED = "Deleted"
@@ -109,6 +113,10 @@ class StoreSpec:
     # Kubernetes-syntax labels (domain/labels.py): they group stores for people, for the
     # list filter and for rollout selectors. Not rendered into the store's objects.
     labels: dict[str, str] = field(default_factory=dict)
+    # Suspended by its owner: workloads scaled to zero, the Ingress on the maintenance page.
+    suspended: bool = False
+    # Custom domains served besides <id>.<base domain> (validated by domain/domains.py).
+    domains: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         validate_name(self.name)
@@ -144,6 +152,11 @@ class Store:
     # The rollout (``rollout-...``) that changed this store's version and still drives it;
     # None when no rollout does. Intent, written with the version change it causes.
     rollout_id: str | None = None
+    # When the reconciler last reached Suspended (observed); cleared once it is Ready again,
+    # which is how a pass knows that reaching Ready is a resume.
+    suspended_at: datetime | None = None
+    # Each custom domain as the reconciler last saw it (Pending / Active), in spec order.
+    domain_status: tuple[DomainStatus, ...] = ()
 
     @property
     def name(self) -> str:
@@ -199,7 +212,7 @@ class Store:
             return self
         # A store that never became Ready is still provisioning; otherwise it is updating.
         phase = self.phase
-        if phase in (Phase.READY, Phase.UPDATING, Phase.FAILED):
+        if phase in (Phase.READY, Phase.UPDATING, Phase.SUSPENDED, Phase.FAILED):
             phase = Phase.UPDATING if self.observed_generation > 0 else Phase.PROVISIONING
         return replace(
             self,
@@ -264,6 +277,31 @@ class Store:
             phase=phase,
             updated_at=now,
             deadline_at=None if self.is_deleting else now + deadline,
+            failures=0,
+            next_reconcile_at=now,
+            revision=self.revision + 1,
+        )
+
+    def with_suspended(self, suspended: bool, *, now: datetime, deadline: timedelta) -> Store:
+        """The store asked to be suspended (or resumed), with a new generation; unchanged if
+        it already is. Its phase is ``Updating`` (``Provisioning`` if it never became Ready)
+        until the reconciler converges: ``Suspended``, or ``Ready`` again on resume."""
+        if self.phase == Phase.DELETED or self.is_deleting:
+            verb = "suspend" if suspended else "resume"
+            raise InvalidTransitionError(
+                f"cannot {verb} store {self.id}: it is {self.phase.value.lower()}, so it "
+                "will not serve again; create a new store instead"
+            )
+        if suspended == self.spec.suspended:
+            return self
+        phase = Phase.UPDATING if self.observed_generation > 0 else Phase.PROVISIONING
+        return replace(
+            self,
+            spec=replace(self.spec, suspended=suspended),
+            generation=self.generation + 1,
+            phase=phase,
+            updated_at=now,
+            deadline_at=now + deadline,
             failures=0,
             next_reconcile_at=now,
             revision=self.revision + 1,

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from storeplane.domain.store import Engine, Store
+from storeplane.engines import maintenance
 from storeplane.settings import Settings
 
 CREDENTIALS_SECRET = "store-credentials"
@@ -96,6 +97,7 @@ def common_values(store: Store, exposure: Exposure) -> Values:
             },
         },
         "credentialsSecret": CREDENTIALS_SECRET,
+        **maintenance.chart_values(store),
     }
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from storeplane.domain.ports import Manifest, ObjectRef
 from storeplane.domain.store import Store
 from storeplane.engines import profile_for
+from storeplane.engines.maintenance import maintenance_manifests
 from storeplane.engines.registry import CREDENTIAL_KEYS, CREDENTIALS_SECRET
 from storeplane.reconciler import manifests
 from storeplane.reconciler.context import ReconcileContext
@@ -51,6 +52,9 @@ async def desired_state(store: Store, ctx: ReconcileContext) -> DesiredState:
         store.namespace,
         profile.values(store, ctx.exposure),
     )
+    if store.spec.suspended:
+        # The chart points the Ingress at this backend while suspended (see its module).
+        rendered = [*rendered, *maintenance_manifests(store, ctx.platform.maintenance_image)]
     return DesiredState(
         namespace=manifests.namespace(store, profile.pod_security),
         policies=manifests.policies(store, ctx.platform),

@@ -15,6 +15,7 @@ from typing import Any
 
 from storeplane.domain.plans import get_plan
 from storeplane.domain.store import Store
+from storeplane.engines.maintenance import DEFAULT_IMAGE as DEFAULT_MAINTENANCE_IMAGE
 
 STORE_ID_LABEL = "storeplane.dev/store-id"
 SERVICE_ACCOUNT = "store"
@@ -26,6 +27,8 @@ Manifest = dict[str, Any]
 @dataclass(frozen=True, slots=True)
 class PlatformConfig:
     ingress_namespace: str = "ingress-nginx"
+    # The image of a suspended store's maintenance backend (storeplane.engines.maintenance).
+    maintenance_image: str = DEFAULT_MAINTENANCE_IMAGE
 
 
 def store_labels(store: Store) -> dict[str, str]:

@@ -17,6 +17,7 @@ from storeplane.domain.ports import LiveObject, Manifest, NamespacePhase, Object
 from storeplane.domain.state import Observation, simulated_note, workload_runtime_of
 from storeplane.domain.store import Store, WorkloadRuntime
 from storeplane.engines import profile_for
+from storeplane.engines.maintenance import is_maintenance
 from storeplane.reconciler.context import ReconcileContext
 from storeplane.reconciler.desired import DesiredState
 
@@ -92,12 +93,28 @@ async def observe(store: Store, desired: DesiredState | None, ctx: ReconcileCont
     )
     if policies or workloads or stale or not_ready:
         return observation
+    if store.spec.suspended:
+        # Nothing of the engine runs: no health check; what matters is that nothing still does.
+        return Observation(namespace=ns, running_pods=running_pods(pods))
     health = await check_health(store, ctx)
     return Observation(
         namespace=ns,
         reachable=health.reachable,
         reachability_message=health.message,
         workload_runtime=health.runtime,
+    )
+
+
+def running_pods(pods: list[Manifest]) -> tuple[str, ...]:
+    """Names of the store's pods that still run, leaving out the maintenance backend's and
+    those that finished (a Job's): what a suspended store waits for."""
+    return tuple(
+        sorted(
+            str(pod["metadata"]["name"])
+            for pod in pods
+            if not is_maintenance(pod)
+            and (pod.get("status") or {}).get("phase") not in ("Succeeded", "Failed")
+        )
     )
 
 

@@ -35,6 +35,8 @@ from storeplane.reconciler.actions._events import normal, warning
 from storeplane.reconciler.actions.apply_policies import apply_policies
 from storeplane.reconciler.actions.apply_workloads import apply_workloads
 from storeplane.reconciler.actions.ensure_namespace import ensure_namespace
+from storeplane.reconciler.actions.resume import settle_resumed
+from storeplane.reconciler.actions.suspend import settle_suspended
 from storeplane.reconciler.actions.teardown import teardown
 from storeplane.reconciler.actions.verify_no_residue import verify_no_residue
 from storeplane.reconciler.backoff import backoff_delay
@@ -107,8 +109,19 @@ async def _act(
             assert desired is not None
             events += await apply_workloads(store, desired, observed, ctx)
             return Next.CONTINUE
-        case ReconcileState.WORKLOADS_NOT_READY | ReconcileState.UNREACHABLE:
+        case (
+            ReconcileState.WORKLOADS_NOT_READY
+            | ReconcileState.UNREACHABLE
+            | ReconcileState.SUSPENDING
+        ):
             return Next.WAIT
+        case ReconcileState.SUSPENDED:
+            assert desired is not None
+            events += await settle_suspended(store, desired, ctx)
+            return Next.CONVERGED
+        case ReconcileState.RESUMED:
+            events += await settle_resumed(store, decision, ctx)
+            return Next.CONVERGED
         case ReconcileState.IN_SYNC:
             return Next.CONVERGED
 
@@ -225,7 +238,14 @@ def _settle(
             events.append(
                 normal(store, ctx, Reason.RECONCILE_SUCCEEDED, "recovered: every step succeeded")
             )
-        store = _with_phase(store, Phase.READY, now, events, ctx, "every condition is True")
+        if store.spec.suspended:
+            store = _with_phase(
+                store, Phase.SUSPENDED, now, events, ctx, "workloads at zero, maintenance page up"
+            )
+            store = replace(store, suspended_at=store.suspended_at or now)
+        else:
+            store = _with_phase(store, Phase.READY, now, events, ctx, "every condition is True")
+            store = replace(store, suspended_at=None)
         store = replace(
             store,
             observed_generation=store.generation,

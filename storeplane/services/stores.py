@@ -259,6 +259,41 @@ def retry_store(
     return _write_intent(repo, store_id, user, retry, now)
 
 
+def set_suspended(
+    repo: StoreRepository,
+    store_id: str,
+    suspended: bool,
+    settings: Settings,
+    user: User,
+    *,
+    now: datetime | None = None,
+) -> Store:
+    """Suspend (workloads to zero, the maintenance page up, data kept) or resume the store;
+    unchanged if it already is so. InvalidTransitionError (409) once it is being deleted."""
+
+    def change(store: Store, at: datetime) -> tuple[Store, Event | None]:
+        changed = store.with_suspended(suspended, now=at, deadline=settings.provision_deadline)
+        if changed is store:
+            return store, None
+        if suspended:
+            reason = Reason.SUSPEND_REQUESTED
+            message = (
+                f"suspend requested by {user.name}: its workloads will be scaled to zero "
+                "(volumes and secrets kept) and its Ingress will answer a maintenance page"
+            )
+        else:
+            reason = Reason.RESUME_REQUESTED
+            message = (
+                f"resume requested by {user.name}: its workloads will be started again on "
+                "the same volumes"
+            )
+        return changed, Event.normal(
+            store.id, reason, message, time=at, generation=changed.generation, actor=user.name
+        )
+
+    return _write_intent(repo, store_id, user, change, now)
+
+
 def _write_intent(
     repo: StoreRepository,
     store_id: str,

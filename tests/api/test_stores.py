@@ -51,6 +51,7 @@ class TestCreate:
             "id", "name", "engine", "plan", "namespace", "phase", "conditions", "url",
             "generation", "observed_generation", "created_at", "updated_at", "deleted_at",
             "last_error", "workload_runtime", "labels", "rollout_id",
+            "suspended", "suspended_at", "domains",
         }  # fmt: skip
         assert body["name"] == "acme-shop"
         assert (body["engine"], body["plan"], body["phase"]) == ("woocommerce", "large", "Pending")

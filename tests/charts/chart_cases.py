@@ -17,15 +17,18 @@ PLANS = ("small", "medium", "large")
 
 @dataclass(frozen=True)
 class Case:
-    """One way storeplane renders a chart: which chart, which plan, TLS or not."""
+    """One way storeplane renders a chart: which chart, which plan, TLS or not, suspended or
+    not."""
 
     chart: str
     plan: str
     tls: bool
+    suspended: bool = False
 
     @property
     def id(self) -> str:
-        return f"{self.chart} on the {self.plan} plan with TLS {'on' if self.tls else 'off'}"
+        state = ", suspended" if self.suspended else ""
+        return f"{self.chart} on the {self.plan} plan with TLS {'on' if self.tls else 'off'}{state}"
 
     def values(self) -> dict[str, Any]:
         """Values shaped like the ones storeplane computes (defaults for the rest)."""
@@ -40,10 +43,18 @@ class Case:
                 "tls": {"enabled": self.tls, "secretName": ""},
             },
             "credentialsSecret": "store-credentials",
+            "suspended": self.suspended,
+            "maintenance": {"service": "storeplane-maintenance"},
         }
 
 
-CASES = [Case(chart, plan, tls) for chart in CHARTS for plan in PLANS for tls in (False, True)]
+CASES = [
+    Case(chart, plan, tls, suspended)
+    for chart in CHARTS
+    for plan in PLANS
+    for tls in (False, True)
+    for suspended in (False, True)
+]
 
 
 _cache = RenderCache()

@@ -10,6 +10,7 @@ import asyncio
 import copy
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from fractions import Fraction
 from typing import Any
 
@@ -299,6 +300,10 @@ def test_ingress_serves_the_store_host(objects: list[dict[str, Any]], case: Case
     for rule in spec["rules"]:
         for path in rule["http"]["paths"]:
             backend = path["backend"]["service"]
+            if case.suspended:
+                # storeplane's maintenance backend, which storeplane (not the chart) creates.
+                assert backend == {"name": "storeplane-maintenance", "port": {"name": "http"}}
+                continue
             assert backend["name"] in services
             port_names = {port["name"] for port in services[backend["name"]]["spec"]["ports"]}
             assert backend["port"]["name"] in port_names
@@ -309,6 +314,33 @@ def test_ingress_serves_the_store_host(objects: list[dict[str, Any]], case: Case
         }
     else:
         assert "tls" not in spec
+
+
+def test_a_suspended_store_runs_nothing_and_keeps_its_volumes(
+    helm_bin: str, objects: list[dict[str, Any]], case: Case
+) -> None:
+    """Suspended: every Deployment and StatefulSet at 0 replicas, the same claims rendered."""
+    workloads = {
+        (obj["kind"], obj["metadata"]["name"]): obj["spec"]["replicas"]
+        for obj in objects
+        if obj["kind"] in ("Deployment", "StatefulSet")
+    }
+    assert workloads
+    if case.suspended:
+        assert set(workloads.values()) == {0}, workloads
+        running = render_values(helm_bin, case.chart, replace(case, suspended=False).values())
+        assert _claims(objects) == _claims(running)
+    else:
+        assert 0 not in workloads.values(), workloads
+
+
+def _claims(objects: list[dict[str, Any]]) -> list[Any]:
+    """The PersistentVolumeClaims and StatefulSet claim templates of a rendering."""
+    claims: list[Any] = [o for o in objects if o["kind"] == "PersistentVolumeClaim"]
+    for obj in objects:
+        if obj["kind"] == "StatefulSet":
+            claims += obj["spec"].get("volumeClaimTemplates", [])
+    return claims
 
 
 def test_hosts_in_the_environment_are_rendered_services(objects: list[dict[str, Any]]) -> None:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
+import shutil
+import subprocess
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -21,6 +24,7 @@ from storeplane.reconciler.reconcile import PassResult, reconcile_store
 from storeplane.render.cache import RenderCache
 from storeplane.render.charts import CHARTS_DIR
 from storeplane.sim.kubeconfig import write_kubeconfig
+from storeplane.sim.node import images
 from storeplane.sim.runner import RunningSimulator, SimulatorConfig, start_in_thread
 
 REPO = Path(__file__).resolve().parents[2]
@@ -39,6 +43,7 @@ class Harness:
     sim: RunningSimulator
     kube: httpx.Client
     events: list[Event]
+    kubeconfig: Path
 
     def new_store(self, engine: Engine = Engine.MEDUSA, plan: PlanName = PlanName.SMALL) -> Store:
         store_id = new_store_id()
@@ -78,7 +83,7 @@ async def harness(sim: RunningSimulator, tmp_path: Path) -> AsyncIterator[Harnes
         cluster=cluster, renderer=RenderCache(), charts_dir=CHARTS_DIR, timing=timing
     )
     with httpx.Client(base_url=sim.url, timeout=10) as kube:
-        yield Harness(ctx, sim, kube, [])
+        yield Harness(ctx, sim, kube, [], tmp_path / "kubeconfig")
     await cluster.close()
 
 
@@ -87,3 +92,43 @@ def at(ctx: ReconcileContext, when: datetime) -> ReconcileContext:
 
 
 NOW = datetime.now(UTC)
+
+
+# The built-in runtime table's python entry alone: a suspended store's maintenance page runs
+# for real (this machine's python3), every engine container stays simulated.
+def _python_only_table(folder: Path) -> Path:
+    table = json.loads((Path(images.__file__).parent / "runtimes.json").read_text())
+    python = [entry for entry in table["runtimes"] if entry["image"] == "python"]
+    path = folder / "runtimes.json"
+    path.write_text(json.dumps({"runtimes": python}))
+    return path
+
+
+@pytest.fixture(scope="module")
+def maintenance_sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSimulator]:
+    """A simulator whose node runs the maintenance page, with its ingress listener on."""
+    table = _python_only_table(tmp_path_factory.mktemp("table"))
+    config = SimulatorConfig(
+        ready_delay=0.2, terminate_delay=0.1, runtimes_file=table, ingress_port=0
+    )
+    with start_in_thread(config) as running:
+        yield running
+
+
+def kubectl(kubeconfig: Path, *args: str) -> str:
+    """The official kubectl against the simulator; a failure fails the test with its stderr."""
+    found = shutil.which("kubectl") or str(REPO / ".tools" / "bin" / "kubectl")
+    done = subprocess.run(
+        [found, "--kubeconfig", str(kubeconfig), *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, f"kubectl {' '.join(args)}: {done.stderr}"
+    return done.stdout
+
+
+def suspended(store: Store, ctx: ReconcileContext, value: bool = True) -> Store:
+    """The store as ``POST .../suspend`` (or resume) leaves it."""
+    return store.with_suspended(value, now=ctx.clock(), deadline=ctx.timing.deadline)

@@ -409,7 +409,7 @@ metadata:
   annotations:
     storeplane.dev/store-name: {{ $.Values.store.name | quote }}
 spec:
-  replicas: {{ index $.Values $role "replicas" }}
+  replicas: {{ include "medusa-store.replicas" (list $ (index $.Values $role "replicas")) }}
   revisionHistoryLimit: 3
   {{- if $server }}
   # One surge pod at a time and none unavailable: the old server keeps serving until the new
@@ -483,4 +483,26 @@ spec:
             {{- include "medusa-store.medusaMounts" $ | nindent 12 }}
       volumes:
         {{- include "medusa-store.medusaVolumes" $ | nindent 8 }}
+{{- end }}
+
+{{/*
+Replicas of a workload: (list $ n). 0 while the store is suspended (storeplane's suspend:
+volumes and Secrets stay, nothing runs), else n.
+*/}}
+{{- define "medusa-store.replicas" -}}
+{{- $ := index . 0 }}
+{{- ternary 0 (index . 1) (eq $.Values.suspended true) }}
+{{- end }}
+
+{{/*
+The Service behind the Ingress: (list $ component). While suspended, storeplane's maintenance
+backend (maintenance.service, made by storeplane, not by this chart: a 503 page).
+*/}}
+{{- define "medusa-store.ingressService" -}}
+{{- $ := index . 0 }}
+{{- if $.Values.suspended }}
+{{- $.Values.maintenance.service }}
+{{- else }}
+{{- include "medusa-store.componentName" (list $ (index . 1)) }}
+{{- end }}
 {{- end }}

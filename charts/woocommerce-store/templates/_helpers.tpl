@@ -273,3 +273,25 @@ spec:
     - name: tmp
       emptyDir: {}
 {{- end }}
+
+{{/*
+Replicas of a workload: (list $ n). 0 while the store is suspended (storeplane's suspend:
+volumes and Secrets stay, nothing runs), else n.
+*/}}
+{{- define "woocommerce-store.replicas" -}}
+{{- $ := index . 0 }}
+{{- ternary 0 (index . 1) (eq $.Values.suspended true) }}
+{{- end }}
+
+{{/*
+The Service behind the Ingress: (list $ component). While suspended, storeplane's maintenance
+backend (maintenance.service, made by storeplane, not by this chart: a 503 page).
+*/}}
+{{- define "woocommerce-store.ingressService" -}}
+{{- $ := index . 0 }}
+{{- if $.Values.suspended }}
+{{- $.Values.maintenance.service }}
+{{- else }}
+{{- include "woocommerce-store.componentName" (list $ (index . 1)) }}
+{{- end }}
+{{- end }}

@@ -231,6 +231,57 @@ def retry_store(
     return StorePublic.from_domain(store)
 
 
+@router.post(
+    "/{store_id}/suspend",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=StorePublic,
+    summary="Suspend a store",
+    description=(
+        "Scales every workload of the store to zero and points its Ingress at a maintenance "
+        "page that answers 503 (with `Retry-After`); volumes, claims and secrets are kept. "
+        "The store goes to `Updating` and then `Suspended` (events `SuspendRequested`, "
+        "`StoreSuspended`); a workload scaled up by hand while suspended is scaled down again. "
+        "Idempotent: suspending a suspended store changes nothing."
+    ),
+    responses=_problems(e404=_NOT_FOUND, e409="The store is being deleted or is deleted."),
+)
+def suspend_store(
+    store_id: StoreId,
+    repo: RepositoryDep,
+    settings: SettingsDep,
+    user: CurrentUserDep,
+    notify: NotifyDep,
+) -> StorePublic:
+    store = service.set_suspended(repo, store_id, True, settings, user)
+    notify(store.id)
+    return StorePublic.from_domain(store)
+
+
+@router.post(
+    "/{store_id}/resume",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=StorePublic,
+    summary="Resume a suspended store",
+    description=(
+        "Starts the store's workloads again on the same volumes and gives its Ingress back to "
+        "the store: `Updating`, then `Ready` once the engine answers its health check "
+        "(events `ResumeRequested`, `StoreResumed`). Idempotent: resuming a store that is not "
+        "suspended changes nothing."
+    ),
+    responses=_problems(e404=_NOT_FOUND, e409="The store is being deleted or is deleted."),
+)
+def resume_store(
+    store_id: StoreId,
+    repo: RepositoryDep,
+    settings: SettingsDep,
+    user: CurrentUserDep,
+    notify: NotifyDep,
+) -> StorePublic:
+    store = service.set_suspended(repo, store_id, False, settings, user)
+    notify(store.id)
+    return StorePublic.from_domain(store)
+
+
 @router.get(
     "/{store_id}/events",
     response_model=EventsPublic,
