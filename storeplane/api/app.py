@@ -18,7 +18,12 @@ from fastapi.openapi.utils import get_openapi
 
 from storeplane.api.dashboard import has_dashboard, mount_dashboard
 from storeplane.api.docs import install_docs
-from storeplane.api.errors import PROBLEM_MEDIA_TYPE, Problem, install_error_handlers
+from storeplane.api.errors import (
+    PROBLEM_MEDIA_TYPE,
+    CatchAllMiddleware,
+    Problem,
+    install_error_handlers,
+)
 from storeplane.api.limits import BodySizeLimitMiddleware, RateLimiter
 from storeplane.api.routes import accounts, catalog, health, metrics, stores
 from storeplane.api.routes import checks as check_routes
@@ -131,6 +136,9 @@ def create_app(
 
     install_error_handlers(app)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_bytes)
+    # Whatever escapes below is answered here, not by Starlette's last resort (which closes
+    # the connection), see api/errors.py; inside the timing, so it sees the real status.
+    app.add_middleware(CatchAllMiddleware)
     app.add_middleware(RequestTimingMiddleware)
     routers = (
         stores.router,

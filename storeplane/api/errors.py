@@ -25,6 +25,8 @@ UserNotFoundError, TokenNotFoundError  404  accounts (admins only)
 AdminOnlyError                 404     a member on the accounts API: the unknown-path answer
 UserExistsError                409     ``field`` is ``name``
 FeatureUnavailableError        503     this server cannot do it (no cluster for logs)
+DatabaseUnavailableError       503     with ``Retry-After``; the database is down (also a
+                                       driver's connection error or the pool's timeout)
 ReconcileError (from a port)   503     the cluster did not answer (logs)
 NameTakenError                 409     ``field`` is ``name``
 DomainTakenError               409     ``field`` is ``domains``
@@ -34,8 +36,13 @@ BodyError (duplicate key)      422     ``field`` is the key's path
 DuplicateHeaderError           400     ``field`` is the header's name
 HTTPException (404, 405, 413)  same    unknown routes and methods (405 with ``Allow``),
                                        oversized bodies
-anything else                  500     logged with its traceback
+anything else                  500     logged once, with its traceback
 =============================  ======  ==========================================
+
+No error drops the connection: :class:`CatchAllMiddleware` answers what the handlers above
+do not (Starlette's own last-resort handler re-raises after answering, and uvicorn then closes
+the connection without ``Connection: close``), so a keep-alive client gets its answer and can
+send its next request on the same connection.
 """
 
 from __future__ import annotations
@@ -54,13 +61,16 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import iter_route_contexts
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from storeplane.api.body import BodyError
+from storeplane.db.outage import as_outage
 from storeplane.domain.errors import (
     AdminOnlyError,
     AuthenticationError,
     CheckNotFoundError,
     ChoiceRequiredError,
+    DatabaseUnavailableError,
     DomainTakenError,
     FeatureUnavailableError,
     InvalidRequestError,
@@ -76,8 +86,12 @@ from storeplane.domain.errors import (
     UserExistsError,
     UserNotFoundError,
 )
+from storeplane.observability.outages import DATABASE
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
+# What a client is told to wait during a database outage: long enough not to hammer a
+# recovering server, short enough that a blip costs little.
+DATABASE_RETRY_AFTER = 5
 log = logging.getLogger(__name__)
 
 
@@ -247,11 +261,68 @@ def _body_error(_request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
-    log.error("unhandled error", exc_info=exc)
+def database_unavailable(exc: DatabaseUnavailableError) -> JSONResponse:
+    """503 naming the database, with ``Retry-After``; the outage is logged once per change of
+    state (``observability/outages.py``), not per request. The cause (a host and port, the
+    driver's words) goes to the log, not to the client."""
+    DATABASE.failed(exc.cause)
+    return problem_response(
+        503,
+        "the database is unavailable: storeplane cannot reach it right now, so this request "
+        f"was not served; retry in {DATABASE_RETRY_AFTER} s (a create retried with the same "
+        "Idempotency-Key never makes a second store)",
+        headers={"Retry-After": str(DATABASE_RETRY_AFTER)},
+    )
+
+
+def _database_unavailable(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DatabaseUnavailableError)
+    return database_unavailable(exc)
+
+
+def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    return unexpected_response(request.method, request.url.path, exc)
+
+
+def unexpected_response(method: str, path: str, exc: BaseException) -> JSONResponse:
+    """503 for an outage that reached here untranslated; otherwise a bug: 500, logged once
+    with its traceback."""
+    outage = as_outage(exc)
+    if outage is not None:
+        return database_unavailable(outage)
+    log.error("unhandled error in %s %s", method, path, exc_info=exc)
     return problem_response(
         500, "internal error; the server log has the details (nothing was changed by this reply)"
     )
+
+
+class CatchAllMiddleware:
+    """Answer any exception the routes and handlers let through, if nothing was sent yet (see
+    the module doc); after the response started there is nothing to do but let the server end
+    the connection."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:
+            if started:
+                raise
+            response = unexpected_response(scope["method"], scope.get("path", ""), exc)
+            await response(scope, receive, send)
 
 
 _TYPE_MESSAGES = {
@@ -317,6 +388,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AdminOnlyError, _admin_only)
     app.add_exception_handler(UserExistsError, _user_exists)
     app.add_exception_handler(FeatureUnavailableError, _unavailable)
+    app.add_exception_handler(DatabaseUnavailableError, _database_unavailable)
     app.add_exception_handler(ReconcileError, _unavailable)
     app.add_exception_handler(NameTakenError, _name_taken)
     app.add_exception_handler(DomainTakenError, _domain_taken)

@@ -602,3 +602,29 @@ class TokenIssued(TokenPublic):
     def from_issued(cls, issued: IssuedToken) -> TokenIssued:
         base = TokenPublic.from_domain(issued.token)
         return cls(**base.model_dump(), value=issued.value, user_name=issued.user.name)
+
+
+class Component(BaseModel):
+    """What this process knows of one dependency, from the calls it made to it."""
+
+    status: str = Field(
+        description="`ok`, `unavailable`, or `unknown` (not called yet by this process).",
+        examples=["ok"],
+    )
+    message: str = Field(default="", description="Why it is unavailable (the last failure).")
+    down_since: datetime | None = Field(default=None, description="When the outage began.")
+    last_success: datetime | None = Field(
+        default=None, description="The last call to it that worked."
+    )
+
+
+class Readiness(BaseModel):
+    status: str = Field(
+        description="`ok`, or `degraded` while a component other than the database is "
+        "unavailable (the API still serves; stores then show `Unknown` conditions).",
+        examples=["ok"],
+    )
+    components: dict[str, Component] = Field(
+        default_factory=dict,
+        description="`database` and, where a reconciler runs, `cluster`.",
+    )

@@ -11,10 +11,15 @@
 | ``storeplane_stores`` | gauge | phase | stores by phase |
 | ``storeplane_provisioning_duration_seconds`` | histogram | engine | from creation to the first Ready |
 | ``storeplane_api_request_duration_seconds`` | histogram | method, route, status | API latency |
+| ``storeplane_dependency_up`` | gauge | dependency | 1 while this process reaches the ``database`` / ``cluster``, 0 during an outage (``observability/outages.py``) |
+
+The gauges read from the database are left out of a scrape while it cannot answer; the
+scrape itself still succeeds.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
@@ -45,6 +50,7 @@ API_LATENCY = Histogram(
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
 )
 
+log = logging.getLogger(__name__)
 PhaseCounts = Callable[[], dict[str, int]]
 DueSummary = Callable[[datetime], tuple[int, datetime | None]]
 PHASES = ("Pending", "Provisioning", "Ready", "Updating", "Failed", "Deleting", "Deleted")
@@ -62,13 +68,19 @@ class StoreCollector(Collector):
         self._inflight = inflight
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        counts = self._phase_counts()
+        try:
+            counts = self._phase_counts()
+            now = datetime.now(UTC)
+            due, oldest = self._due_summary(now)
+        except Exception as exc:
+            # The database is down (or broken): leave its gauges out of this scrape rather than
+            # fail it, so /metrics still shows storeplane_dependency_up and the rest.
+            log.debug("store gauges left out of this scrape: %s", exc)
+            return
         stores = GaugeMetricFamily("storeplane_stores", "Stores by phase.", labels=["phase"])
         for phase in PHASES:
             stores.add_metric([phase], counts.get(phase, 0))
         yield stores
-        now = datetime.now(UTC)
-        due, oldest = self._due_summary(now)
         yield GaugeMetricFamily(
             "storeplane_workqueue_depth",
             "Stores due for a reconcile now, plus passes in flight.",

@@ -32,7 +32,9 @@ class BrokenDatabase(SqlStoreRepository):
 
 def test_health_and_readiness_answer_ok(api: Api) -> None:
     assert api.client.get("/healthz").json() == {"status": "ok"}
-    assert api.client.get("/readyz").json() == {"status": "ok"}
+    ready = api.client.get("/readyz").json()
+    assert ready["status"] == "ok"
+    assert ready["components"]["database"]["status"] == "ok"
 
 
 def test_readiness_is_a_503_problem_without_a_database() -> None:
@@ -41,7 +43,8 @@ def test_readiness_is_a_503_problem_without_a_database() -> None:
     response = client.get("/readyz")
     assert response.status_code == 503
     assert response.headers["content-type"] == PROBLEM
-    assert "database is unreachable" in response.json()["detail"]
+    assert "database is unavailable" in response.json()["detail"]
+    assert response.headers["retry-after"] == "5"
 
 
 @pytest.mark.parametrize(
