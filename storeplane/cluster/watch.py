@@ -21,6 +21,7 @@ from lightkube.operators import exists
 
 from storeplane.cluster.cache import STORE_ID_LABEL, ObjectCache
 from storeplane.cluster.kinds import NAMESPACE, OWNED_KINDS, Kind
+from storeplane.observability.outages import CLUSTER
 
 log = logging.getLogger(__name__)
 WATCHED_KINDS: tuple[Kind, ...] = (NAMESPACE, *OWNED_KINDS)
@@ -94,6 +95,7 @@ class ClusterWatcher:
                 if version is None:
                     version = await self._list(kind)
                     self._synced.add(kind)
+                    CLUSTER.succeeded()
                 async for event, obj in self._client.watch(
                     kind.resource,
                     namespace="*" if kind.namespaced else None,
@@ -101,6 +103,8 @@ class ClusterWatcher:
                     resource_version=version,
                     server_timeout=self._server_timeout,
                 ):
+                    if failures:
+                        CLUSTER.succeeded()
                     failures = 0
                     data = _as_dict(obj, kind)
                     version = data["metadata"].get("resourceVersion", version)
@@ -126,5 +130,11 @@ class ClusterWatcher:
     async def _pause(self, kind: Kind, failures: int, exc: Exception) -> None:
         self.reconnects += 1
         delay = min(10.0, 0.2 * 2 ** min(failures, 6)) * random.uniform(0.5, 1.0)
-        log.info("watch on %s interrupted (%s); resuming in %.1fs", kind.kind, exc, delay)
+        if failures == 1:  # a dropped watch: common, and it usually resumes at once
+            log.info("watch on %s interrupted (%s); resuming in %.1fs", kind.kind, exc, delay)
+        else:
+            # Reconnecting failed too: the cluster is unreachable. CLUSTER says so once for
+            # the process (not once per kind and retry).
+            CLUSTER.failed(f"watch on {kind.kind} cannot reconnect: {exc}")
+            log.debug("watch on %s still interrupted (%s); retry in %.1fs", kind.kind, exc, delay)
         await asyncio.sleep(delay)

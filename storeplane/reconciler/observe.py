@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from storeplane.domain.conditions import Reason
 from storeplane.domain.diff import in_sync
 from storeplane.domain.errors import RetryableError
 from storeplane.domain.pods import pod_problem, selects
@@ -135,6 +136,8 @@ async def check_health(store: Store, ctx: ReconcileContext) -> Health:
             store.namespace, health.service, health.port, health.path
         )
     except RetryableError as exc:
+        if exc.reason == Reason.CLUSTER_UNAVAILABLE:
+            raise  # the API server itself did not answer: nothing is known of the store
         return Health(False, f"{target} did not answer: {exc.message}")
     healthy = health.accepts(answer.status, answer.body)
     runtime = workload_runtime_of(answer, healthy)

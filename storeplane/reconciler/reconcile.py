@@ -23,6 +23,13 @@ from storeplane.domain.conditions import (
 )
 from storeplane.domain.errors import ReconcileError, RetryableError, TerminalError
 from storeplane.domain.events import Event
+from storeplane.domain.reachability import (
+    CLUSTER_UNREACHABLE,
+    SETTLED_PHASES,
+    already_unknown,
+    unreachable_conditions,
+    unreachable_message,
+)
 from storeplane.domain.state import (
     Decision,
     Observation,
@@ -31,6 +38,7 @@ from storeplane.domain.state import (
     determine_state,
 )
 from storeplane.domain.store import Phase, Store
+from storeplane.observability.outages import CLUSTER
 from storeplane.reconciler.actions._events import normal, warning
 from storeplane.reconciler.actions.apply_policies import apply_policies
 from storeplane.reconciler.actions.apply_workloads import apply_workloads
@@ -44,6 +52,9 @@ from storeplane.reconciler.context import ReconcileContext
 from storeplane.reconciler.desired import DesiredState, desired_state
 from storeplane.reconciler.observe import observe
 
+# While the cluster is unreachable a settled store is looked at again at least this often
+# (seconds), however many passes failed: it must turn back to Ready soon after the outage.
+UNREACHABLE_RETRY_CAP = 10.0
 # Enough for namespace -> policies -> workloads -> check, with room for a retry of one step.
 MAX_STEPS = 6
 _IN_PROGRESS = frozenset({Phase.PENDING, Phase.PROVISIONING, Phase.UPDATING})
@@ -183,6 +194,12 @@ async def reconcile_store(store: Store, ctx: ReconcileContext) -> PassResult:
             if nxt is not Next.CONTINUE:
                 break
     except ReconcileError as exc:
+        if _cluster_unreachable(exc):
+            CLUSTER.failed(exc.message)
+            if start.phase in SETTLED_PHASES and not start.is_deleting:
+                return _unknown(start, exc, events, ctx)
+        else:
+            CLUSTER.succeeded()  # the API server answered, even if it said no
         return _failed(start, store, decision, exc, events, ctx)
     except ValueError as exc:  # a chart rendered something storeplane refuses to apply
         return _failed(
@@ -194,7 +211,38 @@ async def reconcile_store(store: Store, ctx: ReconcileContext) -> PassResult:
             ctx,
         )
     assert decision is not None
+    CLUSTER.succeeded()
     return _settle(start, store, decision, nxt, events, ctx)
+
+
+def _cluster_unreachable(exc: ReconcileError) -> bool:
+    """The Kubernetes API itself did not answer (a transport error: refused, reset, timeout)."""
+    return isinstance(exc, RetryableError) and exc.reason == Reason.CLUSTER_UNAVAILABLE
+
+
+def _unknown(
+    start: Store, exc: ReconcileError, events: list[Event], ctx: ReconcileContext
+) -> PassResult:
+    """A settled store whose observation could not reach the cluster: phase kept, StoreReachable
+    and Ready Unknown (domain/reachability.py), said once; looked at again soon, so it recovers
+    by itself within seconds of the cluster coming back."""
+    now = ctx.clock()
+    message = unreachable_message(start, exc.message, now)
+    if not already_unknown(start):
+        events.append(warning(start, ctx, CLUSTER_UNREACHABLE, message))
+    failures = start.failures + 1
+    delay = min(
+        backoff_delay(failures, base=ctx.timing.backoff_base, cap=ctx.timing.backoff_cap),
+        UNREACHABLE_RETRY_CAP,
+    )
+    store = replace(
+        start,
+        conditions=unreachable_conditions(start, message, now),
+        last_error=exc.message,
+        failures=failures,
+        next_reconcile_at=now + timedelta(seconds=delay),
+    )
+    return PassResult(store, events, timedelta(seconds=delay), Outcome.ERROR, exc.reason)
 
 
 def _settle(
