@@ -68,6 +68,20 @@ class Settings(BaseSettings):
     poll_seconds: float = Field(
         default=1.0, gt=0, description="How soon to look again while waiting on the cluster."
     )
+    stream_poll_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        le=60,
+        description="How often each API process reads new events for its open event streams "
+        "(GET /api/v1/stream): one query per process, whatever the number of open pages.",
+    )
+    stream_heartbeat_seconds: float = Field(
+        default=15.0,
+        gt=0,
+        le=300,
+        description="Quiet time after which an event stream sends a keep-alive comment and "
+        "checks the caller's token again (a revoked token's stream ends then).",
+    )
     backoff_base_seconds: float = Field(default=1.0, gt=0)
     backoff_cap_seconds: float = Field(default=300.0, gt=0)
     workers: int = Field(

@@ -29,6 +29,7 @@ from storeplane.api.routes import accounts, catalog, health, metrics, stores
 from storeplane.api.routes import checks as check_routes
 from storeplane.api.routes import fleet as fleet_routes
 from storeplane.api.routes import logs as log_routes
+from storeplane.api.routes import stream as stream_routes
 from storeplane.api.routing import ApiRoute
 from storeplane.api.timing import RequestTimingMiddleware
 from storeplane.domain.ports import (
@@ -38,6 +39,7 @@ from storeplane.domain.ports import (
     StoreRepository,
     UserRepository,
 )
+from storeplane.services.stream import ChangeFeed
 from storeplane.settings import Settings
 
 DESCRIPTION = """\
@@ -102,11 +104,17 @@ def create_app(
     if fleet is None and isinstance(repo, SqlStoreRepository) and hasattr(repo, "engine"):
         fleet = SqlFleetReader(repo.engine)
 
+    change_feed = (
+        ChangeFeed(fleet, interval=settings.stream_poll_seconds) if fleet is not None else None
+    )
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         try:
             yield
         finally:
+            if change_feed is not None:
+                await change_feed.close()
             if owned_engine is not None:
                 owned_engine.dispose()
 
@@ -127,6 +135,7 @@ def create_app(
     app.state.users = users
     app.state.checks = checks
     app.state.fleet = fleet
+    app.state.change_feed = change_feed
     app.state.pod_logs = pod_logs
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
     app.state.anonymous_rate_limiter = RateLimiter(
@@ -145,6 +154,7 @@ def create_app(
         check_routes.router,
         log_routes.router,
         fleet_routes.router,
+        stream_routes.router,
         accounts.users_router,
         accounts.tokens_router,
         catalog.router,

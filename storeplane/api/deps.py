@@ -26,6 +26,7 @@ from storeplane.domain.ports import (
 )
 from storeplane.domain.users import User
 from storeplane.services import auth
+from storeplane.services.stream import ChangeFeed
 from storeplane.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,13 @@ def get_fleet(request: Request) -> FleetReader | None:
     """Fleet-wide reads (counts, recent events, the change feed), when there is SQL."""
     fleet: FleetReader | None = request.app.state.fleet
     return fleet
+
+
+def get_change_feed(request: Request) -> ChangeFeed:
+    feed: ChangeFeed | None = request.app.state.change_feed
+    if feed is None:
+        raise FeatureUnavailableError("this server has no event stream (no SQL database); poll")
+    return feed
 
 
 def get_users(request: Request) -> UserRepository:
@@ -140,6 +148,7 @@ def get_notifier(request: Request) -> Callable[[str], None]:
 RepositoryDep = Annotated[StoreRepository, Depends(get_repository)]
 ChecksDep = Annotated[CheckRepository, Depends(get_checks)]
 FleetDep = Annotated[FleetReader | None, Depends(get_fleet)]
+ChangeFeedDep = Annotated[ChangeFeed, Depends(get_change_feed)]
 UsersDep = Annotated[UserRepository, Depends(get_users)]
 PodLogsDep = Annotated[PodLogsPort | None, Depends(get_pod_logs)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]

@@ -103,7 +103,8 @@ def test_head_answers_wherever_get_does_with_the_same_status_and_headers(api: Ap
     paths = [
         path.replace("{store_id}", str(store["id"]))
         for route in iter_route_contexts(api.client.app.routes)
-        if "GET" in (route.methods or ()) and (path := str(route.path)) != "/docs/oauth2-redirect"
+        if "GET" in (route.methods or ())
+        and (path := str(route.path)) not in ("/docs/oauth2-redirect", "/api/v1/stream")
     ]
     assert "/api/v1/stores/{store_id}/events" not in paths and len(paths) >= 10
     for path in paths:
@@ -114,6 +115,10 @@ def test_head_answers_wherever_get_does_with_the_same_status_and_headers(api: Ap
             assert head.headers["content-length"] == get.headers["content-length"], path
     anonymous = TestClient(api.client.app).head("/api/v1/stores")
     assert anonymous.status_code == 401
+    # The event stream's GET stays open (tests/api/test_stream.py reads it from a real server).
+    stream = api.client.head("/api/v1/stream")
+    assert stream.status_code == 200
+    assert stream.headers["content-type"].startswith("text/event-stream")
 
 
 def test_every_api_route_is_an_api_route_so_it_authenticates_before_the_body(api: Api) -> None:
@@ -201,6 +206,7 @@ class TestOpenApi:
             "/api/v1/stores/{store_id}/resume",
             "/api/v1/stores/{store_id}/retry",
             "/api/v1/stores/{store_id}/suspend",
+            "/api/v1/stream",
             "/api/v1/tokens",
             "/api/v1/tokens/{token_id}",
             "/api/v1/users",

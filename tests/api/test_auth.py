@@ -40,6 +40,7 @@ ENDPOINTS: list[tuple[str, str, dict[str, Any] | None]] = [
     ("GET", "/api/v1/plans", None),
     ("GET", "/api/v1/engines", None),
     ("GET", "/api/v1/fleet", None),
+    ("GET", "/api/v1/stream", None),  # only refusals here: a 200 stream stays open
     ("GET", "/api/v1/users", None),
     ("POST", "/api/v1/users", {"name": "new-user"}),
     ("PATCH", f"/api/v1/users/{USER}", {"max_live_stores": 2}),
