@@ -32,6 +32,8 @@ ENDPOINTS: list[tuple[str, str, dict[str, Any] | None]] = [
     ("PATCH", f"/api/v1/stores/{STORE}", {"plan": "large"}),
     ("DELETE", f"/api/v1/stores/{STORE}", None),
     ("POST", f"/api/v1/stores/{STORE}/retry", None),
+    ("POST", f"/api/v1/stores/{STORE}/suspend", None),
+    ("POST", f"/api/v1/stores/{STORE}/resume", None),
     ("GET", f"/api/v1/stores/{STORE}/events", None),
     ("POST", f"/api/v1/stores/{STORE}/checks", None),
     ("GET", f"/api/v1/stores/{STORE}/checks", None),
