@@ -7,6 +7,7 @@ const GLYPH: Record<Phase, string> = {
   Provisioning: "◔",
   Ready: "✓",
   Updating: "◔",
+  Suspended: "⏸",
   Failed: "✕",
   Deleting: "◌",
   Deleted: "⊘",
