@@ -2,7 +2,8 @@
 # Install everything, then run storeplane locally: SQLite + the built-in Kubernetes simulator +
 # API + reconciler + dashboard, at the printed URL, with real Medusa stores: the simulator's
 # node runs the store's server, worker, PostgreSQL and Redis as local processes, from the
-# images/medusa app built once into a cache (about 2 minutes the first time; scripts/medusa-local.sh).
+# images/medusa app built once into a cache, one build per Medusa version of the engine catalogue
+# (about 2 minutes per version the first time; scripts/medusa-local.sh).
 # Extra arguments go to `storeplane dev` (for example --port 9090, --data-dir /tmp/sp, or
 # --simulate-workloads to run nothing behind the stores and skip the Medusa build).
 set -euo pipefail

@@ -1,10 +1,20 @@
 #!/usr/bin/env bash
 # Run the Medusa store app of images/medusa as a local process: no container, no cluster.
 #
-#   scripts/medusa-local.sh install   npm ci + medusa build into the work dir (both cached)
-#   scripts/medusa-local.sh up        install, then a fresh database, migrations, the admin user,
-#                                     the seed, Redis and the server; prints KEY=VALUE lines
-#   scripts/medusa-local.sh down      stop the server and Redis started by `up` (by PID)
+#   scripts/medusa-local.sh install [VERSION]   npm ci + medusa build into the version's work dir
+#                                     (both cached); no VERSION: every version of
+#                                     images/medusa/versions (what `storeplane dev`, the
+#                                     simulator's runtime table and the tests need)
+#   scripts/medusa-local.sh up [VERSION]   install, then a fresh database, migrations, the admin
+#                                     user, the seed, Redis and the server; prints KEY=VALUE lines
+#   scripts/medusa-local.sh down [VERSION] stop the server and Redis started by `up` (by PID)
+#   scripts/medusa-local.sh dir [VERSION]  print the version's work dir
+#   VERSION defaults to the catalogue's default Medusa version (DEFAULT_VERSION below).
+#
+# Each version has its own locked recipe, images/medusa/versions/<version>/package.json and
+# package-lock.json, built with the shared sources (medusa-config.ts, tsconfig.json, src/)
+# into its own work dir: the default version's is the work dir below (unchanged since there
+# was one version), every other version's is a sibling, "<work dir>-<version>".
 #
 # It does what the image and the medusa-store chart do, in the same order and with the same
 # commands: `npm ci` from the committed package-lock.json, `medusa build` (admin UI included,
@@ -18,7 +28,9 @@
 # The work dir is outside the git tree.
 #
 # Environment:
-#   STOREPLANE_MEDUSA_DIR           work dir (default ${XDG_CACHE_HOME:-~/.cache}/storeplane/medusa-app)
+#   STOREPLANE_MEDUSA_DIR           the default version's work dir (default
+#                                   ${XDG_CACHE_HOME:-~/.cache}/storeplane/medusa-app); another
+#                                   version's is "${STOREPLANE_MEDUSA_DIR}-<version>"
 #   STOREPLANE_TEST_POSTGRES_URL    the test suite's PostgreSQL (scripts/postgres-test.sh start);
 #                                   `up` creates a separate database on that server
 #   STOREPLANE_MEDUSA_DB            that database's name (default storeplane_medusa; dropped
@@ -31,11 +43,28 @@ set -euo pipefail
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 RECIPE="${REPO_ROOT}/images/medusa"
-WORK="${STOREPLANE_MEDUSA_DIR:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/storeplane/medusa-app}"
-APP="${WORK}/app"
-RUN="${WORK}/run"
-SERVER="${APP}/.medusa/server"
-MEDUSA="${APP}/node_modules/.bin/medusa"
+# The catalogue's default Medusa version (charts/catalogue.yaml; tests/images checks they agree).
+DEFAULT_VERSION="2.21.2"
+BASE_WORK="${STOREPLANE_MEDUSA_DIR:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/storeplane/medusa-app}"
+
+# Point WORK, APP, RUN, SERVER, MEDUSA and LOCK_DIR (the version's locked recipe) at VERSION.
+use_version() {
+    VERSION="$1"
+    LOCK_DIR="${RECIPE}/versions/${VERSION}"
+    [[ -f "${LOCK_DIR}/package.json" && -f "${LOCK_DIR}/package-lock.json" ]] \
+        || die "no recipe for Medusa ${VERSION}: images/medusa/versions has $(versions | tr '\n' ' ')"
+    if [[ "${VERSION}" == "${DEFAULT_VERSION}" ]]; then
+        WORK="${BASE_WORK}"
+    else
+        WORK="${BASE_WORK}-${VERSION}"
+    fi
+    APP="${WORK}/app"
+    RUN="${WORK}/run"
+    SERVER="${APP}/.medusa/server"
+    MEDUSA="${APP}/node_modules/.bin/medusa"
+}
+
+versions() { (cd "${RECIPE}/versions" && ls -1d */ | tr -d / | LC_ALL=C sort); }
 DB_NAME="${STOREPLANE_MEDUSA_DB:-storeplane_medusa}"
 ADMIN_EMAIL="${STOREPLANE_MEDUSA_ADMIN_EMAIL:-admin@storeplane.test}"
 
@@ -57,8 +86,14 @@ check_node() {
 
 sha() { cat "$@" | sha256sum | cut -d' ' -f1; }
 
-recipe_files() {
-    (cd "${RECIPE}" && find package.json package-lock.json tsconfig.json medusa-config.ts src -type f | LC_ALL=C sort)
+# "sha256  path" of every file the build depends on, sorted by path: the version's lock files
+# and the shared sources (the same lines, so the same stamp, as when images/medusa held one
+# version's package.json itself: an existing build stays valid).
+recipe_sums() {
+    {
+        (cd "${LOCK_DIR}" && sha256sum package.json package-lock.json)
+        (cd "${RECIPE}" && find tsconfig.json medusa-config.ts src -type f -print0 | xargs -0 sha256sum)
+    } | LC_ALL=C sort -k2
 }
 
 install() {
@@ -68,33 +103,34 @@ install() {
     flock 9
     # The recipe's sources, fresh on every run (cheap); node_modules and the build stay.
     rm -rf "${APP}/src"
-    (cd "${RECIPE}" && cp -R package.json package-lock.json tsconfig.json medusa-config.ts src "${APP}/")
+    (cd "${RECIPE}" && cp -R tsconfig.json medusa-config.ts src "${APP}/")
+    cp "${LOCK_DIR}/package.json" "${LOCK_DIR}/package-lock.json" "${APP}/"
 
     local deps_stamp="${APP}/node_modules/.storeplane-deps-sha256"
     local deps_want
-    deps_want="$(sha "${RECIPE}/package.json" "${RECIPE}/package-lock.json")"
+    deps_want="$(sha "${LOCK_DIR}/package.json" "${LOCK_DIR}/package-lock.json")"
     if [[ -f "${deps_stamp}" && "$(cat "${deps_stamp}")" == "${deps_want}" ]]; then
         log "dependencies up to date in ${APP}/node_modules (package-lock.json unchanged)"
     else
         local t
         t="$(now)"
-        log "installing the Medusa app's dependencies with npm ci into ${APP} (about 2 minutes and 750 MB the first time) ..."
+        log "installing Medusa ${VERSION}'s dependencies with npm ci into ${APP} (about 2 minutes and 750 MB the first time) ..."
         rm -rf "${APP}/node_modules"
         (cd "${APP}" && npm ci --no-audit --no-fund --loglevel=error) >&2 \
-            || die "npm ci failed in ${APP}: is the npm registry reachable, and is images/medusa/package-lock.json in sync with package.json?"
+            || die "npm ci failed in ${APP}: is the npm registry reachable, and is images/medusa/versions/${VERSION}/package-lock.json in sync with its package.json?"
         echo "${deps_want}" >"${deps_stamp}"
         log "installed $(du -sh "${APP}/node_modules" | cut -f1) in $(took "${t}")"
     fi
 
     local build_stamp="${APP}/.medusa/.storeplane-build-sha256"
     local build_want
-    build_want="$(cd "${RECIPE}" && recipe_files | xargs sha256sum | sha256sum | cut -d' ' -f1)"
+    build_want="$(recipe_sums | sha256sum | cut -d' ' -f1)"
     if [[ -f "${build_stamp}" && "$(cat "${build_stamp}")" == "${build_want}" && -f "${SERVER}/medusa-config.js" ]]; then
         log "build up to date in ${SERVER} (recipe unchanged)"
     else
         local t
         t="$(now)"
-        log "medusa build (backend and admin UI, as in the Dockerfile) ..."
+        log "medusa build of ${VERSION} (backend and admin UI, as in the Dockerfile) ..."
         (cd "${APP}" && unset NODE_ENV && "${MEDUSA}" build) >"${RUN}/build.log" 2>&1 \
             || { tail -n 40 "${RUN}/build.log" >&2; die "medusa build failed (full log: ${RUN}/build.log)"; }
         [[ -f "${SERVER}/src/scripts/seed.js" ]] || die "the build has no src/scripts/seed.js: ${RUN}/build.log"
@@ -262,9 +298,25 @@ up() {
     die "the Medusa server was not healthy within 90s (log: ${RUN}/server.log)"
 }
 
+install_all() {
+    local version
+    for version in $(versions); do
+        use_version "${version}"
+        install
+    done
+}
+
 case "${1:-}" in
-    install) install ;;
-    up) up ;;
-    down) down ;;
-    *) die "usage: $0 install|up|down" ;;
+    install)
+        if [[ -n "${2:-}" ]]; then
+            use_version "$2"
+            install
+        else
+            install_all
+        fi
+        ;;
+    up) use_version "${2:-${DEFAULT_VERSION}}" && up ;;
+    down) use_version "${2:-${DEFAULT_VERSION}}" && down ;;
+    dir) use_version "${2:-${DEFAULT_VERSION}}" && echo "${WORK}" ;;
+    *) die "usage: $0 install [VERSION] | up [VERSION] | down [VERSION] | dir [VERSION]" ;;
 esac

@@ -4,7 +4,9 @@
 #
 #   scripts/setup.sh           Python deps (uv, locked), helm, the dashboard build; each skipped
 #                              when its inputs (uv.lock, the dashboard sources) did not change
-#   scripts/setup.sh --test    also Debian's postgresql, redis-server, chromium and curl, and the dashboard's test deps
+#   scripts/setup.sh --test    also Debian's postgresql, redis-server, chromium and curl, the dashboard's
+#                              test deps, and every Medusa version's build (scripts/medusa-local.sh
+#                              install; cached: about 80 s per version the first time)
 # Both install (as root) or ask for Debian's postgresql and redis-server: the simulator's node
 # runs a store's PostgreSQL and Redis containers with them (docs/simulator.md, "The local node").
 set -euo pipefail
@@ -68,6 +70,8 @@ fi
 
 # scripts/test.sh (--test) always builds, so tsc checks the client against the current API.
 if [[ ${WITH_TEST} -eq 1 ]]; then
+    # The real-store tests run each Medusa version of the catalogue (2.21.2 and 2.20.1).
+    scripts/medusa-local.sh install
     scripts/build-dashboard.sh
 else
     scripts/build-dashboard.sh --if-changed

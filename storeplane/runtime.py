@@ -35,6 +35,8 @@ from storeplane.db.steps import SqlStepJournal
 from storeplane.dev_ingress import StoreHostForwarder
 from storeplane.domain.ports import ClusterPort
 from storeplane.engines import exposure_from
+from storeplane.engines.base import image_repositories
+from storeplane.engines.catalogue import catalogue_from
 from storeplane.observability.metrics import StoreCollector, install_store_collector
 from storeplane.reconciler.checks import CheckRunner
 from storeplane.reconciler.context import ReconcileContext, Timing
@@ -89,6 +91,8 @@ def reconcile_context(settings: Settings, cluster: ClusterPort) -> ReconcileCont
             ingress_namespace=settings.ingress_namespace,
             maintenance_image=settings.maintenance_image,
         ),
+        catalogue=catalogue_from(settings.engine_catalogue),
+        image_repositories=image_repositories(settings),
         timing=Timing(
             poll=timedelta(seconds=settings.poll_seconds),
             resync=timedelta(seconds=settings.resync_seconds),

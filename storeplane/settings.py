@@ -50,6 +50,23 @@ class Settings(BaseSettings):
         description="Image of a suspended store's maintenance page (any image with python3 "
         "3.8+ on PATH; a mirror of the default in a private registry, say).",
     )
+    engine_catalogue: Path | None = Field(
+        default=None,
+        description="An operator's engine catalogue (YAML, the format of charts/catalogue.yaml) "
+        "used instead of the shipped one: which engine versions stores may run and upgrade to.",
+    )
+    medusa_image_repository: str = Field(
+        default="ghcr.io/storeplane/medusa-store",
+        min_length=1,
+        description="Registry and repository of the Medusa store image (images/medusa); each "
+        "catalogue version names its tag.",
+    )
+    woocommerce_image_repository: str = Field(
+        default="wordpress",
+        min_length=1,
+        description="Registry and repository of the WordPress images (server and its cli-* "
+        "tags for the setup Job); each catalogue version names the tags.",
+    )
     provision_deadline_seconds: float = Field(
         default=600.0,
         gt=0,

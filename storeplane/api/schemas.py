@@ -95,6 +95,15 @@ class StoreCreate(BaseModel):
     def _valid_labels(cls, value: dict[str, str]) -> dict[str, str]:
         return checked_labels(value)
 
+    engine_version: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        description="A version of the engine from `GET /api/v1/engines`; default: the "
+        "engine's default version.",
+        examples=["2.21.2"],
+    )
+
     @field_validator("name")
     @classmethod
     def _valid_name(cls, value: str) -> str:
@@ -111,10 +120,24 @@ class StoreUpdate(BaseModel):
 
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={"examples": [{"plan": "medium"}, {"labels": {"tier": "gold"}}]},
+        json_schema_extra={
+            "examples": [
+                {"plan": "medium"},
+                {"engine_version": "2.21.2"},
+                {"labels": {"tier": "gold"}},
+            ]
+        },
     )
 
     plan: PlanName | None = Field(default=None, description="The new plan.")
+    engine_version: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        description="The engine version to move to: the version the store runs, or one "
+        "whose `upgrades_from` (`GET /api/v1/engines`) lists it; anything else is a 422 "
+        "naming the allowed ones.",
+    )
     labels: dict[str, str] | None = Field(
         default=None,
         description="The store's labels, replaced as a whole (`{}` removes them all). "
@@ -168,6 +191,13 @@ class StorePublic(BaseModel):
     engine: Engine
     plan: PlanName
     labels: dict[str, str] = Field(default_factory=dict, description="The store's labels.")
+    engine_version: str = Field(description="The engine version the store asks for.")
+    running_engine_version: str | None = Field(
+        default=None,
+        description="The engine version whose rollout converged (migrations run, workloads "
+        "ready at it): what the store serves. Differs from `engine_version` while an upgrade "
+        "is under way or failed; null until the store first became Ready.",
+    )
     namespace: str
     phase: Phase = Field(description="What a person reads; `conditions` carry the detail.")
     conditions: list[ConditionPublic]
@@ -213,6 +243,8 @@ class StorePublic(BaseModel):
             engine=store.spec.engine,
             plan=store.spec.plan,
             labels=dict(store.spec.labels),
+            engine_version=store.spec.engine_version,
+            running_engine_version=store.running_engine_version,
             namespace=store.namespace,
             phase=store.phase,
             conditions=[ConditionPublic.from_domain(c) for c in store.conditions],
@@ -393,13 +425,49 @@ class PlansPublic(BaseModel):
     items: list[PlanPublic]
 
 
+class EngineVersionPublic(BaseModel):
+    """One version of an engine from the engine catalogue."""
+
+    version: str = Field(examples=["2.21.2"])
+    default: bool = Field(description="What a store gets when it asks for no version.")
+    images: dict[str, str] = Field(
+        description="Each image of this version as `repository:tag` (the repository is the "
+        "platform's setting).",
+        examples=[{"medusa": "ghcr.io/storeplane/medusa-store:2.21.2"}],
+    )
+    chart_version: str = Field(description="The version of the engine chart that renders it.")
+    upgrades_from: list[str] = Field(
+        description="The versions a store may move to this one from (PATCH `engine_version`)."
+    )
+    schema_migrations: bool = Field(
+        description="Moving to it changes the database schema: no store moves back past it."
+    )
+
+
 class EnginePublic(BaseModel):
     name: Engine
     display_name: str
+    default_version: str = Field(description="The version a new store gets by default.")
+    versions: list[EngineVersionPublic] = Field(description="Newest first.")
 
     @classmethod
     def from_domain(cls, engine: EngineInfo) -> EnginePublic:
-        return cls(name=engine.name, display_name=engine.display_name)
+        return cls(
+            name=engine.name,
+            display_name=engine.display_name,
+            default_version=engine.default_version,
+            versions=[
+                EngineVersionPublic(
+                    version=v.version,
+                    default=v.default,
+                    images=dict(v.images),
+                    chart_version=v.chart_version,
+                    upgrades_from=list(v.upgrades_from),
+                    schema_migrations=v.schema_migrations,
+                )
+                for v in engine.versions
+            ],
+        )
 
 
 class EnginesPublic(BaseModel):

@@ -204,11 +204,19 @@ def _age(iso: str) -> str:
     return f"{max(seconds, 0)}s"
 
 
+def _version(store: dict[str, Any]) -> str:
+    """``2.21.2``, or ``2.21.2 (runs 2.20.1)`` while an upgrade is under way or failed."""
+    wanted = store.get("engine_version") or "-"
+    running = store.get("running_engine_version")
+    return wanted if running in (None, wanted) else f"{wanted} (runs {running})"
+
+
 def _show(store: dict[str, Any]) -> None:
     console.print(f"[bold]{store['name']}[/] ({store['id']})  {_phase(store['phase'])}")
     console.print(
         f"  engine {store['engine']}, plan {store['plan']}, namespace {store['namespace']}"
     )
+    console.print(f"  version {_version(store)}")
     console.print(f"  url {store.get('url') or '-'}")
     if store.get("labels"):
         console.print(
@@ -289,6 +297,11 @@ def create(
     plan: str = typer.Option(
         "small", help="small, medium or large (see `storeplane stores plans`)."
     ),
+    engine_version: str | None = typer.Option(
+        None,
+        "--engine-version",
+        help="A version of the engine (GET /api/v1/engines); default: the engine's default.",
+    ),
     wait: bool = typer.Option(
         False, "--wait", help="Follow the store until it is Ready or Failed."
     ),
@@ -304,6 +317,8 @@ def create(
     body: dict[str, Any] = {"name": name, "engine": engine, "plan": plan}
     if labels:
         body["labels"] = labels
+    if engine_version is not None:
+        body["engine_version"] = engine_version
     store = _call("POST", "/stores", json=body)
     console.print(f"created {store['name']} ({store['id']})")
     _finish(store, wait, {"Ready", "Failed"}, timeout)
@@ -347,12 +362,13 @@ def list_(
             "no stores yet: storeplane stores create my-shop --engine medusa --plan small"
         )
         return
-    table = Table("ID", "NAME", "ENGINE", "PLAN", "PHASE", "RUNTIME", "AGE", "URL")
+    table = Table("ID", "NAME", "ENGINE", "VERSION", "PLAN", "PHASE", "RUNTIME", "AGE", "URL")
     for s in page["items"]:
         table.add_row(
             s["id"],
             s["name"],
             s["engine"],
+            _version(s),
             s["plan"],
             _phase(s["phase"]),
             _runtime(s.get("workload_runtime"), short=True),
@@ -404,6 +420,12 @@ def events(
 def update(
     store: str = typer.Argument(..., help="Store id or name."),
     plan: str | None = typer.Option(None, help="The new plan: small, medium or large."),
+    engine_version: str | None = typer.Option(
+        None,
+        "--engine-version",
+        help="Upgrade to this engine version (one whose upgrades_from lists the running one; "
+        "its migration Job runs first).",
+    ),
     label: Annotated[
         list[str] | None,
         typer.Option(
@@ -420,16 +442,18 @@ def update(
     token: Token = None,
     data_dir: DataDir = None,
 ) -> None:
-    """Change a store's plan or labels."""
+    """Change a store's plan, engine version or labels."""
     body: dict[str, Any] = {}
     if plan is not None:
         body["plan"] = plan
+    if engine_version is not None:
+        body["engine_version"] = engine_version
     if label:
         body["labels"] = _labels(label)
     elif clear_labels:
         body["labels"] = {}
     if not body:
-        raise typer.BadParameter("give --plan, --label or --clear-labels")
+        raise typer.BadParameter("give --plan, --engine-version, --label or --clear-labels")
     _connect(api_url, token, data_dir)
     store_id = _resolve(store)
     seen = _event_count(store_id) if wait else 0

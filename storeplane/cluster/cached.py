@@ -82,6 +82,11 @@ class CachedCluster:
         # Settling an interrupted step must see the server's truth, not the cache's.
         return await self._inner.get(ref)
 
+    async def pod_log(self, namespace: str, pod: str, container: str, *, tail: int | None) -> str:
+        """A container's output, from the API server (logs are never cached). The reconciler
+        reads a failed migration container's last lines with it."""
+        return await self._inner.pod_log(namespace, pod, container, tail=tail)
+
     async def node_residue(self, namespace: str) -> NodeResidue | None:
         return await self._inner.node_residue(namespace)  # proof: always asked live
 

@@ -33,6 +33,7 @@ STATUS_COLUMNS = (
     "workload_runtime",
     "suspended_at",
     "domain_status",
+    "running_engine_version",
 )
 
 # The columns a change of intent writes (save_intent): the spec, the generation and the
@@ -44,6 +45,7 @@ INTENT_COLUMNS = (
     "plan",
     "labels",
     "rollout_id",
+    "engine_version",
     "generation",
     "phase",
     "updated_at",
@@ -86,6 +88,8 @@ def store_to_row(store: Store) -> dict[str, Any]:
         "suspended_at": store.suspended_at,
         "domains": list(store.spec.domains),
         "domain_status": [d.to_json() for d in store.domain_status],
+        "engine_version": store.spec.engine_version,
+        "running_engine_version": store.running_engine_version,
     }
 
 
@@ -100,6 +104,7 @@ def store_from_row(row: RowMapping) -> Store:
             labels=dict(row["labels"] or {}),
             suspended=bool(row["suspended"]),
             domains=tuple(row["domains"] or ()),
+            engine_version=row["engine_version"],
         ),
         generation=row["generation"],
         observed_generation=row["observed_generation"],
@@ -122,6 +127,7 @@ def store_from_row(row: RowMapping) -> Store:
         rollout_id=row["rollout_id"],
         suspended_at=row["suspended_at"],
         domain_status=tuple(DomainStatus.from_json(d) for d in row["domain_status"] or ()),
+        running_engine_version=row["running_engine_version"],
     )
 
 

@@ -110,6 +110,10 @@ class StoreRow(Base):
     # the reconciler saw of each (status, a JSON list of {name, status, message}).
     domains: Mapped[list[str]] = mapped_column(JsonDocument, default=list)
     domain_status: Mapped[list[dict[str, str]] | None] = mapped_column(JsonDocument)
+    # The engine version asked for (a catalogue version) and the one whose rollout converged
+    # (NULL until the store first became Ready).
+    engine_version: Mapped[str] = mapped_column(String(64))
+    running_engine_version: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (
         Index(

@@ -85,6 +85,13 @@ class Reason:
     ROLLOUT_STORE_FAILED = "RolloutStoreFailed"
     ROLLOUT_STORE_RETRIED = "RolloutStoreRetried"
     ROLLOUT_HALTED = "RolloutHalted"
+    # An engine version upgrade (reconciler/actions/start_upgrade.py and friends).
+    UPGRADE_STARTED = "UpgradeStarted"
+    MIGRATION_RUNNING = "MigrationRunning"
+    MIGRATION_SUCCEEDED = "MigrationSucceeded"
+    MIGRATION_FAILED = "MigrationFailed"
+    MIGRATION_RETRIED = "MigrationRetried"
+    UPGRADE_COMPLETED = "UpgradeCompleted"
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,7 @@ from storeplane.domain.conditions import (
 from storeplane.domain.ports import NamespacePhase, NamespaceStatus, ObjectRef, ServiceAnswer
 from storeplane.domain.store import Phase, Store, WorkloadRuntime
 from storeplane.domain.teardown import TeardownStage, teardown_conditions
+from storeplane.domain.upgrade import MigrationState, MigrationStatus
 
 
 class ReconcileState(Enum):
@@ -45,6 +46,28 @@ class ReconcileState(Enum):
     POLICIES_OUT_OF_SYNC = (
         "PoliciesOutOfSync",
         "A quota, limit range, network policy, RBAC object or secret is missing or differs.",
+    )
+    UPGRADE_PENDING = (
+        "UpgradePending",
+        "The spec asks for another engine version: its migration Job must be applied first "
+        "(server and worker wait).",
+    )
+    MIGRATION_RUNNING = (
+        "MigrationRunning",
+        "The new version's migration Job runs; the store still serves the old version.",
+    )
+    MIGRATION_FAILED = (
+        "MigrationFailed",
+        "The new version's migration Job failed: the store is Failed with its cause and "
+        "still serves the old version; nothing is rolled back.",
+    )
+    MIGRATION_RETRY = (
+        "MigrationRetry",
+        "A retry was asked for after the migration Job failed: delete it so that it runs again.",
+    )
+    UPGRADE_ROLLOUT = (
+        "UpgradeRollout",
+        "The new version's migration Job succeeded: roll out server, worker and the rest.",
     )
     WORKLOADS_OUT_OF_SYNC = (
         "WorkloadsOutOfSync",
@@ -87,6 +110,10 @@ class Observation:
     # Pods of the store's own workloads that still run (not the maintenance backend's, not
     # finished Job pods): a suspended store is Suspended only once there are none.
     running_pods: tuple[str, ...] = ()
+    # While the store upgrades to another engine version: its migration Job (None otherwise,
+    # or when the engine has no migration Job). Until it succeeded, nothing else of the chart
+    # is observed (or applied): server and worker stay at the running version.
+    migration: MigrationStatus | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +202,9 @@ def determine_state(store: Store, observed: Observation) -> Decision:
             Reason.PROGRESSING,
             f"policies to apply: {_names(observed.policies_out_of_sync)}",
         )
+    upgrade = _upgrade_decision(store, observed)
+    if upgrade is not None:
+        return upgrade
     if observed.workloads_out_of_sync or observed.stale:
         parts = []
         if observed.workloads_out_of_sync:
@@ -230,11 +260,73 @@ def _suspended(store: Store, observed: Observation) -> Decision:
     )
 
 
+def migration_failure(store: Store, migration: MigrationStatus) -> str:
+    """The words a failed migration leaves in ``last_error`` (and the MigrationFailed event):
+    both versions, the Job's cause, what still serves and what to do."""
+    rollout = f" (rollout {store.rollout_id})" if store.rollout_id else ""
+    return (
+        f"upgrade of {store.spec.engine.value} from {store.upgrading_from} to "
+        f"{store.spec.engine_version}{rollout} stopped: {migration.cause}. The store still serves "
+        f"{store.upgrading_from} (server and worker untouched, nothing rolled back); fix the "
+        "cause, then retry to run the migration again"
+    )
+
+
+def _upgrade_decision(store: Store, observed: Observation) -> Decision | None:
+    """The upgrade's next move while its migration Job gates the rollout, else None."""
+    migration = observed.migration
+    running = store.upgrading_from
+    if migration is None or running is None:
+        return None
+    move = f"{store.spec.engine.value} {running} → {store.spec.engine_version}"
+    match migration.state:
+        case MigrationState.ABSENT:
+            return Decision(
+                ReconcileState.UPGRADE_PENDING,
+                Reason.UPGRADE_STARTED,
+                f"upgrade {move}: migration Job {migration.job} runs first; server and worker "
+                f"stay at {running} until it succeeds",
+            )
+        case MigrationState.RUNNING:
+            return Decision(
+                ReconcileState.MIGRATION_RUNNING,
+                Reason.MIGRATION_RUNNING,
+                f"upgrade {move}: waiting for migration Job {migration.job}; the store serves "
+                f"{running} meanwhile",
+            )
+        case MigrationState.FAILED:
+            message = migration_failure(store, migration)
+            # Reported already (last_error says so) and the store is no longer Failed: someone
+            # asked for a retry (or changed the spec), so the Job runs again.
+            if store.phase != Phase.FAILED and store.last_error == message:
+                return Decision(
+                    ReconcileState.MIGRATION_RETRY,
+                    Reason.MIGRATION_RETRIED,
+                    f"upgrade {move}: retrying; the failed migration Job {migration.job} is "
+                    "deleted so that it runs again",
+                )
+            return Decision(ReconcileState.MIGRATION_FAILED, Reason.MIGRATION_FAILED, message)
+        case MigrationState.SUCCEEDED:
+            if observed.workloads_out_of_sync or observed.stale:
+                return Decision(
+                    ReconcileState.UPGRADE_ROLLOUT,
+                    Reason.MIGRATION_SUCCEEDED,
+                    f"upgrade {move}: migration Job {migration.job} succeeded; rolling out "
+                    f"server and worker at {store.spec.engine_version}",
+                )
+    return None
+
+
 # Which step conditions a state proves True, and which step it is blocked on.
 _PROGRESS: dict[ReconcileState, tuple[int, ConditionType | None]] = {
     ReconcileState.NAMESPACE_TERMINATING: (0, ConditionType.NAMESPACE_READY),
     ReconcileState.NAMESPACE_MISSING: (0, ConditionType.NAMESPACE_READY),
     ReconcileState.POLICIES_OUT_OF_SYNC: (1, ConditionType.POLICIES_APPLIED),
+    ReconcileState.UPGRADE_PENDING: (2, ConditionType.WORKLOADS_APPLIED),
+    ReconcileState.MIGRATION_RUNNING: (2, ConditionType.WORKLOADS_APPLIED),
+    ReconcileState.MIGRATION_FAILED: (2, ConditionType.WORKLOADS_APPLIED),
+    ReconcileState.MIGRATION_RETRY: (2, ConditionType.WORKLOADS_APPLIED),
+    ReconcileState.UPGRADE_ROLLOUT: (2, ConditionType.WORKLOADS_APPLIED),
     ReconcileState.WORKLOADS_OUT_OF_SYNC: (2, ConditionType.WORKLOADS_APPLIED),
     ReconcileState.WORKLOADS_NOT_READY: (3, ConditionType.WORKLOADS_READY),
     ReconcileState.UNREACHABLE: (4, ConditionType.STORE_REACHABLE),

@@ -1,7 +1,8 @@
 """The Store aggregate: its spec (what the user asked for) and status (what storeplane observed).
 
-The API changes a store only through the methods here (``with_plan``, ``with_labels``,
-``with_suspended``, ``request_deletion``, ``request_retry``); the reconciler changes only its status. Every method returns a new value:
+The API changes a store only through the methods here (``with_plan``, ``with_engine_version``,
+``with_labels``, ``with_suspended``, ``request_deletion``, ``request_retry``); the reconciler
+changes only its status. Every method returns a new value:
 a Store is immutable, so what was read is never changed behind a caller's back.
 """
 
@@ -117,6 +118,10 @@ class StoreSpec:
     suspended: bool = False
     # Custom domains served besides <id>.<base domain> (validated by domain/domains.py).
     domains: tuple[str, ...] = ()
+    # The engine version to run (a version of the engine catalogue, engines/catalogue.py).
+    # "" means the catalogue's default: the store service always records a real version, ""
+    # only reaches the reconciler from specs built by hand (tests).
+    engine_version: str = ""
 
     def __post_init__(self) -> None:
         validate_name(self.name)
@@ -157,6 +162,10 @@ class Store:
     suspended_at: datetime | None = None
     # Each custom domain as the reconciler last saw it (Pending / Active), in spec order.
     domain_status: tuple[DomainStatus, ...] = ()
+    # The engine version whose rollout converged (migration Job succeeded, workloads ready at
+    # it); None until the store first became Ready. Differs from spec.engine_version while an
+    # upgrade is under way (or failed): the store then still serves this version.
+    running_engine_version: str | None = None
 
     @property
     def name(self) -> str:
@@ -169,6 +178,16 @@ class Store:
     @property
     def is_deleting(self) -> bool:
         return self.deletion_requested_at is not None
+
+    @property
+    def upgrading_from(self) -> str | None:
+        """The running version while the spec asks for another one (an upgrade under way or
+        failed), else None. A store that never converged is provisioning, not upgrading."""
+        running = self.running_engine_version
+        wanted = self.spec.engine_version
+        if running is None or not wanted or running == wanted:
+            return None
+        return running
 
     @classmethod
     def create(
@@ -210,13 +229,27 @@ class Store:
         self._require_live("change the plan of")
         if plan == self.spec.plan:
             return self
+        return self._with_spec(replace(self.spec, plan=plan), now=now, deadline=deadline)
+
+    def with_engine_version(self, version: str, *, now: datetime, deadline: timedelta) -> Store:
+        """The store asking for engine ``version`` (a new generation); unchanged if it already
+        asks for it. Whether the move is allowed is the catalogue's rule, checked by the
+        caller (services/stores.py) before."""
+        self._require_live("change the engine version of")
+        if version == self.spec.engine_version:
+            return self
+        return self._with_spec(
+            replace(self.spec, engine_version=version), now=now, deadline=deadline
+        )
+
+    def _with_spec(self, spec: StoreSpec, *, now: datetime, deadline: timedelta) -> Store:
         # A store that never became Ready is still provisioning; otherwise it is updating.
         phase = self.phase
         if phase in (Phase.READY, Phase.UPDATING, Phase.SUSPENDED, Phase.FAILED):
             phase = Phase.UPDATING if self.observed_generation > 0 else Phase.PROVISIONING
         return replace(
             self,
-            spec=replace(self.spec, plan=plan),
+            spec=spec,
             generation=self.generation + 1,
             phase=phase,
             updated_at=now,

@@ -10,12 +10,13 @@ available, StatefulSet ready, Job complete, PersistentVolumeClaim bound).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from storeplane.domain.store import Engine, Store
 from storeplane.engines import maintenance
+from storeplane.engines.catalogue import EngineVersion, shipped_catalogue
 from storeplane.settings import Settings
 
 CREDENTIALS_SECRET = "store-credentials"
@@ -107,6 +108,42 @@ def admin_email(store: Store, exposure: Exposure) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class Release:
+    """What a store renders with: its catalogue version and the platform's image repository
+    of its engine (settings ``medusa_image_repository``, ``woocommerce_image_repository``)."""
+
+    version: EngineVersion
+    repository: str
+
+    def image(self, name: str) -> dict[str, str]:
+        """The chart's ``{repository, tag}`` of the version's image ``name``."""
+        return {"repository": self.repository, "tag": self.version.images[name]}
+
+    def image_refs(self) -> dict[str, str]:
+        """Every image of the version as ``repository:tag`` (what ``GET /engines`` shows)."""
+        return {name: f"{self.repository}:{tag}" for name, tag in self.version.images.items()}
+
+
+def deep_merge(base: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    """``base`` with ``extra`` merged in, mappings key by key (``extra`` wins)."""
+    merged = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def image_repositories(settings: Settings) -> dict[Engine, str]:
+    """The platform's image repository of each engine, from its settings."""
+    return {
+        Engine.MEDUSA: settings.medusa_image_repository,
+        Engine.WOOCOMMERCE: settings.woocommerce_image_repository,
+    }
+
+
+@dataclass(frozen=True, slots=True)
 class EngineProfile:
     engine: Engine
     display_name: str
@@ -115,14 +152,34 @@ class EngineProfile:
     # official images cannot run under it (see the chart README for the reason).
     pod_security: str
     health: HealthCheck
+    # Where the engine's images come from unless the platform sets another repository.
+    default_image_repository: str = ""
+    # The app.kubernetes.io/component of the chart's migration Job, or None: an upgrade to
+    # another engine version applies this Job alone first, and the rest only once it succeeded.
+    migration_component: str | None = None
     # The engine's own values on top of common_values (pure; keys must exist in the chart's
-    # values.schema.json, which rejects unknown keys).
-    engine_values: Callable[[Store, Exposure], Values] = lambda store, exposure: {}
+    # values.schema.json, which rejects unknown keys), given the release the store runs.
+    engine_values: Callable[[Store, Exposure, Release], Values] = field(
+        default=lambda store, exposure, release: {}
+    )
 
-    def values(self, store: Store, exposure: Exposure) -> Values:
-        """The chart values for ``store``: a pure function of its spec and the platform config.
-        Helm merges them over the chart's defaults."""
-        return {**common_values(store, exposure), **self.engine_values(store, exposure)}
+    def release(
+        self, store: Store, repositories: Mapping[Engine, str] | None = None, catalogue: Any = None
+    ) -> Release:
+        """The store's catalogue version (``spec.engine_version``; "" is the default) with the
+        platform's repository (``repositories``, else this profile's default)."""
+        catalogue = catalogue or shipped_catalogue()
+        version = catalogue.resolve(self.engine, store.spec.engine_version)
+        repository = (repositories or {}).get(self.engine) or self.default_image_repository
+        return Release(version, repository)
+
+    def values(self, store: Store, exposure: Exposure, release: Release | None = None) -> Values:
+        """The chart values for ``store``: a pure function of its spec, its release (default:
+        its version in the shipped catalogue) and the platform config. Helm merges them over
+        the chart's defaults; a version's own ``values`` from the catalogue go on top."""
+        release = release or self.release(store)
+        values = {**common_values(store, exposure), **self.engine_values(store, exposure, release)}
+        return deep_merge(values, release.version.values)
 
     def url(self, store: Store, exposure: Exposure) -> str:
         """Where the store is served (its Ingress host)."""

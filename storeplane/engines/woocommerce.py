@@ -5,7 +5,14 @@ pretty permalinks)."""
 from __future__ import annotations
 
 from storeplane.domain.store import Engine, Store
-from storeplane.engines.base import EngineProfile, Exposure, HealthCheck, Values, admin_email
+from storeplane.engines.base import (
+    EngineProfile,
+    Exposure,
+    HealthCheck,
+    Release,
+    Values,
+    admin_email,
+)
 
 WORDPRESS_SERVICE = "woocommerce-wordpress"
 PORT = 80
@@ -18,13 +25,19 @@ PORT = 80
 SETUP_EGRESS = True
 
 
-def _values(store: Store, exposure: Exposure) -> Values:
+# The official WordPress images: the server and (its cli-* tags) the setup Job's wp-cli.
+IMAGE_REPOSITORY = "wordpress"
+
+
+def _values(store: Store, exposure: Exposure, release: Release) -> Values:
     return {
+        "image": release.image("wordpress"),
         "setup": {
+            "image": release.image("wpcli"),
             "enabled": True,
             "adminEmail": admin_email(store, exposure),
             "egress": {"enabled": SETUP_EGRESS},
-        }
+        },
     }
 
 
@@ -46,5 +59,6 @@ PROFILE = EngineProfile(
         accepts=_healthy,
         expectation="HTTP 200 with the WordPress REST index (JSON)",
     ),
+    default_image_repository=IMAGE_REPOSITORY,
     engine_values=_values,
 )

@@ -11,7 +11,9 @@ from typing import Any, Protocol
 
 from storeplane.domain.events import Event
 from storeplane.domain.ports import ClusterPort, Manifest, StepJournal
+from storeplane.domain.store import Engine
 from storeplane.engines import Exposure
+from storeplane.engines.catalogue import Catalogue, shipped_catalogue
 from storeplane.reconciler.manifests import PlatformConfig
 from storeplane.reconciler.steps import PassSteps
 
@@ -61,3 +63,8 @@ class ReconcileContext:
         if self.pass_steps is not None:
             return self.pass_steps
         return PassSteps(None, self.cluster, self.clock, [])
+
+    # The engine versions stores render with (settings.engine_catalogue, else the shipped one)
+    # and the platform's image repository per engine (missing: the engine profile's default).
+    catalogue: Catalogue = field(default_factory=shipped_catalogue)
+    image_repositories: Mapping[Engine, str] = field(default_factory=dict)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from storeplane.domain.conditions import Reason
+from storeplane.domain.errors import InvalidRequestError, TerminalError
 from storeplane.domain.ports import Manifest, ObjectRef
 from storeplane.domain.store import Store
 from storeplane.engines import profile_for
@@ -46,11 +48,15 @@ def _own(store: Store, manifest: Manifest) -> Manifest:
 
 async def desired_state(store: Store, ctx: ReconcileContext) -> DesiredState:
     profile = profile_for(store.spec.engine)
+    try:
+        release = profile.release(store, ctx.image_repositories, ctx.catalogue)
+    except InvalidRequestError as exc:  # the version left the catalogue: nothing to render
+        raise TerminalError(exc.message, reason=Reason.RENDER_FAILED) from exc
     rendered = await ctx.renderer.render(
         ctx.charts_dir / profile.chart,
         store.id,
         store.namespace,
-        profile.values(store, ctx.exposure),
+        profile.values(store, ctx.exposure, release),
     )
     if store.spec.suspended:
         # The chart points the Ingress at this backend while suspended (see its module).

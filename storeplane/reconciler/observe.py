@@ -17,6 +17,7 @@ from storeplane.domain.pods import pod_problem, selects
 from storeplane.domain.ports import LiveObject, Manifest, NamespacePhase, ObjectRef
 from storeplane.domain.state import Observation, simulated_note, workload_runtime_of
 from storeplane.domain.store import Store, WorkloadRuntime
+from storeplane.domain.upgrade import MigrationState, MigrationStatus, migration_status
 from storeplane.engines import profile_for
 from storeplane.engines.maintenance import is_maintenance
 from storeplane.reconciler.context import ReconcileContext
@@ -75,11 +76,16 @@ async def observe(store: Store, desired: DesiredState | None, ctx: ReconcileCont
     if ns.manifest is None or not in_sync(desired.namespace, ns.manifest):
         policies.insert(0, ObjectRef.of(desired.namespace))
     policies += [ObjectRef.of(m) for m in desired.create_once if ObjectRef.of(m) not in live]
+    pods = [o.manifest for o in live.values() if o.ref.kind == "Pod"]
+    migration = await _migration(store, desired, live, pods, ctx)
+    if migration is not None and migration.state is not MigrationState.SUCCEEDED:
+        # The upgrade's gate: nothing but the migration Job is looked at (or applied) until it
+        # succeeded, so server and worker keep serving the running version.
+        return Observation(namespace=ns, policies_out_of_sync=tuple(policies), migration=migration)
     workloads = _out_of_sync(desired.workloads, live)
     prefixes = _claim_prefixes(desired.workloads)
     stale = tuple(o.ref for o in live.values() if _is_stale(o, desired.refs(), prefixes))
     wanted_workloads = {ObjectRef.of(m) for m in desired.workloads}
-    pods = [o.manifest for o in live.values() if o.ref.kind == "Pod"]
     not_ready = tuple(
         _not_ready_message(o, pods)
         for o in live.values()
@@ -91,6 +97,7 @@ async def observe(store: Store, desired: DesiredState | None, ctx: ReconcileCont
         workloads_out_of_sync=workloads,
         stale=stale,
         not_ready=not_ready,
+        migration=migration,
     )
     if policies or workloads or stale or not_ready:
         return observation
@@ -116,6 +123,64 @@ def running_pods(pods: list[Manifest]) -> tuple[str, ...]:
             if not is_maintenance(pod)
             and (pod.get("status") or {}).get("phase") not in ("Succeeded", "Failed")
         )
+    )
+
+
+def migration_job(store: Store, desired: DesiredState) -> Manifest | None:
+    """The rendered migration Job of the store's engine (its profile's migration component)."""
+    component = profile_for(store.spec.engine).migration_component
+    if component is None:
+        return None
+    for manifest in desired.workloads:
+        labels = manifest.get("metadata", {}).get("labels") or {}
+        if manifest.get("kind") == "Job" and labels.get("app.kubernetes.io/component") == component:
+            return manifest
+    return None
+
+
+# How much of the failed migration container's output goes into the store's cause.
+_LOG_TAIL_LINES = 8
+_LOG_TAIL_CHARS = 600
+
+
+async def _migration(
+    store: Store,
+    desired: DesiredState,
+    live: dict[ObjectRef, LiveObject],
+    pods: list[Manifest],
+    ctx: ReconcileContext,
+) -> MigrationStatus | None:
+    """The upgrade's migration Job, while the store upgrades to another version (else None);
+    a failed one's cause ends with the failed container's last log lines when the cluster
+    can give them."""
+    if store.upgrading_from is None:
+        return None
+    job = migration_job(store, desired)
+    if job is None:
+        return None
+    ref = ObjectRef.of(job)
+    found = live.get(ref)
+    status = migration_status(ref.name, found.manifest if found is not None else None, pods)
+    if status.state is not MigrationState.FAILED or status.pod is None or status.container is None:
+        return status
+    pod_log = getattr(ctx.cluster, "pod_log", None)
+    if pod_log is None:
+        return status
+    try:
+        text = await pod_log(store.namespace, status.pod, status.container, tail=_LOG_TAIL_LINES)
+    except Exception:
+        return status
+    tail = " | ".join(line.strip() for line in str(text).splitlines() if line.strip())
+    if not tail:
+        return status
+    if len(tail) > _LOG_TAIL_CHARS:
+        tail = "…" + tail[-_LOG_TAIL_CHARS:]
+    return MigrationStatus(
+        status.job,
+        status.state,
+        f"{status.cause}; its last output: {tail}",
+        status.pod,
+        status.container,
     )
 
 

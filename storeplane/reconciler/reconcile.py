@@ -43,7 +43,11 @@ from storeplane.reconciler.actions._events import normal, warning
 from storeplane.reconciler.actions.apply_policies import apply_policies
 from storeplane.reconciler.actions.apply_workloads import apply_workloads
 from storeplane.reconciler.actions.ensure_namespace import ensure_namespace
+from storeplane.reconciler.actions.fail_migration import fail_migration
+from storeplane.reconciler.actions.rerun_migration import rerun_migration
 from storeplane.reconciler.actions.resume import settle_resumed
+from storeplane.reconciler.actions.roll_out_upgrade import roll_out_upgrade
+from storeplane.reconciler.actions.start_upgrade import start_upgrade
 from storeplane.reconciler.actions.suspend import settle_suspended
 from storeplane.reconciler.actions.teardown import teardown
 from storeplane.reconciler.actions.verify_no_residue import verify_no_residue
@@ -115,6 +119,23 @@ async def _act(
         case ReconcileState.POLICIES_OUT_OF_SYNC:
             assert desired is not None
             events += await apply_policies(store, desired, observed, ctx)
+            return Next.CONTINUE
+        case ReconcileState.UPGRADE_PENDING:
+            assert desired is not None
+            events += await start_upgrade(store, desired, decision, ctx)
+            return Next.CONTINUE
+        case ReconcileState.MIGRATION_RUNNING:
+            return Next.WAIT
+        case ReconcileState.MIGRATION_FAILED:
+            events += await fail_migration(store, decision)
+            return Next.WAIT
+        case ReconcileState.MIGRATION_RETRY:
+            assert desired is not None
+            events += await rerun_migration(store, desired, decision, ctx)
+            return Next.CONTINUE
+        case ReconcileState.UPGRADE_ROLLOUT:
+            assert desired is not None
+            events += await roll_out_upgrade(store, desired, observed, decision, ctx)
             return Next.CONTINUE
         case ReconcileState.WORKLOADS_OUT_OF_SYNC:
             assert desired is not None
@@ -296,6 +317,7 @@ def _settle(
             store = replace(store, suspended_at=None)
         store = replace(
             store,
+            running_engine_version=_converged_version(store, ctx, events),
             observed_generation=store.generation,
             last_error=None,
             failures=0,
@@ -316,6 +338,25 @@ def _settle(
     return PassResult(store, events, delay, Outcome.WAITING)
 
 
+def _converged_version(store: Store, ctx: ReconcileContext, events: list[Event]) -> str:
+    """The version the store now runs (its spec's, now that every step is True), and
+    ``UpgradeCompleted`` naming both versions when it moved from another one."""
+    version = ctx.catalogue.resolve(store.spec.engine, store.spec.engine_version).version
+    before = store.running_engine_version
+    if before is not None and before != version:
+        events.append(
+            normal(
+                store,
+                ctx,
+                Reason.UPGRADE_COMPLETED,
+                f"{store.spec.engine.value} upgraded from {before} to {version}: migrations "
+                "ran, server and worker are ready and the store answers at the new version"
+                + (f" (rollout {store.rollout_id})" if store.rollout_id else ""),
+            )
+        )
+    return version
+
+
 def _failed(
     start: Store,
     store: Store,
@@ -330,7 +371,13 @@ def _failed(
     # Waiting for the simulator's node to stop a deleted store's processes is not a failure
     # that worsens: look again soon, and say it once per change of what is left.
     node_wait = store.is_deleting and exc.reason == Reason.RESIDUE_FOUND
-    if not (node_wait and exc.message == store.last_error):
+    # A failed migration stays failed until someone acts: said once, not at every resync.
+    reported = (
+        exc.reason == Reason.MIGRATION_FAILED
+        and store.phase == Phase.FAILED
+        and exc.message == store.last_error
+    )
+    if not (node_wait and exc.message == store.last_error) and not reported:
         events.append(warning(store, ctx, exc.reason, exc.message))
     if decision is not None:
         conditions = derive_conditions(store, decision, now=now, error=exc.message)

@@ -1,9 +1,10 @@
-"""Store use cases: create, read, list, change plan, delete, retry, events.
+"""Store use cases: create, read, list, change plan or engine version, delete, retry, events.
 
 Called by the API routers. Every use case takes the acting :class:`User`: a member only
 ever sees its own stores (anyone else's is "not found", exactly like a store that does not
 exist), and every event names the user who acted. Every change of intent goes through a
-domain method (``with_plan``, ``with_labels``, ``request_deletion``, ``request_retry``) and ``save_intent``,
+domain method (``with_plan``, ``with_engine_version``, ``with_labels``, ``request_deletion``,
+``request_retry``) and ``save_intent``,
 which refuses when the store changed since it was read; the change is then re-applied to a
 fresh read, a few times, before giving up with a 409.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from storeplane.domain.conditions import Reason
@@ -31,6 +33,7 @@ from storeplane.domain.store import (
 )
 from storeplane.domain.users import IdempotencyKey, User
 from storeplane.engines import exposure_from
+from storeplane.engines.catalogue import catalogue_from
 from storeplane.settings import Settings
 
 # Attempts at an intent write before reporting a conflict; each one re-reads the store.
@@ -54,6 +57,8 @@ def request_hash(spec: StoreSpec) -> str:
     }
     if spec.labels:  # left out when empty, so digests recorded before labels still match
         fields["labels"] = spec.labels
+    if spec.engine_version:  # the same for the engine version (filled in before hashing)
+        fields["engine_version"] = spec.engine_version
     canonical = json.dumps(
         fields,
         sort_keys=True,
@@ -80,6 +85,7 @@ def create_store(
     with another request raises IdempotencyKeyReusedError.
     """
     validate_new_name(spec.name)
+    spec = with_engine_version(spec, settings)
     now = now or _utcnow()
     store_id = new_store_id()
     store = Store.create(
@@ -93,8 +99,8 @@ def create_store(
     event = Event.normal(
         store.id,
         Reason.CREATED,
-        f"store {spec.name!r} created with engine {spec.engine.value} and plan "
-        f"{spec.plan.value} by {user.name}",
+        f"store {spec.name!r} created with engine {spec.engine.value} "
+        f"{spec.engine_version} and plan {spec.plan.value} by {user.name}",
         time=now,
         generation=store.generation,
         actor=user.name,
@@ -108,6 +114,16 @@ def create_store(
         owner_limit=user.store_limit(settings.max_stores_per_user),
         idempotency=key,
     )
+
+
+def with_engine_version(spec: StoreSpec, settings: Settings) -> StoreSpec:
+    """``spec`` with a catalogue version: the engine's default when it names none, else the
+    one it names if the catalogue lists it (InvalidRequestError naming the known ones)."""
+    versions = catalogue_from(settings.engine_catalogue).for_engine(spec.engine)
+    if not spec.engine_version:
+        return replace(spec, engine_version=versions.default.version)
+    versions.require(spec.engine_version)
+    return spec
 
 
 def get_store(repo: StoreRepository, store_id: str, user: User) -> Store:
@@ -162,18 +178,77 @@ def change_plan(
     now: datetime | None = None,
 ) -> Store:
     """Move the store to ``plan`` (a new generation); unchanged if it already has that plan."""
+    return update_store(repo, store_id, settings, user, plan=plan, now=now)
+
+
+def change_engine_version(
+    repo: StoreRepository,
+    store_id: str,
+    version: str,
+    settings: Settings,
+    user: User,
+    *,
+    actor: str | None = None,
+    now: datetime | None = None,
+) -> Store:
+    """Ask the store to run engine ``version``: what ``PATCH {"engine_version"}`` and a
+    rollout (``actor="rollout:<id>"``) call. See :func:`update_store`."""
+    return update_store(
+        repo, store_id, settings, user, engine_version=version, actor=actor, now=now
+    )
+
+
+def update_store(
+    repo: StoreRepository,
+    store_id: str,
+    settings: Settings,
+    user: User,
+    *,
+    plan: PlanName | None = None,
+    engine_version: str | None = None,
+    actor: str | None = None,
+    now: datetime | None = None,
+) -> Store:
+    """Change the store's plan and/or engine version in one new generation (unchanged if it
+    already has both). ``actor`` names who acted in the event when it is not ``user`` itself
+    (a rollout).
+
+    A version change must be allowed by the engine catalogue from the version the store
+    *runs* (``running_engine_version``; the one it asks for if it never converged): the
+    version itself, or one that lists it in ``upgrades_from``. Anything else is an
+    InvalidRequestError (422) naming the allowed versions. Going back to the running version
+    while an upgrade has not completed is allowed: it abandons that upgrade."""
+    who = actor or user.name
+    versions = catalogue_from(settings.engine_catalogue)
 
     def change(store: Store, at: datetime) -> tuple[Store, Event | None]:
-        changed = store.with_plan(plan, now=at, deadline=settings.provision_deadline)
+        changed = store
+        words = []
+        if plan is not None:
+            changed = changed.with_plan(plan, now=at, deadline=settings.provision_deadline)
+            if changed is not store:
+                words.append(f"plan changed from {store.spec.plan.value} to {plan.value}")
+        if engine_version is not None and engine_version != store.spec.engine_version:
+            current = store.running_engine_version or store.spec.engine_version
+            versions.for_engine(store.spec.engine).check_move(current, engine_version)
+            before = changed
+            changed = changed.with_engine_version(
+                engine_version, now=at, deadline=settings.provision_deadline
+            )
+            if changed is not before:
+                words.append(
+                    f"engine version changed from {store.spec.engine_version} to "
+                    f"{engine_version} ({store.spec.engine.value})"
+                )
         if changed is store:
             return store, None
         return changed, Event.normal(
             store.id,
             Reason.UPDATE_REQUESTED,
-            f"plan changed from {store.spec.plan.value} to {plan.value} by {user.name}",
+            f"{'; '.join(words)} by {who}",
             time=at,
             generation=changed.generation,
-            actor=user.name,
+            actor=who,
         )
 
     return _write_intent(repo, store_id, user, change, now)

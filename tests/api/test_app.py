@@ -153,12 +153,11 @@ def test_plans_list_quota_and_container_defaults(api: Api) -> None:
 
 
 def test_engines_have_display_names(api: Api) -> None:
-    assert api.client.get("/api/v1/engines").json() == {
-        "items": [
-            {"name": "medusa", "display_name": "MedusaJS"},
-            {"name": "woocommerce", "display_name": "WooCommerce"},
-        ]
-    }
+    items = api.client.get("/api/v1/engines").json()["items"]
+    assert [(e["name"], e["display_name"]) for e in items] == [
+        ("medusa", "MedusaJS"),
+        ("woocommerce", "WooCommerce"),
+    ]
 
 
 def test_a_failing_wake_up_hook_does_not_fail_the_write(migrated_url: str) -> None:

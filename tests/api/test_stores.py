@@ -52,6 +52,8 @@ class TestCreate:
             "generation", "observed_generation", "created_at", "updated_at", "deleted_at",
             "last_error", "workload_runtime", "labels", "rollout_id",
             "suspended", "suspended_at", "domains",
+            "engine_version",
+            "running_engine_version",
         }  # fmt: skip
         assert body["name"] == "acme-shop"
         assert (body["engine"], body["plan"], body["phase"]) == ("woocommerce", "large", "Pending")
@@ -60,6 +62,8 @@ class TestCreate:
         assert (body["generation"], body["observed_generation"]) == (1, 0)
         assert body["deleted_at"] is None and body["last_error"] is None
         assert body["workload_runtime"] is None  # not known until the store first answers
+        # No version asked for: the catalogue's default; none runs until the store converged.
+        assert (body["engine_version"], body["running_engine_version"]) == ("6", None)
         assert body["created_at"].endswith("Z") or body["created_at"].endswith("+00:00")
         assert [c["type"] for c in body["conditions"]] == [
             "NamespaceReady", "PoliciesApplied", "WorkloadsApplied", "WorkloadsReady",
@@ -300,7 +304,11 @@ class TestReadAndChange:
         [
             ({"plan": "huge"}, "plan", "plan: must be one of small, medium, large"),
             ({"plan": "large", "name": "new"}, "body", 'body: unknown field "name"'),
-            ({}, "body", "the body changes nothing: give at least one of plan, labels"),
+            (
+                {},
+                "body",
+                "the body changes nothing: give at least one of plan, engine_version, labels",
+            ),
         ],
         ids=["an unknown plan", "renaming is not possible", "an empty change"],
     )

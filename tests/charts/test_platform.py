@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from storeplane.cluster.kinds import CLUSTER_KINDS, NAMESPACE, OWNED_KINDS
+from storeplane.engines.catalogue import parse_catalogue
 from storeplane.render import RenderError, chart_path, lint_chart, render_chart
 from storeplane.settings import Settings
 
@@ -264,3 +265,27 @@ def test_the_readme_lists_every_value() -> None:
 def test_chart_folder() -> None:
     assert Path(CHART / "values.schema.json").is_file()
     assert Path(CHART / "templates" / "NOTES.txt").is_file()
+
+
+def test_an_operator_catalogue_is_mounted_and_named_by_its_setting(helm_bin: str) -> None:
+    catalogue = (CHART.parent / "catalogue.yaml").read_text()
+    objects = _render(
+        helm_bin,
+        {
+            "engines": {
+                "catalogue": catalogue,
+                "medusa": {"imageRepository": "registry.example.com/m"},
+            }
+        },
+    )
+    config_map = _one(objects, "ConfigMap")
+    assert config_map["data"]["catalogue.yaml"].strip() == catalogue.strip()
+    pod = _one(objects, "Deployment")["spec"]["template"]["spec"]
+    env = {e["name"]: e.get("value") for e in pod["containers"][0]["env"]}
+    assert env["STOREPLANE_ENGINE_CATALOGUE"] == "/etc/storeplane/catalogue.yaml"
+    assert env["STOREPLANE_MEDUSA_IMAGE_REPOSITORY"] == "registry.example.com/m"
+    mount = next(m for m in pod["containers"][0]["volumeMounts"] if m["name"] == "catalogue")
+    assert mount["mountPath"] == "/etc/storeplane"
+    # What the chart mounts is a catalogue storeplane loads.
+    parse_catalogue(yaml.safe_load(config_map["data"]["catalogue.yaml"]), "configmap")
+    assert not [o for o in _render(helm_bin, {}) if o["kind"] == "ConfigMap"]

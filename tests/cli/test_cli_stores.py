@@ -128,12 +128,12 @@ def test_list_shows_the_store_in_a_table(dev: DevProcess, created: Created) -> N
     assert result.returncode == 0, result.stdout + result.stderr
     header = next(line for line in result.stdout.splitlines() if "NAME" in line)
     assert re.findall(r"[A-Z]+", header) == [
-        "ID", "NAME", "ENGINE", "PLAN", "PHASE", "RUNTIME", "AGE", "URL",
+        "ID", "NAME", "ENGINE", "VERSION", "PLAN", "PHASE", "RUNTIME", "AGE", "URL",
     ]  # fmt: skip
     row = next(line for line in result.stdout.splitlines() if created.store_id in line)
     cells = [cell.strip() for cell in re.split(r"[│┃|]", row) if cell.strip()]
-    assert cells[:5] == [created.store_id, SHOP, "medusa", "small", "Ready"]
-    assert cells[5] == "simulated"  # the test dev runs --simulate-workloads
+    assert cells[:6] == [created.store_id, SHOP, "medusa", "2.21.2", "small", "Ready"]
+    assert cells[6] == "simulated"  # the test dev runs --simulate-workloads
     assert cells[-1] == store_url(dev, created.store_id)
 
 
@@ -156,7 +156,7 @@ def test_events_prints_the_timeline_oldest_first(dev: DevProcess, created: Creat
     api_reasons = [e["reason"] for e in dev.events(created.store_id)]
     assert event_reasons(result.stdout) == api_reasons
     assert api_reasons[0] == "Created"
-    assert f"store '{SHOP}' created with engine medusa and plan small" in result.stdout
+    assert f"store '{SHOP}' created with engine medusa 2.21.2 and plan small" in result.stdout
 
 
 def test_check_of_a_simulated_store_says_there_is_no_real_store_and_exits_1(

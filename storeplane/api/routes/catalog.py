@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
-from storeplane.api.deps import current_user
+from storeplane.api.deps import SettingsDep, current_user
 from storeplane.api.routing import ApiRoute
 from storeplane.api.schemas import EnginePublic, EnginesPublic, PlanPublic, PlansPublic
 from storeplane.services import catalog
@@ -28,7 +28,11 @@ def list_plans() -> PlansPublic:
     "/engines",
     response_model=EnginesPublic,
     summary="List engines",
-    description="The e-commerce engines a store can run.",
+    description="The e-commerce engines a store can run, each with its versions from the "
+    "engine catalogue (newest first): the default, the images (`repository:tag`), the chart "
+    "version and which versions each one upgrades from.",
 )
-def list_engines() -> EnginesPublic:
-    return EnginesPublic(items=[EnginePublic.from_domain(e) for e in catalog.list_engines()])
+def list_engines(settings: SettingsDep) -> EnginesPublic:
+    return EnginesPublic(
+        items=[EnginePublic.from_domain(e) for e in catalog.list_engines(settings)]
+    )

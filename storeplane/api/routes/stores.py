@@ -75,7 +75,13 @@ def create_store(
         ),
     ] = None,
 ) -> StorePublic:
-    spec = StoreSpec(name=body.name, engine=body.engine, plan=body.plan, labels=body.labels)
+    spec = StoreSpec(
+        name=body.name,
+        engine=body.engine,
+        plan=body.plan,
+        labels=body.labels,
+        engine_version=body.engine_version or "",
+    )
     store = service.create_store(repo, spec, settings, user, idempotency_key=idempotency_key)
     notify(store.id)
     response.headers["Location"] = f"{router.prefix}/{store.id}"
@@ -156,15 +162,20 @@ def get_store(store_id: StoreId, repo: RepositoryDep, user: CurrentUserDep) -> S
     response_model=StorePublic,
     summary="Change a store",
     description=(
-        "Changes the fields given. A new plan gives the store a new `generation` and it goes "
-        "to `Updating` (or stays `Provisioning` if it was never Ready) until the reconciler "
-        "converges. New `labels` replace the old ones as a whole and need no reconcile (no "
-        "new generation). Asking for what the store already has changes nothing."
+        "Changes the fields given. A new plan or engine version gives the store a new "
+        "`generation` and it goes to `Updating` (or stays `Provisioning` if it was never Ready) "
+        "until the reconciler converges. A new engine version must be allowed by the engine "
+        "catalogue from the version the store runs (`GET /api/v1/engines`: its "
+        "`upgrades_from`), otherwise a 422 names the allowed ones; its migration Job runs "
+        "first, server and worker change only once it succeeded. New `labels` replace the "
+        "old ones as a whole and need no reconcile (no new generation). Asking for what the "
+        "store already has changes nothing."
     ),
     responses=_problems(
         e404=_NOT_FOUND,
         e409="The store is being deleted or is deleted.",
-        e422="The body is invalid; `errors` names each field.",
+        e422="The body is invalid (`errors` names each field), or the engine version is not "
+        "allowed from the one the store runs (the message names the allowed ones).",
     ),
 )
 def update_store(
@@ -175,15 +186,18 @@ def update_store(
     user: CurrentUserDep,
     notify: NotifyDep,
 ) -> StorePublic:
-    if body.plan is None and body.labels is None:
+    if body.plan is None and body.labels is None and body.engine_version is None:
         raise InvalidRequestError(
-            "the body changes nothing: give at least one of plan, labels", field="body"
+            "the body changes nothing: give at least one of plan, engine_version, labels",
+            field="body",
         )
     store = service.get_store(repo, store_id, user)
     if body.labels is not None:
         store = service.change_labels(repo, store_id, body.labels, user)
-    if body.plan is not None:
-        store = service.change_plan(repo, store_id, body.plan, settings, user)
+    if body.plan is not None or body.engine_version is not None:
+        store = service.update_store(
+            repo, store_id, settings, user, plan=body.plan, engine_version=body.engine_version
+        )
         notify(store.id)
     return StorePublic.from_domain(store)
 

@@ -3,7 +3,10 @@
 Loaded from ``runtimes.json`` beside this module (Medusa's app, PostgreSQL, redis) or from an
 operator's own file (``SimulatorConfig.runtimes_file``, ``storeplane sim --runtimes FILE``), by
 :func:`load_table`; read by the agent (:mod:`storeplane.sim.node.agent`) and the scheduler.
-An entry says, for one image repository (any tag):
+An entry says, for one image repository (``"image": "postgres"``: any tag) or for one tag of
+it (``"image": "ghcr.io/storeplane/medusa-store:2.20.1"``; a tagged entry wins over an untagged
+one of the same repository, and an image whose tag no entry names stays simulated when every
+entry of its repository is tagged — so each Medusa version runs its own build):
 
 - ``root`` + ``rootPath``: a host folder that is the image's file system at ``rootPath``
   (e.g. Medusa's build at ``/app``); each pod gets its own overlay of it (``links`` adds
@@ -50,6 +53,14 @@ def expand(value: str, environ: dict[str, str] | None = None) -> str:
             break
         value = new
     return os.path.expanduser(value)
+
+
+def tag(image: str) -> str | None:
+    """An image reference's tag (``redis:7`` -> ``7``), or None (no tag, or a digest)."""
+    if "@" in image:
+        return None
+    last = image.rsplit("/", 1)[-1]
+    return last.split(":", 1)[1] if ":" in last else None
 
 
 def repository(image: str) -> str:
@@ -184,11 +195,10 @@ class RuntimeTable:
         """The entry for an image reference, or None (the image stays simulated)."""
         if not image:
             return None
-        wanted = repository(image)
-        for entry in self.entries:
-            if repository(entry.image) == wanted:
-                return entry
-        return None
+        wanted, wanted_tag = repository(image), tag(image)
+        same = [e for e in self.entries if repository(e.image) == wanted]
+        exact = [e for e in same if tag(e.image) is not None and tag(e.image) == wanted_tag]
+        return next(iter(exact or [e for e in same if tag(e.image) is None]), None)
 
     def __bool__(self) -> bool:
         return bool(self.entries)

@@ -121,3 +121,39 @@ def test_a_missing_build_makes_the_image_unavailable_with_the_fix(tmp_path: Path
     entry = load_table(table).lookup("shop:1")
     assert entry is not None and not entry.available
     assert entry.problem is not None and entry.problem.startswith("build it first")
+
+
+@pytest.mark.parametrize(
+    ("image", "expected"),
+    [
+        ("ghcr.io/storeplane/medusa-store:2.20.1", "medusa-store:2.20.1"),
+        ("ghcr.io/storeplane/medusa-store:2.21.2", "medusa-store:2.21.2"),
+        ("ghcr.io/storeplane/medusa-store:9.9.9", None),
+        ("postgres:16-alpine", "postgres"),
+        ("postgres", "postgres"),
+    ],
+    ids=[
+        "each Medusa version runs its own build",
+        "the default version runs the default build",
+        "a Medusa tag no entry names stays simulated",
+        "an untagged entry matches any tag",
+        "and no tag",
+    ],
+)
+def test_the_runtime_table_maps_an_image_by_its_tag(image: str, expected: str | None) -> None:
+    entry = load_table().lookup(image)
+    assert (entry.image.rsplit("/", 1)[-1] if entry else None) == expected
+
+
+def test_a_tagged_entry_wins_over_an_untagged_one(tmp_path: Path) -> None:
+    table = tmp_path / "runtimes.json"
+    table.write_text(json.dumps({"runtimes": [
+        {"image": "shop", "command": ["any"]},
+        {"image": "shop:2", "command": ["two"]},
+    ]}))  # fmt: skip
+    loaded = load_table(table)
+    assert [loaded.lookup(i).command for i in ("shop:2", "shop:3", "shop")] == [  # type: ignore[union-attr]
+        ("two",),
+        ("any",),
+        ("any",),
+    ]
