@@ -40,6 +40,7 @@ from storeplane.engines.catalogue import catalogue_from
 from storeplane.observability.metrics import StoreCollector, install_store_collector
 from storeplane.reconciler.checks import CheckRunner
 from storeplane.reconciler.context import ReconcileContext, Timing
+from storeplane.reconciler.inventory import StoreInventory
 from storeplane.reconciler.loop import ReconcileLoop
 from storeplane.reconciler.manifests import PlatformConfig
 from storeplane.render.cache import RenderCache
@@ -163,6 +164,7 @@ async def run(
         users=users,
         checks=checks,
         pod_logs=cluster,
+        store_objects=StoreInventory(ctx),
         dashboard_dir=DASHBOARD_DIR if (DASHBOARD_DIR / "index.html").exists() else None,
         on_change=on_change,
     )

@@ -29,6 +29,7 @@ from storeplane.api.routes import accounts, catalog, health, metrics, stores
 from storeplane.api.routes import checks as check_routes
 from storeplane.api.routes import fleet as fleet_routes
 from storeplane.api.routes import logs as log_routes
+from storeplane.api.routes import objects as object_routes
 from storeplane.api.routes import stream as stream_routes
 from storeplane.api.routing import ApiRoute
 from storeplane.api.timing import RequestTimingMiddleware
@@ -36,6 +37,7 @@ from storeplane.domain.ports import (
     CheckRepository,
     FleetReader,
     PodLogsPort,
+    StoreObjectsPort,
     StoreRepository,
     UserRepository,
 )
@@ -78,6 +80,7 @@ def create_app(
     checks: CheckRepository | None = None,
     fleet: FleetReader | None = None,
     pod_logs: PodLogsPort | None = None,
+    store_objects: StoreObjectsPort | None = None,
     dashboard_dir: Path | None = None,
     on_change: Callable[[str], None] | None = None,
 ) -> FastAPI:
@@ -87,7 +90,8 @@ def create_app(
     (a repository that is not SQL), every authenticated endpoint answers 401. ``on_change(store_id)`` is called
     after each successful intent write, so an in-process reconciler can wake that store.
     ``pod_logs`` (the cluster adapter, from ``runtime.py``) serves ``/stores/{id}/logs``;
-    without it that endpoint answers 503."""
+    without it that endpoint answers 503; so does ``.../objects`` without ``store_objects``
+    (the store inventory, ``reconciler/inventory.py``)."""
     from storeplane.db import SqlCheckRepository, SqlStoreRepository, SqlUserRepository
     from storeplane.db.fleet import SqlFleetReader
 
@@ -137,6 +141,7 @@ def create_app(
     app.state.fleet = fleet
     app.state.change_feed = change_feed
     app.state.pod_logs = pod_logs
+    app.state.store_objects = store_objects
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
     app.state.anonymous_rate_limiter = RateLimiter(
         settings.anonymous_rate_limit_per_second, settings.anonymous_rate_limit_burst
@@ -153,6 +158,7 @@ def create_app(
         stores.router,
         check_routes.router,
         log_routes.router,
+        object_routes.router,
         fleet_routes.router,
         stream_routes.router,
         accounts.users_router,

@@ -21,6 +21,7 @@ from storeplane.domain.ports import (
     CheckRepository,
     FleetReader,
     PodLogsPort,
+    StoreObjectsPort,
     StoreRepository,
     UserRepository,
 )
@@ -77,6 +78,12 @@ def get_pod_logs(request: Request) -> PodLogsPort | None:
     """The cluster's pods and logs, when the process has a cluster (``runtime.py``)."""
     logs: PodLogsPort | None = request.app.state.pod_logs
     return logs
+
+
+def get_store_objects(request: Request) -> StoreObjectsPort | None:
+    """The store inventory, when the process reconciles (``runtime.py``)."""
+    inventory: StoreObjectsPort | None = request.app.state.store_objects
+    return inventory
 
 
 def get_settings(request: Request) -> Settings:
@@ -150,6 +157,7 @@ ChecksDep = Annotated[CheckRepository, Depends(get_checks)]
 FleetDep = Annotated[FleetReader | None, Depends(get_fleet)]
 ChangeFeedDep = Annotated[ChangeFeed, Depends(get_change_feed)]
 UsersDep = Annotated[UserRepository, Depends(get_users)]
+StoreObjectsDep = Annotated[StoreObjectsPort | None, Depends(get_store_objects)]
 PodLogsDep = Annotated[PodLogsPort | None, Depends(get_pod_logs)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 CurrentUserDep = Annotated[User, Depends(current_user)]

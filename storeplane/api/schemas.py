@@ -19,6 +19,7 @@ from storeplane.domain.errors import InvalidRequestError
 from storeplane.domain.events import Event, EventType
 from storeplane.domain.fleet import FleetEvent, FleetSummary
 from storeplane.domain.labels import parse_terms, validate_labels
+from storeplane.domain.objects import ObjectHealth, StoreObject
 from storeplane.domain.plans import Plan, PlanName
 from storeplane.domain.store import Engine, Phase, Store, WorkloadRuntime, validate_new_name
 from storeplane.domain.users import ApiToken, Role
@@ -696,3 +697,59 @@ class Readiness(BaseModel):
         default_factory=dict,
         description="`database` and, where a reconciler runs, `cluster`.",
     )
+
+
+# -- a store's objects ---------------------------------------------------------------------
+
+
+class StoreObjectPublic(BaseModel):
+    """One object of a store's resource tree."""
+
+    api_version: str
+    kind: str
+    name: str
+    health: ObjectHealth = Field(
+        description="`Healthy` (ready by the reconciler's readiness rules), `Progressing` (not "
+        "yet), `Degraded` (failed: a failed Job, a crash-looping container...) or `Missing` "
+        "(rendered, not in the cluster)."
+    )
+    status: str = Field(description="One line, e.g. `2/2 ready`.")
+    parent: str | None = Field(
+        description="`Kind/name` of the workload that owns this pod; null otherwise."
+    )
+    drift_corrected_at: datetime | None = Field(
+        description="When the reconciler last restored this object after a change by hand."
+    )
+    drift_message: str | None = Field(description="That correction's event message.")
+
+    @classmethod
+    def from_domain(cls, obj: StoreObject) -> StoreObjectPublic:
+        return cls(
+            api_version=obj.api_version,
+            kind=obj.kind,
+            name=obj.name,
+            health=obj.health,
+            status=obj.status,
+            parent=obj.parent,
+            drift_corrected_at=obj.drift_corrected_at,
+            drift_message=obj.drift_message,
+        )
+
+
+class StoreObjectsPublic(BaseModel):
+    store_id: str
+    items: list[StoreObjectPublic] = Field(
+        description="The namespace first, then its objects by kind (pods after their workload)."
+    )
+    count: int
+
+
+class StoreObjectYaml(StoreObjectPublic):
+    """One live object as YAML, read-only: `managedFields` left out, and a Secret's values
+    replaced by `(hidden)` (its key names stay)."""
+
+    yaml: str
+
+    @classmethod
+    def from_yaml(cls, obj: StoreObject, text: str) -> StoreObjectYaml:
+        return cls(**StoreObjectPublic.from_domain(obj).model_dump(), yaml=text)

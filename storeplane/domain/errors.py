@@ -10,6 +10,7 @@
     ├── StoreNotFoundError             no such store, or not one the caller may see (HTTP 404)
     ├── CheckNotFoundError             no such smoke check for this store (HTTP 404)
     ├── PodNotFoundError               no such pod or container in the store (HTTP 404, names the real ones)
+    │   └── ObjectNotFoundError        no such live object in the store (HTTP 404, names the real ones)
     ├── FeatureUnavailableError        this server cannot do that (no cluster for logs, no database) (HTTP 503)
     ├── DatabaseUnavailableError       the database cannot be reached right now (HTTP 503 + Retry-After)
     ├── NameTakenError                 another live store has this name (HTTP 409)
@@ -77,6 +78,11 @@ class PodNotFoundError(StoreplaneError):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+
+class ObjectNotFoundError(PodNotFoundError):
+    """An object of a store that the cluster does not have (HTTP 404, as for a pod); the
+    message names the store's objects of that kind."""
 
 
 class FeatureUnavailableError(StoreplaneError):

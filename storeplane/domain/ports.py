@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from storeplane.domain.checks import SmokeCheck
 from storeplane.domain.events import Event
 from storeplane.domain.fleet import FleetEvent, FleetSummary
+from storeplane.domain.objects import StoreObject
 from storeplane.domain.store import Phase, Store
 from storeplane.domain.users import ApiToken, IdempotencyKey, User
 
@@ -293,6 +294,17 @@ class PodLogsPort(Protocol):
         cluster has no such pod, InvalidTransitionError when it has no output to give yet
         (the container is waiting to start: the message says why), RetryableError when the
         cluster does not answer."""
+        ...
+
+
+class StoreObjectsPort(Protocol):
+    """A store's namespace and every object storeplane applies to it, live, with health (the
+    store inventory in ``reconciler/inventory.py``; ``runtime.py`` hands it to the API, which
+    does not import the reconciler)."""
+
+    async def objects(self, store: Store) -> list[StoreObject]:
+        """The namespace first, then every rendered or live object (pods after the workloads
+        that own them). Raises RetryableError when the cluster does not answer."""
         ...
 
 

@@ -202,6 +202,8 @@ class TestOpenApi:
             "/api/v1/stores/{store_id}/checks/{check_id}",
             "/api/v1/stores/{store_id}/events",
             "/api/v1/stores/{store_id}/logs",
+            "/api/v1/stores/{store_id}/objects",
+            "/api/v1/stores/{store_id}/objects/{kind}/{name}",
             "/api/v1/stores/{store_id}/resume",
             "/api/v1/stores/{store_id}/retry",
             "/api/v1/stores/{store_id}/suspend",

@@ -39,6 +39,8 @@ ENDPOINTS: list[tuple[str, str, dict[str, Any] | None]] = [
     ("GET", f"/api/v1/stores/{STORE}/checks", None),
     ("GET", f"/api/v1/stores/{STORE}/checks/{CHECK}", None),
     ("GET", f"/api/v1/stores/{STORE}/logs", None),
+    ("GET", f"/api/v1/stores/{STORE}/objects", None),
+    ("GET", f"/api/v1/stores/{STORE}/objects/{{kind}}/{{name}}", None),
     ("GET", "/api/v1/plans", None),
     ("GET", "/api/v1/engines", None),
     ("GET", "/api/v1/fleet", None),
