@@ -132,3 +132,25 @@ def kubectl(kubeconfig: Path, *args: str) -> str:
 def suspended(store: Store, ctx: ReconcileContext, value: bool = True) -> Store:
     """The store as ``POST .../suspend`` (or resume) leaves it."""
     return store.with_suspended(value, now=ctx.clock(), deadline=ctx.timing.deadline)
+
+
+@dataclass
+class FailingSim:
+    """A simulator whose node runs the FAILING Medusa version's migration as a real process
+    (tests/engine_catalogues.py): ``db:migrate`` exits 1 until ``fixed`` exists."""
+
+    sim: RunningSimulator
+    fixed: Path
+
+
+@pytest.fixture(scope="session")
+def failing_sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FailingSim]:
+    from tests.engine_catalogues import failing_runtime
+
+    folder = tmp_path_factory.mktemp("failing-medusa")
+    fixed = folder / "fixed"
+    config = SimulatorConfig(
+        ready_delay=0.2, terminate_delay=0.1, runtimes_file=failing_runtime(folder, fixed)
+    )
+    with start_in_thread(config) as running:
+        yield FailingSim(running, fixed)
