@@ -23,6 +23,7 @@ from storeplane.api.app import create_app
 from storeplane.cluster import KubernetesCluster
 from storeplane.cluster.cache import ObjectCache
 from storeplane.cluster.cached import CachedCluster
+from storeplane.cluster.store_objects import StoreObjects, install_crd
 from storeplane.cluster.watch import ClusterWatcher
 from storeplane.db import (
     SqlCheckRepository,
@@ -46,9 +47,11 @@ from storeplane.reconciler.manifests import PlatformConfig
 from storeplane.render.cache import RenderCache
 from storeplane.render.charts import CHARTS_DIR
 from storeplane.services import auth
+from storeplane.services.store_objects import StoreObjectSync
 from storeplane.settings import Settings
 
 log = logging.getLogger(__name__)
+STORE_CRD = CHARTS_DIR / "platform" / "crds" / "stores.storeplane.dev.yaml"
 DASHBOARD_DIR = Path(__file__).resolve().parent.parent / "dashboard" / "dist"
 
 
@@ -118,6 +121,7 @@ async def run(
     on_bootstrap: Callable[[str], None] | None = None,
     token_file: Path | None = None,
     store_ingress: str | None = None,
+    store_crd: Path | None = None,
 ) -> None:
     """Migrate, then serve the API and run the reconciler until interrupted (SIGINT/SIGTERM).
 
@@ -125,9 +129,13 @@ async def run(
     is handed to ``on_bootstrap`` (to print once). With ``token_file`` (``storeplane dev``) a
     working admin token is kept in that file (mode 0600) instead. With ``store_ingress`` (the
     simulator's ingress listener, ``storeplane dev``) requests for ``*.localhost`` store hosts
-    on the same port are forwarded there.
+    on the same port are forwarded there. With ``store_crd`` (``storeplane dev``) the Store
+    CRD in that file is applied to the cluster first (a real cluster gets it from the
+    platform chart).
     """
     migrate(settings.sqlalchemy_url)
+    if store_crd is not None:
+        await install_crd(cluster.client, store_crd)
     engine = create_engine_for(settings.sqlalchemy_url)
     repo = SqlStoreRepository(engine)
     users = SqlUserRepository(engine)
@@ -155,6 +163,14 @@ async def run(
         loop.wake(store_id)
         check_runner.wake(store_id)
 
+    store_objects = None
+    if settings.watch_store_objects:
+        door = auth.ensure_user(
+            users, settings.store_object_user, max_live_stores=settings.store_object_limit
+        )
+        store_objects = StoreObjectSync(
+            repo, StoreObjects(cluster.client), settings, door, on_change=on_change
+        )
     install_store_collector(
         StoreCollector(repo.phase_counts, repo.due_summary, lambda: loop.queue_depth)
     )
@@ -178,6 +194,11 @@ async def run(
     watching = asyncio.create_task(watcher.run(stop), name="watches")
     reconciler = asyncio.create_task(loop.run(stop), name="reconciler")
     checking = asyncio.create_task(check_runner.run(stop), name="checks")
+    objects_task = (
+        asyncio.create_task(store_objects.run(stop), name="store-objects")
+        if store_objects is not None
+        else None
+    )
     serving = asyncio.create_task(server.serve(sockets=[bound.sock]), name="api")
     while not server.started and not serving.done():
         await asyncio.sleep(0.02)
@@ -189,6 +210,8 @@ async def run(
         stop.set()
         await reconciler
         await checking
+        if objects_task is not None:
+            await objects_task
         await watching
         await cluster.close()
         engine.dispose()

@@ -111,6 +111,22 @@ class Settings(BaseSettings):
         description="Live (not yet Deleted) stores a member may own, unless the user has its "
         "own limit (storeplane users create --max-stores). Admins have no limit by default.",
     )
+    watch_store_objects: bool = Field(
+        default=True,
+        description="Watch Kubernetes Store objects (kind Store, storeplane.dev/v1alpha1) and "
+        "manage a store for each, once the cluster serves the Store CRD (docs/gitops.md).",
+    )
+    store_object_user: str = Field(
+        default="kubernetes",
+        description="The user that stores made from Store objects belong to (a member, made "
+        "at start-up when missing); admins see them all.",
+    )
+    store_object_limit: int = Field(
+        default=100,
+        ge=0,
+        description="Live stores Store objects may make together; beyond it an object's "
+        "status says why its store was not made.",
+    )
     rate_limit_per_second: float = Field(
         default=10.0,
         ge=0,

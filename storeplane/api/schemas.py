@@ -216,6 +216,12 @@ class StorePublic(BaseModel):
         "simulator) or `simulated` (nothing runs: the simulator answered in the engine's "
         "place, so there is no real shop). Null until the store first answered.",
     )
+    managed_by: str | None = Field(
+        default=None,
+        description="The Kubernetes Store object that owns this store (`Store "
+        "<namespace>/<name>`), when it was made from one: it is changed only through that "
+        "object, and the API answers 409 to changes. Null for stores made through the API.",
+    )
     rollout_id: str | None = Field(
         default=None,
         description="The rollout (`GET /api/v1/rollouts/{id}`) that changed this store's "
@@ -246,6 +252,7 @@ class StorePublic(BaseModel):
             labels=dict(store.spec.labels),
             engine_version=store.spec.engine_version,
             running_engine_version=store.running_engine_version,
+            managed_by=store.managed_by,
             namespace=store.namespace,
             phase=store.phase,
             conditions=[ConditionPublic.from_domain(c) for c in store.conditions],

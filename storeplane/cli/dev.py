@@ -48,7 +48,7 @@ def dev(
 ) -> None:
     """Run everything locally: SQLite + the built-in Kubernetes simulator + API + reconciler + dashboard."""
     from storeplane.cluster import connect
-    from storeplane.runtime import bind, run
+    from storeplane.runtime import STORE_CRD, bind, run
     from storeplane.sim.kubeconfig import write_kubeconfig
     from storeplane.sim.runner import SimulatorConfig, start_in_thread
 
@@ -115,6 +115,7 @@ def dev(
                 on_started=started,
                 token_file=token_file,
                 store_ingress=sim.ingress_url,
+                store_crd=STORE_CRD,
             )
         )
     finally:

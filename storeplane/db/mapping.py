@@ -68,6 +68,8 @@ def store_to_row(store: Store) -> dict[str, Any]:
         "plan": store.spec.plan.value,
         "labels": dict(store.spec.labels),
         "rollout_id": store.rollout_id,
+        "managed_by": store.managed_by,
+        "managed_uid": store.managed_uid,
         "generation": store.generation,
         "observed_generation": store.observed_generation,
         "phase": store.phase.value,
@@ -121,6 +123,8 @@ def store_from_row(row: RowMapping) -> Store:
         deleted_at=row["deleted_at"],
         revision=row["revision"],
         owner_id=row["owner_id"],
+        managed_by=row["managed_by"],
+        managed_uid=row["managed_uid"],
         workload_runtime=(
             WorkloadRuntime(row["workload_runtime"]) if row["workload_runtime"] else None
         ),

@@ -124,6 +124,12 @@ class SqlStoreRepository:
                     replayed = _replay(connection, idempotency)
                     if replayed is not None:
                         return replayed
+                if store.managed_uid is not None:
+                    made = connection.execute(
+                        select(stores).where(StoreRow.managed_uid == store.managed_uid)
+                    ).first()
+                    if made is not None:
+                        return store_from_row(made._mapping)
                 if owner_limit is not None and store.owner_id is not None:
                     live = connection.execute(
                         select(func.count())
@@ -145,10 +151,22 @@ class SqlStoreRepository:
                         )
                     )
         except IntegrityError as exc:
+            if store.managed_uid is not None:
+                # The object's store exists already (a create retried after a crash or by a
+                # second replica): it is the answer, as a replayed idempotency key is.
+                existing = self.by_managed_uid(store.managed_uid)
+                if existing is not None:
+                    return existing
             if _is_name_conflict(exc):
                 raise NameTakenError(store.name) from exc
             raise
         return store
+
+    def by_managed_uid(self, uid: str) -> Store | None:
+        """The store made from the Store object with this uid, or None."""
+        with self.engine.connect() as connection:
+            row = connection.execute(select(stores).where(StoreRow.managed_uid == uid)).first()
+        return store_from_row(row._mapping) if row is not None else None
 
     def get(self, store_id: str) -> Store:
         with self.engine.connect() as connection:

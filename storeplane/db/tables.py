@@ -32,6 +32,7 @@ from sqlalchemy.types import TypeDecorator
 # The partial unique index that keeps names unique among live stores; NameTakenError is
 # raised when an insert trips it (see repository._is_name_conflict).
 LIVE_NAME_INDEX = "uq_stores_live_name"
+MANAGED_UID_INDEX = "uq_stores_managed_uid"
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -114,6 +115,10 @@ class StoreRow(Base):
     # (NULL until the store first became Ready).
     engine_version: Mapped[str] = mapped_column(String(64))
     running_engine_version: Mapped[str | None] = mapped_column(String(64))
+    # The Store object that owns the store (``Store ns/name``) and its uid (unique: one
+    # store per object, whatever the retries); NULL for stores made through the API.
+    managed_by: Mapped[str | None] = mapped_column(String(320))
+    managed_uid: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (
         Index(
@@ -127,6 +132,7 @@ class StoreRow(Base):
         Index("ix_stores_phase_created_at_id", "phase", "created_at", "id"),
         Index("ix_stores_next_reconcile_at", "next_reconcile_at"),
         Index("ix_stores_owner_id_created_at_id", "owner_id", "created_at", "id"),
+        Index(MANAGED_UID_INDEX, "managed_uid", unique=True),
     )
 
 

@@ -56,6 +56,18 @@ class InvalidTransitionError(InvalidRequestError):
     """The request is well formed but the store's current phase does not allow it."""
 
 
+class ManagedByObjectError(InvalidTransitionError):
+    """A change through the API of a store that a Kubernetes Store object owns (409)."""
+
+    def __init__(self, store_id: str, managed_by: str) -> None:
+        self.managed_by = managed_by
+        super().__init__(
+            f"store {store_id} is managed by the Kubernetes object {managed_by}: change it "
+            "there (edit its manifest and kubectl apply it, or commit it to the repository "
+            "your GitOps tool applies), not through the API"
+        )
+
+
 class StoreNotFoundError(StoreplaneError):
     def __init__(self, store_id: str) -> None:
         super().__init__(f'store "{store_id}" not found')

@@ -6,7 +6,7 @@ types, so the reconciler can be read and tested without knowing which adapter si
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -17,6 +17,7 @@ from storeplane.domain.events import Event
 from storeplane.domain.fleet import FleetEvent, FleetSummary
 from storeplane.domain.objects import StoreObject
 from storeplane.domain.store import Phase, Store
+from storeplane.domain.store_objects import StoreKubeObject
 from storeplane.domain.users import ApiToken, IdempotencyKey, User
 
 Manifest = dict[str, Any]
@@ -49,6 +50,10 @@ class StoreRepository(Protocol):
         raises IdempotencyKeyReusedError; with ``owner_limit``, raise StoreLimitError if the
         owner already has that many live stores. Concurrent creates for one owner are
         serialised, so they can never overshoot the limit together."""
+        ...
+
+    def by_managed_uid(self, uid: str) -> Store | None:
+        """The store made from the Store object with this uid (live or Deleted), or None."""
         ...
 
     def get(self, store_id: str) -> Store:
@@ -440,4 +445,34 @@ class StepJournal(Protocol):
 
     def pending_stores(self) -> list[str]:
         """Stores with intents not yet completed (looked at when a process starts)."""
+        ...
+
+
+class StoreObjectPort(Protocol):
+    """The Store custom resources of the cluster (storeplane/cluster/store_objects.py): what
+    the store-object watcher (services/store_objects.py) reads and writes."""
+
+    async def installed(self) -> bool:
+        """True when the cluster serves the Store CRD (``stores.storeplane.dev``)."""
+        ...
+
+    async def list_objects(self) -> tuple[list[StoreKubeObject], str]:
+        """Every Store object (all namespaces) and the list's resourceVersion."""
+        ...
+
+    def watch(self, resource_version: str) -> AsyncIterator[tuple[str, StoreKubeObject]]:
+        """ADDED/MODIFIED/DELETED events after ``resource_version``; ends or raises when
+        the watch breaks (the caller lists again)."""
+        ...
+
+    async def write_status(
+        self, obj: StoreKubeObject, status: Mapping[str, Any]
+    ) -> StoreKubeObject:
+        """Replace the object's status (the status subresource); the object as written."""
+        ...
+
+    async def set_finalizer(self, obj: StoreKubeObject, present: bool) -> StoreKubeObject | None:
+        """Add or remove ``storeplane.dev/teardown``, guarded by the object's
+        resourceVersion (a changed object is read again first); the object as written, or
+        None once it is gone."""
         ...

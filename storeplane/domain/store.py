@@ -166,6 +166,12 @@ class Store:
     # it); None until the store first became Ready. Differs from spec.engine_version while an
     # upgrade is under way (or failed): the store then still serves this version.
     running_engine_version: str | None = None
+    # The Kubernetes Store object that owns this store (``Store default/my-shop``), when it
+    # was made from one (see domain/store_objects.py): it is changed only through that
+    # object, and the API refuses changes with a 409 naming it. ``managed_uid`` is the
+    # object's uid: one store per object, even if its creation is retried after a crash.
+    managed_by: str | None = None
+    managed_uid: str | None = None
 
     @property
     def name(self) -> str:

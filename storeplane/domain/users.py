@@ -45,6 +45,10 @@ class User:
     # How many live (not yet Deleted) stores this user may own; None means the default for
     # its role (members: the server setting; admins: no limit).
     max_live_stores: int | None = None
+    # Set when the user acts through a Kubernetes Store object (``Store default/my-shop``):
+    # the store watcher acts as its user with this set, and then ``name`` says who acted
+    # (the object and its field manager). Only this door may change a store it owns.
+    via_object: str | None = None
 
     @property
     def is_admin(self) -> bool:

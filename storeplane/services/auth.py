@@ -19,7 +19,12 @@ import string
 from datetime import UTC, datetime
 from pathlib import Path
 
-from storeplane.domain.errors import AuthenticationError, TokenNotFoundError, UserNotFoundError
+from storeplane.domain.errors import (
+    AuthenticationError,
+    TokenNotFoundError,
+    UserExistsError,
+    UserNotFoundError,
+)
 from storeplane.domain.ports import UserRepository
 from storeplane.domain.users import ApiToken, Role, User, validate_user_name
 
@@ -61,6 +66,20 @@ def create_user(
         max_live_stores=max_live_stores,
     )
     return repo.create_user(user)
+
+
+def ensure_user(
+    repo: UserRepository, name: str, role: Role = Role.MEMBER, *, max_live_stores: int | None = None
+) -> User:
+    """The user called ``name``, made when missing (the Store-object door's user)."""
+    try:
+        return repo.user_by_name(name)
+    except UserNotFoundError:
+        pass
+    try:
+        return create_user(repo, name, role, max_live_stores=max_live_stores)
+    except UserExistsError:  # another replica made it meanwhile
+        return repo.user_by_name(name)
 
 
 def issue_token(

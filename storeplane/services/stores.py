@@ -18,7 +18,11 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from storeplane.domain.conditions import Reason
-from storeplane.domain.errors import InvalidTransitionError, StoreNotFoundError
+from storeplane.domain.errors import (
+    InvalidTransitionError,
+    ManagedByObjectError,
+    StoreNotFoundError,
+)
 from storeplane.domain.events import Event
 from storeplane.domain.labels import validate_labels
 from storeplane.domain.plans import PlanName
@@ -74,10 +78,13 @@ def create_store(
     user: User,
     *,
     idempotency_key: str | None = None,
+    object_uid: str | None = None,
     now: datetime | None = None,
 ) -> Store:
     """Record a new store owned by ``user`` (Pending, due for reconcile now) and its
-    ``Created`` event.
+    ``Created`` event. A user acting through a Store object (``user.via_object``) makes a
+    store that object owns; ``object_uid`` (its uid) makes the create idempotent: a second
+    create for the same object returns the first store.
 
     Raises NameTakenError if a live store already has the name, StoreLimitError if the user
     already owns as many live stores as allowed. With ``idempotency_key``, the same key and
@@ -96,6 +103,8 @@ def create_store(
         deadline=settings.provision_deadline,
         owner_id=user.id,
     )
+    if user.via_object is not None:
+        store = replace(store, managed_by=user.via_object, managed_uid=object_uid)
     event = Event.normal(
         store.id,
         Reason.CREATED,
@@ -379,6 +388,9 @@ def _write_intent(
     """Apply ``change`` to a fresh read and save it, re-reading on a concurrent change."""
     for _ in range(INTENT_ATTEMPTS):
         store = get_store(repo, store_id, user)
+        # The one door check: a store a Store object owns changes only through that object.
+        if store.managed_by is not None and user.via_object != store.managed_by:
+            raise ManagedByObjectError(store.id, store.managed_by)
         changed, event = change(store, now or _utcnow())
         if event is None:
             return store

@@ -53,7 +53,7 @@ class TestCreate:
             "last_error", "workload_runtime", "labels", "rollout_id",
             "suspended", "suspended_at", "domains",
             "engine_version",
-            "running_engine_version",
+            "running_engine_version", "managed_by",
         }  # fmt: skip
         assert body["name"] == "acme-shop"
         assert (body["engine"], body["plan"], body["phase"]) == ("woocommerce", "large", "Pending")
@@ -64,6 +64,7 @@ class TestCreate:
         assert body["workload_runtime"] is None  # not known until the store first answers
         # No version asked for: the catalogue's default; none runs until the store converged.
         assert (body["engine_version"], body["running_engine_version"]) == ("6", None)
+        assert body["managed_by"] is None  # made through the API, not by a Store object
         assert body["created_at"].endswith("Z") or body["created_at"].endswith("+00:00")
         assert [c["type"] for c in body["conditions"]] == [
             "NamespaceReady", "PoliciesApplied", "WorkloadsApplied", "WorkloadsReady",

@@ -76,6 +76,11 @@ def _expected_rules() -> dict[tuple[str, str], set[str]]:
     expected[("", "services/proxy")] = {"get"}  # the StoreReachable health check
     expected[("", "pods/log")] = {"get"}  # a store's logs for its owner
     expected[("", "events")] = {"create"}  # step outcomes as Kubernetes Events
+    # Store objects (storeObjects.enabled, the default): the CRD's presence, the objects,
+    # their finalizer and status (storeplane/cluster/store_objects.py).
+    expected[("apiextensions.k8s.io", "customresourcedefinitions")] = {"get"}
+    expected[("storeplane.dev", "stores")] = {"get", "list", "watch", "patch"}
+    expected[("storeplane.dev", "stores/status")] = {"patch"}
     return expected
 
 

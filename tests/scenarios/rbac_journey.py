@@ -62,9 +62,12 @@ RESIDUE_URLS = [
 
 async def platform_rbac(helm_bin: str | None = None) -> list[dict[str, Any]]:
     """The ServiceAccount and RBAC objects ``helm template charts/platform`` renders."""
+    # Without the Store-object rules: this journey drives stores through the API, and
+    # tests/scenarios/test_rbac_least_privilege.py proves each rule it renders is needed.
     rendered = await render_chart(
-        chart_path("platform"), RELEASE, PLATFORM_NAMESPACE, {}, helm_bin=helm_bin
-    )
+        chart_path("platform"), RELEASE, PLATFORM_NAMESPACE,
+        {"storeObjects": {"enabled": False}}, helm_bin=helm_bin,
+    )  # fmt: skip
     return [o for o in rendered if o["kind"] in RBAC_KINDS]
 
 
