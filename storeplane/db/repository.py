@@ -58,6 +58,7 @@ from storeplane.db.mapping import (
     store_from_row,
     store_to_row,
 )
+from storeplane.db.rowcache import StoreRowReader
 from storeplane.db.tables import (
     LIVE_NAME_INDEX,
     IdempotencyKeyRow,
@@ -91,6 +92,10 @@ class SqlStoreRepository:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        # The read path (get, list_page) maps each distinct row once; see rowcache.py.
+        self.reader = StoreRowReader()
+        # Built once: coercing the 20-odd columns of a select costs more than running it.
+        self._select_raw = select(*self.reader.columns)
 
     # -- health ---------------------------------------------------------------------------
 
@@ -170,10 +175,10 @@ class SqlStoreRepository:
 
     def get(self, store_id: str) -> Store:
         with self.engine.connect() as connection:
-            row = connection.execute(select(stores).where(StoreRow.id == store_id)).one_or_none()
+            row = connection.execute(self._select_raw.where(StoreRow.id == store_id)).one_or_none()
         if row is None:
             raise StoreNotFoundError(store_id)
-        return store_from_row(row._mapping)
+        return self.reader.stores([row], self.engine.dialect)[0]
 
     def list_page(
         self,
@@ -186,7 +191,9 @@ class SqlStoreRepository:
         include_deleted: bool = False,
         labels: Mapping[str, str] | None = None,
     ) -> StorePage:
-        """Stores newest first (``created_at`` descending, then ``id``), ``limit`` at a time.
+        """Stores newest first (``created_at`` descending, then ``id`` descending: both the
+        same direction, so every ``(..., created_at, id)`` index is read backwards instead of
+        the whole table being sorted per page), ``limit`` at a time.
 
         Without ``phase`` the listing shows live stores only, or every store with
         ``include_deleted``; ask for ``phase=Deleted`` to see only tombstones. ``query`` matches a case-insensitive substring of the name. ``count`` is
@@ -218,7 +225,7 @@ class SqlStoreRepository:
             page_filters.append(
                 or_(
                     StoreRow.created_at < created_at,
-                    and_(StoreRow.created_at == created_at, StoreRow.id > store_id),
+                    and_(StoreRow.created_at == created_at, StoreRow.id < store_id),
                 )
             )
         with self.engine.connect() as connection:
@@ -226,12 +233,11 @@ class SqlStoreRepository:
                 select(func.count()).select_from(StoreRow).where(*filters)
             ).scalar_one()
             rows = connection.execute(
-                select(stores)
-                .where(*page_filters)
-                .order_by(StoreRow.created_at.desc(), StoreRow.id.asc())
+                self._select_raw.where(*page_filters)
+                .order_by(StoreRow.created_at.desc(), StoreRow.id.desc())
                 .limit(limit + 1)
             ).all()
-        items = [store_from_row(r._mapping) for r in rows[:limit]]
+        items = self.reader.stores(rows[:limit], self.engine.dialect)
         next_cursor = None
         if len(rows) > limit:
             last = items[-1]

@@ -378,3 +378,28 @@ class TestReadAndChange:
             api.client.post(f"/api/v1/stores/{store['id']}/retry"), 409, "it is deleted", None
         )
         assert len(api.client.get(f"/api/v1/stores/{store['id']}/events").json()["items"]) == 2
+
+
+class TestReadPathBytes:
+    """GET one and a page answer the bytes of ``StorePublic`` (fastjson.py), cached per
+    unchanged store, and a change shows on the very next read."""
+
+    def test_get_and_list_answer_exactly_the_store_public_shape(self, api: Api) -> None:
+        from storeplane.api.schemas import StorePublic
+
+        created = api.create("bytes-shop")
+        store = api.repo.get(str(created["id"]))
+        expected = StorePublic.from_domain(store).model_dump(mode="json")
+        one = api.client.get(f"/api/v1/stores/{store.id}")
+        assert one.headers["content-type"] == "application/json"
+        assert one.json() == expected
+        page = api.client.get("/api/v1/stores").json()
+        assert page == {"items": [expected], "count": 1, "next_cursor": None}
+
+    def test_a_change_is_seen_on_the_next_read(self, api: Api) -> None:
+        created = api.create("changing-shop")
+        url = f"/api/v1/stores/{created['id']}"
+        assert api.client.get(url).json()["plan"] == "small"
+        assert api.client.patch(url, json={"plan": "medium"}).status_code == 200
+        assert api.client.get(url).json()["plan"] == "medium"
+        assert api.client.get("/api/v1/stores").json()["items"][0]["plan"] == "medium"

@@ -94,7 +94,8 @@ class TestCreateAndGet:
 
 class TestListPage:
     def test_pages_walk_every_store_newest_first_once(self, repo: SqlStoreRepository) -> None:
-        # Pairs of stores share a creation time, so the id breaks ties.
+        # Pairs of stores share a creation time, so the id breaks ties (descending too: one
+        # direction lets the (created_at, id) index be read backwards, no sort per page).
         stores = [make_store(f"shop-{i:02d}", now=T0 + timedelta(seconds=i // 2)) for i in range(7)]
         for store in stores:
             repo.create(store, [])
@@ -107,8 +108,7 @@ class TestListPage:
             cursor = page.next_cursor
             if cursor is None:
                 break
-        expected = sorted(stores, key=lambda s: s.id)
-        expected = sorted(expected, key=lambda s: s.created_at, reverse=True)
+        expected = sorted(stores, key=lambda s: (s.created_at, s.id), reverse=True)
         assert seen == [s.id for s in expected]
 
     @pytest.mark.parametrize(
