@@ -8,7 +8,9 @@ way ``storeplane serve --api-processes N`` runs them.
 
 from __future__ import annotations
 
+import ctypes
 import os
+import signal
 import sys
 
 import uvicorn
@@ -37,6 +39,8 @@ if __name__ == "__main__":
     for _ in range(processes - 1):
         pid = os.fork()
         if pid == 0:
+            # Die with the parent (uvicorn re-raises SIGTERM, so its finally may never run).
+            ctypes.CDLL("libc.so.6").prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
             serve(url, bound.sock.fileno())
             os._exit(0)
         children.append(pid)

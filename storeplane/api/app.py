@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
@@ -114,6 +115,8 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # Sync routes and the token lookups run in AnyIO's thread pool; see Settings.api_threads.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.api_threads
         try:
             yield
         finally:

@@ -107,7 +107,9 @@ def authenticate_request(request: Request) -> User:
     try:
         if users is None:
             raise AuthenticationError("this server has no user database", reason="invalid")
-        user = auth.authenticate(users, request.headers.get("authorization"))
+        user = auth.cached_user(users, request.headers.get("authorization")) or auth.authenticate(
+            users, request.headers.get("authorization")
+        )
     except AuthenticationError:
         anonymous: RateLimiter = request.app.state.anonymous_rate_limiter
         host = request.client.host if request.client else None
@@ -115,6 +117,24 @@ def authenticate_request(request: Request) -> User:
         if wait > 0:
             raise RateLimitedError(wait, caller="this address without a valid API token") from None
         raise
+    limiter: RateLimiter = request.app.state.rate_limiter
+    wait = limiter.acquire(user.id)
+    if wait > 0:
+        raise RateLimitedError(wait)
+    request.scope[_USER_KEY] = user
+    return user
+
+
+def authenticate_cached(request: Request) -> User | None:
+    """:func:`authenticate_request` without I/O, when the token is in the user repository's
+    cache (``storeplane.db.authcache``): ``ApiRoute`` calls it on the event loop and saves a
+    thread-pool trip. None means "call ``authenticate_request``"."""
+    users: UserRepository | None = request.app.state.users
+    if users is None:
+        return None
+    user = auth.cached_user(users, request.headers.get("authorization"))
+    if user is None:
+        return None
     limiter: RateLimiter = request.app.state.rate_limiter
     wait = limiter.acquire(user.id)
     if wait > 0:

@@ -34,7 +34,7 @@ from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
 from storeplane.api.body import parse_json
-from storeplane.api.deps import authenticate_request, current_user
+from storeplane.api.deps import authenticate_cached, authenticate_request, current_user
 from storeplane.api.errors import DuplicateHeaderError
 
 # Headers whose second copy would change the meaning of the request.
@@ -69,8 +69,10 @@ class ApiRoute(APIRoute):
         async def handle(request: Request) -> Response:
             if needs_user:
                 _refuse_repeated_headers(request.scope["headers"])
-                # Sync like the rest of the database code: off the event loop.
-                await run_in_threadpool(authenticate_request, request)
+                # A cached token needs no I/O (db/authcache.py); anything else is a database
+                # lookup, sync like the rest of the database code: off the event loop.
+                if authenticate_cached(request) is None:
+                    await run_in_threadpool(authenticate_request, request)
             return await handler(ApiRequest(request.scope, request.receive))
 
         return handle

@@ -80,7 +80,19 @@ def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
         mode = connection.get_execution_options().get(SQLITE_BEGIN_OPTION, "DEFERRED")
-        connection.exec_driver_sql(f"BEGIN {mode}")
+        if mode != "NONE":  # read_connection: each statement is its own snapshot
+            connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+@contextmanager
+def read_connection(engine: Engine) -> Iterator[Connection]:
+    """A connection for the API's hot reads (a store, a page, a token): on SQLite no
+    ``BEGIN`` is sent, so each statement runs in its own snapshot (WAL readers never wait for
+    writers) and the extra round of ``BEGIN`` costs nothing; a page's count and its rows may
+    then see two consecutive states, which a paging client cannot tell from a change between
+    two pages. Elsewhere, a plain connection."""
+    with engine.connect() as connection:
+        yield connection.execution_options(**{SQLITE_BEGIN_OPTION: "NONE"})
 
 
 @contextmanager

@@ -49,7 +49,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 
-from storeplane.db.engine import write_transaction
+from storeplane.db.engine import read_connection, write_transaction
 from storeplane.db.mapping import (
     INTENT_COLUMNS,
     STATUS_COLUMNS,
@@ -174,7 +174,7 @@ class SqlStoreRepository:
         return store_from_row(row._mapping) if row is not None else None
 
     def get(self, store_id: str) -> Store:
-        with self.engine.connect() as connection:
+        with read_connection(self.engine) as connection:
             row = connection.execute(self._select_raw.where(StoreRow.id == store_id)).one_or_none()
         if row is None:
             raise StoreNotFoundError(store_id)
@@ -228,7 +228,7 @@ class SqlStoreRepository:
                     and_(StoreRow.created_at == created_at, StoreRow.id < store_id),
                 )
             )
-        with self.engine.connect() as connection:
+        with read_connection(self.engine) as connection:
             count = connection.execute(
                 select(func.count()).select_from(StoreRow).where(*filters)
             ).scalar_one()

@@ -12,7 +12,8 @@ from datetime import datetime
 from sqlalchemy import Engine, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from storeplane.db.engine import write_transaction
+from storeplane.db.authcache import AuthCache
+from storeplane.db.engine import read_connection, write_transaction
 from storeplane.db.mapping import token_from_row, token_to_row, user_from_row, user_to_row
 from storeplane.db.tables import ApiTokenRow, UserRow, api_tokens, users
 from storeplane.domain.errors import TokenNotFoundError, UserExistsError, UserNotFoundError
@@ -25,6 +26,8 @@ _BOOTSTRAP_LOCK_ID = 0x5703E91B
 class SqlUserRepository:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        # SQLite files only: token -> user while nothing committed since (authcache.py).
+        self.auth_cache = AuthCache.for_engine(engine)
 
     def create_user(self, user: User) -> User:
         try:
@@ -97,8 +100,23 @@ class SqlUserRepository:
             ).one_or_none()
         return None if row is None else token_from_row(row._mapping)
 
+    def cached_user(self, token_hash: str) -> User | None:
+        """The user of ``token_hash`` if the cache can say so without the database (nothing
+        committed since it was looked up); None means: call ``authenticate``."""
+        return self.auth_cache.get(token_hash) if self.auth_cache is not None else None
+
     def authenticate(self, token_hash: str) -> User | None:
-        with self.engine.connect() as connection:
+        cache = self.auth_cache
+        if cache is None:
+            return self._authenticate(token_hash)
+        version = cache.version()  # before the query: a commit after it drops the entry
+        user = cache.get(token_hash) or self._authenticate(token_hash)
+        if user is not None:
+            cache.put(token_hash, user, version)
+        return user
+
+    def _authenticate(self, token_hash: str) -> User | None:
+        with read_connection(self.engine) as connection:
             row = connection.execute(
                 select(users)
                 .join(api_tokens, ApiTokenRow.user_id == UserRow.id)

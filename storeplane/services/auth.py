@@ -120,7 +120,8 @@ def authenticate(repo: UserRepository, authorization: str | None) -> User:
     """The user behind an ``Authorization: Bearer <token>`` header value.
 
     Raises AuthenticationError (reason ``missing`` without a bearer token, ``invalid`` for an
-    unknown or revoked one). Every call reads the database, so a revoked token fails at once.
+    unknown or revoked one). A revoked token fails at once: the lookup reads the database, or
+    a cache that any commit, from any process, invalidates (``storeplane.db.authcache``).
     """
     if not authorization:
         raise AuthenticationError(
@@ -142,6 +143,21 @@ def authenticate(repo: UserRepository, authorization: str | None) -> User:
             "(storeplane tokens create USER)",
             reason="invalid",
         )
+    return user
+
+
+def cached_user(repo: UserRepository, authorization: str | None) -> User | None:
+    """The user behind ``authorization`` when the repository can tell without any I/O (a
+    cache that a commit anywhere invalidates, see ``storeplane.db.authcache``); None means
+    "call :func:`authenticate`", never "refused". Cheap enough for the API's event loop."""
+    lookup = getattr(repo, "cached_user", None)
+    if lookup is None or not authorization:
+        return None
+    scheme, _, value = authorization.partition(" ")
+    value = value.strip()
+    if scheme.lower() != "bearer" or not value.startswith(TOKEN_PREFIX):
+        return None
+    user: User | None = lookup(hash_token(value))
     return user
 
 
