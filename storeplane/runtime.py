@@ -27,6 +27,7 @@ from storeplane.cluster.store_objects import StoreObjects, install_crd
 from storeplane.cluster.watch import ClusterWatcher
 from storeplane.db import (
     SqlCheckRepository,
+    SqlRolloutRepository,
     SqlStoreRepository,
     SqlUserRepository,
     create_engine_for,
@@ -44,6 +45,7 @@ from storeplane.reconciler.context import ReconcileContext, Timing
 from storeplane.reconciler.inventory import StoreInventory
 from storeplane.reconciler.loop import ReconcileLoop
 from storeplane.reconciler.manifests import PlatformConfig
+from storeplane.reconciler.rollouts import RolloutDriver
 from storeplane.render.cache import RenderCache
 from storeplane.render.charts import CHARTS_DIR
 from storeplane.services import auth
@@ -159,9 +161,25 @@ async def run(
     checks = SqlCheckRepository(engine)
     check_runner = CheckRunner(checks, repo, ctx, owner=owner, lease=settings.lease)
 
+    # Rollouts are driven here too, each by one replica at a time (reconciler/rollouts.py);
+    # their store moves wake the loop and the check runner like an API write does.
+    rollout_driver = RolloutDriver(
+        SqlRolloutRepository(engine),
+        repo,
+        checks,
+        settings,
+        owner=owner,
+        clock=ctx.clock,
+        lease=settings.lease,
+        # It polls its stores' states as the reconciler polls workloads, at the same pace.
+        tick=settings.poll_seconds,
+        on_change=lambda store_id: on_change(store_id),
+    )
+
     def on_change(store_id: str) -> None:
         loop.wake(store_id)
         check_runner.wake(store_id)
+        rollout_driver.wake(store_id)
 
     store_objects = None
     if settings.watch_store_objects:
@@ -199,6 +217,7 @@ async def run(
         if store_objects is not None
         else None
     )
+    rolling = asyncio.create_task(rollout_driver.run(stop), name="rollouts")
     serving = asyncio.create_task(server.serve(sockets=[bound.sock]), name="api")
     while not server.started and not serving.done():
         await asyncio.sleep(0.02)
@@ -212,6 +231,7 @@ async def run(
         await checking
         if objects_task is not None:
             await objects_task
+        await rolling
         await watching
         await cluster.close()
         engine.dispose()

@@ -31,6 +31,7 @@ from storeplane.api.routes import checks as check_routes
 from storeplane.api.routes import fleet as fleet_routes
 from storeplane.api.routes import logs as log_routes
 from storeplane.api.routes import objects as object_routes
+from storeplane.api.routes import rollouts as rollout_routes
 from storeplane.api.routes import stream as stream_routes
 from storeplane.api.routing import ApiRoute
 from storeplane.api.timing import RequestTimingMiddleware
@@ -108,6 +109,11 @@ def create_app(
         checks = SqlCheckRepository(repo.engine)
     if fleet is None and isinstance(repo, SqlStoreRepository) and hasattr(repo, "engine"):
         fleet = SqlFleetReader(repo.engine)
+    rollout_repo = None
+    if isinstance(repo, SqlStoreRepository) and hasattr(repo, "engine"):
+        from storeplane.db import SqlRolloutRepository
+
+        rollout_repo = SqlRolloutRepository(repo.engine)
 
     change_feed = (
         ChangeFeed(fleet, interval=settings.stream_poll_seconds) if fleet is not None else None
@@ -143,6 +149,7 @@ def create_app(
     app.state.checks = checks
     app.state.fleet = fleet
     app.state.change_feed = change_feed
+    app.state.rollouts = rollout_repo
     app.state.pod_logs = pod_logs
     app.state.store_objects = store_objects
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
@@ -166,6 +173,7 @@ def create_app(
         stream_routes.router,
         accounts.users_router,
         accounts.tokens_router,
+        rollout_routes.router,
         catalog.router,
         health.router,
         metrics.router,

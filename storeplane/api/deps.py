@@ -21,6 +21,7 @@ from storeplane.domain.ports import (
     CheckRepository,
     FleetReader,
     PodLogsPort,
+    RolloutRepository,
     StoreObjectsPort,
     StoreRepository,
     UserRepository,
@@ -72,6 +73,13 @@ def get_users(request: Request) -> UserRepository:
     if users is None:
         raise FeatureUnavailableError("this server keeps no users (no SQL database)")
     return users
+
+
+def get_rollouts(request: Request) -> RolloutRepository:
+    rollouts: RolloutRepository | None = request.app.state.rollouts
+    if rollouts is None:
+        raise FeatureUnavailableError("this server keeps no rollouts (no SQL database)")
+    return rollouts
 
 
 def get_pod_logs(request: Request) -> PodLogsPort | None:
@@ -174,6 +182,7 @@ def get_notifier(request: Request) -> Callable[[str], None]:
 
 RepositoryDep = Annotated[StoreRepository, Depends(get_repository)]
 ChecksDep = Annotated[CheckRepository, Depends(get_checks)]
+RolloutsDep = Annotated[RolloutRepository, Depends(get_rollouts)]
 FleetDep = Annotated[FleetReader | None, Depends(get_fleet)]
 ChangeFeedDep = Annotated[ChangeFeed, Depends(get_change_feed)]
 UsersDep = Annotated[UserRepository, Depends(get_users)]

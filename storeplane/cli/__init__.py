@@ -11,6 +11,7 @@ import typer
 
 from storeplane.cli.db import db_app
 from storeplane.cli.dev import dev
+from storeplane.cli.rollouts import rollouts_app
 from storeplane.cli.serve import serve
 from storeplane.cli.sim import sim
 from storeplane.cli.stores import stores_app
@@ -25,6 +26,7 @@ app.command()(dev)
 app.command()(serve)
 app.command()(sim)
 app.add_typer(stores_app, name="stores")
+app.add_typer(rollouts_app, name="rollouts")
 app.add_typer(users_app, name="users")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(db_app, name="db")

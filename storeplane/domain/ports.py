@@ -16,6 +16,7 @@ from storeplane.domain.checks import SmokeCheck
 from storeplane.domain.events import Event
 from storeplane.domain.fleet import FleetEvent, FleetSummary
 from storeplane.domain.objects import StoreObject
+from storeplane.domain.rollouts import Rollout
 from storeplane.domain.store import Phase, Store
 from storeplane.domain.store_objects import StoreKubeObject
 from storeplane.domain.users import ApiToken, IdempotencyKey, User
@@ -103,6 +104,35 @@ class StoreRepository(Protocol):
         ...
 
     def release(self, store_id: str, *, owner: str) -> None: ...
+
+
+class RolloutRepository(Protocol):
+    """Rollouts and their members (see :mod:`storeplane.domain.rollouts`). Each call is one
+    transaction."""
+
+    def create(self, rollout: Rollout) -> Rollout:
+        """Insert it; InvalidTransitionError naming the stores another active rollout holds."""
+        ...
+
+    def get(self, rollout_id: str) -> Rollout:
+        """Raise RolloutNotFoundError when there is no such rollout."""
+        ...
+
+    def list_recent(self, *, limit: int = 50) -> list[Rollout]:
+        """Newest first."""
+        ...
+
+    def save(self, rollout: Rollout, *, owner: str | None = None) -> Rollout | None:
+        """Write it if its revision is current (and ``owner`` holds the lease, when given);
+        the saved value, or None when someone saved first. An ended rollout frees its
+        stores' ``rollout_id``."""
+        ...
+
+    def claim(self, *, owner: str, now: datetime, lease: timedelta, limit: int) -> list[str]:
+        """Lease active rollouts no one else holds (renewing ours); their ids."""
+        ...
+
+    def release(self, rollout_id: str, *, owner: str) -> None: ...
 
 
 class CheckRepository(Protocol):

@@ -405,8 +405,11 @@ HALTED = "RolloutHalted"
 
 
 def step(rollout: Rollout, observed: Mapping[str, Observed], *, now: datetime) -> Step:
-    """The next move of ``rollout`` given its stores as ``observed`` now (a member missing
-    from ``observed`` is a store that no longer exists). The caller carries out ``actions``
+    """The next move of ``rollout`` given its stores as ``observed`` now. The caller observes
+    at least every member of the current wave and every member under way (a Pending member of
+    a later wave may be left out; an in-flight member missing is a store that no longer
+    exists). An UPGRADE of a store that cannot be upgraded any more (deleted meanwhile) is the
+    caller's to mark Failed with the error it got. The caller carries out ``actions``
     *before* saving the returned rollout (see the module docstring), and records ``notes``
     as store events."""
     if not rollout.is_active:
@@ -442,6 +445,8 @@ def step(rollout: Rollout, observed: Mapping[str, Observed], *, now: datetime) -
     def watch(m: Member) -> Member:
         """Follow a member whose upgrade may be under way."""
         o = observed.get(m.store_id)
+        if o is None and m.status == MemberStatus.PENDING:
+            return m  # a later wave: the driver does not look at it yet
         if o is None or not o.live:
             return finish(m, MemberStatus.FAILED, "the store was deleted during the rollout")
         if m.status == MemberStatus.PENDING:

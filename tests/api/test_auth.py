@@ -22,6 +22,7 @@ STORE = "{store_id}"
 CHECK = "check-nothere000"  # stands for {check_id}: a store's check nobody can find
 USER = "user-nothere000"  # stands for {user_id}
 TOKEN = "tok-nothere0000"  # stands for {token_id}
+ROLLOUT = "rollout-nothere0"  # stands for {rollout_id}
 
 # Every operation under /api/v1, with a body that would be accepted. The OpenAPI test below
 # fails if an operation is added without being listed here.
@@ -51,6 +52,12 @@ ENDPOINTS: list[tuple[str, str, dict[str, Any] | None]] = [
     ("GET", "/api/v1/tokens", None),
     ("POST", "/api/v1/tokens", {"user_id": USER}),
     ("DELETE", f"/api/v1/tokens/{TOKEN}", None),
+    ("POST", "/api/v1/rollouts", {"engine": "medusa", "to_version": "2.21.2"}),
+    ("GET", "/api/v1/rollouts", None),
+    ("GET", f"/api/v1/rollouts/{ROLLOUT}", None),
+    ("POST", f"/api/v1/rollouts/{ROLLOUT}/pause", None),
+    ("POST", f"/api/v1/rollouts/{ROLLOUT}/resume", None),
+    ("POST", f"/api/v1/rollouts/{ROLLOUT}/abort", None),
 ]
 STORE_ENDPOINTS = [e for e in ENDPOINTS if STORE in e[1]]
 IDS = [f"{method} {path}" for method, path, _ in ENDPOINTS]
@@ -78,7 +85,12 @@ def test_every_api_operation_is_covered_here(api: Api) -> None:
         if path.startswith("/api/")
         for method in ops
     }
-    placeholders = {CHECK: "{check_id}", USER: "{user_id}", TOKEN: "{token_id}"}
+    placeholders = {
+        CHECK: "{check_id}",
+        USER: "{user_id}",
+        TOKEN: "{token_id}",
+        ROLLOUT: "{rollout_id}",
+    }
 
     def generic(path: str) -> str:
         for literal, placeholder in placeholders.items():
