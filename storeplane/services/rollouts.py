@@ -136,6 +136,12 @@ def create_rollout(
         )
     blocked = []
     for store in sorted(selected, key=lambda s: s.name):
+        if store.managed_by is not None:
+            blocked.append(
+                f"{store.name} ({store.id}) is managed by {store.managed_by}: change its "
+                "engine_version there"
+            )
+            continue
         at = current_version(store)
         allowed = versions.allowed_moves(at)
         if request.to_version not in allowed:
