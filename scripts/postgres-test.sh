@@ -4,12 +4,15 @@
 #   scripts/postgres-test.sh start   start it (idempotent) and print its SQLAlchemy URL
 #   scripts/postgres-test.sh url     print the URL
 #   scripts/postgres-test.sh stop    stop it (the data directory is kept for a faster restart)
+#   scripts/postgres-test.sh crash   stop it the abrupt way (pg_ctl stop -m immediate: clients
+#                                    are cut off, no checkpoint), as in an outage; `start` again
 #   scripts/postgres-test.sh clean   stop it and delete the data directory
 #
 # Uses Debian's postgresql binaries (/usr/lib/postgresql/<version>/bin). initdb refuses to run
 # as root, so as root the server runs as the `postgres` OS user that the Debian package creates.
 # Authentication is `trust` on 127.0.0.1: this server is for tests only, and fsync is off.
-# Environment: STOREPLANE_PG_TEST_PORT (55432), STOREPLANE_PG_TEST_DIR (/tmp/storeplane-pg-test-<port>).
+# Environment: STOREPLANE_PG_TEST_PORT (55432), STOREPLANE_PG_TEST_DIR (/tmp/storeplane-pg-test-<port>),
+# STOREPLANE_PG_TEST_DURABLE (0; 1: commits survive `crash`).
 # The tests give each test its own schema inside the database, so one server serves a whole run.
 set -euo pipefail
 
@@ -18,6 +21,15 @@ DATA_DIR="${STOREPLANE_PG_TEST_DIR:-/tmp/storeplane-pg-test-${PORT}}"
 DB_USER="storeplane"
 DB_NAME="storeplane_test"
 URL="postgresql+psycopg://${DB_USER}@127.0.0.1:${PORT}/${DB_NAME}"
+
+# Fast and not crash-safe by default. STOREPLANE_PG_TEST_DURABLE=1 keeps every acknowledged
+# commit across a server crash (`crash` below; the OS stays up, so fsync may stay off): with
+# synchronous_commit=off an immediate stop loses the last commits it had acknowledged.
+if [[ "${STOREPLANE_PG_TEST_DURABLE:-0}" == "1" ]]; then
+    DURABILITY="-c fsync=off -c synchronous_commit=on"
+else
+    DURABILITY="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+fi
 
 log() { printf 'postgres-test: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -65,7 +77,7 @@ start() {
         fi
         log "starting on 127.0.0.1:${PORT}"
         if ! as_db_owner "${BIN}/pg_ctl" start -D "${DATA_DIR}" -l "${DATA_DIR}/server.log" -w -t 60 \
-            -o "-c listen_addresses=127.0.0.1 -p ${PORT} -c unix_socket_directories=${DATA_DIR} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" \
+            -o "-c listen_addresses=127.0.0.1 -p ${PORT} -c unix_socket_directories=${DATA_DIR} ${DURABILITY} -c max_connections=300" \
             >/dev/null; then
             tail -n 20 "${DATA_DIR}/server.log" >&2 || true
             die "PostgreSQL did not start (is port ${PORT} taken? set STOREPLANE_PG_TEST_PORT)"
@@ -84,10 +96,18 @@ stop() {
     fi
 }
 
+crash() {
+    if is_running; then
+        log "stopping immediately"
+        as_db_owner "${BIN}/pg_ctl" stop -D "${DATA_DIR}" -m immediate -w >/dev/null
+    fi
+}
+
 case "${1:-}" in
     start) start ;;
+    crash) crash ;;
     url) echo "${URL}" ;;
     stop) stop ;;
     clean) stop; rm -rf "${DATA_DIR}" ;;
-    *) die "usage: $0 start|url|stop|clean" ;;
+    *) die "usage: $0 start|url|stop|crash|clean" ;;
 esac

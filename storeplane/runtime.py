@@ -40,6 +40,7 @@ from storeplane.engines import exposure_from
 from storeplane.engines.base import image_repositories
 from storeplane.engines.catalogue import catalogue_from
 from storeplane.observability.metrics import StoreCollector, install_store_collector
+from storeplane.observability.outages import CLUSTER, DATABASE
 from storeplane.reconciler.checks import CheckRunner
 from storeplane.reconciler.context import ReconcileContext, Timing
 from storeplane.reconciler.inventory import StoreInventory
@@ -135,6 +136,8 @@ async def run(
     CRD in that file is applied to the cluster first (a real cluster gets it from the
     platform chart).
     """
+    for dependency in (DATABASE, CLUSTER):
+        dependency.report_every(settings.outage_log_every_seconds)
     migrate(settings.sqlalchemy_url)
     if store_crd is not None:
         await install_crd(cluster.client, store_crd)

@@ -82,6 +82,12 @@ class Settings(BaseSettings):
         gt=0,
         description="Periodic re-check of a Ready store; watches catch changes sooner. Each costs one health check.",
     )
+    outage_log_every_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="While the database or the cluster stays unreachable, how often the log "
+        "says so again (one line; the first and the last line come at once).",
+    )
     poll_seconds: float = Field(
         default=1.0, gt=0, description="How soon to look again while waiting on the cluster."
     )

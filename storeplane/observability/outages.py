@@ -63,6 +63,10 @@ class Dependency:
         self._last_success: datetime | None = None
         DEPENDENCY_UP.labels(name).set(1)
 
+    def report_every(self, seconds: float) -> None:
+        """How often a lasting outage is logged again (``outage_log_every_seconds``)."""
+        self._still_every = seconds
+
     @property
     def available(self) -> bool:
         return not self._down

@@ -216,7 +216,7 @@ class ReconcileLoop:
             result = await asyncio.wait_for(reconcile_store(store, self._ctx), timeout=budget)
             await self._save(result.store, result.events)
         except TimeoutError:
-            log.warning("pass abandoned: 80%% of the lease ran out before it ended; nothing saved")
+            log.warning("pass abandoned: 80% of the lease ran out before it ended; nothing saved")
             RECONCILE_TOTAL.labels("timeout").inc()
         except Exception as exc:
             if _outage(exc):

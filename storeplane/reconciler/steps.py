@@ -36,6 +36,9 @@ recorded in the order they were begun. Without a journal (unit tests that call
 from __future__ import annotations
 
 import asyncio
+import os
+import random
+import signal
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -57,6 +60,11 @@ from storeplane.domain.ports import (
 from storeplane.domain.store import Store
 
 OBJECTS = "{objects}"  # placeholder in a step's message: the objects that took effect
+STEP_OBJECTS_NAMED = 100
+# Fault hook for tests/scenarios/test_outages.py only: with this environment variable set to p
+# (0..1), the process SIGKILLs itself with probability p after a step's writes and before it
+# records them - the worst moment, which the next pass must repair.
+KILL_AFTER_WRITE_ENV = "STOREPLANE_FAULT_SIGKILL_AFTER_WRITE"
 # managedFields times have whole seconds; allow that, and a second of clock skew.
 _SLACK = timedelta(seconds=1)
 SETTLED_NOTE = (
@@ -72,7 +80,8 @@ def describe(refs: Sequence[ObjectRef], limit: int = 8) -> str:
 
 
 def _event(intent: StepIntent, done: Sequence[ObjectRef], time: datetime, note: str = "") -> Event:
-    message = intent.message.replace(OBJECTS, describe(done)) + note
+    # The audit record names every object the step wrote (a chart has a few dozen at most).
+    message = intent.message.replace(OBJECTS, describe(done, limit=STEP_OBJECTS_NAMED)) + note
     return Event(
         intent.store_id,
         time,
@@ -133,6 +142,8 @@ class Step:
             # A write may have happened (or be in flight) whatever the error says: leave the
             # intent for the next pass, which asks the cluster what took effect.
             return
+        if self.done:
+            _maybe_die()
         event = _event(self.intent, self.done, self._steps.clock()) if self.done else None
         completed = await self._steps.complete(self.intent, event)
         self.events = [completed] if completed is not None else []
@@ -214,6 +225,12 @@ class PassSteps:
         if write.kind is WriteKind.DELETE:
             return live is None or bool(live.get("metadata", {}).get("deletionTimestamp"))
         return live is not None and written_since(live, since - _SLACK)
+
+
+def _maybe_die() -> None:
+    chance = float(os.environ.get(KILL_AFTER_WRITE_ENV) or 0)
+    if chance and random.random() < chance:
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def written_since(live: Manifest, since: datetime) -> bool:
