@@ -10,7 +10,7 @@ from tests.cli.run import storeplane
 @pytest.mark.parametrize(
     ("args", "commands"),
     [
-        (["--help"], ["dev", "serve", "sim", "stores", "users", "tokens", "db"]),
+        (["--help"], ["dev", "serve", "sim", "stores", "rollouts", "users", "tokens", "db"]),
         (
             ["stores", "--help"],
             [
@@ -21,6 +21,8 @@ from tests.cli.run import storeplane
                 "update",
                 "delete",
                 "retry",
+                "suspend",
+                "resume",
                 "plans",
                 "check",
                 "check-status",
