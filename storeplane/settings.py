@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATA_DIR = Path(".data")
@@ -160,6 +160,18 @@ class Settings(BaseSettings):
         ge=1,
         description="Requests without a valid token one client address may make at once.",
     )
+
+    @field_validator("engine_catalogue")
+    @classmethod
+    def _loadable_catalogue(cls, value: Path | None) -> Path | None:
+        """An operator's catalogue is checked when the settings are read (at start), so a
+        broken file stops storeplane with its reason instead of failing store creates."""
+        if value is not None:
+            # Imported here: the engines package reads Settings itself.
+            from storeplane.engines.catalogue import load_catalogue
+
+            load_catalogue(value)  # CatalogueError is a ValueError: pydantic names the field
+        return value
 
     @property
     def sqlalchemy_url(self) -> str:

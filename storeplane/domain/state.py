@@ -307,7 +307,9 @@ def _upgrade_decision(store: Store, observed: Observation) -> Decision | None:
                 )
             return Decision(ReconcileState.MIGRATION_FAILED, Reason.MIGRATION_FAILED, message)
         case MigrationState.SUCCEEDED:
-            if observed.workloads_out_of_sync or observed.stale:
+            # Only what is held back (server, worker...) is this state's; pruning what is left
+            # of the old version is the ordinary WORKLOADS_OUT_OF_SYNC.
+            if observed.workloads_out_of_sync:
                 return Decision(
                     ReconcileState.UPGRADE_ROLLOUT,
                     Reason.MIGRATION_SUCCEEDED,

@@ -190,3 +190,16 @@ def test_an_unreadable_catalogue_names_the_file(tmp_path: Path) -> None:
     bad.write_text("engines: [")
     with pytest.raises(CatalogueError, match="is not valid YAML"):
         load_catalogue(bad)
+
+
+def test_a_broken_operator_catalogue_stops_the_settings_with_its_reason(tmp_path: Path) -> None:
+    from pydantic import ValidationError
+
+    from storeplane.settings import Settings
+
+    bad = tmp_path / "catalogue.yaml"
+    bad.write_text("engines: {medusa: {versions: []}, woocommerce: {versions: []}}")
+    with pytest.raises(ValidationError, match="exactly one version must be the default"):
+        Settings(engine_catalogue=bad)
+    good = write_catalogue(tmp_path / "good.yaml", extra=(failing_version(),))
+    assert Settings(engine_catalogue=good).engine_catalogue == good

@@ -26,8 +26,11 @@ async def roll_out_upgrade(
     decision: Decision,
     ctx: ReconcileContext,
 ) -> list[Event]:
-    # No cluster write of its own: a plain event (apply_workloads records its steps).
-    events = [
-        normal(store, ctx, Reason.MIGRATION_SUCCEEDED, decision.message + rollout_note(store))
-    ]
+    # No cluster write of its own: a plain event (apply_workloads records its steps). Said
+    # when the server and worker are rolled out (their Deployments change to the new image),
+    # not again for a later pass that only re-applies a Job the cluster changed.
+    events = []
+    if any(ref.kind == "Deployment" for ref in observed.workloads_out_of_sync):
+        message = decision.message + rollout_note(store)
+        events.append(normal(store, ctx, Reason.MIGRATION_SUCCEEDED, message))
     return events + await apply_workloads(store, desired, observed, ctx)
