@@ -213,6 +213,31 @@ def test_update_with_wait_follows_the_new_generation_to_ready(
     assert dev.store(ready_store["id"])["plan"] == "medium"
 
 
+def test_an_engine_version_is_chosen_at_create_and_upgraded_by_update(dev: DevProcess) -> None:
+    created = storeplane(
+        "create", "versioned-shop", "--engine-version", "2.20.1", *WAIT,
+        api_url=dev.url, data_dir=dev.data_dir,
+    )  # fmt: skip
+    assert created.returncode == 0, created.stdout + created.stderr
+    assert "version 2.20.1" in created.stdout
+    refused = storeplane(
+        "update", "versioned-shop", "--engine-version", "2.19.0",
+        api_url=dev.url, data_dir=dev.data_dir,
+    )  # fmt: skip
+    assert refused.returncode != 0
+    assert "known versions: 2.21.2, 2.20.1" in refused.stdout + refused.stderr
+    upgraded = storeplane(
+        "update", "versioned-shop", "--engine-version", "2.21.2", *WAIT,
+        api_url=dev.url, data_dir=dev.data_dir,
+    )  # fmt: skip
+    assert upgraded.returncode == 0, upgraded.stdout + upgraded.stderr
+    reasons = event_reasons(upgraded.stdout)
+    assert reasons[0] == "UpdateRequested"
+    for reason in ("UpgradeStarted", "MigrationSucceeded", "UpgradeCompleted"):
+        assert reason in reasons, upgraded.stdout
+    assert "version 2.21.2" in upgraded.stdout and "(runs" not in upgraded.stdout
+
+
 def test_delete_with_wait_ends_deleted_with_nothing_left(
     dev: DevProcess, ready_store: dict[str, Any]
 ) -> None:
