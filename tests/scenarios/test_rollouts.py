@@ -3,75 +3,70 @@
 - five stores at A, a rollout to B in waves ``[1, 2, "100%"]``: Succeeded, every store at B,
   the store events show the waves in order;
 - the same to a version whose migration Job fails: the first wave's store keeps serving A, the
-  rollout halts after wave 1 with the cause, the other stores are never touched; after the
-  catalogue is fixed (and storeplane restarted with it), ``resume`` goes on to Succeeded;
+  rollout halts after wave 1 with the cause, the other stores are never touched; once the
+  migration is fixed, ``resume`` retries that store and goes on to Succeeded;
 - SIGKILL of storeplane during a wave: after the restart the rollout ends Succeeded and no
   store was asked for the new version twice.
 
 One ``storeplane dev`` serves the module; each test selects its own stores by a label. The
-failing version's migration Job runs for real (a local ``sh`` that exits 1, through the test
-runtime table); every other container stays simulated.
+failing version's migration Job runs for real (a local script that exits 1 until a marker file
+exists: tests/engine_catalogues.py ``failing_runtime``); every other container stays simulated.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.engine_catalogues import FAILING, FAILING_TAG, A, B, failing_version, write_catalogue
+from tests.engine_catalogues import (
+    FAILING,
+    A,
+    B,
+    failing_runtime,
+    failing_version,
+    write_catalogue,
+)
 from tests.scenarios.dev_process import DevProcess, wait_until
 
-MIGRATION_ERROR = "migration 0042 failed: relation order_line already exists"
-IMAGE = "ghcr.io/storeplane/medusa-store"
+MIGRATION_ERROR = 'column "total" of relation "order" already exists'
 
 
-def catalogue(path: Path, *, fixed: bool) -> Path:
-    """A and B, and FAILING: broken (its migration command exits 1) or fixed (B's image)."""
-    entry = failing_version()
-    if fixed:
-        entry = {**entry, "images": {"medusa": B}, "values": {"migrations": {"backoffLimit": 0}}}
-    else:
-        command = ["sh", "-c", f"echo '{MIGRATION_ERROR}' >&2; exit 1"]
-        entry = {**entry, "values": {"migrations": {"backoffLimit": 0, "command": command}}}
-    return write_catalogue(path, extra=(entry,))
+@dataclass
+class Fleet:
+    dev: DevProcess
+    fixed: Path  # touch it to fix the FAILING version's migration
 
 
 @pytest.fixture(scope="module")
-def dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevProcess]:
+def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
     root = tmp_path_factory.mktemp("rollouts")
-    runtimes = root / "runtimes.json"
-    # Only the failing version's image runs as a process (its migration command, on this
-    # machine); everything else stays simulated.
-    runtimes.write_text(
-        json.dumps(
-            {
-                "runtimes": [
-                    {
-                        "image": f"{IMAGE}:{FAILING_TAG}",
-                        "about": "a Medusa image whose migration fails (tests/scenarios/test_rollouts.py)",
-                        "command": ["sh", "-c", "exit 1"],
-                    }
-                ]
-            }
-        )
-    )
+    fixed = root / "migration-fixed"
+    # Only the FAILING image runs as a process (a script whose db:migrate exits 1 until
+    # ``fixed`` exists); every other container stays simulated.
+    runtimes = failing_runtime(root, fixed_marker=fixed)
+    catalogue = write_catalogue(root / "catalogue.yaml", extra=(failing_version(),))
     process = DevProcess(
         root / "data",
         None,
         ready_delay=0.3,
         simulate_workloads=False,
         extra_args=("--runtimes", str(runtimes)),
-        env={"STOREPLANE_ENGINE_CATALOGUE": str(catalogue(root / "catalogue.yaml", fixed=False))},
+        env={"STOREPLANE_ENGINE_CATALOGUE": str(catalogue)},
     )
     process.start()
     try:
-        yield process
+        yield Fleet(process, fixed)
     finally:
         process.stop()
+
+
+@pytest.fixture
+def dev(fleet: Fleet) -> DevProcess:
+    return fleet.dev
 
 
 def five_stores(dev: DevProcess, group: str, count: int = 5) -> list[str]:
@@ -175,8 +170,9 @@ def test_a_rollout_in_three_waves_takes_five_stores_to_b(dev: DevProcess) -> Non
 
 
 def test_a_failing_migration_halts_after_the_first_wave_and_resume_continues(
-    dev: DevProcess, tmp_path: Path
+    fleet: Fleet,
 ) -> None:
+    dev = fleet.dev
     ids = five_stores(dev, "failing")
     created = start(dev, "failing", FAILING)
     canary = created["waves"][0]["stores"][0]
@@ -195,11 +191,8 @@ def test_a_failing_migration_halts_after_the_first_wave_and_resume_continues(
             untouched = dev.store(other)
             assert (untouched["engine_version"], untouched["phase"]) == (A, "Ready")
             assert rollout_events(dev, other, created["id"]) == []
-    # The operator fixes the catalogue entry and restarts storeplane with it, then resumes.
-    dev.stop()
-    fixed = catalogue(Path(dev.extra_env["STOREPLANE_ENGINE_CATALOGUE"]), fixed=True)
-    assert fixed.exists()
-    dev.start()
+    # The operator fixes the migration, then resumes: the failed store is retried first.
+    fleet.fixed.touch()
     assert dev.api("POST", f"/rollouts/{created['id']}/resume").json()["phase"] == "Running"
     done = wait_phase(dev, created["id"], {"Succeeded", "Halted"})
     assert done["phase"] == "Succeeded", done["message"]
@@ -213,19 +206,17 @@ def test_a_failing_migration_halts_after_the_first_wave_and_resume_continues(
 
 def test_sigkill_during_a_wave_resumes_and_upgrades_no_store_twice(dev: DevProcess) -> None:
     ids = five_stores(dev, "crash", count=3)
-    dev.stop()
-    dev.ready_delay = 1.0  # slower workloads: the kill lands while wave 2 waits on them
-    dev.start()
     created = start(dev, "crash", B, waves=[1, "100%"])
-    wait_until(
+    during = wait_until(
         lambda: rollout(dev, created["id"]),
-        lambda r: r["current_wave"] == 2 and r["phase"] == "Running",
+        lambda r: r["current_wave"] == 2 or r["phase"] != "Running",
         90,
         "the second wave to start",
         dev.log_path,
     )
+    # Killed while wave 2 runs: its two stores were asked for B, and are not done yet.
+    assert during["phase"] == "Running" and during["waves"][1]["done"] < 2, during
     dev.kill()
-    dev.ready_delay = 0.3
     dev.start()
     done = wait_phase(dev, created["id"], {"Succeeded", "Halted"})
     assert done["phase"] == "Succeeded", done["message"]
