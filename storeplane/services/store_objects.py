@@ -15,7 +15,7 @@ with a list: every object is resynced), and for each object:
   store is Deleted with its teardown verified, so ``kubectl delete`` returns then;
 - **refused** (name taken, the store limit, a rule the schema cannot express) -> phase
   ``Failed`` and the API's own 4xx wording in ``status.message`` and the ``Accepted``
-  condition; a later spec change is tried again.
+  condition; it is tried again on a spec change and every ten status rounds (10 s).
 
 Events name the object and the field manager that last wrote its spec as their actor
 (``Store default/shop (kubectl-client-side-apply)``). Every second the status of every
@@ -52,6 +52,7 @@ from storeplane.settings import Settings
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 REFUSED = (InvalidRequestError, NameTakenError, StoreLimitError)
+RETRY_REFUSED_ROUNDS = 10  # status rounds between new attempts at refused objects
 
 
 def _version(resource_version: str) -> int:
@@ -212,8 +213,17 @@ class StoreObjectSync:
     # --- status -----------------------------------------------------------------------------
 
     async def _status_loop(self) -> None:
+        rounds = 0
         while True:
             await asyncio.sleep(self._status_interval)
+            rounds += 1
+            if rounds % RETRY_REFUSED_ROUNDS == 0:
+                # A refusal may have gone away (the name freed, a store deleted): try again.
+                for uid in list(self._refusals):
+                    refused = self._objects.get(uid)
+                    if refused is not None:
+                        self._handled.pop(uid, None)
+                        await self._handle_safely(refused)
             for obj in list(self._objects.values()):
                 try:
                     store = await self._db(self._repo.by_managed_uid, obj.uid)

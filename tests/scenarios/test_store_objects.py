@@ -140,7 +140,12 @@ def test_a_taken_name_shows_in_the_objects_status(dev: DevProcess) -> None:
         "(names are unique among stores that are not deleted)"
     )
     assert managed(dev, "Store default/wants-taken") == []
-    kubectl(dev, "delete", "store", "wants-taken", "--timeout=30s")
+    # Once the name is free again the object gets its store, without another apply.
+    assert dev.api("DELETE", f"/stores/{made.json()['id']}").status_code == 202
+    store = store_of(dev, "wants-taken")
+    assert store["name"] == "taken-shop"
+    kubectl(dev, "delete", "store", "wants-taken", "--timeout=60s", timeout=70)
+    assert dev.store(store["id"])["phase"] == "Deleted"
 
 
 def test_sigkill_right_after_apply_makes_exactly_one_store(dev: DevProcess) -> None:
