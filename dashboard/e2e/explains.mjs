@@ -10,7 +10,7 @@ import { join } from "node:path";
 const HOLD = "storeplane.dev/e2e-hold";
 
 /** The simulated cluster of the dev server: its URL and token from <data dir>/kubeconfig. */
-function cluster(dataDir) {
+export function cluster(dataDir) {
   const text = readFileSync(join(dataDir, "kubeconfig"), "utf8");
   const server = /server:\s*(\S+)/.exec(text)?.[1];
   const token = /token:\s*(\S+)/.exec(text)?.[1];
@@ -52,7 +52,7 @@ export async function explainsJourneys({ browser, base, token, dataDir, check, a
 
   try {
     await signedIn;
-    await page.getByRole("heading", { level: 1 }).filter({ hasText: "Stores" }).waitFor();
+    await page.getByRole("heading", { level: 1 }).filter({ hasText: "Fleet" }).waitFor();
 
     await check("a store being deleted shows teardown conditions, no live link, and says why its actions are greyed out", async () => {
       const created = await api(base, "/api/v1/stores", {
@@ -98,7 +98,7 @@ export async function explainsJourneys({ browser, base, token, dataDir, check, a
       await page.getByText("The store is being deleted: it can no longer change.", { exact: true }).first().waitFor();
       await change.hover({ force: true });
       await shot(page, "detail-deleting-laptop", viewport);
-      await page.goto(`${base}/`);
+      await page.goto(`${base}/stores`);
       const listRow = page.locator(`tr[data-store="${name}"]`);
       await listRow.locator('[data-phase="Deleting"]').waitFor();
       assert((await listRow.getByRole("link", { name: /localtest|localhost/ }).count()) === 0, "the list offers the URL of a deleting store as a link");
@@ -113,7 +113,7 @@ export async function explainsJourneys({ browser, base, token, dataDir, check, a
         metadata: { ...held.metadata, finalizers: [] },
       });
       await waitPhase(store.id, "Deleted", 60_000);
-      await page.goto(`${base}/?q=${name}`);
+      await page.goto(`${base}/stores?q=${name}`);
       await page.getByText("No stores match these filters.").waitFor();
       const phase = page.getByLabel("Phase");
       assert((await phase.locator("option:checked").textContent()) === "All phases but Deleted", "the phase filter does not say it leaves Deleted out");

@@ -19,6 +19,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 import { docsJourneys } from "./docs.mjs";
+import { consoleJourneys } from "./console.mjs";
 import { explainsJourneys } from "./explains.mjs";
 
 const dashboard = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -37,7 +38,7 @@ const CHROMIUM_FLAGS = [
 ];
 const LAPTOP = { width: 1366, height: 860 };
 const PHONE = { width: 390, height: 844 };
-const OVERALL_TIMEOUT_MS = 6 * 60_000;
+const OVERALL_TIMEOUT_MS = (process.env.E2E_MEASURE ? 10 : 7) * 60_000;
 const log = (msg) => console.log(`e2e: ${msg}`);
 
 let server = null; // { child, dataDir, output }
@@ -203,7 +204,7 @@ async function journeys(base) {
     assert((await alert.textContent()).includes("unknown or revoked"), `alert says ${await alert.textContent()}`);
     await page.getByLabel("API token").fill(token);
     await page.keyboard.press("Enter");
-    await heading().filter({ hasText: "Stores" }).waitFor();
+    await heading().filter({ hasText: "Fleet" }).waitFor();
     const kept = await page.evaluate(() => sessionStorage.getItem("storeplane.token"));
     assert(kept === token, "the token is not kept for the tab");
   });
@@ -213,25 +214,25 @@ async function journeys(base) {
     try {
       const tab = await other.newPage();
       await tab.goto(`${base}/#token=${encodeURIComponent(token)}`);
-      await tab.getByRole("heading", { level: 1 }).filter({ hasText: "Stores" }).waitFor();
+      await tab.getByRole("heading", { level: 1 }).filter({ hasText: "Fleet" }).waitFor();
       assert(!tab.url().includes("token"), `the token is still in the address: ${tab.url()}`);
     } finally {
       await other.close();
     }
   });
 
-  await check("the dashboard is served at / with its stores list", async () => {
-    const r = await page.goto(`${base}/`);
+  await check("the dashboard is served at / (the fleet) with its stores list at /stores", async () => {
+    const r = await page.goto(`${base}/stores`);
     assert(r?.ok(), `GET / answered ${r?.status()}`);
     await heading().filter({ hasText: "Stores" }).waitFor();
     await page.getByText(/No stores yet\.|\d+ stores?/).first().waitFor();
   });
 
   await check("keyboard: Tab reaches real links with a visible focus ring, Enter follows them", async () => {
-    await page.goto(`${base}/`);
+    await page.goto(`${base}/stores`);
     await heading().filter({ hasText: "Stores" }).waitFor();
     const seen = [];
-    for (let i = 0; i < 8; i++) {
+    for (let i = 0; i < 10; i++) {
       await page.keyboard.press("Tab");
       const el = await page.evaluate(() => {
         const a = document.activeElement;
@@ -269,7 +270,7 @@ async function journeys(base) {
 
   await check("the new store reaches Ready on the list", async () => {
     needStore();
-    await page.goto(`${base}/`);
+    await page.goto(`${base}/stores`);
     const row = page.locator(`tr[data-store="${name}"]`);
     await row.waitFor();
     await waitOrExplain(row.locator('[data-phase="Ready"]'), base, storeId, 60_000);
@@ -329,6 +330,8 @@ async function journeys(base) {
     await page.locator(".facts").getByText(`(observed ${before.generation + 1})`).waitFor();
   });
 
+  await consoleJourneys({ browser, base, token, dataDir: server?.dataDir, check, assert, api, shot, sleep, storeId: () => storeId, name, LAPTOP, PHONE });
+
   await check("a duplicate name is refused with the API's message verbatim", async () => {
     needStore();
     const refused = await api(base, "/api/v1/stores", {
@@ -365,7 +368,7 @@ async function journeys(base) {
     assert(await page.getByRole("button", { name: "Delete…" }).isDisabled(), "delete still offered on a tombstone");
     await page.locator("ol.timeline > li").first().waitFor();
     await shot(page, "detail-deleted-laptop", LAPTOP);
-    await page.goto(`${base}/?phase=Deleted`);
+    await page.goto(`${base}/stores?phase=Deleted`);
     await page.locator(`tr[data-store="${name}"] [data-phase="Deleted"]`).waitFor();
   });
 

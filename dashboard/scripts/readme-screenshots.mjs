@@ -27,6 +27,7 @@ try {
   const page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
   await page.goto(`${base}/#token=${encodeURIComponent(token)}`);
   await page.getByRole("button", { name: "Sign out" }).or(page.getByRole("link", { name: "Sign out" })).first().waitFor();
+  await page.goto(`${base}/stores`); // "/" is the fleet overview
   await page.locator("tr[data-store]").first().waitFor();
   await page.screenshot({ path: join(repo, "docs", "images", "dashboard-list.png") });
   await page.locator(`tr[data-store="${storeName}"]`).getByRole("link", { name: storeName }).click();

@@ -7,6 +7,7 @@ import { setup } from "./test/render";
 
 describe("App routing", () => {
   it("links navigate in-app and focus moves to the new page", async () => {
+    window.history.replaceState(null, "", "/stores");
     setup(<App />, { stores: [makeStore({ id: "store-x", name: "acme" })] });
     await userEvent.click(await screen.findByRole("link", { name: "acme" }));
     expect(window.location.pathname).toBe("/stores/store-x");
@@ -24,6 +25,6 @@ describe("App routing", () => {
     window.history.replaceState(null, "", "/nowhere");
     setup(<App />);
     expect(screen.getByText("Page not found.")).toBeInTheDocument();
-    expect(screen.getByRole("link", { name: "Go to the stores list" })).toHaveAttribute("href", "/");
+    expect(screen.getByRole("link", { name: "Go to the stores list" })).toHaveAttribute("href", "/stores");
   });
 });

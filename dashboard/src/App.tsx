@@ -1,8 +1,12 @@
 // The dashboard shell: header, navigation and the route switch; the login screen while the
 // tab has no API token.
-import { useQueryClient } from "@tanstack/react-query";
+import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useRef } from "react";
 import { signOut, takeTokenFromLocation, useToken } from "./api/auth";
+import { runStream, useLiveState } from "./api/live";
+import { usersQuery } from "./api/queries";
+import { Accounts } from "./pages/Accounts";
+import { Fleet } from "./pages/Fleet";
 import { Login } from "./pages/Login";
 import { CreateStore } from "./pages/CreateStore";
 import { StoreDetail } from "./pages/StoreDetail";
@@ -31,6 +35,16 @@ export function App() {
   useEffect(() => {
     if (!token) queryClient.clear();
   }, [token, queryClient]);
+  // One event stream per signed-in tab; live views poll only while it is down.
+  useEffect(() => {
+    if (!token || typeof TextDecoderStream === "undefined") return;
+    const stop = new AbortController();
+    void runStream(queryClient, stop.signal);
+    return () => stop.abort();
+  }, [token, queryClient]);
+  const live = useLiveState();
+  // The accounts API answers members with a 404: then there is no Accounts page to offer.
+  const admin = useQuery({ ...usersQuery(), enabled: Boolean(token) }).isSuccess;
   return (
     <>
       <a className="skip-link" href="#main">
@@ -42,14 +56,29 @@ export function App() {
           storeplane
         </Link>
         <nav aria-label="Main">
-          <Link to="/" aria-current={route.name === "list" ? "page" : undefined}>
-            Stores
-          </Link>
           {token && (
             <>
+              <Link to="/" aria-current={route.name === "fleet" ? "page" : undefined}>
+                Fleet
+              </Link>
+              <Link to="/stores" aria-current={route.name === "list" ? "page" : undefined}>
+                Stores
+              </Link>
+              {admin && (
+                <Link to="/accounts" aria-current={route.name === "accounts" ? "page" : undefined}>
+                  Accounts
+                </Link>
+              )}
               <Link to="/new" aria-current={route.name === "new" ? "page" : undefined}>
                 New store
               </Link>
+              <span
+                className={`live live-${live}`}
+                data-live={live}
+                title={live === "live" ? "Changes arrive as they happen (event stream)" : "Event stream down: polling every 2 s"}
+              >
+                {live === "live" ? "Live" : "Polling"}
+              </span>
               <button type="button" className="btn-link" onClick={() => signOut()}>
                 Sign out
               </button>
@@ -59,13 +88,15 @@ export function App() {
       </header>
       <main id="main" tabIndex={-1} ref={mainRef}>
         {!token && <Login />}
+        {token && route.name === "fleet" && <Fleet />}
+        {token && route.name === "accounts" && <Accounts />}
         {token && route.name === "list" && <StoresList search={route.search} />}
         {token && route.name === "new" && <CreateStore />}
         {token && route.name === "detail" && <StoreDetail key={route.id} id={route.id} />}
         {token && route.name === "notFound" && (
           <Empty title="Page not found.">
             <p>
-              Nothing lives at <code>{route.path}</code>. <Link to="/">Go to the stores list</Link>.
+              Nothing lives at <code>{route.path}</code>. <Link to="/stores">Go to the stores list</Link>.
             </p>
           </Empty>
         )}

@@ -1,8 +1,10 @@
-// A tiny history router: three routes do not need a routing library. storeplane serves
+// A tiny history router: a handful of routes do not need a routing library. storeplane serves
 // index.html for every non-API path (SPA fallback), so deep links and reloads work.
 import { useSyncExternalStore, type AnchorHTMLAttributes, type MouseEvent } from "react";
 
 export type Route =
+  | { name: "fleet" }
+  | { name: "accounts" }
   | { name: "list"; search: URLSearchParams }
   | { name: "new" }
   | { name: "detail"; id: string }
@@ -30,7 +32,9 @@ export function navigate(to: string, { replace = false } = {}) {
 }
 
 export function matchRoute(pathname: string, search: string): Route {
-  if (pathname === "/" || pathname === "") return { name: "list", search: new URLSearchParams(search) };
+  if (pathname === "/" || pathname === "") return { name: "fleet" };
+  if (pathname === "/stores" || pathname === "/stores/") return { name: "list", search: new URLSearchParams(search) };
+  if (pathname === "/accounts" || pathname === "/accounts/") return { name: "accounts" };
   if (pathname === "/new" || pathname === "/new/") return { name: "new" };
   const m = /^\/stores\/([^/]+)\/?$/.exec(pathname);
   if (m?.[1]) return { name: "detail", id: decodeURIComponent(m[1]) };

@@ -728,10 +728,21 @@ class StoreObjectPublic(BaseModel):
         description="When the reconciler last restored this object after a change by hand."
     )
     drift_message: str | None = Field(description="That correction's event message.")
+    containers: list[str] = Field(
+        default_factory=list,
+        description="For a pod: its init containers then its containers (what `.../logs` "
+        "takes as `container`); empty for other kinds.",
+    )
 
     @classmethod
     def from_domain(cls, obj: StoreObject) -> StoreObjectPublic:
+        spec = (obj.manifest or {}).get("spec") or {} if obj.kind == "Pod" else {}
+        names = [
+            str(c.get("name"))
+            for c in [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]
+        ]
         return cls(
+            containers=names,
             api_version=obj.api_version,
             kind=obj.kind,
             name=obj.name,

@@ -15,7 +15,18 @@ import {
   type QueryClient,
 } from "@tanstack/react-query";
 import { api, ApiError, request } from "./client";
-import type { Phase, PlanName, SmokeCheck, SmokeChecks, Store, StoreCreate, StoreEvent } from "./types";
+import { liveInterval } from "./live";
+import type {
+  Phase,
+  PlanName,
+  SmokeCheck,
+  SmokeChecks,
+  Store,
+  StoreCreate,
+  StoreEvent,
+  TokenIssued,
+  User,
+} from "./types";
 
 /** How often live views poll the API (the issue asks for about two seconds). */
 export const LIVE_INTERVAL_MS = 2000;
@@ -61,7 +72,7 @@ export function storesQuery(filters: StoreFilters = {}) {
     queryKey: storeKeys.list(f),
     queryFn: ({ signal }) =>
       request(api.GET("/api/v1/stores", { params: { query: { limit: 50, ...f } }, signal })),
-    refetchInterval: LIVE_INTERVAL_MS,
+    refetchInterval: () => liveInterval(LIVE_INTERVAL_MS),
     // Typing in the search box must not blank the table while the next page loads.
     placeholderData: keepPreviousData,
   });
@@ -78,7 +89,7 @@ export function storeQuery(id: string) {
     queryFn: ({ signal }) =>
       request(api.GET("/api/v1/stores/{store_id}", { params: { path: { store_id: id } }, signal })),
     refetchInterval: (query) =>
-      query.state.data?.phase === "Deleted" || isGone(query.state.error) ? false : LIVE_INTERVAL_MS,
+      query.state.data?.phase === "Deleted" || isGone(query.state.error) ? false : liveInterval(LIVE_INTERVAL_MS),
     retry: (failures, error) => !isFinal(error) && failures < 2,
   });
 }
@@ -98,7 +109,7 @@ export function storeEventsQuery(id: string) {
     queryFn: ({ signal }) =>
       request(api.GET("/api/v1/stores/{store_id}/events", { params: { path: { store_id: id } }, signal })),
     select: (data) => ({ count: data.count, items: newestFirst(data.items) }),
-    refetchInterval: (query) => (isGone(query.state.error) ? false : LIVE_INTERVAL_MS),
+    refetchInterval: (query) => (isGone(query.state.error) ? false : liveInterval(LIVE_INTERVAL_MS)),
     retry: (failures, error) => !isFinal(error) && failures < 2,
   });
 }
@@ -187,5 +198,127 @@ export function useRetryStore(id: string) {
   return useMutation<Store, ApiError, void>({
     mutationFn: () => request(api.POST("/api/v1/stores/{store_id}/retry", { params: { path: { store_id: id } } })),
     onSuccess: (store) => settle(client, store),
+  });
+}
+
+export function useSuspendStore(id: string) {
+  const client = useQueryClient();
+  return useMutation<Store, ApiError, void>({
+    mutationFn: () => request(api.POST("/api/v1/stores/{store_id}/suspend", { params: { path: { store_id: id } } })),
+    onSuccess: (store) => settle(client, store),
+  });
+}
+
+export function useResumeStore(id: string) {
+  const client = useQueryClient();
+  return useMutation<Store, ApiError, void>({
+    mutationFn: () => request(api.POST("/api/v1/stores/{store_id}/resume", { params: { path: { store_id: id } } })),
+    onSuccess: (store) => settle(client, store),
+  });
+}
+
+// ---- the console's own endpoints ----
+
+/** The fleet overview: counts, durations, failing stores, recent events (live). */
+export function fleetQuery() {
+  return queryOptions({
+    queryKey: ["fleet"] as const,
+    queryFn: ({ signal }) => request(api.GET("/api/v1/fleet", { params: { query: { sample: 100, events: 15 } }, signal })),
+    refetchInterval: () => liveInterval(LIVE_INTERVAL_MS),
+    retry: (failures, error) => !isFinal(error) && failures < 2,
+  });
+}
+
+/** A store's resource tree; events of the store invalidate it (its key is under the store's). */
+export function storeObjectsQuery(id: string) {
+  return queryOptions({
+    queryKey: [...storeKeys.detail(id), "objects"] as const,
+    queryFn: ({ signal }) =>
+      request(api.GET("/api/v1/stores/{store_id}/objects", { params: { path: { store_id: id } }, signal })),
+    // Pods change without store events (a restart): poll the tree gently even when live.
+    refetchInterval: (query) => (isFinal(query.state.error) ? false : 10_000),
+    retry: (failures, error) => !isFinal(error) && failures < 1,
+  });
+}
+
+export function objectYamlQuery(id: string, kind: string, name: string) {
+  return queryOptions({
+    queryKey: [...storeKeys.detail(id), "objects", kind, name] as const,
+    queryFn: ({ signal }) =>
+      request(
+        api.GET("/api/v1/stores/{store_id}/objects/{kind}/{name}", {
+          params: { path: { store_id: id, kind, name } },
+          signal,
+        }),
+      ),
+    retry: false,
+  });
+}
+
+/** One container's last lines; `follow` polls it every two seconds. */
+export function logsQuery(id: string, pod: string, container: string | undefined, tail: number, follow: boolean) {
+  return queryOptions({
+    queryKey: ["logs", id, pod, container ?? "", tail] as const,
+    queryFn: ({ signal }) =>
+      request(
+        api.GET("/api/v1/stores/{store_id}/logs", {
+          params: { path: { store_id: id }, query: { pod, tail, ...(container ? { container } : {}) } },
+          signal,
+        }),
+      ),
+    refetchInterval: follow ? LIVE_INTERVAL_MS : false,
+    retry: false,
+  });
+}
+
+/** Accounts (admins only; a member's 404 means "not an admin": no retries). */
+export function usersQuery() {
+  return queryOptions({
+    queryKey: ["users"] as const,
+    queryFn: ({ signal }) => request(api.GET("/api/v1/users", { signal })),
+    retry: false,
+    staleTime: 30_000,
+  });
+}
+
+export function tokensQuery(userId?: string) {
+  return queryOptions({
+    queryKey: ["tokens", userId ?? ""] as const,
+    queryFn: ({ signal }) =>
+      request(api.GET("/api/v1/tokens", { params: { query: userId ? { user_id: userId } : {} }, signal })),
+    retry: false,
+  });
+}
+
+export function useCreateUser() {
+  const client = useQueryClient();
+  return useMutation<User, ApiError, { name: string; max_live_stores: number | null }>({
+    mutationFn: (body) => request(api.POST("/api/v1/users", { body })),
+    onSuccess: () => client.invalidateQueries({ queryKey: ["users"] }),
+  });
+}
+
+export function useSetStoreLimit(userId: string) {
+  const client = useQueryClient();
+  return useMutation<User, ApiError, number | null>({
+    mutationFn: (max) =>
+      request(api.PATCH("/api/v1/users/{user_id}", { params: { path: { user_id: userId } }, body: { max_live_stores: max } })),
+    onSuccess: () => client.invalidateQueries({ queryKey: ["users"] }),
+  });
+}
+
+export function useIssueToken() {
+  const client = useQueryClient();
+  return useMutation<TokenIssued, ApiError, { user_id: string; label: string }>({
+    mutationFn: (body) => request(api.POST("/api/v1/tokens", { body })),
+    onSuccess: () => Promise.all([client.invalidateQueries({ queryKey: ["tokens"] }), client.invalidateQueries({ queryKey: ["users"] })]),
+  });
+}
+
+export function useRevokeToken() {
+  const client = useQueryClient();
+  return useMutation<unknown, ApiError, string>({
+    mutationFn: (tokenId) => request(api.DELETE("/api/v1/tokens/{token_id}", { params: { path: { token_id: tokenId } } })),
+    onSuccess: () => Promise.all([client.invalidateQueries({ queryKey: ["tokens"] }), client.invalidateQueries({ queryKey: ["users"] })]),
   });
 }

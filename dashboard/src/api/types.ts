@@ -35,3 +35,14 @@ export const PHASES = [
   "Deleting",
   "Deleted",
 ] as const satisfies readonly Phase[];
+
+export type Fleet = Json<paths["/api/v1/fleet"]["get"]["responses"][200]>;
+export type StoreObjects = Json<paths["/api/v1/stores/{store_id}/objects"]["get"]["responses"][200]>;
+export type StoreObject = StoreObjects["items"][number];
+export type StoreObjectYaml = Json<paths["/api/v1/stores/{store_id}/objects/{kind}/{name}"]["get"]["responses"][200]>;
+export type StoreLog = Json<paths["/api/v1/stores/{store_id}/logs"]["get"]["responses"][200]>;
+export type Users = Json<paths["/api/v1/users"]["get"]["responses"][200]>;
+export type User = Users["items"][number];
+export type Tokens = Json<paths["/api/v1/tokens"]["get"]["responses"][200]>;
+export type ApiTokenRecord = Tokens["items"][number];
+export type TokenIssued = Json<paths["/api/v1/tokens"]["post"]["responses"][201]>;

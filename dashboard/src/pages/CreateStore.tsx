@@ -71,7 +71,7 @@ export function CreateStore() {
   return (
     <section aria-labelledby={`${id}-heading`} className="narrow">
       <p className="crumbs">
-        <Link to="/">← Stores</Link>
+        <Link to="/stores">← Stores</Link>
       </p>
       <h1 id={`${id}-heading`}>New store</h1>
       <form className="create-form" onSubmit={submit} noValidate>
@@ -148,7 +148,7 @@ export function CreateStore() {
           <button type="submit" className="btn btn-primary" disabled={create.isPending}>
             {create.isPending ? "Creating…" : "Create store"}
           </button>
-          <Link to="/" className="btn btn-quiet">
+          <Link to="/stores" className="btn btn-quiet">
             Cancel
           </Link>
         </div>

@@ -24,6 +24,7 @@ describe("Login", () => {
   });
 
   it("signs in with a good token, keeps it for the tab, and shows the stores", async () => {
+    window.history.replaceState(null, "", "/stores");
     setup(<App />, { stores: [makeStore({ name: "acme" })], signedIn: false });
     await userEvent.type(screen.getByLabelText("API token"), `${TEST_TOKEN}{Enter}`);
     expect(await screen.findByRole("link", { name: "acme" })).toBeInTheDocument();
@@ -31,6 +32,7 @@ describe("Login", () => {
   });
 
   it("sign out forgets the token", async () => {
+    window.history.replaceState(null, "", "/stores");
     setup(<App />, { stores: [makeStore({ name: "acme" })] });
     await screen.findByRole("link", { name: "acme" });
     await userEvent.click(screen.getByRole("button", { name: "Sign out" }));
@@ -39,6 +41,7 @@ describe("Login", () => {
   });
 
   it("a revoked token brings the login screen back and says why", async () => {
+    window.history.replaceState(null, "", "/stores");
     const api = createFakeApi([makeStore({ name: "acme" })]);
     setup(<App />, { api });
     await screen.findByRole("link", { name: "acme" });

@@ -52,7 +52,9 @@ describe("StoreDetail", () => {
       event(3, "Normal", "NamespaceCreated", "2026-01-01T00:00:05Z"),
     ]);
     setup(<StoreDetail id="store-f1" />, { api });
-    const items = await screen.findAllByRole("listitem");
+    await screen.findByText("ImagePullFailed");
+    // The timeline's items (the resource tree's are list items too).
+    const items = screen.getAllByRole("listitem").filter((li) => li.classList.contains("event"));
     expect(items.map((li) => li.getAttribute("data-reason"))).toEqual(["ImagePullFailed", "NamespaceCreated", "Created"]);
     expect(items[0]).toHaveClass("event-warning");
     expect(items[0]).toHaveTextContent("Warning");

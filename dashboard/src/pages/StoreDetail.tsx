@@ -10,7 +10,9 @@ import {
   storeQuery,
   useChangePlan,
   useDeleteStore,
+  useResumeStore,
   useRetryStore,
+  useSuspendStore,
 } from "../api/queries";
 import type { PlanName, Store } from "../api/types";
 import { Conditions } from "../components/Conditions";
@@ -22,6 +24,8 @@ import { RelativeTime } from "../components/Time";
 import { useTitle } from "../components/useTitle";
 import { Timeline } from "../components/Timeline";
 import { Link } from "../router";
+import { Logs } from "../components/Logs";
+import { Resources } from "../components/Resources";
 
 export function StoreDetail({ id }: { id: string }) {
   const store = useQuery(storeQuery(id));
@@ -33,7 +37,7 @@ export function StoreDetail({ id }: { id: string }) {
     return (
       <section>
         <p className="crumbs">
-          <Link to="/">← Stores</Link>
+          <Link to="/stores">← Stores</Link>
         </p>
         <ErrorState
           title={notFound ? "No such store" : "Could not load this store"}
@@ -54,7 +58,7 @@ function StoreView({ store, refreshError }: { store: Store; refreshError: unknow
   return (
     <section aria-labelledby={headingId} className="detail">
       <p className="crumbs">
-        <Link to="/">← Stores</Link>
+        <Link to="/stores">← Stores</Link>
       </p>
       <div className="page-head">
         <h1 id={headingId}>
@@ -161,8 +165,28 @@ function StoreView({ store, refreshError }: { store: Store; refreshError: unknow
 
       <OrderCheck store={store} />
 
+      {store.phase !== "Deleted" && <StoreObjectsAndLogs id={store.id} />}
+
       <EventsCard id={store.id} />
     </section>
+  );
+}
+
+function StoreObjectsAndLogs({ id }: { id: string }) {
+  const [pod, setPod] = useState<string | null>(null);
+  return (
+    <>
+      <Resources
+        storeId={id}
+        onLogs={(name) => {
+          setPod(name);
+          document.getElementById(`logs-${id}`)?.scrollIntoView?.({ block: "start" });
+        }}
+      />
+      <div id={`logs-${id}`}>
+        <Logs storeId={id} pod={pod} onPod={(name) => setPod(name || null)} />
+      </div>
+    </>
   );
 }
 
@@ -222,10 +246,12 @@ function Actions({ store, disabled }: { store: Store; disabled: boolean }) {
   const changePlan = useChangePlan(store.id);
   const retry = useRetryStore(store.id);
   const remove = useDeleteStore(store.id);
+  const suspend = useSuspendStore(store.id);
+  const resume = useResumeStore(store.id);
   const [plan, setPlan] = useState<PlanName>(store.plan);
   const [confirming, setConfirming] = useState(false);
   const planId = useId();
-  const busy = changePlan.isPending || retry.isPending || remove.isPending;
+  const busy = changePlan.isPending || retry.isPending || remove.isPending || suspend.isPending || resume.isPending;
   const why = unavailableReasons(store, { busy, plansLoaded: Boolean(plans.data), samePlan: plan === store.plan });
   const whyId = { plan: useId(), changePlan: useId(), remove: useId() };
 
@@ -237,7 +263,7 @@ function Actions({ store, disabled }: { store: Store; disabled: boolean }) {
     if (plan !== store.plan) changePlan.mutate(plan);
   }
 
-  const actionError = changePlan.error ?? retry.error;
+  const actionError = changePlan.error ?? retry.error ?? suspend.error ?? resume.error;
   return (
     <div className="actions card">
       <h2 className="visually-hidden">Actions</h2>
@@ -274,8 +300,43 @@ function Actions({ store, disabled }: { store: Store; disabled: boolean }) {
       </form>
       <div className="action-buttons">
         {store.phase === "Failed" && (
-          <button type="button" className="btn" disabled={busy} onClick={() => retry.mutate()}>
+          <button
+            type="button"
+            className="btn"
+            disabled={busy}
+            onClick={() => {
+              suspend.reset();
+              resume.reset();
+              retry.mutate();
+            }}
+          >
             {retry.isPending ? "Retrying…" : "Retry"}
+          </button>
+        )}
+        {store.phase === "Suspended" ? (
+          <button
+            type="button"
+            className="btn"
+            disabled={busy}
+            onClick={() => {
+              retry.reset();
+              resume.mutate();
+            }}
+          >
+            {resume.isPending ? "Resuming…" : "Resume"}
+          </button>
+        ) : (
+          <button
+            type="button"
+            className="btn"
+            disabled={disabled || busy}
+            title="Scale the store to zero and keep its data; Resume brings it back"
+            onClick={() => {
+              retry.reset();
+              suspend.mutate();
+            }}
+          >
+            {suspend.isPending ? "Suspending…" : "Suspend"}
           </button>
         )}
         <button

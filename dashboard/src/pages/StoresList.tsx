@@ -1,4 +1,4 @@
-// The stores list (route "/"): filter by phase, search by name, live every ~2 s.
+// The stores list (route "/stores"): filter by phase, search by name, live every ~2 s.
 // Filters live in the URL (?phase=Ready&q=shop, ?deleted=1 for "include deleted") so a
 // filtered view can be shared or reloaded. "All phases" leaves Deleted stores out, as the API
 // does, and says so next to a switch that brings them in.
@@ -25,7 +25,7 @@ function listUrl(phase: Phase | undefined, q: string, withDeleted = false) {
   else if (withDeleted) params.set("deleted", "1");
   if (q.trim()) params.set("q", q.trim());
   const s = params.toString();
-  return s ? `/?${s}` : "/";
+  return s ? `/stores?${s}` : "/stores";
 }
 
 export function StoresList({ search }: { search: URLSearchParams }) {
@@ -121,7 +121,7 @@ export function StoresList({ search }: { search: URLSearchParams }) {
             className="btn btn-quiet"
             onClick={() => {
               setDraft("");
-              navigate("/", { replace: true });
+              navigate("/stores", { replace: true });
             }}
           >
             Clear filters

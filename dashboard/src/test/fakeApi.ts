@@ -54,7 +54,36 @@ function problem(status: number, title: string, detail: string, errors?: unknown
 /** The token the fake API accepts; `setup()` signs in with it unless told not to. */
 export const TEST_TOKEN = "sp_test-token";
 
+/** The tree the fake answers for every store: namespace, quota, a Secret, a Deployment and its pod. */
+export function objectsOf(store: Store) {
+  const base = { api_version: "v1", parent: null, drift_corrected_at: null, drift_message: null, containers: [] as string[] };
+  return [
+    { ...base, kind: "Namespace", name: store.namespace, health: "Healthy", status: "Active" },
+    { ...base, kind: "ResourceQuota", name: "store-quota", health: "Healthy", status: "pods 3/10" },
+    { ...base, kind: "NetworkPolicy", name: "default-deny", health: "Healthy", status: "Ingress/Egress, 0 allow rules", drift_corrected_at: new Date().toISOString(), drift_message: "restored NetworkPolicy default-deny" },
+    { ...base, kind: "Secret", name: "store-credentials", health: "Healthy", status: "Opaque, 3 keys" },
+    { ...base, api_version: "apps/v1", kind: "Deployment", name: "medusa-server", health: "Progressing", status: "0/1 ready" },
+    { ...base, kind: "Pod", name: "medusa-server-abc", health: "Degraded", status: "Running, 0/1 ready, 3 restarts", parent: "Deployment/medusa-server", containers: ["migrate", "server"] },
+    { ...base, api_version: "networking.k8s.io/v1", kind: "Ingress", name: "medusa", health: "Missing", status: "rendered but not in the cluster" },
+  ];
+}
+
+export interface FakeUser {
+  id: string;
+  name: string;
+  role: string;
+  max_live_stores: number | null;
+  store_limit: number | null;
+  live_stores: number;
+  active_tokens: number;
+  created_at: string;
+}
+
 export interface FakeApi {
+  /** Whether the token is an admin's (members get the accounts API's 404). */
+  admin: boolean;
+  users: FakeUser[];
+  tokens: { id: string; user_id: string; label: string; created_at: string; revoked_at: string | null; active: boolean }[];
   stores: Map<string, Store>;
   events: Map<string, StoreEvent[]>;
   /** Each store's order checks, newest first; a test finishes one with finishCheck. */
@@ -86,6 +115,77 @@ export function createFakeApi(initial: Store[] = [], token = TEST_TOKEN): FakeAp
     const list = events.get(id) ?? [];
     list.push({ id: nextEvent++, time: new Date().toISOString(), type, reason, message, actor: "system", generation: s.generation });
     events.set(id, list);
+  }
+
+  /** The console's endpoints: fleet, a store's objects and YAML, logs, accounts. */
+  function consoleRoutes(method: string, url: URL, body: unknown): Response | null {
+    const path = url.pathname;
+    if (path === "/api/v1/fleet") {
+      const live = [...stores.values()].filter((s) => s.phase !== "Deleted");
+      const count = (key: (s: Store) => string, list = live) =>
+        list.reduce<Record<string, number>>((acc, s) => ({ ...acc, [key(s)]: (acc[key(s)] ?? 0) + 1 }), {});
+      return json(200, {
+        total: live.length,
+        by_phase: count((s) => s.phase, [...stores.values()]),
+        by_engine: count((s) => s.engine),
+        by_plan: count((s) => s.plan),
+        by_engine_version: {},
+        durations: { sample: 2, p50: 12, p90: 40, p99: 40, max: 40, buckets: [5, 10, 20, 30, 60, null].map((u, i) => ({ upper_seconds: u, count: i === 2 || i === 4 ? 1 : 0 })) },
+        failing: live
+          .filter((s) => s.phase === "Failed")
+          .map((s) => ({ id: s.id, name: s.name, reason: "DeadlineExceeded", message: s.last_error ?? "", since: s.updated_at })),
+        recent_events: [...events.entries()].flatMap(([id, list]) => list.map((e) => ({ ...e, store_id: id, store_name: stores.get(id)?.name ?? id }))).reverse(),
+      });
+    }
+    const o = /^\/api\/v1\/stores\/([^/]+)\/(objects|logs)(?:\/([^/]+)\/([^/]+))?$/.exec(path);
+    if (o) {
+      const store = stores.get(o[1]!);
+      if (!store) return problem(404, "Not Found", `no store with id "${o[1]}"`);
+      const tree = objectsOf(store);
+      if (o[2] === "logs") {
+        const pod = url.searchParams.get("pod");
+        if (!tree.some((t) => t.kind === "Pod" && t.name === pod)) return problem(404, "Not Found", `store ${store.id} has no pod '${pod}'`);
+        const container = url.searchParams.get("container") ?? "server";
+        return json(200, { store_id: store.id, pod, container, tail: Number(url.searchParams.get("tail")), text: `hello from ${pod}/${container}\n` });
+      }
+      if (!o[3]) return json(200, { store_id: store.id, items: tree, count: tree.length });
+      const found = tree.find((t) => t.kind === decodeURIComponent(o[3]!) && t.name === decodeURIComponent(o[4]!));
+      if (!found) return problem(404, "Not Found", `store ${store.id} has no live ${o[3]} '${o[4]}'`);
+      const yaml = found.kind === "Secret" ? `kind: Secret\nmetadata:\n  name: ${found.name}\ndata:\n  password: (hidden)\n` : `kind: ${found.kind}\nmetadata:\n  name: ${found.name}\n`;
+      return json(200, { ...found, yaml });
+    }
+    if (path === "/api/v1/users" || path.startsWith("/api/v1/users/") || path.startsWith("/api/v1/tokens")) {
+      if (!fake.admin) return problem(404, "Not Found", `no such resource: ${method} ${path}; the API lives under /api/v1 (see /docs)`);
+      const t = /^\/api\/v1\/tokens\/([^/]+)$/.exec(path);
+      if (path === "/api/v1/users" && method === "GET") return json(200, { items: fake.users, count: fake.users.length });
+      if (path === "/api/v1/users" && method === "POST") {
+        const b = body as { name: string; max_live_stores: number | null };
+        if (fake.users.some((u) => u.name === b.name)) return problem(409, "Conflict", `a user named "${b.name}" already exists`);
+        const u = { id: `user-${b.name.padEnd(10, "0").slice(0, 10)}`, name: b.name, role: "member", max_live_stores: b.max_live_stores, store_limit: b.max_live_stores ?? 5, live_stores: 0, active_tokens: 0, created_at: new Date().toISOString() };
+        fake.users.push(u);
+        return json(201, u);
+      }
+      if (path === "/api/v1/tokens" && method === "GET") {
+        const uid = url.searchParams.get("user_id");
+        const items = fake.tokens.filter((x) => !uid || x.user_id === uid);
+        return json(200, { items, count: items.length });
+      }
+      if (path === "/api/v1/tokens" && method === "POST") {
+        const b = body as { user_id: string; label: string };
+        const user = fake.users.find((u) => u.id === b.user_id)!;
+        const record = { id: `tok-${String(fake.tokens.length + 1).padStart(10, "0")}`, user_id: b.user_id, label: b.label, created_at: new Date().toISOString(), revoked_at: null, active: true };
+        fake.tokens.push(record);
+        user.active_tokens += 1;
+        return json(201, { ...record, value: `sp_issued-${record.id}`, user_name: user.name });
+      }
+      if (t && method === "DELETE") {
+        const record = fake.tokens.find((x) => x.id === t[1]);
+        if (!record) return problem(404, "Not Found", `no token "${t[1]}"`);
+        Object.assign(record, { revoked_at: new Date().toISOString(), active: false });
+        return json(200, record);
+      }
+    }
+    return null;
   }
 
   async function handle(method: string, url: URL, body: unknown): Promise<Response> {
@@ -120,6 +220,8 @@ export function createFakeApi(initial: Store[] = [], token = TEST_TOKEN): FakeAp
       record(s.id, "Created", `store ${b.name} created`);
       return json(202, s);
     }
+    const console_ = consoleRoutes(method, url, body);
+    if (console_) return console_;
     const c = /^\/api\/v1\/stores\/([^/]+)\/checks(?:\/([^/]+))?$/.exec(path);
     if (c) {
       const store = stores.get(c[1]!);
@@ -177,6 +279,9 @@ export function createFakeApi(initial: Store[] = [], token = TEST_TOKEN): FakeAp
   }
 
   const fake: FakeApi = {
+    admin: true,
+    users: [{ id: "user-admin00000", name: "admin", role: "admin", max_live_stores: null, store_limit: null, live_stores: 0, active_tokens: 1, created_at: new Date().toISOString() }],
+    tokens: [],
     token,
     stores,
     events,
