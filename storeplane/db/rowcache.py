@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from threading import Lock
 from typing import Any
 
-from sqlalchemy import Column, Dialect, Text, cast, type_coerce
+from sqlalchemy import JSON, Column, Dialect, Text, cast, type_coerce
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import NullType
 
@@ -31,8 +31,9 @@ from storeplane.db.mapping import store_from_row
 from storeplane.db.tables import stores
 from storeplane.domain.store import Store
 
-# JSON columns are read as text (the key must be hashable; decoding is the cost to skip).
-_JSON_COLUMNS = frozenset({"conditions"})
+# JSON columns are read as text (the key must be hashable; decoding is the cost to skip):
+# every one of them (conditions, labels...), or PostgreSQL's JSONB dict makes the key unhashable.
+_JSON_COLUMNS = frozenset(c.name for c in stores.c if isinstance(c.type, JSON))
 
 
 class StoreRowReader:
