@@ -3,10 +3,11 @@
 migration Jobs as processes on this machine, each Medusa version from its own build
 (scripts/medusa-local.sh install builds both; the runtime table maps each image tag to one).
 
-One store, in order: created at 2.20.1, Ready, an order check passes; PATCH to 2.21.2 runs
+One store, in order: created at 2.20.1, Ready, an order check passes; a rollout to 2.21.2 with
+the smoke gate (the same version change as a PATCH, made by the rollout) runs
 2.21.2's ``medusa db:migrate`` first (its own Job, which applies the migrations 2.20.1 does not
-have), then rolls out server and worker at 2.21.2; Ready at 2.21.2, another order check passes
-and the first order is still in the store's database. Skipped, with the reason, where the
+have), then rolls out server and worker at 2.21.2; Ready at 2.21.2, the rollout's own order
+check passes (so it ends Succeeded) and the first order is still in the store's database. Skipped, with the reason, where the
 Medusa runtime cannot run (no node/npm, or no PostgreSQL/redis binaries).
 """
 
@@ -128,19 +129,37 @@ def test_a_real_medusa_store_upgrades_with_its_migrations_and_keeps_its_orders(
     first_order = _order_check(dev, shop["id"])
     (old_job,) = _migration_jobs(dev, shop["namespace"])
 
-    patched = dev.api("PATCH", f"/stores/{shop['id']}", json={"engine_version": B})
-    assert patched.status_code == 200, patched.text
-    assert (patched.json()["phase"], patched.json()["running_engine_version"]) == ("Updating", A)
-    shop = wait_until(
-        lambda: dev.store(shop["id"]),
-        lambda s: s["phase"] == "Failed" or s["running_engine_version"] == B,
+    # The upgrade goes through a rollout with the smoke gate (issue 14, item 3): the store is
+    # done only once an order check placed after the upgrade has passed.
+    started = dev.api(
+        "POST",
+        "/rollouts",
+        json={
+            "engine": "medusa",
+            "to_version": B,
+            "selector": {"names": [shop["id"]]},
+            "waves": ["100%"],
+            "gate": "smoke",
+        },
+    )
+    assert started.status_code == 201, started.text
+    rollout_id = started.json()["id"]
+    rollout = wait_until(
+        lambda: dev.api("GET", f"/rollouts/{rollout_id}").json(),
+        lambda r: r["phase"] != "Running",
         READY_TIMEOUT,
-        "the upgrade to converge",
+        "the rollout to end",
         dev.log_path,
     )
+    assert rollout["phase"] == "Succeeded", rollout
+    (member,) = rollout["stores"]
+    assert member["status"] == "Done" and member["check_id"], member
+    shop = dev.store(shop["id"])
     assert (shop["phase"], shop["engine_version"], shop["running_engine_version"]) == (
         "Ready", B, B,
     ), shop  # fmt: skip
+    check = dev.api("GET", f"/stores/{shop['id']}/checks/{member['check_id']}").json()
+    assert (check["status"], check["requested_by"]) == ("Passed", f"rollout:{rollout_id}"), check
 
     # 2.21.2's own migration Job ran (the old one is pruned) and migrated for real.
     ((new_job, image),) = _migration_jobs(dev, shop["namespace"]).items()
@@ -165,6 +184,6 @@ def test_a_real_medusa_store_upgrades_with_its_migrations_and_keeps_its_orders(
     assert reasons.index("UpgradeStarted") < reasons.index("MigrationSucceeded")
     assert reasons.index("MigrationSucceeded") < reasons.index("UpgradeCompleted")
 
-    second_order = _order_check(dev, shop["id"])
+    # The rollout's order check and the one placed at 2.20.1 are both in the store.
     orders = _admin_orders(dev, shop)
-    assert first_order in orders and second_order in orders
+    assert first_order in orders and check["order_id"] in orders
