@@ -11,7 +11,7 @@ import asyncio
 import logging
 import os
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
@@ -26,6 +26,7 @@ from storeplane.cluster.cached import CachedCluster
 from storeplane.cluster.store_objects import StoreObjects, install_crd
 from storeplane.cluster.watch import ClusterWatcher
 from storeplane.db import (
+    SqlBackupRepository,
     SqlCheckRepository,
     SqlRolloutRepository,
     SqlStoreRepository,
@@ -35,12 +36,18 @@ from storeplane.db import (
 )
 from storeplane.db.steps import SqlStepJournal
 from storeplane.dev_ingress import StoreHostForwarder
+from storeplane.domain.checks import SmokeCheck, not_checkable
+from storeplane.domain.conditions import Reason
+from storeplane.domain.events import Event
 from storeplane.domain.ports import ClusterPort
+from storeplane.domain.store import Store
 from storeplane.engines import exposure_from
 from storeplane.engines.base import image_repositories
 from storeplane.engines.catalogue import catalogue_from
 from storeplane.observability.metrics import StoreCollector, install_store_collector
 from storeplane.observability.outages import CLUSTER, DATABASE
+from storeplane.reconciler.backup_jobs import BackupTargetConfig
+from storeplane.reconciler.backups import BackupRunner
 from storeplane.reconciler.checks import CheckRunner
 from storeplane.reconciler.context import ReconcileContext, Timing
 from storeplane.reconciler.inventory import StoreInventory
@@ -88,8 +95,29 @@ def bind(host: str, port: int) -> Bound:
     return Bound(sock, host, sock.getsockname()[1])
 
 
+def backup_target(settings: Settings) -> BackupTargetConfig:
+    """The folder target of ``settings`` (none when backups are off)."""
+    if not settings.backups_enabled:
+        return BackupTargetConfig()
+    folder = settings.backup_folder
+    folder.mkdir(parents=True, exist_ok=True)
+    if os.geteuid() == 0 and not _reachable_by_others(folder):
+        log.warning(
+            "backup folder %s is not reachable by other users; as root the simulator's node runs "
+            "the database tools as their own users (postgres), so backups will fail: make its "
+            "parent folders traversable (chmod o+x) or set STOREPLANE_BACKUP_DIR",
+            folder,
+        )
+    return BackupTargetConfig(folder=folder)
+
+
+def _reachable_by_others(folder: Path) -> bool:
+    return all(os.stat(p).st_mode & 0o001 for p in (folder, *folder.parents))
+
+
 def reconcile_context(settings: Settings, cluster: ClusterPort) -> ReconcileContext:
     return ReconcileContext(
+        backups=backup_target(settings),
         cluster=cluster,
         renderer=RenderCache(),
         charts_dir=CHARTS_DIR,
@@ -153,16 +181,59 @@ async def run(
     # Reads come from a watch-fed cache; every watch event wakes the store it belongs to.
     cache = ObjectCache()
     watcher = ClusterWatcher(cluster.client, cache, lambda store_id: loop.wake(store_id))
+    backups = SqlBackupRepository(engine)
+
+    async def teardown_hold(store_id: str) -> str | None:
+        running = await asyncio.to_thread(backups.running_for, store_id)
+        return f"backup {running.id} is being taken" if running is not None else None
+
     ctx = replace(
         reconcile_context(settings, CachedCluster(cluster, cache, watcher)),
         # Every cluster write is recorded before and after it (reconciler/steps.py).
         journal=SqlStepJournal(engine, owner=owner),
+        teardown_hold=teardown_hold,
     )
-    loop = ReconcileLoop(repo, ctx, owner=owner, workers=settings.workers, lease=settings.lease)
+    loop = ReconcileLoop(
+        repo,
+        ctx,
+        owner=owner,
+        workers=settings.workers,
+        lease=settings.lease,
+        on_saved=lambda store, events: after_restore(store, events),
+    )
     # Order checks the API records run here, where the cluster (and the admin password in
     # each store's Secret) is reachable; see reconciler/checks.py for the replica story.
     checks = SqlCheckRepository(engine)
     check_runner = CheckRunner(checks, repo, ctx, owner=owner, lease=settings.lease)
+    # Backups the API, schedules and deletions record are driven here (reconciler/backups.py).
+    backup_runner = BackupRunner(
+        backups,
+        repo,
+        ctx,
+        owner=owner,
+        lease=settings.lease,
+        final_backup_days=settings.final_backup_days,
+        schedules=settings.backup_schedules,
+    )
+
+    def after_restore(store: Store, events: Sequence[Event]) -> None:
+        # A restore ends as a deploy does with gate: smoke: an order check where the store is
+        # a real shop (its outcome is the check's event).
+        if (
+            any(e.reason == Reason.RESTORE_SUCCEEDED for e in events)
+            and not_checkable(store) is None
+        ):
+            check = SmokeCheck.request(store.id, requested_by="system", now=ctx.clock())
+            event = Event.normal(
+                store.id,
+                Reason.SMOKE_TEST_REQUESTED,
+                f"order check {check.id} after the restore: a guest order placed at "
+                f"{store.url} and looked up in the store's admin",
+                time=ctx.clock(),
+                generation=store.generation,
+            )
+            checks.create(check, [event])
+            check_runner.wake(store.id)
 
     # Rollouts are driven here too, each by one replica at a time (reconciler/rollouts.py);
     # their store moves wake the loop and the check runner like an API write does.
@@ -183,6 +254,7 @@ async def run(
         loop.wake(store_id)
         check_runner.wake(store_id)
         rollout_driver.wake(store_id)
+        backup_runner.wake(store_id)
 
     store_objects = None
     if settings.watch_store_objects:
@@ -221,6 +293,7 @@ async def run(
         else None
     )
     rolling = asyncio.create_task(rollout_driver.run(stop), name="rollouts")
+    backing_up = asyncio.create_task(backup_runner.run(stop), name="backups")
     serving = asyncio.create_task(server.serve(sockets=[bound.sock]), name="api")
     while not server.started and not serving.done():
         await asyncio.sleep(0.02)
@@ -235,6 +308,7 @@ async def run(
         if objects_task is not None:
             await objects_task
         await rolling
+        await backing_up
         await watching
         await cluster.close()
         engine.dispose()

@@ -161,6 +161,35 @@ class Settings(BaseSettings):
         description="Requests without a valid token one client address may make at once.",
     )
 
+    backups_enabled: bool = Field(
+        default=True,
+        description="Offer backups, restore and clones (a folder target; see docs/backups.md).",
+    )
+    backup_dir: Path | None = Field(
+        default=None,
+        description="The folder backup target: each store's dumps go to <backup_dir>/<store id>. "
+        "Default <data_dir>/backups. It must be a folder the cluster's node sees at the same "
+        "path (the simulator's node does; a single-node kind/k3s with a host mount).",
+    )
+    final_backup_default: bool = Field(
+        default=True,
+        description="final_backup of a store created without one: take a backup before deleting "
+        "it (storeplane dev defaults this to false).",
+    )
+    final_backup_days: float = Field(
+        default=7.0,
+        gt=0,
+        description="Days a store's final backup is kept after the store is deleted.",
+    )
+    backup_schedules: bool = Field(
+        default=True,
+        description="Take the scheduled backups of each plan (or store) policy.",
+    )
+
+    @property
+    def backup_folder(self) -> Path:
+        return (self.backup_dir or self.data_dir / "backups").resolve()
+
     @field_validator("engine_catalogue")
     @classmethod
     def _loadable_catalogue(cls, value: Path | None) -> Path | None:

@@ -27,6 +27,7 @@ from storeplane.api.errors import (
 )
 from storeplane.api.limits import BodySizeLimitMiddleware, RateLimiter
 from storeplane.api.routes import accounts, catalog, health, metrics, stores
+from storeplane.api.routes import backups as backup_routes
 from storeplane.api.routes import checks as check_routes
 from storeplane.api.routes import fleet as fleet_routes
 from storeplane.api.routes import logs as log_routes
@@ -94,7 +95,12 @@ def create_app(
     ``pod_logs`` (the cluster adapter, from ``runtime.py``) serves ``/stores/{id}/logs``;
     without it that endpoint answers 503; so does ``.../objects`` without ``store_objects``
     (the store inventory, ``reconciler/inventory.py``)."""
-    from storeplane.db import SqlCheckRepository, SqlStoreRepository, SqlUserRepository
+    from storeplane.db import (
+        SqlBackupRepository,
+        SqlCheckRepository,
+        SqlStoreRepository,
+        SqlUserRepository,
+    )
     from storeplane.db.fleet import SqlFleetReader
 
     owned_engine = None
@@ -118,6 +124,9 @@ def create_app(
     change_feed = (
         ChangeFeed(fleet, interval=settings.stream_poll_seconds) if fleet is not None else None
     )
+    backups = None
+    if isinstance(repo, SqlStoreRepository) and hasattr(repo, "engine"):
+        backups = SqlBackupRepository(repo.engine)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -150,6 +159,7 @@ def create_app(
     app.state.fleet = fleet
     app.state.change_feed = change_feed
     app.state.rollouts = rollout_repo
+    app.state.backups = backups
     app.state.pod_logs = pod_logs
     app.state.store_objects = store_objects
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
@@ -167,6 +177,7 @@ def create_app(
     routers = (
         stores.router,
         check_routes.router,
+        backup_routes.router,
         log_routes.router,
         object_routes.router,
         fleet_routes.router,

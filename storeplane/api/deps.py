@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from storeplane.api.limits import RateLimiter, client_address_key
 from storeplane.domain.errors import AuthenticationError, FeatureUnavailableError, RateLimitedError
 from storeplane.domain.ports import (
+    BackupRepository,
     CheckRepository,
     FleetReader,
     PodLogsPort,
@@ -80,6 +81,18 @@ def get_rollouts(request: Request) -> RolloutRepository:
     if rollouts is None:
         raise FeatureUnavailableError("this server keeps no rollouts (no SQL database)")
     return rollouts
+
+
+def get_backups(request: Request) -> BackupRepository:
+    backups: BackupRepository | None = request.app.state.backups
+    if backups is None:
+        raise FeatureUnavailableError("this server keeps no backups (no SQL database)")
+    return backups
+
+
+def get_backups_if_any(request: Request) -> BackupRepository | None:
+    backups: BackupRepository | None = request.app.state.backups
+    return backups
 
 
 def get_pod_logs(request: Request) -> PodLogsPort | None:
@@ -187,6 +200,8 @@ FleetDep = Annotated[FleetReader | None, Depends(get_fleet)]
 ChangeFeedDep = Annotated[ChangeFeed, Depends(get_change_feed)]
 UsersDep = Annotated[UserRepository, Depends(get_users)]
 StoreObjectsDep = Annotated[StoreObjectsPort | None, Depends(get_store_objects)]
+BackupsDep = Annotated[BackupRepository, Depends(get_backups)]
+MaybeBackupsDep = Annotated[BackupRepository | None, Depends(get_backups_if_any)]
 PodLogsDep = Annotated[PodLogsPort | None, Depends(get_pod_logs)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 CurrentUserDep = Annotated[User, Depends(current_user)]

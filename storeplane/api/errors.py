@@ -20,6 +20,7 @@ ChoiceRequiredError            400     a required choice left out (which pod), n
 StoreNotFoundError             404     also for a store the caller may not see
 CheckNotFoundError             404     a check id the store does not have
 RolloutNotFoundError           404     no such rollout
+BackupNotFoundError            404     a backup id the store does not have
 PodNotFoundError               404     names the store's real pods / containers
 UserNotFoundError, TokenNotFoundError  404  accounts (admins only)
 AdminOnlyError                 404     a member on the accounts API: the unknown-path answer
@@ -68,6 +69,7 @@ from storeplane.db.outage import as_outage
 from storeplane.domain.errors import (
     AdminOnlyError,
     AuthenticationError,
+    BackupNotFoundError,
     CheckNotFoundError,
     ChoiceRequiredError,
     DatabaseUnavailableError,
@@ -382,6 +384,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StoreNotFoundError, _not_found)
     app.add_exception_handler(CheckNotFoundError, _not_found)
     app.add_exception_handler(RolloutNotFoundError, _not_found)
+    app.add_exception_handler(BackupNotFoundError, _not_found)
     app.add_exception_handler(PodNotFoundError, _not_found)
     app.add_exception_handler(UserNotFoundError, _not_found)
     app.add_exception_handler(TokenNotFoundError, _not_found)

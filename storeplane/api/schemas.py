@@ -12,6 +12,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
+from storeplane.domain.backups import Backup, BackupKind, BackupStatus, RestoreOp
 from storeplane.domain.checks import CheckStatus, SmokeCheck
 from storeplane.domain.conditions import Condition, ConditionStatus, ConditionType
 from storeplane.domain.domains import DomainState
@@ -74,6 +75,67 @@ def search_text(value: str | None) -> str | None:
     return value
 
 
+class RestoreFrom(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    store_id: str = Field(description="The store the backup was taken of.")
+    backup_id: str = Field(description="The backup, e.g. `backup-4k2m9x7q1z`.")
+
+
+class BackupPolicyBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    every_hours: float = Field(ge=0, le=24 * 366, description="0: no scheduled backups.")
+    keep: int = Field(ge=1, le=1000, description="Scheduled backups kept; older ones expire.")
+
+
+class RestoreRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    backup_id: str = Field(description="One of the store's own backups.")
+
+
+class BackupPublic(BaseModel):
+    """A backup of a store's database, in the backup target."""
+
+    id: str = Field(description="The backup's id, e.g. `backup-4k2m9x7q1z`.")
+    store_id: str
+    status: BackupStatus = Field(description="`Running`, then `Succeeded` or `Failed`.")
+    kind: BackupKind = Field(description="`manual`, `scheduled` or `final` (before deletion).")
+    size_bytes: int | None = Field(description="The dump's size, once Succeeded.")
+    started_at: datetime
+    finished_at: datetime | None
+    expires_at: datetime | None = Field(description="When it is deleted; null: kept.")
+    engine: Engine
+    engine_version: str = Field(description="The engine version the store ran when dumped.")
+    target: str = Field(description="Where the dump is: `folder`.")
+    message: str = Field(description="What happened, in words; when Failed, the cause.")
+    requested_by: str
+
+    @classmethod
+    def from_domain(cls, backup: Backup) -> BackupPublic:
+        return cls(
+            id=backup.id,
+            store_id=backup.store_id,
+            status=backup.status,
+            kind=backup.kind,
+            size_bytes=backup.size_bytes,
+            started_at=backup.started_at,
+            finished_at=backup.finished_at,
+            expires_at=backup.expires_at,
+            engine=Engine(backup.engine),
+            engine_version=backup.engine_version,
+            target=backup.target,
+            message=backup.message,
+            requested_by=backup.requested_by,
+        )
+
+
+class BackupsPublic(BaseModel):
+    items: list[BackupPublic] = Field(description="Newest first.")
+    count: int
+
+
 class StoreCreate(BaseModel):
     """What a user asks for when creating a store."""
 
@@ -103,6 +165,19 @@ class StoreCreate(BaseModel):
         description="A version of the engine from `GET /api/v1/engines`; default: the "
         "engine's default version.",
         examples=["2.21.2"],
+    )
+    final_backup: bool | None = Field(
+        default=None,
+        description="Take a backup before the store is deleted, kept for the configured days "
+        "after (null: the server's default, on for `storeplane serve`, off for `storeplane dev`).",
+    )
+    backup_policy: BackupPolicyBody | None = Field(
+        default=None, description="The store's own backup schedule; null: its plan's."
+    )
+    restore_from: RestoreFrom | None = Field(
+        default=None,
+        description="Clone: the new store's database starts as this backup (of any store you "
+        "may see, a Deleted store's final backup too). Its credentials are its own.",
     )
 
     @field_validator("name")
@@ -184,6 +259,28 @@ class DomainPublic(BaseModel):
     message: str = Field(description="What it waits for, or what serves it.")
 
 
+class RestorePublic(BaseModel):
+    backup_id: str
+    source_store_id: str
+    stage: str = Field(
+        description="`StoppingWorkloads`, `RestoringDatabase`, `StartingWorkloads` or `Failed`."
+    )
+    clone: bool
+    requested_at: datetime
+    message: str
+
+    @classmethod
+    def from_domain(cls, op: RestoreOp) -> RestorePublic:
+        return cls(
+            backup_id=op.backup_id,
+            source_store_id=op.source_store_id,
+            stage=op.stage.value,
+            clone=op.clone,
+            requested_at=op.requested_at,
+            message=op.message,
+        )
+
+
 class StorePublic(BaseModel):
     """A store: its spec, where it is in its lifecycle, and why."""
 
@@ -241,6 +338,14 @@ class StorePublic(BaseModel):
         description='Custom domains (set with `PATCH {"domains": [...]}`), each with its '
         "status; the store's own host (`url`) is not listed.",
     )
+    final_backup: bool = Field(
+        default=False, description="Whether a backup is taken before the store is deleted."
+    )
+    restore: RestorePublic | None = Field(
+        default=None,
+        description="A restore under way (phase `Restoring`; a clone's first load), or the "
+        "last one if it failed; null otherwise.",
+    )
 
     @classmethod
     def from_domain(cls, store: Store) -> StorePublic:
@@ -268,6 +373,8 @@ class StorePublic(BaseModel):
             suspended=store.spec.suspended,
             suspended_at=store.suspended_at,
             domains=_domains(store),
+            final_backup=store.spec.final_backup,
+            restore=RestorePublic.from_domain(store.restore) if store.restore else None,
         )
 
 

@@ -126,7 +126,8 @@ def dev(
 
 def _settings(data_dir: Path, port: int) -> Settings:
     """Settings from the environment, with dev's own defaults where it says nothing: stores
-    at ``<id>.localhost`` on the dev port (where :mod:`storeplane.dev_ingress` serves them)."""
+    at ``<id>.localhost`` on the dev port (where :mod:`storeplane.dev_ingress` serves them),
+    and no final backup when a store is deleted."""
     from storeplane.settings import Settings
 
     defaults: dict[str, object] = {"data_dir": data_dir}
@@ -134,6 +135,9 @@ def _settings(data_dir: Path, port: int) -> Settings:
         defaults["base_domain"] = "localhost"
         if "STOREPLANE_STORE_URL_PORT" not in os.environ:
             defaults["store_url_port"] = port
+    # A dev store is a scratch store: no final backup on deletion unless asked for.
+    if "STOREPLANE_FINAL_BACKUP_DEFAULT" not in os.environ:
+        defaults["final_backup_default"] = False
     return Settings(**defaults)  # type: ignore[arg-type]
 
 

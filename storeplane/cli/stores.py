@@ -307,11 +307,23 @@ def create(
     ),
     timeout: float = typer.Option(900, help="Seconds to wait with --wait."),
     label: LabelOption = None,
+    restore_from: str | None = typer.Option(
+        None,
+        "--restore-from",
+        metavar="STORE/BACKUP",
+        help="Clone: start the new store's database as this backup (store id or name, then "
+        "the backup id; see `storeplane stores backups STORE`).",
+    ),
+    final_backup: bool | None = typer.Option(
+        None,
+        "--final-backup/--no-final-backup",
+        help="Take a backup before the store is deleted (default: the server's setting).",
+    ),
     api_url: ApiUrl = None,
     token: Token = None,
     data_dir: DataDir = None,
 ) -> None:
-    """Create a store."""
+    """Create a store (a clone with --restore-from)."""
     labels = _labels(label)
     _connect(api_url, token, data_dir)
     body: dict[str, Any] = {"name": name, "engine": engine, "plan": plan}
@@ -319,9 +331,20 @@ def create(
         body["labels"] = labels
     if engine_version is not None:
         body["engine_version"] = engine_version
+    if final_backup is not None:
+        body["final_backup"] = final_backup
+    if restore_from is not None:
+        body["restore_from"] = _restore_from(restore_from)
     store = _call("POST", "/stores", json=body)
     console.print(f"created {store['name']} ({store['id']})")
     _finish(store, wait, {"Ready", "Failed"}, timeout)
+
+
+def _restore_from(value: str) -> dict[str, str]:
+    source, _, backup = value.partition("/")
+    if not source or not backup:
+        _fail(f"--restore-from takes STORE/BACKUP, e.g. my-shop/backup-4k2m9x7q1z (got {value!r})")
+    return {"store_id": _resolve(source), "backup_id": backup}
 
 
 @stores_app.command("list")
@@ -681,3 +704,75 @@ def logs(
     sys.stdout.write(log["text"])
     if log["text"] and not log["text"].endswith("\n"):
         sys.stdout.write("\n")
+
+
+BACKUP_STYLE = {"Succeeded": "green", "Failed": "red", "Running": "yellow"}
+
+
+def _print_backup(backup: dict[str, Any]) -> None:
+    style = BACKUP_STYLE.get(backup["status"], "white")
+    size = f"{backup['size_bytes']} bytes" if backup.get("size_bytes") is not None else "-"
+    console.print(
+        f"[{style}]{backup['status']}[/] {backup['id']} ({backup['kind']}, {size}, "
+        f"{backup['engine']} {backup['engine_version']}): {backup['message']}"
+    )
+
+
+@stores_app.command()
+def backup(
+    store: str = typer.Argument(..., help="Store id or name."),
+    wait: bool = typer.Option(False, "--wait", help="Follow it until Succeeded or Failed."),
+    timeout: float = typer.Option(900, help="Seconds to wait with --wait."),
+    api_url: ApiUrl = None,
+    token: Token = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Back a store's database up; exits 1 if the backup fails."""
+    _connect(api_url, token, data_dir)
+    store_id = _resolve(store)
+    taken = _call("POST", f"/stores/{store_id}/backups")
+    deadline = time.monotonic() + timeout
+    while wait and taken["status"] == "Running":
+        if time.monotonic() > deadline:
+            _fail(f"gave up after {timeout:.0f}s; backup {taken['id']} is still running")
+        time.sleep(1)
+        taken = _call("GET", f"/stores/{store_id}/backups/{taken['id']}")
+    _print_backup(taken)
+    if taken["status"] == "Failed":
+        raise typer.Exit(1)
+
+
+@stores_app.command()
+def backups(
+    store: str = typer.Argument(..., help="Store id or name (a Deleted store's id too)."),
+    api_url: ApiUrl = None,
+    token: Token = None,
+    data_dir: DataDir = None,
+) -> None:
+    """List a store's backups, newest first."""
+    _connect(api_url, token, data_dir)
+    store_id = _resolve(store)
+    items = _call("GET", f"/stores/{store_id}/backups")["items"]
+    if not items:
+        console.print(f"{store} has no backups: take one with storeplane stores backup {store}")
+    for item in items:
+        _print_backup(item)
+
+
+@stores_app.command()
+def restore(
+    store: str = typer.Argument(..., help="Store id or name."),
+    backup_id: str = typer.Argument(..., metavar="BACKUP", help="One of the store's backups."),
+    wait: bool = typer.Option(False, "--wait", help="Follow until Ready or Failed."),
+    timeout: float = typer.Option(900),
+    api_url: ApiUrl = None,
+    token: Token = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Restore one of a store's backups into it (phase Restoring, then Ready)."""
+    _connect(api_url, token, data_dir)
+    store_id = _resolve(store)
+    seen = _event_count(store_id)
+    restoring = _call("POST", f"/stores/{store_id}/restore", json={"backup_id": backup_id})
+    console.print(f"restoring {backup_id} into {store} ({store_id})")
+    _finish(restoring, wait, {"Ready", "Failed"}, timeout, seen)

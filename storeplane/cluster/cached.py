@@ -75,6 +75,11 @@ class CachedCluster:
         # server says rather than assume it is gone.
         await self._refresh(ref)
 
+    async def list_labelled(
+        self, api_version: str, kind: str, namespace: str, labels: dict[str, str]
+    ) -> list[Manifest]:
+        return await self._inner.list_labelled(api_version, kind, namespace, labels)
+
     async def find_residue(self, store_id: str) -> list[ObjectRef]:
         return await self._inner.find_residue(store_id)
 

@@ -182,6 +182,23 @@ class KubernetesCluster:
                 )
             ]
 
+    async def list_labelled(
+        self, api_version: str, kind: str, namespace: str, labels: dict[str, str]
+    ) -> list[Manifest]:
+        """Objects of one kind in ``namespace`` carrying ``labels`` (backup Jobs, their pods)."""
+        known = kind_of(api_version, kind)
+        with map_api_errors(f"list {kind} in {namespace}"):
+            found = [
+                _to_dict(obj)
+                async for obj in self._client.list(
+                    known.resource, namespace=namespace, labels=dict(labels)
+                )
+            ]
+        for item in found:
+            item.setdefault("apiVersion", known.api_version)
+            item.setdefault("kind", known.kind)
+        return found
+
     async def list_owned(self, store_id: str, namespace: str) -> list[LiveObject]:
         lists = await asyncio.gather(*(self._list(k, store_id, namespace) for k in OWNED_KINDS))
         live: list[LiveObject] = []

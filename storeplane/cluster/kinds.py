@@ -43,7 +43,9 @@ OWNED_KINDS: tuple[Kind, ...] = (
 )
 
 # Cluster-scoped kinds that could carry a store's label by mistake; checked after teardown.
-CLUSTER_KINDS: tuple[Kind, ...] = (NAMESPACE,)
+# PersistentVolumes: a store's slice of the folder backup target (teardown deletes it).
+PERSISTENT_VOLUME = Kind("v1", "PersistentVolume", namespaced=False)
+CLUSTER_KINDS: tuple[Kind, ...] = (NAMESPACE, PERSISTENT_VOLUME)
 
 
 # Written by storeplane (its step outcomes), never owned or pruned.

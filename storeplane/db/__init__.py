@@ -4,6 +4,7 @@ Entry points call :func:`migrate` once at start, then build a :class:`SqlStoreRe
 :func:`create_engine_for`.
 """
 
+from storeplane.db.backups import SqlBackupRepository
 from storeplane.db.checks import SqlCheckRepository
 from storeplane.db.engine import create_engine_for, migrate
 from storeplane.db.repository import SqlStoreRepository
@@ -11,6 +12,7 @@ from storeplane.db.rollouts import SqlRolloutRepository
 from storeplane.db.users import SqlUserRepository
 
 __all__ = [
+    "SqlBackupRepository",
     "SqlCheckRepository",
     "SqlRolloutRepository",
     "SqlStoreRepository",

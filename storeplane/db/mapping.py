@@ -10,6 +10,13 @@ from typing import Any
 
 from sqlalchemy import RowMapping
 
+from storeplane.domain.backups import (
+    Backup,
+    BackupKind,
+    BackupPolicy,
+    BackupStatus,
+    RestoreOp,
+)
 from storeplane.domain.checks import CheckStatus, SmokeCheck
 from storeplane.domain.conditions import Condition
 from storeplane.domain.domains import DomainStatus
@@ -34,6 +41,7 @@ STATUS_COLUMNS = (
     "suspended_at",
     "domain_status",
     "running_engine_version",
+    "restore",
 )
 
 # The columns a change of intent writes (save_intent): the spec, the generation and the
@@ -56,6 +64,9 @@ INTENT_COLUMNS = (
     "revision",
     "suspended",
     "domains",
+    "final_backup",
+    "backup_policy",
+    "restore",
 )
 
 
@@ -92,6 +103,9 @@ def store_to_row(store: Store) -> dict[str, Any]:
         "domain_status": [d.to_json() for d in store.domain_status],
         "engine_version": store.spec.engine_version,
         "running_engine_version": store.running_engine_version,
+        "final_backup": store.spec.final_backup,
+        "backup_policy": store.spec.backup_policy.to_json() if store.spec.backup_policy else None,
+        "restore": store.restore.to_json() if store.restore else None,
     }
 
 
@@ -107,6 +121,10 @@ def store_from_row(row: RowMapping) -> Store:
             suspended=bool(row["suspended"]),
             domains=tuple(row["domains"] or ()),
             engine_version=row["engine_version"],
+            final_backup=bool(row["final_backup"]),
+            backup_policy=(
+                BackupPolicy.from_json(row["backup_policy"]) if row["backup_policy"] else None
+            ),
         ),
         generation=row["generation"],
         observed_generation=row["observed_generation"],
@@ -132,6 +150,7 @@ def store_from_row(row: RowMapping) -> Store:
         suspended_at=row["suspended_at"],
         domain_status=tuple(DomainStatus.from_json(d) for d in row["domain_status"] or ()),
         running_engine_version=row["running_engine_version"],
+        restore=RestoreOp.from_json(row["restore"]) if row["restore"] else None,
     )
 
 
@@ -232,4 +251,46 @@ def token_from_row(row: RowMapping) -> ApiToken:
         token_hash=row["token_hash"],
         created_at=row["created_at"],
         revoked_at=row["revoked_at"],
+    )
+
+
+def backup_to_row(backup: Backup) -> dict[str, Any]:
+    return {
+        "id": backup.id,
+        "store_id": backup.store_id,
+        "status": backup.status.value,
+        "kind": backup.kind.value,
+        "engine": backup.engine,
+        "engine_version": backup.engine_version,
+        "target": backup.target,
+        "location": backup.location,
+        "requested_by": backup.requested_by,
+        "message": backup.message,
+        "size_bytes": backup.size_bytes,
+        "started_at": backup.started_at,
+        "finished_at": backup.finished_at,
+        "expires_at": backup.expires_at,
+        "runner": backup.runner,
+        "lease_expires_at": backup.lease_expires_at,
+    }
+
+
+def backup_from_row(row: RowMapping) -> Backup:
+    return Backup(
+        id=row["id"],
+        store_id=row["store_id"],
+        status=BackupStatus(row["status"]),
+        kind=BackupKind(row["kind"]),
+        engine=row["engine"],
+        engine_version=row["engine_version"],
+        target=row["target"],
+        location=row["location"],
+        requested_by=row["requested_by"],
+        message=row["message"],
+        size_bytes=row["size_bytes"],
+        started_at=row["started_at"],
+        finished_at=row["finished_at"],
+        expires_at=row["expires_at"],
+        runner=row["runner"],
+        lease_expires_at=row["lease_expires_at"],
     )

@@ -119,6 +119,12 @@ class StoreRow(Base):
     # store per object, whatever the retries); NULL for stores made through the API.
     managed_by: Mapped[str | None] = mapped_column(String(320))
     managed_uid: Mapped[str | None] = mapped_column(String(64))
+    # Deletion policy: take a final backup before the namespace goes.
+    final_backup: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    # A restore in progress (or the last one, if it failed): RestoreOp.to_json(); NULL: none.
+    restore: Mapped[dict[str, Any] | None] = mapped_column(JsonDocument)
+    # The store's own backup schedule {"every_hours", "keep"}; NULL: its plan's.
+    backup_policy: Mapped[dict[str, Any] | None] = mapped_column(JsonDocument)
 
     __table_args__ = (
         Index(
@@ -216,6 +222,34 @@ class StoreCheckRow(Base):
             sqlite_where=text("status = 'Running'"),
             postgresql_where=text("status = 'Running'"),
         ),
+    )
+
+
+class StoreBackupRow(Base):
+    """A backup of a store's database (see :mod:`storeplane.domain.backups`)."""
+
+    __tablename__ = "store_backups"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    store_id: Mapped[str] = mapped_column(String(32), ForeignKey("stores.id"))
+    status: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(16))
+    engine: Mapped[str] = mapped_column(String(32))
+    engine_version: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str] = mapped_column(String(16))
+    location: Mapped[str] = mapped_column(String(255))
+    requested_by: Mapped[str] = mapped_column(String(255))
+    message: Mapped[str] = mapped_column(Text)
+    size_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    runner: Mapped[str | None] = mapped_column(String(255))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+    __table_args__ = (
+        Index("ix_store_backups_store_id_started_at", "store_id", "started_at"),
+        Index("ix_store_backups_status", "status"),
     )
 
 
@@ -327,3 +361,4 @@ rollouts: Table = RolloutRow.__table__  # type: ignore[assignment]
 rollout_stores: Table = RolloutStoreRow.__table__  # type: ignore[assignment]
 step_intents: Table = StepIntentRow.__table__  # type: ignore[assignment]
 store_domains: Table = StoreDomainRow.__table__  # type: ignore[assignment]
+store_backups: Table = StoreBackupRow.__table__  # type: ignore[assignment]

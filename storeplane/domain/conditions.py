@@ -92,6 +92,16 @@ class Reason:
     MIGRATION_FAILED = "MigrationFailed"
     MIGRATION_RETRIED = "MigrationRetried"
     UPGRADE_COMPLETED = "UpgradeCompleted"
+    BACKUP_REQUESTED = "BackupRequested"
+    BACKUP_STARTED = "BackupStarted"
+    BACKUP_SUCCEEDED = "BackupSucceeded"
+    BACKUP_FAILED = "BackupFailed"
+    BACKUP_DELETED = "BackupDeleted"
+    BACKUP_EXPIRED = "BackupExpired"
+    RESTORE_REQUESTED = "RestoreRequested"
+    RESTORE_PROGRESSING = "RestoreProgressing"
+    RESTORE_SUCCEEDED = "RestoreSucceeded"
+    RESTORE_FAILED = "RestoreFailed"
 
 
 @dataclass(frozen=True, slots=True)

@@ -84,6 +84,16 @@ class CheckNotFoundError(StoreplaneError):
         self.check_id = check_id
 
 
+class BackupNotFoundError(StoreplaneError):
+    def __init__(self, store_id: str, backup_id: str) -> None:
+        super().__init__(
+            f'store "{store_id}" has no backup "{backup_id}"; list them with '
+            f"GET /api/v1/stores/{store_id}/backups"
+        )
+        self.store_id = store_id
+        self.backup_id = backup_id
+
+
 class PodNotFoundError(StoreplaneError):
     """A pod or container of a store that does not exist; the message names the real ones."""
 

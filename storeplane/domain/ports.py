@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Protocol
 
+from storeplane.domain.backups import Backup
 from storeplane.domain.checks import SmokeCheck
 from storeplane.domain.events import Event
 from storeplane.domain.fleet import FleetEvent, FleetSummary
@@ -133,6 +134,42 @@ class RolloutRepository(Protocol):
         ...
 
     def release(self, rollout_id: str, *, owner: str) -> None: ...
+
+
+class BackupRepository(Protocol):
+    """Backups of stores (see :mod:`storeplane.domain.backups`). Each call is one transaction."""
+
+    def create(self, backup: Backup, events: Sequence[Event]) -> Backup: ...
+
+    def get(self, store_id: str, backup_id: str) -> Backup:
+        """Raise BackupNotFoundError when the store has no such backup."""
+        ...
+
+    def list_for(self, store_id: str, *, limit: int = 100) -> list[Backup]:
+        """Newest first."""
+        ...
+
+    def running_for(self, store_id: str) -> Backup | None: ...
+
+    def claim(
+        self, *, owner: str, now: datetime, until: datetime, limit: int, restarted: bool = False
+    ) -> list[Backup]: ...
+
+    def save_progress(self, backup: Backup, *, runner: str) -> bool: ...
+
+    def finish(self, backup: Backup, *, runner: str, events: Sequence[Event]) -> bool: ...
+
+    def set_expiry(
+        self, store_id: str, expires_at: datetime | None, events: Sequence[Event]
+    ) -> None: ...
+
+    def set_expiry_of(
+        self, backup_id: str, expires_at: datetime | None, events: Sequence[Event]
+    ) -> None: ...
+
+    def remove(self, backup: Backup, events: Sequence[Event]) -> bool: ...
+
+    def expired(self, *, now: datetime, limit: int = 100) -> list[Backup]: ...
 
 
 class CheckRepository(Protocol):
@@ -383,6 +420,16 @@ class ClusterPort(Protocol):
 
     async def get(self, ref: ObjectRef) -> Manifest | None:
         """The object as the API server has it now (never from a cache), or None."""
+        ...
+
+    async def list_labelled(
+        self, api_version: str, kind: str, namespace: str, labels: dict[str, str]
+    ) -> list[Manifest]:
+        """Objects of one kind in ``namespace`` carrying ``labels`` (read live)."""
+        ...
+
+    async def pod_log(self, namespace: str, pod: str, container: str, *, tail: int | None) -> str:
+        """A container's output (see :class:`PodLogsPort`)."""
         ...
 
     async def list_owned(self, store_id: str, namespace: str) -> list[LiveObject]:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
 
+from storeplane.domain.backups import RestoreStage
 from storeplane.domain.conditions import (
     Condition,
     ConditionStatus,
@@ -90,6 +91,18 @@ class ReconcileState(Enum):
         "Resumed",
         "In sync and answering its health check again after a suspension (record it once).",
     )
+    RESTORE_FAILED = (
+        "RestoreFailed",
+        "The restore Job failed: its transaction rolled back, the data is as it was.",
+    )
+    RESTORE_WORKLOADS_STOPPED = (
+        "RestoreWorkloadsStopped",
+        "A restore is under way and the engine's workloads are stopped: load the database.",
+    )
+    RESTORE_DATABASE_LOADED = (
+        "RestoreDatabaseLoaded",
+        "The restore Job loaded the backup: start the workloads again.",
+    )
     IN_SYNC = ("InSync", "Everything matches the spec and the store answers its health check.")
 
 
@@ -114,6 +127,8 @@ class Observation:
     # or when the engine has no migration Job). Until it succeeded, nothing else of the chart
     # is observed (or applied): server and worker stay at the running version.
     migration: MigrationStatus | None = None
+    # A restore's Job that failed for good, in words (None: it did not, or there is none).
+    restore_failure: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,12 +227,32 @@ def determine_state(store: Store, observed: Observation) -> Decision:
         if observed.stale:
             parts.append(f"to prune: {_names(observed.stale)}")
         return Decision(ReconcileState.WORKLOADS_OUT_OF_SYNC, Reason.PROGRESSING, "; ".join(parts))
+    restore = store.restore if store.restoring else None
+    if restore is not None and observed.restore_failure:
+        return Decision(
+            ReconcileState.RESTORE_FAILED,
+            Reason.RESTORE_FAILED,
+            f"restore of backup {restore.backup_id} failed: {observed.restore_failure}; the "
+            "restore runs in one transaction, so the database is as it was before",
+        )
     if observed.not_ready:
         return Decision(
             ReconcileState.WORKLOADS_NOT_READY,
             Reason.WORKLOADS_NOT_READY,
             "; ".join(observed.not_ready[:5]),
             details=observed.not_ready,
+        )
+    if restore is not None and restore.stage is RestoreStage.STOPPING:
+        return Decision(
+            ReconcileState.RESTORE_WORKLOADS_STOPPED,
+            Reason.RESTORE_PROGRESSING,
+            f"workloads stopped; loading backup {restore.backup_id} into the database",
+        )
+    if restore is not None and restore.stage is RestoreStage.RESTORING:
+        return Decision(
+            ReconcileState.RESTORE_DATABASE_LOADED,
+            Reason.RESTORE_PROGRESSING,
+            f"backup {restore.backup_id} loaded; starting the workloads",
         )
     if store.spec.suspended:
         return _suspended(store, observed)
@@ -331,6 +366,9 @@ _PROGRESS: dict[ReconcileState, tuple[int, ConditionType | None]] = {
     ReconcileState.UPGRADE_ROLLOUT: (2, ConditionType.WORKLOADS_APPLIED),
     ReconcileState.WORKLOADS_OUT_OF_SYNC: (2, ConditionType.WORKLOADS_APPLIED),
     ReconcileState.WORKLOADS_NOT_READY: (3, ConditionType.WORKLOADS_READY),
+    ReconcileState.RESTORE_FAILED: (3, ConditionType.WORKLOADS_READY),
+    ReconcileState.RESTORE_WORKLOADS_STOPPED: (4, ConditionType.STORE_REACHABLE),
+    ReconcileState.RESTORE_DATABASE_LOADED: (4, ConditionType.STORE_REACHABLE),
     ReconcileState.UNREACHABLE: (4, ConditionType.STORE_REACHABLE),
     # Suspended: not reachable on purpose; StoreReachable and Ready say why.
     ReconcileState.SUSPENDING: (3, ConditionType.WORKLOADS_READY),

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from storeplane.domain.backups import BackupPolicy, RestoreOp, RestoreStage
 from storeplane.domain.conditions import Condition, initial_conditions
 from storeplane.domain.domains import DomainStatus
 from storeplane.domain.errors import InvalidRequestError, InvalidTransitionError
@@ -46,6 +47,7 @@ class Phase(StrEnum):
     # Asked to be suspended and converged so: workloads at zero, data kept, the Ingress
     # answers a maintenance page (503). Drift correction keeps it so until it is resumed.
     SUSPENDED = "Suspended"
+    RESTORING = "Restoring"
     FAILED = "Failed"
     DELETING = "Deleting"
     DELETED = "Deleted"
@@ -122,6 +124,10 @@ class StoreSpec:
     # "" means the catalogue's default: the store service always records a real version, ""
     # only reaches the reconciler from specs built by hand (tests).
     engine_version: str = ""
+    # Take a backup before the namespace is deleted (kept for the configured days after).
+    final_backup: bool = False
+    # The store's own backup schedule; None: its plan's (domain.backups.PLAN_POLICIES).
+    backup_policy: BackupPolicy | None = None
 
     def __post_init__(self) -> None:
         validate_name(self.name)
@@ -172,6 +178,13 @@ class Store:
     # object's uid: one store per object, even if its creation is retried after a crash.
     managed_by: str | None = None
     managed_uid: str | None = None
+    # A restore the user asked for (or a clone's first load), driven stage by stage.
+    restore: RestoreOp | None = None
+
+    @property
+    def restoring(self) -> bool:
+        """Whether a restore is under way (not finished, not failed)."""
+        return self.restore is not None and self.restore.active
 
     @property
     def name(self) -> str:
@@ -205,8 +218,10 @@ class Store:
         now: datetime,
         deadline: timedelta,
         owner_id: str | None = None,
+        restore: RestoreOp | None = None,
     ) -> Store:
         return cls(
+            restore=restore,
             owner_id=owner_id,
             id=store_id,
             spec=spec,
@@ -279,6 +294,32 @@ class Store:
             revision=self.revision + 1,
         )
 
+    def request_restore(self, op: RestoreOp, *, now: datetime, deadline: timedelta) -> Store:
+        """The store with a restore requested: phase Restoring, the first stage due now.
+        Refused while it is being deleted, not yet provisioned, or already restoring."""
+        self._require_live("restore")
+        if self.restoring:
+            assert self.restore is not None
+            raise InvalidTransitionError(
+                f"store {self.id} is already restoring backup {self.restore.backup_id} "
+                f"({self.restore.stage.value}); wait until it is Ready again"
+            )
+        if self.observed_generation == 0:
+            raise InvalidTransitionError(
+                f"store {self.id} has not been Ready yet; wait for it to be provisioned"
+            )
+        return replace(
+            self,
+            restore=replace(op, stage=RestoreStage.STOPPING),
+            phase=Phase.RESTORING,
+            updated_at=now,
+            deadline_at=now + deadline,
+            failures=0,
+            last_error=None,
+            next_reconcile_at=now,
+            revision=self.revision + 1,
+        )
+
     def request_deletion(self, *, now: datetime) -> Store:
         """The store marked for teardown; idempotent once deletion was requested."""
         if self.is_deleting or self.phase == Phase.DELETED:
@@ -311,8 +352,12 @@ class Store:
         phase = self.phase
         if phase == Phase.FAILED:
             phase = Phase.UPDATING if self.observed_generation > 0 else Phase.PROVISIONING
+        restore = self.restore
+        if restore is not None and not restore.active:
+            restore = None  # the failed restore was reported; a retry serves the data as it is
         return replace(
             self,
+            restore=restore,
             phase=phase,
             updated_at=now,
             deadline_at=None if self.is_deleting else now + deadline,

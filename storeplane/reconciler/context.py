@@ -3,7 +3,7 @@ platform configuration and the timing knobs. Built once per process by the CLI."
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,6 +14,7 @@ from storeplane.domain.ports import ClusterPort, Manifest, StepJournal
 from storeplane.domain.store import Engine
 from storeplane.engines import Exposure
 from storeplane.engines.catalogue import Catalogue, shipped_catalogue
+from storeplane.reconciler.backup_jobs import BackupTargetConfig
 from storeplane.reconciler.manifests import PlatformConfig
 from storeplane.reconciler.steps import PassSteps
 
@@ -47,6 +48,10 @@ class ReconcileContext:
     exposure: Exposure = field(default_factory=Exposure)
     platform: PlatformConfig = field(default_factory=PlatformConfig)
     timing: Timing = field(default_factory=Timing)
+    # Where backups go; without a target no backup claim is made and backups are refused.
+    backups: BackupTargetConfig = field(default_factory=BackupTargetConfig)
+    # Why a store's teardown must wait (its final backup runs), or None: go ahead.
+    teardown_hold: Callable[[str], Awaitable[str | None]] | None = None
     clock: Callable[[], datetime] = utcnow
     # Where steps are recorded before their cluster writes (None: in memory, for unit tests).
     journal: StepJournal | None = None

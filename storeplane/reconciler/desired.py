@@ -5,14 +5,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from storeplane.domain.backups import RestoreStage
 from storeplane.domain.conditions import Reason
 from storeplane.domain.errors import InvalidRequestError, TerminalError
 from storeplane.domain.ports import Manifest, ObjectRef
 from storeplane.domain.store import Store
 from storeplane.engines import profile_for
+from storeplane.engines.backups import stopped_values
 from storeplane.engines.maintenance import maintenance_manifests
 from storeplane.engines.registry import CREDENTIAL_KEYS, CREDENTIALS_SECRET
-from storeplane.reconciler import manifests
+from storeplane.reconciler import backup_jobs, manifests
 from storeplane.reconciler.context import ReconcileContext
 
 # Kinds that live outside a namespace; everything else rendered is placed in the store's.
@@ -52,18 +54,27 @@ async def desired_state(store: Store, ctx: ReconcileContext) -> DesiredState:
         release = profile.release(store, ctx.image_repositories, ctx.catalogue)
     except InvalidRequestError as exc:  # the version left the catalogue: nothing to render
         raise TerminalError(exc.message, reason=Reason.RENDER_FAILED) from exc
+    values = profile.values(store, ctx.exposure, release)
+    # A restore stops the engine's workloads until the database is loaded (stage by stage;
+    # see storeplane.domain.backups), and its Job is one of the store's objects meanwhile.
+    loading = store.restore if store.restoring else None
+    if loading is not None and loading.stage in (RestoreStage.STOPPING, RestoreStage.RESTORING):
+        values = stopped_values(values, store)
     rendered = await ctx.renderer.render(
-        ctx.charts_dir / profile.chart,
-        store.id,
-        store.namespace,
-        profile.values(store, ctx.exposure, release),
+        ctx.charts_dir / profile.chart, store.id, store.namespace, values
     )
     if store.spec.suspended:
         # The chart points the Ingress at this backend while suspended (see its module).
         rendered = [*rendered, *maintenance_manifests(store, ctx.platform.maintenance_image)]
+    workloads = [_own(store, m) for m in rendered]
+    if loading is not None and loading.stage is RestoreStage.RESTORING:
+        workloads.append(_own(store, backup_jobs.restore_job(store, loading)))
+    policies = manifests.policies(store, ctx.platform)
+    if ctx.backups.enabled:
+        policies.append(backup_jobs.backup_claim(store))
     return DesiredState(
         namespace=manifests.namespace(store, profile.pod_security),
-        policies=manifests.policies(store, ctx.platform),
+        policies=policies,
         create_once=[manifests.credentials_secret(store, CREDENTIALS_SECRET, CREDENTIAL_KEYS)],
-        workloads=[_own(store, m) for m in rendered],
+        workloads=workloads,
     )

@@ -59,8 +59,12 @@ class ReconcileLoop:
         workers: int = 4,
         lease: timedelta = timedelta(seconds=30),
         tick: float = 0.5,
+        on_saved: Callable[[Store, Sequence[Event]], None] | None = None,
     ) -> None:
         self._repo = repo
+        # Told of every pass whose status was saved, with its events (runtime.py asks for the
+        # smoke check that follows a restore this way).
+        self._on_saved = on_saved
         self._ctx = ctx
         self._owner = owner
         self._workers = workers
@@ -287,3 +291,8 @@ class ReconcileLoop:
         saved = await self._db(self._repo.save_status, store, owner=self._owner)
         if not saved:
             log.info("status of %s not saved: its intent changed during the pass", store.id)
+        elif self._on_saved is not None and events:
+            try:
+                self._on_saved(store, events)
+            except Exception:
+                log.exception("after-pass hook failed for %s", store.id)

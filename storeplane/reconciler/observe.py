@@ -98,6 +98,7 @@ async def observe(store: Store, desired: DesiredState | None, ctx: ReconcileCont
         stale=stale,
         not_ready=not_ready,
         migration=migration,
+        restore_failure=_restore_failure(store, live),
     )
     if policies or workloads or stale or not_ready:
         return observation
@@ -182,6 +183,21 @@ async def _migration(
         status.pod,
         status.container,
     )
+
+
+def _restore_failure(store: Store, live: dict[ObjectRef, LiveObject]) -> str | None:
+    """Why the store's restore Job failed for good (its Failed condition), or None."""
+    if not store.restoring or store.restore is None:
+        return None
+    ref = ObjectRef("batch/v1", "Job", store.restore.job_name, store.namespace)
+    job = live.get(ref)
+    if job is None:
+        return None
+    for condition in (job.manifest.get("status") or {}).get("conditions") or []:
+        if condition.get("type") == "Failed" and condition.get("status") == "True":
+            why = condition.get("message") or condition.get("reason") or "it failed"
+            return f"Job {ref.name}: {why} (its pod's log says more: storeplane stores logs)"
+    return None
 
 
 @dataclass(frozen=True, slots=True)

@@ -45,6 +45,12 @@ from storeplane.reconciler.actions.apply_workloads import apply_workloads
 from storeplane.reconciler.actions.ensure_namespace import ensure_namespace
 from storeplane.reconciler.actions.fail_migration import fail_migration
 from storeplane.reconciler.actions.rerun_migration import rerun_migration
+from storeplane.reconciler.actions.restore_database import (
+    begin_load,
+    fail_restore,
+    finish_load,
+    finish_restore,
+)
 from storeplane.reconciler.actions.resume import settle_resumed
 from storeplane.reconciler.actions.roll_out_upgrade import roll_out_upgrade
 from storeplane.reconciler.actions.start_upgrade import start_upgrade
@@ -61,7 +67,7 @@ from storeplane.reconciler.observe import observe
 UNREACHABLE_RETRY_CAP = 10.0
 # Enough for namespace -> policies -> workloads -> check, with room for a retry of one step.
 MAX_STEPS = 6
-_IN_PROGRESS = frozenset({Phase.PENDING, Phase.PROVISIONING, Phase.UPDATING})
+_IN_PROGRESS = frozenset({Phase.PENDING, Phase.PROVISIONING, Phase.UPDATING, Phase.RESTORING})
 
 
 class Next(Enum):
@@ -104,6 +110,8 @@ async def _act(
         case ReconcileState.DELETED:
             return Next.DELETED
         case ReconcileState.TEARDOWN:
+            if ctx.teardown_hold is not None and await ctx.teardown_hold(store.id):
+                return Next.WAIT  # its final backup is still being taken
             events += await teardown(store, ctx)
             return Next.CONTINUE
         case ReconcileState.VERIFY_TEARDOWN:
@@ -156,6 +164,41 @@ async def _act(
             return Next.CONVERGED
         case ReconcileState.IN_SYNC:
             return Next.CONVERGED
+        case (
+            ReconcileState.RESTORE_WORKLOADS_STOPPED
+            | ReconcileState.RESTORE_DATABASE_LOADED
+            | ReconcileState.RESTORE_FAILED
+        ):
+            return Next.WAIT  # never here: reconcile_store hands them to _restore_move
+
+
+_RESTORE_MOVES = frozenset(
+    {
+        ReconcileState.RESTORE_WORKLOADS_STOPPED,
+        ReconcileState.RESTORE_DATABASE_LOADED,
+        ReconcileState.RESTORE_FAILED,
+    }
+)
+
+
+def _restore_move(
+    store: Store, decision: Decision, ctx: ReconcileContext, events: list[Event]
+) -> tuple[Store, Next]:
+    """A restore's stage changes the store itself (its saved intent drives the next
+    render), so these moves return the changed store (reconciler/actions/restore_database)."""
+    match decision.state:
+        case ReconcileState.RESTORE_WORKLOADS_STOPPED:
+            store, done = begin_load(store, ctx)
+        case ReconcileState.RESTORE_DATABASE_LOADED:
+            store, done = finish_load(store, ctx)
+        case ReconcileState.RESTORE_FAILED:
+            store, done = fail_restore(store, decision.message, ctx)
+        case _:  # in sync at StartingWorkloads: the restore is over
+            store, done = finish_restore(store, ctx)
+            events += done
+            return store, Next.CONVERGED
+    events += done
+    return store, Next.CONTINUE
 
 
 def _with_phase(
@@ -211,7 +254,12 @@ async def reconcile_store(store: Store, ctx: ReconcileContext) -> PassResult:
             if observed.workload_runtime is not None:
                 store = replace(store, workload_runtime=observed.workload_runtime)
             decision = determine_state(store, observed)
-            nxt = await _act(store, decision, desired, observed, ctx, events)
+            if decision.state in _RESTORE_MOVES or (
+                decision.state is ReconcileState.IN_SYNC and store.restoring
+            ):
+                store, nxt = _restore_move(store, decision, ctx, events)
+            else:
+                nxt = await _act(store, decision, desired, observed, ctx, events)
             if nxt is not Next.CONTINUE:
                 break
     except ReconcileError as exc:
@@ -307,7 +355,12 @@ def _settle(
             events.append(
                 normal(store, ctx, Reason.RECONCILE_SUCCEEDED, "recovered: every step succeeded")
             )
-        if store.spec.suspended:
+        failed_restore = store.restore is not None and not store.restore.active
+        if failed_restore:
+            # Serving the data it had, but the restore that was asked for did not happen:
+            # that stays visible until a retry (or another restore) is asked for.
+            store = replace(store, phase=Phase.FAILED)
+        elif store.spec.suspended:
             store = _with_phase(
                 store, Phase.SUSPENDED, now, events, ctx, "workloads at zero, maintenance page up"
             )
@@ -319,7 +372,7 @@ def _settle(
             store,
             running_engine_version=_converged_version(store, ctx, events),
             observed_generation=store.generation,
-            last_error=None,
+            last_error=store.restore.message if failed_restore and store.restore else None,
             failures=0,
             deadline_at=None,
             next_reconcile_at=now + resync,

@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 
+from storeplane.domain.backups import RestoreOp
 from storeplane.domain.conditions import Reason
 from storeplane.domain.errors import (
     InvalidTransitionError,
@@ -63,6 +64,8 @@ def request_hash(spec: StoreSpec) -> str:
         fields["labels"] = spec.labels
     if spec.engine_version:  # the same for the engine version (filled in before hashing)
         fields["engine_version"] = spec.engine_version
+    if spec.final_backup:  # and for the deletion policy
+        fields["final_backup"] = True
     canonical = json.dumps(
         fields,
         sort_keys=True,
@@ -80,6 +83,7 @@ def create_store(
     idempotency_key: str | None = None,
     object_uid: str | None = None,
     now: datetime | None = None,
+    restore: RestoreOp | None = None,
 ) -> Store:
     """Record a new store owned by ``user`` (Pending, due for reconcile now) and its
     ``Created`` event. A user acting through a Store object (``user.via_object``) makes a
@@ -102,6 +106,12 @@ def create_store(
         now=now,
         deadline=settings.provision_deadline,
         owner_id=user.id,
+        restore=restore,
+    )
+    cloned = (
+        f", its database cloned from backup {restore.backup_id} of store {restore.source_store_id}"
+        if restore is not None
+        else ""
     )
     if user.via_object is not None:
         store = replace(store, managed_by=user.via_object, managed_uid=object_uid)
@@ -109,7 +119,7 @@ def create_store(
         store.id,
         Reason.CREATED,
         f"store {spec.name!r} created with engine {spec.engine.value} "
-        f"{spec.engine_version} and plan {spec.plan.value} by {user.name}",
+        f"{spec.engine_version} and plan {spec.plan.value} by {user.name}{cloned}",
         time=now,
         generation=store.generation,
         actor=user.name,
@@ -260,7 +270,7 @@ def update_store(
             actor=who,
         )
 
-    return _write_intent(repo, store_id, user, change, now)
+    return write_intent(repo, store_id, user, change, now)
 
 
 def change_labels(
@@ -289,7 +299,7 @@ def change_labels(
             actor=user.name,
         )
 
-    return _write_intent(repo, store_id, user, change, now)
+    return write_intent(repo, store_id, user, change, now)
 
 
 def _show_labels(labels: Mapping[str, str]) -> str:
@@ -315,7 +325,7 @@ def delete_store(
             actor=user.name,
         )
 
-    return _write_intent(repo, store_id, user, delete, now)
+    return write_intent(repo, store_id, user, delete, now)
 
 
 def retry_store(
@@ -340,7 +350,7 @@ def retry_store(
             actor=user.name,
         )
 
-    return _write_intent(repo, store_id, user, retry, now)
+    return write_intent(repo, store_id, user, retry, now)
 
 
 def set_suspended(
@@ -375,10 +385,10 @@ def set_suspended(
             store.id, reason, message, time=at, generation=changed.generation, actor=user.name
         )
 
-    return _write_intent(repo, store_id, user, change, now)
+    return write_intent(repo, store_id, user, change, now)
 
 
-def _write_intent(
+def write_intent(
     repo: StoreRepository,
     store_id: str,
     user: User,

@@ -85,6 +85,8 @@ KINDS: tuple[Kind, ...] = (
     Kind("", "v1", "configmaps", "ConfigMap", short_names=("cm",)),
     Kind("", "v1", "services", "Service", short_names=("svc",), name_rule="label",
          has_status=True, categories=("all",)),
+    Kind("", "v1", "persistentvolumes", "PersistentVolume", namespaced=False,
+         short_names=("pv",), has_status=True),
     Kind("", "v1", "persistentvolumeclaims", "PersistentVolumeClaim", short_names=("pvc",),
          has_status=True),
     Kind("", "v1", "events", "Event", short_names=("ev",)),

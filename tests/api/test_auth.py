@@ -23,6 +23,7 @@ CHECK = "check-nothere000"  # stands for {check_id}: a store's check nobody can 
 USER = "user-nothere000"  # stands for {user_id}
 TOKEN = "tok-nothere0000"  # stands for {token_id}
 ROLLOUT = "rollout-nothere0"  # stands for {rollout_id}
+BACKUP = "backup-nothere000"  # stands for {backup_id}
 
 # Every operation under /api/v1, with a body that would be accepted. The OpenAPI test below
 # fails if an operation is added without being listed here.
@@ -42,6 +43,11 @@ ENDPOINTS: list[tuple[str, str, dict[str, Any] | None]] = [
     ("GET", f"/api/v1/stores/{STORE}/logs", None),
     ("GET", f"/api/v1/stores/{STORE}/objects", None),
     ("GET", f"/api/v1/stores/{STORE}/objects/{{kind}}/{{name}}", None),
+    ("POST", f"/api/v1/stores/{STORE}/backups", None),
+    ("GET", f"/api/v1/stores/{STORE}/backups", None),
+    ("GET", f"/api/v1/stores/{STORE}/backups/{BACKUP}", None),
+    ("DELETE", f"/api/v1/stores/{STORE}/backups/{BACKUP}", None),
+    ("POST", f"/api/v1/stores/{STORE}/restore", {"backup_id": BACKUP}),
     ("GET", "/api/v1/plans", None),
     ("GET", "/api/v1/engines", None),
     ("GET", "/api/v1/fleet", None),
@@ -90,6 +96,7 @@ def test_every_api_operation_is_covered_here(api: Api) -> None:
         USER: "{user_id}",
         TOKEN: "{token_id}",
         ROLLOUT: "{rollout_id}",
+        BACKUP: "{backup_id}",
     }
 
     def generic(path: str) -> str:

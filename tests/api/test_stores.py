@@ -53,7 +53,7 @@ class TestCreate:
             "last_error", "workload_runtime", "labels", "rollout_id",
             "suspended", "suspended_at", "domains",
             "engine_version",
-            "running_engine_version", "managed_by",
+            "running_engine_version", "managed_by", "final_backup", "restore",
         }  # fmt: skip
         assert body["name"] == "acme-shop"
         assert (body["engine"], body["plan"], body["phase"]) == ("woocommerce", "large", "Pending")

@@ -8,12 +8,19 @@ const GLYPH: Record<Phase, string> = {
   Ready: "✓",
   Updating: "◔",
   Suspended: "⏸",
+  Restoring: "◔",
   Failed: "✕",
   Deleting: "◌",
   Deleted: "⊘",
 };
 
-export const IN_PROGRESS: ReadonlySet<Phase> = new Set(["Pending", "Provisioning", "Updating", "Deleting"]);
+export const IN_PROGRESS: ReadonlySet<Phase> = new Set([
+  "Pending",
+  "Provisioning",
+  "Updating",
+  "Restoring",
+  "Deleting",
+]);
 
 export function PhaseBadge({ phase }: { phase: Phase }) {
   const busy = IN_PROGRESS.has(phase);

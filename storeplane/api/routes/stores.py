@@ -7,7 +7,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Path, Query, Response, status
 from pydantic import AfterValidator
 
-from storeplane.api.deps import CurrentUserDep, NotifyDep, RepositoryDep, SettingsDep
+from storeplane.api.deps import (
+    CurrentUserDep,
+    MaybeBackupsDep,
+    NotifyDep,
+    RepositoryDep,
+    SettingsDep,
+)
 from storeplane.api.fastjson import store_response, stores_response
 from storeplane.api.routing import ApiRoute
 from storeplane.api.schemas import (
@@ -20,9 +26,11 @@ from storeplane.api.schemas import (
     label_terms,
     search_text,
 )
-from storeplane.domain.errors import InvalidRequestError
+from storeplane.domain.backups import BackupPolicy
+from storeplane.domain.errors import FeatureUnavailableError, InvalidRequestError
 from storeplane.domain.labels import parse_terms
 from storeplane.domain.store import Phase, StoreSpec
+from storeplane.services import backups as backup_service
 from storeplane.services import stores as service
 
 router = APIRouter(prefix="/api/v1/stores", tags=["stores"], route_class=ApiRoute)
@@ -48,11 +56,14 @@ _NOT_FOUND = "No store has this id, or it is not one of yours."
         "provisions it in the background. Follow `phase` and `conditions` with "
         "`GET /api/v1/stores/{id}` (the `Location` header) or the event log. The store belongs "
         "to the caller. With an `Idempotency-Key`, sending the same request again returns the "
-        "store the first one created instead of a new one."
+        "store the first one created instead of a new one. With `restore_from` the store is a "
+        "clone: its database starts as that backup (see docs/backups.md)."
     ),
     responses=_problems(
         e403="You already own as many live stores as your account allows.",
-        e409="A store that is not deleted already has this name.",
+        e404="`restore_from` names a store or backup that does not exist (or is not yours).",
+        e409="A store that is not deleted already has this name, or the `restore_from` "
+        "backup holds no data (simulated).",
         e413="The body is larger than the server's limit.",
         e422="The body is invalid (`errors` names each field, a key sent twice included), or "
         "the `Idempotency-Key` was used before with a different body.",
@@ -62,6 +73,7 @@ def create_store(
     body: StoreCreate,
     response: Response,
     repo: RepositoryDep,
+    backups: MaybeBackupsDep,
     settings: SettingsDep,
     user: CurrentUserDep,
     notify: NotifyDep,
@@ -76,14 +88,38 @@ def create_store(
         ),
     ] = None,
 ) -> StorePublic:
+    restore = None
+    engine_version = body.engine_version
+    if body.restore_from is not None:
+        if backups is None:
+            raise FeatureUnavailableError("this server keeps no backups (no SQL database)")
+        restore, engine_version = backup_service.clone_source(
+            repo,
+            backups,
+            body.restore_from.store_id,
+            body.restore_from.backup_id,
+            body.engine.value,
+            body.engine_version,
+            user,
+        )
     spec = StoreSpec(
         name=body.name,
         engine=body.engine,
         plan=body.plan,
         labels=body.labels,
-        engine_version=body.engine_version or "",
+        engine_version=engine_version or "",
+        final_backup=(
+            settings.final_backup_default if body.final_backup is None else body.final_backup
+        ),
+        backup_policy=(
+            BackupPolicy(body.backup_policy.every_hours, body.backup_policy.keep)
+            if body.backup_policy
+            else None
+        ),
     )
-    store = service.create_store(repo, spec, settings, user, idempotency_key=idempotency_key)
+    store = service.create_store(
+        repo, spec, settings, user, idempotency_key=idempotency_key, restore=restore
+    )
     notify(store.id)
     response.headers["Location"] = f"{router.prefix}/{store.id}"
     return StorePublic.from_domain(store)
@@ -213,9 +249,18 @@ def update_store(
     responses=_problems(e404=_NOT_FOUND),
 )
 def delete_store(
-    store_id: StoreId, repo: RepositoryDep, user: CurrentUserDep, notify: NotifyDep
+    store_id: StoreId,
+    repo: RepositoryDep,
+    backups: MaybeBackupsDep,
+    settings: SettingsDep,
+    user: CurrentUserDep,
+    notify: NotifyDep,
 ) -> StorePublic:
-    store = service.delete_store(repo, store_id, user)
+    if backups is None:
+        store = service.delete_store(repo, store_id, user)
+    else:
+        target = backup_service.BackupTarget.from_settings(settings)
+        store = backup_service.delete_with_final_backup(repo, backups, target, store_id, user)
     notify(store.id)
     return StorePublic.from_domain(store)
 

@@ -8,6 +8,7 @@ from storeplane.domain.events import Event
 from storeplane.domain.ports import ObjectRef
 from storeplane.domain.state import Observation
 from storeplane.domain.store import Store
+from storeplane.reconciler import backup_jobs
 from storeplane.reconciler.context import ReconcileContext
 from storeplane.reconciler.desired import DesiredState
 from storeplane.reconciler.steps import OBJECTS
@@ -18,6 +19,11 @@ async def apply_policies(
 ) -> list[Event]:
     wanted = set(observed.policies_out_of_sync)
     applies = [m for m in [desired.namespace, *desired.policies] if ObjectRef.of(m) in wanted]
+    if any(_is_backup_claim(m) for m in applies):
+        # The claim is bound by name to the store's slice of the folder target: that
+        # PersistentVolume (cluster-scoped, never listed as "owned") is applied just before it.
+        index = next(i for i, m in enumerate(applies) if _is_backup_claim(m))
+        applies.insert(index, backup_jobs.persistent_volume(store, ctx.backups))
     creates = [m for m in desired.create_once if ObjectRef.of(m) in wanted]
     if not applies and not creates:
         return []
@@ -37,3 +43,8 @@ async def apply_policies(
         for manifest in creates:
             await step.create_if_absent(manifest)  # the values themselves are never logged
     return step.events
+
+
+def _is_backup_claim(manifest: dict[str, object]) -> bool:
+    ref = ObjectRef.of(manifest)
+    return ref.kind == "PersistentVolumeClaim" and ref.name == backup_jobs.CLAIM

@@ -175,6 +175,27 @@ def _write_items(directory: Path, data: dict[str, bytes], source: Obj) -> None:
         target.chmod(file_mode)
 
 
+def _host_path_of(claim: Obj, lookup: Any) -> Path | None:
+    """The host folder of the hostPath (or local) PersistentVolume ``claim`` names in
+    ``spec.volumeName``; None for a claim the node provides a folder for. Raises VolumeError
+    when the named volume does not exist (a kubelet's pod would wait for the binding)."""
+    volume_name = str((claim.get("spec") or {}).get("volumeName") or "")
+    if not volume_name:
+        return None
+    volume = lookup("persistentvolumes", volume_name)
+    if volume is None:
+        raise VolumeError(f'persistentvolume "{volume_name}" not found')
+    spec = volume.get("spec") or {}
+    source = spec.get("hostPath") or spec.get("local") or {}
+    path = str(source.get("path") or "")
+    return Path(path) if path.startswith("/") else None
+
+
+def _mkdir_all(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
 def setup_volumes(folders: NodeFolders, pod: Obj, lookup: Any) -> dict[str, Path]:
     """Create the pod's volume folders; returns volume name -> host folder. Secret and
     ConfigMap volumes are (re)written from the objects. Raises VolumeError."""
@@ -186,8 +207,15 @@ def setup_volumes(folders: NodeFolders, pod: Obj, lookup: Any) -> dict[str, Path
         name = str(volume.get("name"))
         if "persistentVolumeClaim" in volume:
             claim = str(volume["persistentVolumeClaim"].get("claimName", ""))
-            if lookup("persistentvolumeclaims", claim) is None:
+            found = lookup("persistentvolumeclaims", claim)
+            if found is None:
                 raise VolumeError(f'persistentvolumeclaim "{claim}" not found')
+            host = _host_path_of(found, lookup)
+            if host is not None:
+                # Bound to a hostPath PersistentVolume: the PV's folder itself (kept when the
+                # claim goes, as with reclaim policy Retain), not a folder of the node's own.
+                result[name] = _mkdir_all(host)
+                continue
             _mkdir(folders.claim_dir(namespace, claim).parent)
             result[name] = _mkdir(folders.claim_dir(namespace, claim))
             continue

@@ -1,0 +1,125 @@
+"""The moves of a restore (phase ``Restoring``; a clone's first load too), one per stage.
+
+``determine_state`` names them once the cluster shows the stage's work done:
+
+* workloads stopped (``RestoreWorkloadsStopped``) → :func:`begin_load`: a clone's dump is
+  copied into its own slice of the target, and the stage becomes ``RestoringDatabase`` (the
+  restore Job is then one of the store's objects: applied, waited for);
+* Job complete (``RestoreDatabaseLoaded``) → :func:`finish_load`: stage ``StartingWorkloads``
+  (the Job is pruned, the workloads are rendered as usual again);
+* in sync and answering at ``StartingWorkloads`` → :func:`finish_restore`: the restore is
+  done, the pass makes the store Ready (and a smoke check follows where the store is real);
+* Job failed for good (``RestoreFailed``) → :func:`fail_restore`: stage ``Failed``, the store
+  ``Failed`` with the Job's cause; the load ran in one transaction, so the data is as before.
+
+Each returns the changed store and its events; every one is idempotent (a pass that crashed
+after the cluster write but before saving is decided the same way again).
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import replace
+
+from storeplane.domain.backups import RestoreStage
+from storeplane.domain.conditions import Reason
+from storeplane.domain.errors import TerminalError
+from storeplane.domain.events import Event
+from storeplane.domain.store import Phase, Store
+from storeplane.reconciler.actions._events import normal, warning
+from storeplane.reconciler.context import ReconcileContext
+
+
+def _staged_name(store: Store) -> str:
+    assert store.restore is not None
+    return f"{store.id}/{store.restore.backup_id}.dump"
+
+
+def begin_load(store: Store, ctx: ReconcileContext) -> tuple[Store, list[Event]]:
+    op = store.restore
+    assert op is not None
+    if op.source_store_id != store.id:
+        # A clone reads its own slice of the folder target only: copy the dump there first.
+        if not ctx.backups.enabled:
+            raise TerminalError(
+                "no backup target is configured in this storeplane; cannot load the backup",
+                reason=Reason.RESTORE_FAILED,
+            )
+        source = ctx.backups.dump_path(op.location)
+        staged = ctx.backups.dump_path(_staged_name(store))
+        if not source.is_file():
+            raise TerminalError(
+                f"backup {op.backup_id} is gone from the backup target ({op.location}); "
+                "clone from another backup",
+                reason=Reason.RESTORE_FAILED,
+            )
+        staged.parent.mkdir(parents=True, exist_ok=True)
+        if not staged.is_file() or staged.stat().st_size != source.stat().st_size:
+            partial = staged.with_suffix(".copying")
+            shutil.copyfile(source, partial)
+            partial.replace(staged)
+    changed = replace(
+        store, restore=op.at(RestoreStage.RESTORING, "the restore Job loads the dump")
+    )
+    return changed, [
+        normal(
+            changed,
+            ctx,
+            Reason.RESTORE_PROGRESSING,
+            f"workloads stopped; restore Job {op.job_name} loads backup {op.backup_id} "
+            f"(of store {op.source_store_id}) in one transaction",
+        )
+    ]
+
+
+def finish_load(store: Store, ctx: ReconcileContext) -> tuple[Store, list[Event]]:
+    op = store.restore
+    assert op is not None
+    if op.source_store_id != store.id and ctx.backups.enabled:
+        # The staged copy is not a backup of this store: it goes once it is loaded.
+        ctx.backups.dump_path(_staged_name(store)).unlink(missing_ok=True)
+    changed = replace(store, restore=op.at(RestoreStage.STARTING, "starting the workloads"))
+    return changed, [
+        normal(
+            changed,
+            ctx,
+            Reason.RESTORE_PROGRESSING,
+            f"backup {op.backup_id} loaded into the database; starting the workloads",
+        )
+    ]
+
+
+def finish_restore(store: Store, ctx: ReconcileContext) -> tuple[Store, list[Event]]:
+    op = store.restore
+    assert op is not None
+    what = "clone loaded from" if op.clone else "restored from"
+    changed = replace(store, restore=None)
+    return changed, [
+        normal(
+            changed,
+            ctx,
+            Reason.RESTORE_SUCCEEDED,
+            f"store {what} backup {op.backup_id} (of store {op.source_store_id}); "
+            "its workloads answer again",
+        )
+    ]
+
+
+def fail_restore(store: Store, message: str, ctx: ReconcileContext) -> tuple[Store, list[Event]]:
+    op = store.restore
+    assert op is not None
+    changed = replace(
+        store,
+        restore=op.at(RestoreStage.FAILED, message),
+        phase=Phase.FAILED,
+        last_error=message,
+    )
+    return changed, [
+        warning(changed, ctx, Reason.RESTORE_FAILED, message),
+        normal(
+            changed,
+            ctx,
+            Reason.PHASE_CHANGED,
+            f"{store.phase.value} → {Phase.FAILED.value}: {message}",
+        ),
+    ]

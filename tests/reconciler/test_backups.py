@@ -1,0 +1,148 @@
+"""The backup runner's bookkeeping against a real database (SQLite and PostgreSQL): schedules
+come due as time passes (the clock is driven, nothing sleeps), retention deletes the oldest
+scheduled backups past the limit from the folder target, expired final backups go, and a
+backup whose runner died is taken over rather than lost."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from storeplane.db import SqlBackupRepository, SqlStoreRepository
+from storeplane.domain.backups import Backup, BackupKind, BackupPolicy, BackupStatus
+from storeplane.domain.store import Phase, Store
+from storeplane.reconciler.backup_jobs import BackupTargetConfig
+from storeplane.reconciler.backups import BackupRunner
+from storeplane.reconciler.context import ReconcileContext
+from tests.db.helpers import T0, created_event, make_store
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self):  # type: ignore[no-untyped-def]
+        return self.now
+
+
+@pytest.fixture
+def backups(repo: SqlStoreRepository) -> SqlBackupRepository:
+    return SqlBackupRepository(repo.engine)
+
+
+def _runner(
+    repo: SqlStoreRepository, backups: SqlBackupRepository, folder: Path, clock: Clock
+) -> BackupRunner:
+    ctx = ReconcileContext(
+        cluster=None,  # type: ignore[arg-type]  # bookkeeping only: no Job is started here
+        renderer=None,  # type: ignore[arg-type]
+        charts_dir=folder,
+        backups=BackupTargetConfig(folder=folder),
+        clock=clock,
+    )
+    return BackupRunner(
+        backups, repo, ctx, owner="test", lease=timedelta(seconds=30), final_backup_days=7
+    )
+
+
+def _ready(repo: SqlStoreRepository, name: str = "acme-shop", **spec: object) -> Store:
+    store = make_store(name)
+    store = replace(
+        store, spec=replace(store.spec, **spec), phase=Phase.READY, observed_generation=1
+    )
+    return repo.create(store, [created_event(store)])
+
+
+def _succeeded(
+    backups: SqlBackupRepository, folder: Path, store: Store, kind: BackupKind, at
+) -> Backup:  # type: ignore[no-untyped-def]
+    backup = Backup.request(
+        store.id, engine="medusa", engine_version="2.21.2", target="folder", kind=kind,
+        requested_by="system", now=at,
+    )  # fmt: skip
+    backup = backup.succeeded(5, "dump of 5 bytes", now=at)
+    (folder / store.id).mkdir(parents=True, exist_ok=True)
+    (folder / backup.location).write_bytes(b"PGDMP")
+    return backups.create(backup, [])
+
+
+async def test_retention_deletes_the_oldest_scheduled_backups_past_the_limit(
+    repo: SqlStoreRepository, backups: SqlBackupRepository, tmp_path: Path
+) -> None:
+    clock = Clock()
+    store = _ready(repo, backup_policy=BackupPolicy(every_hours=24, keep=3))
+    runner = _runner(repo, backups, tmp_path, clock)
+    manual = _succeeded(backups, tmp_path, store, BackupKind.MANUAL, T0)
+    made = [
+        _succeeded(backups, tmp_path, store, BackupKind.SCHEDULED, T0 + timedelta(days=d))
+        for d in range(5)
+    ]
+    await runner._apply_retention(store)
+    left = {b.id for b in backups.list_for(store.id)}
+    assert left == {manual.id, *(b.id for b in made[2:])}
+    for gone in made[:2]:
+        assert not (tmp_path / gone.location).exists()
+    assert (tmp_path / manual.location).exists(), "manual backups are not counted"
+    reasons = [e.reason for e in repo.events(store.id)]
+    assert reasons.count("BackupExpired") == 2
+
+
+async def test_a_schedule_comes_due_one_period_after_the_last_scheduled_backup(
+    repo: SqlStoreRepository, backups: SqlBackupRepository, tmp_path: Path
+) -> None:
+    clock = Clock()
+    store = _ready(repo)  # small: daily, keep 7
+    runner = _runner(repo, backups, tmp_path, clock)
+    clock.now = T0 + timedelta(hours=23)
+    assert await runner.request_scheduled(store, clock.now) is None
+    clock.now = T0 + timedelta(hours=24)
+    first = await runner.request_scheduled(store, clock.now)
+    assert first is not None and first.kind is BackupKind.SCHEDULED
+    assert await runner.request_scheduled(store, clock.now) is None, "one at a time"
+    off = _ready(repo, "no-schedule", backup_policy=BackupPolicy(every_hours=0, keep=1))
+    clock.now = T0 + timedelta(days=30)
+    assert await runner.request_scheduled(off, clock.now) is None
+
+
+async def test_an_expired_final_backup_is_deleted_and_a_live_one_stays(
+    repo: SqlStoreRepository, backups: SqlBackupRepository, tmp_path: Path
+) -> None:
+    clock = Clock()
+    store = _ready(repo)
+    runner = _runner(repo, backups, tmp_path, clock)
+    final = _succeeded(backups, tmp_path, store, BackupKind.FINAL, T0)
+    backups.set_expiry_of(final.id, T0 + timedelta(days=7), [])
+    clock.now = T0 + timedelta(days=6)
+    await runner.expire(clock.now)
+    assert backups.get(store.id, final.id).usable(clock.now)
+    clock.now = T0 + timedelta(days=7, seconds=1)
+    await runner.expire(clock.now)
+    assert backups.list_for(store.id) == []
+    assert not (tmp_path / final.location).exists()
+
+
+def test_a_backup_whose_runner_died_is_taken_over_not_lost(
+    repo: SqlStoreRepository, backups: SqlBackupRepository
+) -> None:
+    store = _ready(repo)
+    running = Backup.request(
+        store.id, engine="medusa", engine_version="2.21.2", target="folder",
+        kind=BackupKind.MANUAL, requested_by="tester", now=T0,
+    )  # fmt: skip
+    backups.create(running, [])
+    [first] = backups.claim(owner="a", now=T0, until=T0 + timedelta(seconds=30), limit=5)
+    assert backups.claim(owner="b", now=T0, until=T0 + timedelta(seconds=30), limit=5) == []
+    later = T0 + timedelta(seconds=31)
+    [taken] = backups.claim(owner="b", now=later, until=later + timedelta(seconds=30), limit=5)
+    assert taken.id == first.id and taken.runner == "b"
+    # The one that lost it can no longer write its outcome.
+    assert not backups.finish(first.failed("x", now=later), runner="a", events=[])
+    assert backups.get(store.id, first.id).status is BackupStatus.RUNNING
+    # A restarted process takes back what it held at once.
+    [again] = backups.claim(
+        owner="b", now=later, until=later + timedelta(seconds=30), limit=5, restarted=True
+    )
+    assert again.id == first.id
