@@ -39,7 +39,7 @@ from storeplane.domain.conditions import Reason
 from storeplane.domain.errors import ReconcileError, StoreNotFoundError
 from storeplane.domain.events import Event
 from storeplane.domain.ports import BackupRepository, ObjectRef, StoreRepository
-from storeplane.domain.store import Phase, Store
+from storeplane.domain.store import Phase, Store, WorkloadRuntime
 from storeplane.engines.backups import engine_version, recipe_for
 from storeplane.reconciler import backup_jobs
 from storeplane.reconciler.context import ReconcileContext
@@ -228,8 +228,10 @@ class BackupRunner:
         pods = await self._ctx.cluster.list_labelled(
             "v1", "Pod", store.namespace, {backup_jobs.BACKUP_ID_LABEL: backup.id}
         )
-        simulated = [p for p in pods if _simulated(p)]
-        if simulated:
+        # Simulated: the simulator's node ran nothing for the Job's image (its pod says so),
+        # or nothing of the store runs at all (its health answer said so).
+        simulated = any(_simulated(p) for p in pods)
+        if simulated or store.workload_runtime is WorkloadRuntime.SIMULATED:
             image = recipe_for(store.spec.engine).image
             await self._finish(
                 backup,

@@ -5,6 +5,7 @@ backup whose runner died is taken over rather than lost."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -18,6 +19,7 @@ from storeplane.reconciler.backup_jobs import BackupTargetConfig
 from storeplane.reconciler.backups import BackupRunner
 from storeplane.reconciler.context import ReconcileContext
 from tests.db.helpers import T0, created_event, make_store
+from tests.reconciler.conftest import Harness
 
 
 class Clock:
@@ -146,3 +148,35 @@ def test_a_backup_whose_runner_died_is_taken_over_not_lost(
         owner="b", now=later, until=later + timedelta(seconds=30), limit=5, restarted=True
     )
     assert again.id == first.id
+
+
+async def test_a_woocommerce_backup_runs_as_a_job_in_the_simulator_and_says_it_is_simulated(
+    repo: SqlStoreRepository, backups: SqlBackupRepository, harness: Harness, tmp_path: Path
+) -> None:
+    from storeplane.domain.store import Engine
+
+    harness.ctx = replace(harness.ctx, backups=BackupTargetConfig(folder=tmp_path / "backups"))
+    store = await harness.until(harness.new_store(Engine.WOOCOMMERCE), {Phase.READY}, passes=200)
+    repo.create(store, [created_event(store)])
+    runner = BackupRunner(
+        backups, repo, harness.ctx, owner="test", lease=timedelta(seconds=30), tick=0.1
+    )
+    backup = Backup.request(
+        store.id, engine="woocommerce", engine_version="6", target="folder",
+        kind=BackupKind.MANUAL, requested_by="tester", now=harness.ctx.clock(),
+    )  # fmt: skip
+    backups.create(backup, [])
+    await runner.step()
+    for _ in range(200):
+        done = backups.get(store.id, backup.id)
+        if done.finished:
+            break
+        await asyncio.sleep(0.05)
+    assert done.status is BackupStatus.SUCCEEDED, done.message
+    assert done.size_bytes == 0
+    assert done.message.startswith("simulated:") and "mariadb:11" in done.message
+    job = harness.kube.get(f"/apis/batch/v1/namespaces/{store.namespace}/jobs/{backup.id}")
+    assert job.status_code == 200
+    assert "mariadb-dump" in job.json()["spec"]["template"]["spec"]["containers"][0]["command"][2]
+    reasons = [e.reason for e in repo.events(store.id)]
+    assert "BackupStarted" in reasons and "BackupSucceeded" in reasons
