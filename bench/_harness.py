@@ -33,6 +33,13 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
+def children_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process's finished, waited-for children (helm, for the
+    control plane): not part of :func:`cpu_seconds`."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[13]) + int(fields[14])) / CLOCK_TICKS
+
+
 def memory_mb(pid: int) -> tuple[float, float]:
     """(current resident, peak resident) in MB."""
     status = Path(f"/proc/{pid}/status").read_text()

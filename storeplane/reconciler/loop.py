@@ -270,16 +270,25 @@ class ReconcileLoop:
         )
 
     async def _post_events(self, store: Store, events: Sequence[Event]) -> None:
-        """Mirror the pass's events as Kubernetes Events in the store's namespace (best effort:
-        the database timeline is the record; this is for people using kubectl)."""
-        for event in events:
-            try:
-                await self._ctx.cluster.record_event(
-                    store.namespace, event.type.value, event.reason, event.message
-                )
-            except Exception as exc:
-                log.debug("could not post event %s: %s", event.reason, exc)
-                return
+        """Mirror the pass's events as one Kubernetes Event in the store's namespace (best
+        effort: the database timeline is the record; this is for people using kubectl). One
+        request per pass, not per event: the API has no batch create, and a pass records up to
+        half a dozen steps, a quarter of a new store's cluster requests when posted one by one.
+        The Event carries the last step's reason, Warning if any step warned, and every step
+        as ``Reason: message`` in order."""
+        if not events:
+            return
+        last = events[-1]
+        if len(events) == 1:
+            type_, message = last.type.value, last.message
+        else:
+            warned = any(e.type == EventType.WARNING for e in events)
+            type_ = EventType.WARNING.value if warned else last.type.value
+            message = "; ".join(f"{e.reason}: {e.message}" for e in events)
+        try:
+            await self._ctx.cluster.record_event(store.namespace, type_, last.reason, message)
+        except Exception as exc:
+            log.debug("could not post event %s: %s", last.reason, exc)
 
     async def _save(self, store: Store, events: Sequence[Event]) -> None:
         # Events describe what already happened in the cluster: keep them even if the status
