@@ -15,7 +15,7 @@ from pydantic_core import PydanticCustomError
 from storeplane.domain.backups import Backup, BackupKind, BackupStatus, RestoreOp
 from storeplane.domain.checks import CheckStatus, SmokeCheck
 from storeplane.domain.conditions import Condition, ConditionStatus, ConditionType
-from storeplane.domain.domains import DomainState
+from storeplane.domain.domains import MAX_DOMAINS, DomainState
 from storeplane.domain.errors import InvalidRequestError
 from storeplane.domain.events import Event, EventType
 from storeplane.domain.fleet import FleetEvent, FleetSummary
@@ -153,6 +153,17 @@ class StoreCreate(BaseModel):
     )
     labels: dict[str, str] = Field(default_factory=dict, description=_LABELS_DESCRIPTION)
 
+    domains: list[str] | None = Field(
+        default=None,
+        max_length=MAX_DOMAINS,
+        description="The store's custom domains, replaced as a whole (`[]` removes them all): "
+        "host names (RFC 1123, lower case, at most 253 characters, labels of at most 63), no "
+        "wildcard, no IP address, not under the platform's own base domain; each one serves "
+        "one store at a time (409 when another store has it). Each is added to the store's "
+        "Ingress (with a certificate from the platform's cert-manager issuer when TLS is on) "
+        "and to the engine's allowed origins; `domains` in the store says when it is `Active`.",
+    )
+
     @field_validator("labels")
     @classmethod
     def _valid_labels(cls, value: dict[str, str]) -> dict[str, str]:
@@ -201,6 +212,7 @@ class StoreUpdate(BaseModel):
                 {"plan": "medium"},
                 {"engine_version": "2.21.2"},
                 {"labels": {"tier": "gold"}},
+                {"domains": ["shop.example.com"]},
             ]
         },
     )
@@ -218,6 +230,17 @@ class StoreUpdate(BaseModel):
         default=None,
         description="The store's labels, replaced as a whole (`{}` removes them all). "
         + _LABELS_DESCRIPTION,
+    )
+
+    domains: list[str] | None = Field(
+        default=None,
+        max_length=MAX_DOMAINS,
+        description="The store's custom domains, replaced as a whole (`[]` removes them all): "
+        "host names (RFC 1123, lower case, at most 253 characters, labels of at most 63), no "
+        "wildcard, no IP address, not under the platform's own base domain; each one serves "
+        "one store at a time (409 when another store has it). Each is added to the store's "
+        "Ingress (with a certificate from the platform's cert-manager issuer when TLS is on) "
+        "and to the engine's allowed origins; `domains` in the store says when it is `Active`.",
     )
 
     @field_validator("labels")

@@ -459,13 +459,25 @@ def update(
         ),
     ] = None,
     clear_labels: bool = typer.Option(False, "--clear-labels", help="Remove every label."),
+    domain: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--domain",
+            help="Serve the store at these custom domains too (repeat; they replace the old "
+            "ones). Each shows Pending until its certificate exists, then Active.",
+            show_default=False,
+        ),
+    ] = None,
+    clear_domains: bool = typer.Option(
+        False, "--clear-domains", help="Remove every custom domain."
+    ),
     wait: bool = typer.Option(False, "--wait"),
     timeout: float = typer.Option(900),
     api_url: ApiUrl = None,
     token: Token = None,
     data_dir: DataDir = None,
 ) -> None:
-    """Change a store's plan, engine version or labels."""
+    """Change a store's plan, engine version, labels or custom domains."""
     body: dict[str, Any] = {}
     if plan is not None:
         body["plan"] = plan
@@ -475,8 +487,14 @@ def update(
         body["labels"] = _labels(label)
     elif clear_labels:
         body["labels"] = {}
+    if domain:
+        body["domains"] = list(domain)
+    elif clear_domains:
+        body["domains"] = []
     if not body:
-        raise typer.BadParameter("give --plan, --engine-version, --label or --clear-labels")
+        raise typer.BadParameter(
+            "give --plan, --engine-version, --label, --clear-labels, --domain or --clear-domains"
+        )
     _connect(api_url, token, data_dir)
     store_id = _resolve(store)
     seen = _event_count(store_id) if wait else 0

@@ -69,6 +69,9 @@ class Reason:
     RENDER_FAILED = "RenderFailed"
     CLUSTER_UNAVAILABLE = "ClusterUnavailable"
     RESUMED = "Resumed"
+    DOMAINS_CHANGED = "DomainsChanged"  # event: the owner changed the custom domains
+    DOMAIN_ACTIVE = "DomainActive"  # event: a custom domain is served (its certificate exists)
+    DOMAIN_PENDING = "DomainPending"  # event: a custom domain waits (for its certificate)
     SUSPEND_REQUESTED = "SuspendRequested"
     RESUME_REQUESTED = "ResumeRequested"
     SUSPENDING = "Suspending"  # suspended in spec; waiting for the store's pods to stop

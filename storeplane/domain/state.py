@@ -20,6 +20,7 @@ from storeplane.domain.conditions import (
     Reason,
     set_condition,
 )
+from storeplane.domain.domains import DomainStatus
 from storeplane.domain.ports import NamespacePhase, NamespaceStatus, ObjectRef, ServiceAnswer
 from storeplane.domain.store import Phase, Store, WorkloadRuntime
 from storeplane.domain.teardown import TeardownStage, teardown_conditions
@@ -129,6 +130,8 @@ class Observation:
     migration: MigrationStatus | None = None
     # A restore's Job that failed for good, in words (None: it did not, or there is none).
     restore_failure: str | None = None
+    # Each custom domain as seen now (None: not looked at in this observation, keep the last).
+    domains: tuple[DomainStatus, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,8 +1,8 @@
 """The Store aggregate: its spec (what the user asked for) and status (what storeplane observed).
 
 The API changes a store only through the methods here (``with_plan``, ``with_engine_version``,
-``with_labels``, ``with_suspended``, ``request_deletion``, ``request_retry``); the reconciler
-changes only its status. Every method returns a new value:
+``with_labels``, ``with_suspended``, ``with_domains``, ``request_deletion``, ``request_retry``);
+the reconciler changes only its status. Every method returns a new value:
 a Store is immutable, so what was read is never changed behind a caller's back.
 """
 
@@ -316,6 +316,33 @@ class Store:
             deadline_at=now + deadline,
             failures=0,
             last_error=None,
+            next_reconcile_at=now,
+            revision=self.revision + 1,
+        )
+
+    def with_domains(
+        self, domains: tuple[str, ...], *, now: datetime, deadline: timedelta
+    ) -> Store:
+        """The store with a new list of custom domains (validated by the caller, see
+        domain/domains.py) and a new generation; unchanged if the list is the same. They are
+        rendered into its Ingress and CORS, so the store is ``Updating`` until converged (or
+        stays ``Provisioning``; a suspended store converges back to ``Suspended``)."""
+        self._require_live("change the domains of")
+        if domains == self.spec.domains:
+            return self
+        phase = self.phase
+        if phase in (Phase.READY, Phase.UPDATING, Phase.SUSPENDED, Phase.FAILED):
+            phase = Phase.UPDATING if self.observed_generation > 0 else Phase.PROVISIONING
+        return replace(
+            self,
+            spec=replace(self.spec, domains=domains),
+            # A removed domain has no status any more; the reconciler reports the others.
+            domain_status=tuple(d for d in self.domain_status if d.name in domains),
+            generation=self.generation + 1,
+            phase=phase,
+            updated_at=now,
+            deadline_at=now + deadline,
+            failures=0,
             next_reconcile_at=now,
             revision=self.revision + 1,
         )

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from storeplane.domain.domains import tls_secret_name
 from storeplane.domain.store import Engine, Store
 from storeplane.engines import maintenance
 from storeplane.engines.catalogue import EngineVersion, shipped_catalogue
@@ -98,6 +99,7 @@ def common_values(store: Store, exposure: Exposure) -> Values:
             },
         },
         "credentialsSecret": CREDENTIALS_SECRET,
+        "domains": [{"host": d, "secretName": tls_secret_name(d)} for d in store.spec.domains],
         **maintenance.chart_values(store),
     }
 

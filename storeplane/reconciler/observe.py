@@ -12,6 +12,7 @@ from typing import Any
 
 from storeplane.domain.conditions import Reason
 from storeplane.domain.diff import in_sync
+from storeplane.domain.domains import DomainState, DomainStatus, tls_secret_name
 from storeplane.domain.errors import RetryableError
 from storeplane.domain.pods import pod_problem, selects
 from storeplane.domain.ports import LiveObject, Manifest, NamespacePhase, ObjectRef
@@ -19,7 +20,7 @@ from storeplane.domain.state import Observation, simulated_note, workload_runtim
 from storeplane.domain.store import Store, WorkloadRuntime
 from storeplane.domain.upgrade import MigrationState, MigrationStatus, migration_status
 from storeplane.engines import profile_for
-from storeplane.engines.maintenance import is_maintenance
+from storeplane.engines.maintenance import MAINTENANCE_NAME, is_maintenance
 from storeplane.reconciler.context import ReconcileContext
 from storeplane.reconciler.desired import DesiredState
 
@@ -104,14 +105,60 @@ async def observe(store: Store, desired: DesiredState | None, ctx: ReconcileCont
         return observation
     if store.spec.suspended:
         # Nothing of the engine runs: no health check; what matters is that nothing still does.
-        return Observation(namespace=ns, running_pods=running_pods(pods))
+        still = running_pods(pods) or await stopping_processes(store, ctx)
+        return Observation(
+            namespace=ns, running_pods=still, domains=await domain_statuses(store, ctx)
+        )
     health = await check_health(store, ctx)
     return Observation(
         namespace=ns,
         reachable=health.reachable,
         reachability_message=health.message,
         workload_runtime=health.runtime,
+        domains=await domain_statuses(store, ctx),
     )
+
+
+async def domain_statuses(store: Store, ctx: ReconcileContext) -> tuple[DomainStatus, ...]:
+    """Each custom domain's status, once the Ingress that serves it is applied (the caller
+    observes only then). With TLS: Active once its certificate Secret (cert-manager writes it
+    from the Ingress's TLS entry) holds a certificate. Without TLS the Ingress rule is all
+    storeplane controls, so Active means: the Ingress routes the host to the store."""
+    statuses = []
+    for domain in store.spec.domains:
+        if not ctx.exposure.tls:
+            statuses.append(
+                DomainStatus(
+                    domain,
+                    DomainState.ACTIVE,
+                    f"the Ingress routes http://{domain} to the store (no TLS on this "
+                    "platform); its DNS must point at the ingress controller",
+                )
+            )
+            continue
+        name = tls_secret_name(domain)
+        secret = await ctx.cluster.get(ObjectRef("v1", "Secret", name, store.namespace))
+        issuer = ctx.exposure.cluster_issuer or "the ingress's default issuer"
+        if secret is not None and (secret.get("data") or {}).get("tls.crt"):
+            statuses.append(
+                DomainStatus(
+                    domain,
+                    DomainState.ACTIVE,
+                    f"https://{domain} is served with the certificate in Secret {name}",
+                )
+            )
+        else:
+            waiting = "has no certificate yet" if secret is not None else "does not exist yet"
+            statuses.append(
+                DomainStatus(
+                    domain,
+                    DomainState.PENDING,
+                    f"waiting for cert-manager ({issuer}) to issue its certificate: Secret "
+                    f"{name} {waiting}; the domain's DNS must point at the ingress controller "
+                    "for the ACME challenge",
+                )
+            )
+    return tuple(statuses)
 
 
 def running_pods(pods: list[Manifest]) -> tuple[str, ...]:
@@ -198,6 +245,24 @@ def _restore_failure(store: Store, live: dict[ObjectRef, LiveObject]) -> str | N
             why = condition.get("message") or condition.get("reason") or "it failed"
             return f"Job {ref.name}: {why} (its pod's log says more: storeplane stores logs)"
     return None
+
+
+async def stopping_processes(store: Store, ctx: ReconcileContext) -> tuple[str, ...]:
+    """On storeplane's simulator, processes of pods already gone from the API that are still
+    being stopped (its node stops a deleted pod's containers after the object is removed; a
+    real kubelet keeps the pod Terminating until they stopped, and a cluster answers None)."""
+    residue = await ctx.cluster.node_residue(store.namespace)
+    if residue is None:
+        return ()
+    return tuple(
+        sorted(
+            {
+                f"{p.pod} (process of {p.container} stopping)"
+                for p in residue.processes
+                if not p.pod.startswith(MAINTENANCE_NAME + "-")
+            }
+        )
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,7 @@ from storeplane.domain.conditions import (
     get_condition,
     set_condition,
 )
+from storeplane.domain.domains import DomainState
 from storeplane.domain.errors import ReconcileError, RetryableError, TerminalError
 from storeplane.domain.events import Event
 from storeplane.domain.reachability import (
@@ -56,6 +57,7 @@ from storeplane.reconciler.actions.roll_out_upgrade import roll_out_upgrade
 from storeplane.reconciler.actions.start_upgrade import start_upgrade
 from storeplane.reconciler.actions.suspend import settle_suspended
 from storeplane.reconciler.actions.teardown import teardown
+from storeplane.reconciler.actions.track_domains import track_domains
 from storeplane.reconciler.actions.verify_no_residue import verify_no_residue
 from storeplane.reconciler.backoff import backoff_delay
 from storeplane.reconciler.context import ReconcileContext
@@ -67,6 +69,7 @@ from storeplane.reconciler.observe import observe
 UNREACHABLE_RETRY_CAP = 10.0
 # Enough for namespace -> policies -> workloads -> check, with room for a retry of one step.
 MAX_STEPS = 6
+DOMAIN_RECHECK = timedelta(seconds=30)
 _IN_PROGRESS = frozenset({Phase.PENDING, Phase.PROVISIONING, Phase.UPDATING, Phase.RESTORING})
 
 
@@ -241,6 +244,10 @@ async def reconcile_store(store: Store, ctx: ReconcileContext) -> PassResult:
     # (reconciler/steps.py); it shares this pass's event list so earlier events go first.
     ctx = replace(ctx, pass_steps=ctx.steps_for_pass(events))
     start = store
+    if any(d.name not in store.spec.domains for d in store.domain_status):
+        # Domains removed from the spec have no status any more (saved with this pass).
+        kept = tuple(d for d in store.domain_status if d.name in store.spec.domains)
+        store = replace(store, domain_status=kept)
     decision: Decision | None = None
     try:
         # Steps an interrupted pass left half-recorded come first, as what happened first.
@@ -253,6 +260,9 @@ async def reconcile_store(store: Store, ctx: ReconcileContext) -> PassResult:
             observed = await observe(store, desired, ctx)
             if observed.workload_runtime is not None:
                 store = replace(store, workload_runtime=observed.workload_runtime)
+            if observed.domains is not None:
+                events += track_domains(store, observed.domains, ctx)
+                store = replace(store, domain_status=observed.domains)
             decision = determine_state(store, observed)
             if decision.state in _RESTORE_MOVES or (
                 decision.state is ReconcileState.IN_SYNC and store.restoring
@@ -351,6 +361,10 @@ def _settle(
         # Watches wake a store when its objects change; the resync is the safety net, jittered
         # so that stores created together do not all come due together.
         resync = timing.resync * random.uniform(0.9, 1.1)
+        if any(d.status is DomainState.PENDING for d in store.domain_status):
+            # Nothing wakes the store when cert-manager writes a certificate Secret (it does
+            # not carry the store's labels): look again soon while a domain waits for one.
+            resync = min(resync, DOMAIN_RECHECK)
         if start.failures or start.last_error:
             events.append(
                 normal(store, ctx, Reason.RECONCILE_SUCCEEDED, "recovered: every step succeeded")

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 
 from storeplane.domain.backups import RestoreOp
 from storeplane.domain.conditions import Reason
+from storeplane.domain.domains import validate_domains
 from storeplane.domain.errors import (
     InvalidTransitionError,
     ManagedByObjectError,
@@ -351,6 +352,40 @@ def retry_store(
         )
 
     return write_intent(repo, store_id, user, retry, now)
+
+
+def change_domains(
+    repo: StoreRepository,
+    store_id: str,
+    domains: Sequence[object],
+    settings: Settings,
+    user: User,
+    *,
+    now: datetime | None = None,
+) -> Store:
+    """Replace the store's custom domains (validated: RFC 1123 host names, no wildcard, no IP,
+    not under the platform's base domain); a new generation. DomainTakenError (409) when
+    another store that is not deleted has one of them: the database decides."""
+    wanted = validate_domains(tuple(domains), settings.base_domain)
+
+    def change(store: Store, at: datetime) -> tuple[Store, Event | None]:
+        changed = store.with_domains(wanted, now=at, deadline=settings.provision_deadline)
+        if changed is store:
+            return store, None
+        added = [d for d in wanted if d not in store.spec.domains]
+        removed = [d for d in store.spec.domains if d not in wanted]
+        parts = [f"added {', '.join(added)}"] if added else []
+        parts += [f"removed {', '.join(removed)}"] if removed else []
+        return changed, Event.normal(
+            store.id,
+            Reason.DOMAINS_CHANGED,
+            f"custom domains changed by {user.name}: {'; '.join(parts) or 'reordered'}",
+            time=at,
+            generation=changed.generation,
+            actor=user.name,
+        )
+
+    return write_intent(repo, store_id, user, change, now)
 
 
 def set_suspended(

@@ -308,7 +308,7 @@ class TestReadAndChange:
             (
                 {},
                 "body",
-                "the body changes nothing: give at least one of plan, engine_version, labels",
+                "the body changes nothing: give at least one of plan, engine_version, labels, domains",
             ),
         ],
         ids=["an unknown plan", "renaming is not possible", "an empty change"],

@@ -7,6 +7,7 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any
 
+from storeplane.domain.domains import tls_secret_name
 from storeplane.render import RenderCache, chart_path
 
 STORE_ID = "store-ab12cd34"
@@ -18,16 +19,18 @@ PLANS = ("small", "medium", "large")
 @dataclass(frozen=True)
 class Case:
     """One way storeplane renders a chart: which chart, which plan, TLS or not, suspended or
-    not."""
+    not, with custom domains or not."""
 
     chart: str
     plan: str
     tls: bool
     suspended: bool = False
+    domains: tuple[str, ...] = ()
 
     @property
     def id(self) -> str:
         state = ", suspended" if self.suspended else ""
+        state += f", with domains {', '.join(self.domains)}" if self.domains else ""
         return f"{self.chart} on the {self.plan} plan with TLS {'on' if self.tls else 'off'}{state}"
 
     def values(self) -> dict[str, Any]:
@@ -45,15 +48,20 @@ class Case:
             "credentialsSecret": "store-credentials",
             "suspended": self.suspended,
             "maintenance": {"service": "storeplane-maintenance"},
+            "domains": [{"host": d, "secretName": tls_secret_name(d)} for d in self.domains],
         }
 
 
+DOMAINS = ("shop.example.com", "www.example.org")
+# Every chart x plan x TLS, each plain, suspended, with custom domains, and both at once on
+# the small plan (the options are independent templates; the full product adds nothing).
 CASES = [
-    Case(chart, plan, tls, suspended)
+    Case(chart, plan, tls, suspended, domains)
     for chart in CHARTS
     for plan in PLANS
     for tls in (False, True)
-    for suspended in (False, True)
+    for suspended, domains in ((False, ()), (True, ()), (False, DOMAINS), (True, DOMAINS))
+    if plan == "small" or not (suspended and domains)
 ]
 
 

@@ -18,6 +18,7 @@ import kubernetes_validate
 import pytest
 from chart_cases import BASE_DOMAIN, CHARTS, STORE_ID, Case, render_values
 
+from storeplane.domain.domains import tls_secret_name
 from storeplane.domain.plans import PLANS, PlanName
 from storeplane.render import RenderError, chart_path, lint_chart, render_chart
 
@@ -295,7 +296,7 @@ def test_ingress_serves_the_store_host(objects: list[dict[str, Any]], case: Case
     ingress = ingresses[0]
     spec = ingress["spec"]
     assert spec["ingressClassName"] == "nginx"
-    assert [rule["host"] for rule in spec["rules"]] == [host]
+    assert [rule["host"] for rule in spec["rules"]] == [host, *case.domains]
     services = {obj["metadata"]["name"]: obj for obj in objects if obj["kind"] == "Service"}
     for rule in spec["rules"]:
         for path in rule["http"]["paths"]:
@@ -308,7 +309,10 @@ def test_ingress_serves_the_store_host(objects: list[dict[str, Any]], case: Case
             port_names = {port["name"] for port in services[backend["name"]]["spec"]["ports"]}
             assert backend["port"]["name"] in port_names
     if case.tls:
-        assert spec["tls"] == [{"hosts": [host], "secretName": f"{STORE_ID}-tls"}]
+        assert spec["tls"] == [
+            {"hosts": [host], "secretName": f"{STORE_ID}-tls"},
+            *({"hosts": [d], "secretName": tls_secret_name(d)} for d in case.domains),
+        ]
         assert ingress["metadata"]["annotations"] == {
             "cert-manager.io/cluster-issuer": "letsencrypt"
         }
@@ -341,6 +345,27 @@ def _claims(objects: list[dict[str, Any]]) -> list[Any]:
         if obj["kind"] == "StatefulSet":
             claims += obj["spec"].get("volumeClaimTemplates", [])
     return claims
+
+
+def test_custom_domains_are_allowed_origins(objects: list[dict[str, Any]], case: Case) -> None:
+    """Medusa's CORS lists the store's URL and each domain's origin; WordPress takes each
+    domain as its home when the request is for it."""
+    scheme = "https" if case.tls else "http"
+    origins = [f"{scheme}://{STORE_ID}.{BASE_DOMAIN}", *(f"{scheme}://{d}" for d in case.domains)]
+    env = {
+        e["name"]: e.get("value")
+        for _, template in pod_specs(objects)
+        for c in containers(template["spec"])
+        for e in c.get("env", [])
+    }
+    if case.chart == "medusa-store":
+        for name in ("STORE_CORS", "ADMIN_CORS", "AUTH_CORS"):
+            assert env[name] == ",".join(origins), name
+    else:
+        extra = env["WORDPRESS_CONFIG_EXTRA"]
+        for domain in case.domains:
+            assert f"'{domain}'" in extra
+        assert ("HTTP_HOST" in extra) == bool(case.domains), extra
 
 
 def test_hosts_in_the_environment_are_rendered_services(objects: list[dict[str, Any]]) -> None:

@@ -238,6 +238,44 @@ def test_an_engine_version_is_chosen_at_create_and_upgraded_by_update(dev: DevPr
     assert "version 2.21.2" in upgraded.stdout and "(runs" not in upgraded.stdout
 
 
+def test_suspend_and_resume_with_wait_follow_the_store_there_and_back(
+    dev: DevProcess, ready_store: dict[str, Any]
+) -> None:
+    name = ready_store["name"]
+    suspended = storeplane("suspend", name, *WAIT, api_url=dev.url, data_dir=dev.data_dir)
+    assert suspended.returncode == 0, suspended.stdout + suspended.stderr
+    reasons = event_reasons(suspended.stdout)
+    assert reasons[0] == "SuspendRequested" and "StoreSuspended" in reasons
+    assert_shows_store(suspended.stdout, name, ready_store["id"], "Suspended")
+    assert "suspended: workloads at zero" in suspended.stdout
+    resumed = storeplane("resume", name, *WAIT, api_url=dev.url, data_dir=dev.data_dir)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    reasons = event_reasons(resumed.stdout)
+    assert reasons[0] == "ResumeRequested" and "StoreResumed" in reasons
+    assert_shows_store(resumed.stdout, name, ready_store["id"], "Ready")
+
+
+def test_update_sets_custom_domains_and_refuses_a_wildcard(
+    dev: DevProcess, ready_store: dict[str, Any]
+) -> None:
+    name = ready_store["name"]
+    result = storeplane(
+        "update", name, "--domain", "cli.example.com", *WAIT, api_url=dev.url, data_dir=dev.data_dir
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "DomainsChanged" in event_reasons(result.stdout)
+    assert "domain cli.example.com Active" in result.stdout
+    refused = storeplane(
+        "update", name, "--domain", "*.example.com", api_url=dev.url, data_dir=dev.data_dir
+    )
+    assert refused.returncode == 1
+    assert "wildcards are not allowed" in refused.stderr
+    cleared = storeplane(
+        "update", name, "--clear-domains", *WAIT, api_url=dev.url, data_dir=dev.data_dir
+    )
+    assert cleared.returncode == 0 and dev.store(ready_store["id"])["domains"] == []
+
+
 def test_delete_with_wait_ends_deleted_with_nothing_left(
     dev: DevProcess, ready_store: dict[str, Any]
 ) -> None:

@@ -72,6 +72,20 @@ app.kubernetes.io/version: {{ $.Chart.AppVersion | quote }}
 {{- printf "%s://%s%s" (ternary "https" "http" .Values.ingress.tls.enabled) (include "medusa-store.host" .) $port }}
 {{- end }}
 
+{{/*
+Allowed origins of Medusa's STORE/ADMIN/AUTH CORS: the store's URL, then each custom domain
+with the same scheme and port, comma-separated (no trailing slashes: they break Medusa's CORS).
+*/}}
+{{- define "medusa-store.origins" -}}
+{{- $port := ternary (printf ":%v" .Values.publicPort) "" (not (empty .Values.publicPort)) }}
+{{- $scheme := ternary "https" "http" .Values.ingress.tls.enabled }}
+{{- $origins := list (include "medusa-store.url" .) }}
+{{- range .Values.domains }}
+{{- $origins = append $origins (printf "%s://%s%s" $scheme .host $port) }}
+{{- end }}
+{{- join "," $origins }}
+{{- end }}
+
 {{/* image: "repository:tag" for (.Values.image | .Values.database.image | ...). */}}
 {{- define "medusa-store.image" -}}
 {{- printf "%s:%s" .repository .tag }}
@@ -153,11 +167,11 @@ without the admin UI.
       name: {{ $.Values.credentialsSecret }}
       key: cookie-secret
 - name: STORE_CORS
-  value: {{ $url | quote }}
+  value: {{ include "medusa-store.origins" $ | quote }}
 - name: ADMIN_CORS
-  value: {{ $url | quote }}
+  value: {{ include "medusa-store.origins" $ | quote }}
 - name: AUTH_CORS
-  value: {{ $url | quote }}
+  value: {{ include "medusa-store.origins" $ | quote }}
 - name: MEDUSA_BACKEND_URL
   value: {{ $url | quote }}
 - name: MEDUSA_WORKER_MODE

@@ -148,8 +148,18 @@ the same configuration.
 {{- end }}
 # The public URL follows the values (baseDomain, TLS); the image's wp-config already
 # honours X-Forwarded-Proto from the ingress.
+# With custom domains, WordPress answers on each as its home (it would redirect them to the
+# store's own host otherwise): the home URL follows the request's host when it is one of them.
 - name: WORDPRESS_CONFIG_EXTRA
+  {{- if .Values.domains }}
+  {{- $port := ternary (printf ":%v" .Values.publicPort) "" (not (empty .Values.publicPort)) }}
+  {{- $scheme := ternary "https" "http" .Values.ingress.tls.enabled }}
+  {{- $hosts := list }}
+  {{- range .Values.domains }}{{ $hosts = append $hosts (printf "'%s'" .host) }}{{ end }}
+  value: "$storeplane_host = strtolower(explode(':', $_SERVER['HTTP_HOST'] ?? '')[0]); $storeplane_home = in_array($storeplane_host, [{{ join ", " $hosts }}], true) ? '{{ $scheme }}://' . $storeplane_host . '{{ $port }}' : '{{ include "woocommerce-store.url" . }}'; define('WP_HOME', $storeplane_home); define('WP_SITEURL', $storeplane_home);"
+  {{- else }}
   value: "define('WP_HOME', '{{ include "woocommerce-store.url" . }}'); define('WP_SITEURL', '{{ include "woocommerce-store.url" . }}');"
+  {{- end }}
 {{- end }}
 
 {{/* Admin e-mail: setup.adminEmail, else admin@<host>. */}}

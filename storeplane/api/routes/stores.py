@@ -202,12 +202,13 @@ def get_store(store_id: StoreId, repo: RepositoryDep, user: CurrentUserDep) -> R
         "catalogue from the version the store runs (`GET /api/v1/engines`: its "
         "`upgrades_from`), otherwise a 422 names the allowed ones; its migration Job runs "
         "first, server and worker change only once it succeeded. New `labels` replace the "
-        "old ones as a whole and need no reconcile (no new generation). Asking for what the "
-        "store already has changes nothing."
+        "old ones as a whole and need no reconcile (no new generation). New `domains` replace "
+        "the old ones as a whole (a new generation); a domain another store has is a 409. "
+        "Asking for what the store already has changes nothing."
     ),
     responses=_problems(
         e404=_NOT_FOUND,
-        e409="The store is being deleted or is deleted.",
+        e409="The store is being deleted or is deleted, or another store has one of the domains.",
         e422="The body is invalid (`errors` names each field), or the engine version is not "
         "allowed from the one the store runs (the message names the allowed ones).",
     ),
@@ -220,12 +221,20 @@ def update_store(
     user: CurrentUserDep,
     notify: NotifyDep,
 ) -> StorePublic:
-    if body.plan is None and body.labels is None and body.engine_version is None:
+    if (
+        body.plan is None
+        and body.labels is None
+        and body.engine_version is None
+        and body.domains is None
+    ):
         raise InvalidRequestError(
-            "the body changes nothing: give at least one of plan, engine_version, labels",
+            "the body changes nothing: give at least one of plan, engine_version, labels, domains",
             field="body",
         )
     store = service.get_store(repo, store_id, user)
+    if body.domains is not None:
+        store = service.change_domains(repo, store_id, body.domains, settings, user)
+        notify(store.id)
     if body.labels is not None:
         store = service.change_labels(repo, store_id, body.labels, user)
     if body.plan is not None or body.engine_version is not None:
