@@ -16,6 +16,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import ExceptionContext
 
 from storeplane.domain.errors import DatabaseUnavailableError
+from storeplane.observability.outages import DATABASE
 
 
 def _cause(exc: BaseException) -> str:
@@ -56,3 +57,14 @@ def install(engine: Engine) -> None:
         outage = as_outage(error) if error is not None else None
         if outage is not None or context.is_disconnect:
             raise (outage or DatabaseUnavailableError(_cause(error))) from error
+
+
+def note_outage(exc: BaseException) -> bool:
+    """True if ``exc`` is a database outage, which is then reported to ``DATABASE`` (it logs
+    once per change of state). Background loops call it before logging a traceback: an outage
+    gets no traceback, a bug keeps its own."""
+    outage = as_outage(exc)
+    if outage is None:
+        return False
+    DATABASE.failed(outage.cause)
+    return True

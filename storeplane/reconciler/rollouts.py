@@ -28,6 +28,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 
+from storeplane.db.outage import note_outage
 from storeplane.domain.checks import not_checkable
 from storeplane.domain.errors import (
     CheckNotFoundError,
@@ -103,8 +104,9 @@ class RolloutDriver:
             self._wakeup.clear()
             try:
                 await asyncio.to_thread(self.drive_once)
-            except Exception:  # the database is unreachable: say so and keep trying
-                log.exception("driving rollouts failed; retrying")
+            except Exception as exc:  # keep trying; an outage is logged once (db/outage.py)
+                if not note_outage(exc):
+                    log.exception("driving rollouts failed; retrying")
             waiters = [
                 asyncio.ensure_future(self._wakeup.wait()),
                 asyncio.ensure_future(stop.wait()),

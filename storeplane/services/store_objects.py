@@ -31,6 +31,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any, TypeVar
 
+from storeplane.db.outage import note_outage
 from storeplane.domain.errors import (
     InvalidRequestError,
     NameTakenError,
@@ -140,8 +141,9 @@ class StoreObjectSync:
             await self.handle(obj)
         except asyncio.CancelledError:
             raise
-        except Exception:
-            log.exception("could not act on %s; trying again on its next event", obj.ref)
+        except Exception as exc:  # an outage is logged once (db/outage.py), a bug here
+            if not note_outage(exc):
+                log.exception("could not act on %s; trying again on its next event", obj.ref)
 
     def _user(self, obj: StoreKubeObject) -> User:
         return replace(self._door, name=obj.actor, via_object=obj.ref)
