@@ -151,8 +151,10 @@ def create(
         "gate": gate,
     }
     rollout = _call("POST", "/rollouts", json=body)
+    stores, waves = len(rollout["stores"]), len(rollout["waves"])
     console.print(
-        f"created {rollout['id']}: {len(rollout['stores'])} stores in {len(rollout['waves'])} waves"
+        f"created {rollout['id']}: {stores} store{'s' * (stores != 1)} in {waves} "
+        f"wave{'s' * (waves != 1)}"
     )
     _finish(rollout, watch, timeout)
 
