@@ -101,6 +101,7 @@ class Reason:
     BACKUP_FAILED = "BackupFailed"
     BACKUP_DELETED = "BackupDeleted"
     BACKUP_EXPIRED = "BackupExpired"
+    WAITING_FOR_BACKUP = "WaitingForBackup"
     RESTORE_REQUESTED = "RestoreRequested"
     RESTORE_PROGRESSING = "RestoreProgressing"
     RESTORE_SUCCEEDED = "RestoreSucceeded"

@@ -264,6 +264,14 @@ async def reconcile_store(store: Store, ctx: ReconcileContext) -> PassResult:
                 events += track_domains(store, observed.domains, ctx)
                 store = replace(store, domain_status=observed.domains)
             decision = determine_state(store, observed)
+            if decision.state is ReconcileState.TEARDOWN and ctx.teardown_hold is not None:
+                held = await ctx.teardown_hold(store.id)
+                if held:  # the wait says why, once (not "namespace must be deleted")
+                    decision = replace(
+                        decision,
+                        reason=Reason.WAITING_FOR_BACKUP,
+                        message=f"{held}; namespace {store.namespace} is deleted once it finished",
+                    )
             if decision.state in _RESTORE_MOVES or (
                 decision.state is ReconcileState.IN_SYNC and store.restoring
             ):
