@@ -7,6 +7,7 @@ import { runStream, useLiveState } from "./api/live";
 import { usersQuery } from "./api/queries";
 import { Accounts } from "./pages/Accounts";
 import { Fleet } from "./pages/Fleet";
+import { Rollouts } from "./pages/Rollouts";
 import { Login } from "./pages/Login";
 import { CreateStore } from "./pages/CreateStore";
 import { StoreDetail } from "./pages/StoreDetail";
@@ -65,9 +66,14 @@ export function App() {
                 Stores
               </Link>
               {admin && (
-                <Link to="/accounts" aria-current={route.name === "accounts" ? "page" : undefined}>
-                  Accounts
-                </Link>
+                <>
+                  <Link to="/rollouts" aria-current={route.name === "rollouts" ? "page" : undefined}>
+                    Rollouts
+                  </Link>
+                  <Link to="/accounts" aria-current={route.name === "accounts" ? "page" : undefined}>
+                    Accounts
+                  </Link>
+                </>
               )}
               <Link to="/new" aria-current={route.name === "new" ? "page" : undefined}>
                 New store
@@ -90,6 +96,7 @@ export function App() {
         {!token && <Login />}
         {token && route.name === "fleet" && <Fleet />}
         {token && route.name === "accounts" && <Accounts />}
+        {token && route.name === "rollouts" && <Rollouts />}
         {token && route.name === "list" && <StoresList search={route.search} />}
         {token && route.name === "new" && <CreateStore />}
         {token && route.name === "detail" && <StoreDetail key={route.id} id={route.id} />}

@@ -5,6 +5,7 @@ import { useSyncExternalStore, type AnchorHTMLAttributes, type MouseEvent } from
 export type Route =
   | { name: "fleet" }
   | { name: "accounts" }
+  | { name: "rollouts" }
   | { name: "list"; search: URLSearchParams }
   | { name: "new" }
   | { name: "detail"; id: string }
@@ -35,6 +36,7 @@ export function matchRoute(pathname: string, search: string): Route {
   if (pathname === "/" || pathname === "") return { name: "fleet" };
   if (pathname === "/stores" || pathname === "/stores/") return { name: "list", search: new URLSearchParams(search) };
   if (pathname === "/accounts" || pathname === "/accounts/") return { name: "accounts" };
+  if (pathname === "/rollouts" || pathname === "/rollouts/") return { name: "rollouts" };
   if (pathname === "/new" || pathname === "/new/") return { name: "new" };
   const m = /^\/stores\/([^/]+)\/?$/.exec(pathname);
   if (m?.[1]) return { name: "detail", id: decodeURIComponent(m[1]) };

@@ -71,11 +71,30 @@ export function parseSse(buffer: string, onMessage: (event: string, data: string
   return rest;
 }
 
-/** What a store event makes stale: that store's queries, every list, the fleet. */
-export function invalidateFor(client: QueryClient, event: StreamEvent) {
-  void client.invalidateQueries({ queryKey: ["stores", "detail", event.store_id] });
+const settling = new Map<string, ReturnType<typeof setTimeout>>();
+/** How long after a store's last event its queries are read once more: the reconciler records
+ * a step's event and then saves the store's status, so the first read can still see the old
+ * status; one more read after things went quiet catches it. */
+export const SETTLE_MS = 1500;
+
+function invalidateNow(client: QueryClient, storeId: string) {
+  void client.invalidateQueries({ queryKey: ["stores", "detail", storeId] });
   void client.invalidateQueries({ queryKey: ["stores", "list"] });
   void client.invalidateQueries({ queryKey: ["fleet"] });
+}
+
+/** What a store event makes stale: that store's queries, every list, the fleet; now and once
+ * more SETTLE_MS after the store's last event. */
+export function invalidateFor(client: QueryClient, event: StreamEvent) {
+  invalidateNow(client, event.store_id);
+  clearTimeout(settling.get(event.store_id));
+  settling.set(
+    event.store_id,
+    setTimeout(() => {
+      settling.delete(event.store_id);
+      invalidateNow(client, event.store_id);
+    }, SETTLE_MS),
+  );
 }
 
 /**

@@ -24,6 +24,8 @@ import type {
   Store,
   StoreCreate,
   StoreEvent,
+  Rollout,
+  RolloutCreate,
   TokenIssued,
   User,
 } from "./types";
@@ -320,5 +322,43 @@ export function useRevokeToken() {
   return useMutation<unknown, ApiError, string>({
     mutationFn: (tokenId) => request(api.DELETE("/api/v1/tokens/{token_id}", { params: { path: { token_id: tokenId } } })),
     onSuccess: () => Promise.all([client.invalidateQueries({ queryKey: ["tokens"] }), client.invalidateQueries({ queryKey: ["users"] })]),
+  });
+}
+
+/** Move a store to another engine version (PATCH engine_version); the API names the allowed ones. */
+export function useUpgradeStore(id: string) {
+  const client = useQueryClient();
+  return useMutation<Store, ApiError, string>({
+    mutationFn: (engine_version) =>
+      request(api.PATCH("/api/v1/stores/{store_id}", { params: { path: { store_id: id } }, body: { engine_version } })),
+    onSuccess: (store) => settle(client, store),
+  });
+}
+
+/** Rollouts (admins), newest first; live while one runs. */
+export function rolloutsQuery() {
+  return queryOptions({
+    queryKey: ["rollouts"] as const,
+    queryFn: ({ signal }) => request(api.GET("/api/v1/rollouts", { signal })),
+    refetchInterval: (query) =>
+      query.state.data?.items.some((r) => r.phase === "Running") ? LIVE_INTERVAL_MS : liveInterval(10_000),
+    retry: false,
+  });
+}
+
+export function useCreateRollout() {
+  const client = useQueryClient();
+  return useMutation<Rollout, ApiError, RolloutCreate>({
+    mutationFn: (body) => request(api.POST("/api/v1/rollouts", { body })),
+    onSuccess: () => client.invalidateQueries({ queryKey: ["rollouts"] }),
+  });
+}
+
+export function useRolloutAction(action: "pause" | "resume" | "abort") {
+  const client = useQueryClient();
+  return useMutation<Rollout, ApiError, string>({
+    mutationFn: (rolloutId) =>
+      request(api.POST(`/api/v1/rollouts/{rollout_id}/${action}`, { params: { path: { rollout_id: rolloutId } } })),
+    onSuccess: () => client.invalidateQueries({ queryKey: ["rollouts"] }),
   });
 }

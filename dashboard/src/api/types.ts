@@ -46,3 +46,6 @@ export type User = Users["items"][number];
 export type Tokens = Json<paths["/api/v1/tokens"]["get"]["responses"][200]>;
 export type ApiTokenRecord = Tokens["items"][number];
 export type TokenIssued = Json<paths["/api/v1/tokens"]["post"]["responses"][201]>;
+export type Rollouts = Json<paths["/api/v1/rollouts"]["get"]["responses"][200]>;
+export type Rollout = Rollouts["items"][number];
+export type RolloutCreate = NonNullable<paths["/api/v1/rollouts"]["post"]["requestBody"]>["content"]["application/json"];

@@ -13,6 +13,7 @@ import {
   useResumeStore,
   useRetryStore,
   useSuspendStore,
+  useUpgradeStore,
 } from "../api/queries";
 import type { PlanName, Store } from "../api/types";
 import { Conditions } from "../components/Conditions";
@@ -79,6 +80,7 @@ function StoreView({ store, refreshError }: { store: Store; refreshError: unknow
       )}
 
       <Actions store={store} disabled={gone} />
+      {!gone && <EngineVersion store={store} />}
 
       <div className="detail-grid">
         <div className="card overview">
@@ -169,6 +171,55 @@ function StoreView({ store, refreshError }: { store: Store; refreshError: unknow
 
       <EventsCard id={store.id} />
     </section>
+  );
+}
+
+/** The engine version: what the store asks for, what it runs, and an upgrade to one the
+ * catalogue allows from here (the API's 422 names the allowed ones when it refuses). */
+function EngineVersion({ store }: { store: Store }) {
+  const engines = useQuery(enginesQuery());
+  const upgrade = useUpgradeStore(store.id);
+  const asked = store.engine_version;
+  const versions = engines.data?.find((e) => e.name === store.engine)?.versions ?? [];
+  const targets = versions.filter((v) => v.version !== asked && v.upgrades_from.includes(asked));
+  const [to, setTo] = useState("");
+  const selectId = useId();
+  const chosen = to || targets[0]?.version || "";
+  return (
+    <div className="card engine-version">
+      <h2 className="visually-hidden">Engine version</h2>
+      <form
+        className="inline-form"
+        onSubmit={(e) => {
+          e.preventDefault();
+          if (chosen) upgrade.mutate(chosen);
+        }}
+      >
+        <span>
+          Engine version <strong data-engine-version={asked}>{asked}</strong>
+          {store.running_engine_version && store.running_engine_version !== asked ? (
+            <span className="pending-note"> (running {store.running_engine_version})</span>
+          ) : null}
+        </span>
+        <label htmlFor={selectId}>Upgrade to</label>
+        <select id={selectId} value={chosen} onChange={(e) => setTo(e.target.value)} disabled={targets.length === 0}>
+          {targets.length === 0 && <option value="">no newer version</option>}
+          {targets.map((v) => (
+            <option key={v.version} value={v.version}>
+              {v.version}
+            </option>
+          ))}
+        </select>
+        <button type="submit" className="btn" disabled={!chosen || upgrade.isPending}>
+          {upgrade.isPending ? "Upgrading…" : "Upgrade"}
+        </button>
+      </form>
+      {upgrade.error && (
+        <p className="problem-detail" role="alert">
+          {errorMessage(upgrade.error)}
+        </p>
+      )}
+    </div>
   );
 }
 
