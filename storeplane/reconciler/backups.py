@@ -236,8 +236,9 @@ class BackupRunner:
             await self._finish(
                 backup,
                 store,
-                f"simulated: Job {ref.name} ran in the simulator without a local runtime for "
-                f"{image}, so no dump was written and there is nothing to restore",
+                f"simulated: Job {ref.name} ran in the simulator and nothing ran for {image} "
+                "(no local runtime for it, or the store's workloads are simulated), so no dump "
+                "was written and there is nothing to restore",
                 0,
                 ok=True,
             )
