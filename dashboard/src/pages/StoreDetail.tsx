@@ -27,6 +27,7 @@ import { Timeline } from "../components/Timeline";
 import { Link } from "../router";
 import { Logs } from "../components/Logs";
 import { Resources } from "../components/Resources";
+import { Backups, Domains } from "../components/DomainsAndBackups";
 
 export function StoreDetail({ id }: { id: string }) {
   const store = useQuery(storeQuery(id));
@@ -166,6 +167,13 @@ function StoreView({ store, refreshError }: { store: Store; refreshError: unknow
       </div>
 
       <OrderCheck store={store} />
+
+      {!gone && (
+        <div className="detail-grid">
+          <Domains store={store} />
+          <Backups store={store} />
+        </div>
+      )}
 
       {store.phase !== "Deleted" && <StoreObjectsAndLogs id={store.id} />}
 

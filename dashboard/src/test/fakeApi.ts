@@ -137,6 +137,7 @@ export function createFakeApi(initial: Store[] = [], token = TEST_TOKEN): FakeAp
         recent_events: [...events.entries()].flatMap(([id, list]) => list.map((e) => ({ ...e, store_id: id, store_name: stores.get(id)?.name ?? id }))).reverse(),
       });
     }
+    if (/^\/api\/v1\/stores\/[^/]+\/backups$/.test(path) && method === "GET") return json(200, { items: [], count: 0 });
     const o = /^\/api\/v1\/stores\/([^/]+)\/(objects|logs)(?:\/([^/]+)\/([^/]+))?$/.exec(path);
     if (o) {
       const store = stores.get(o[1]!);
