@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from storeplane.domain.conditions import ConditionStatus
+from storeplane.domain.domains import DomainState
 from storeplane.domain.errors import InvalidRequestError
 from storeplane.domain.plans import PlanName
 from storeplane.domain.store import Engine, Phase, Store, StoreSpec
@@ -112,20 +113,26 @@ def spec_of(obj: StoreKubeObject) -> StoreSpec:
     labels = spec.get("labels") or {}
     if not isinstance(labels, Mapping):
         raise InvalidRequestError("labels must be a map of strings", field="labels")
+    domains = spec.get("domains") or []
+    if not isinstance(domains, list):
+        raise InvalidRequestError("domains must be a list of host names", field="domains")
     return StoreSpec(
         name=str(name),
         engine=engine,
         plan=plan,
         labels={str(k): str(v) for k, v in labels.items()},
         engine_version=str(spec.get("engineVersion") or ""),
+        # As written: the store service validates them (domains.validate_domains) when it
+        # applies them, as for a PATCH.
+        domains=tuple(domains),
     )
 
 
 def object_status(
     store: Store | None, obj: StoreKubeObject, *, refusal: str | None = None
 ) -> dict[str, Any]:
-    """The status the object should show: the store's phase, conditions, url and id, the
-    generation acted on; or, when its spec was refused, phase ``Failed`` and the API's
+    """The status the object should show: the store's phase, conditions, url, id and
+    custom domains (each with its Pending/Active status), the generation acted on; or, when its spec was refused, phase ``Failed`` and the API's
     message under ``message`` and the ``Accepted`` condition."""
     if store is None:
         return {
@@ -158,9 +165,24 @@ def object_status(
         status["url"] = store.url
     if store.running_engine_version:
         status["engineVersion"] = store.running_engine_version
+    if store.spec.domains:
+        status["domains"] = domain_statuses(store)
     if refusal:
         status["message"] = refusal
     return status
+
+
+def domain_statuses(store: Store) -> list[dict[str, str]]:
+    """Each custom domain of the store with what the reconciler last saw of it (Pending
+    until it has looked), as ``GET /stores/{id}`` shows them."""
+    seen = {d.name: d for d in store.domain_status}
+    return [
+        seen[name].to_json()
+        if name in seen
+        else {"name": name, "status": DomainState.PENDING.value,
+              "message": "not on the store's Ingress yet: the reconciler adds it"}
+        for name in store.spec.domains
+    ]  # fmt: skip
 
 
 def teardown_verified(store: Store) -> bool:

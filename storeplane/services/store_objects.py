@@ -10,12 +10,14 @@ with a list: every object is resynced), and for each object:
   (``Store.managed_by`` = ``Store <ns>/<name>``) and idempotent on the object's uid: a crash
   between seeing the object and recording the store, or two replicas, still make one store;
 - **spec changed** -> the same service calls a PATCH makes (``update_store`` for the plan
-  and ``engineVersion``, ``change_labels``); the engine and the name cannot change (the status says so);
+  and ``engineVersion``, ``change_labels``, ``change_domains``; the domains of a new object
+  too, right after its create); the engine and the name cannot change (the status says so);
 - **deleted** (``deletionTimestamp``) -> ``delete_store``; the finalizer is removed once the
   store is Deleted with its teardown verified, so ``kubectl delete`` returns then;
-- **refused** (name taken, the store limit, a rule the schema cannot express) -> phase
-  ``Failed`` and the API's own 4xx wording in ``status.message`` and the ``Accepted``
-  condition; it is tried again on a spec change and every ten status rounds (10 s).
+- **refused** (name taken, the store limit, a domain another store has, a rule the schema
+  cannot express) -> the API's own 4xx wording in ``status.message`` (with phase ``Failed``
+  and the ``Accepted`` condition when no store was made); it is tried again on a spec
+  change and every ten status rounds (10 s).
 
 Events name the object and the field manager that last wrote its spec as their actor
 (``Store default/shop (kubectl-client-side-apply)``). Every second the status of every
@@ -32,7 +34,9 @@ from dataclasses import replace
 from typing import Any, TypeVar
 
 from storeplane.db.outage import note_outage
+from storeplane.domain.domains import validate_domains
 from storeplane.domain.errors import (
+    DomainTakenError,
     InvalidRequestError,
     NameTakenError,
     StoreLimitError,
@@ -52,7 +56,7 @@ from storeplane.settings import Settings
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-REFUSED = (InvalidRequestError, NameTakenError, StoreLimitError)
+REFUSED = (InvalidRequestError, NameTakenError, StoreLimitError, DomainTakenError)
 RETRY_REFUSED_ROUNDS = 10  # status rounds between new attempts at refused objects
 
 
@@ -168,12 +172,15 @@ class StoreObjectSync:
         try:
             spec = spec_of(obj)
             if store is None:
+                # Bad domains refuse the object before any store is made.
+                validate_domains(spec.domains, self._settings.base_domain)
                 store = await self._db(
-                    stores.create_store, self._repo, spec, self._settings, user,
-                    object_uid=obj.uid,
+                    stores.create_store, self._repo, replace(spec, domains=()),
+                    self._settings, user, object_uid=obj.uid,
                 )  # fmt: skip
-            else:
-                store = await self._db(self._converge, store, obj, user)
+                self._on_change(store.id)
+            # The domains (on create too: they are claimed as a PATCH claims them).
+            store = await self._db(self._converge, store, obj, user)
             self._on_change(store.id)
         except REFUSED as exc:
             refusal = str(exc)  # the API's 4xx wording
@@ -210,6 +217,9 @@ class StoreObjectSync:
             )  # fmt: skip
         if dict(spec.labels) != dict(store.spec.labels):
             store = stores.change_labels(self._repo, store.id, spec.labels, user)
+        wanted = validate_domains(spec.domains, self._settings.base_domain)
+        if wanted != store.spec.domains:
+            store = stores.change_domains(self._repo, store.id, wanted, self._settings, user)
         return store
 
     # --- status -----------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """Stores declared as Kubernetes Store objects, end to end: a real ``storeplane dev`` (its
 simulator has the Store CRD applied) and the official kubectl 1.35. ``kubectl apply`` makes
 a store that reaches Ready, ``kubectl get stores`` prints the printer columns, ``kubectl
-wait`` on the phase returns, a plan change applied again changes the quota, ``kubectl
+wait`` on the phase returns, a plan change applied again changes the quota, ``domains``
+are set, changed and refused as a PATCH does them, ``kubectl
 delete`` waits for the teardown finalizer; the schema refuses an unknown engine, a taken
 name shows in the object's status, a REST change of the store is a 409, and a SIGKILL right
 after ``kubectl apply`` still makes exactly one store. One dev process (SQLite) for the
@@ -146,6 +147,39 @@ def test_a_taken_name_shows_in_the_objects_status(dev: DevProcess) -> None:
     assert store["name"] == "taken-shop"
     kubectl(dev, "delete", "store", "wants-taken", "--timeout=60s", timeout=70)
     assert dev.store(store["id"])["phase"] == "Deleted"
+
+
+def test_domains_are_set_changed_and_refused_as_a_patch_does(dev: DevProcess) -> None:
+    kubectl(dev, "apply", "-f", "-",
+            stdin=manifest("domain-shop", domains="[shop.example.com, www.example.com]"))  # fmt: skip
+    store = store_of(dev, "domain-shop")
+    wait_until(lambda: dev.store(store["id"])["domains"], lambda d: len(d) == 2, 30,
+               "the object's domains on its store", dev.log_path)  # fmt: skip
+    status = wait_until(
+        lambda: store_object(dev, "domain-shop").get("status") or {},
+        lambda s: [d["name"] for d in s.get("domains", [])]
+        == ["shop.example.com", "www.example.com"],
+        30, "the domains in the object's status", dev.log_path,
+    )  # fmt: skip
+    assert {d["status"] for d in status["domains"]} <= {"Pending", "Active"}
+
+    kubectl(dev, "apply", "-f", "-", stdin=manifest("domain-shop", domains="[shop.example.org]"))
+    wait_until(lambda: [d["name"] for d in dev.store(store["id"])["domains"]],
+               lambda names: names == ["shop.example.org"], 30, "the changed domains",
+               dev.log_path)  # fmt: skip
+
+    # The schema refuses what its pattern can say; the rest is the API's words in the status.
+    bad = kubectl(dev, "apply", "-f", "-", check=False,
+                  stdin=manifest("domain-shop", domains="['*.example.org']"))  # fmt: skip
+    assert bad.returncode == 1 and "spec.domains[0]" in bad.stderr, bad.stderr
+    kubectl(dev, "apply", "-f", "-", stdin=manifest("domain-shop", domains="[10.0.0.1]"))
+    status = wait_until(
+        lambda: store_object(dev, "domain-shop").get("status") or {},
+        lambda s: "10.0.0.1" in s.get("message", ""), 30, "the refusal", dev.log_path,
+    )  # fmt: skip
+    assert status["message"] == "domain '10.0.0.1' is an IP address: only host names are allowed"
+    assert [d["name"] for d in dev.store(store["id"])["domains"]] == ["shop.example.org"]
+    kubectl(dev, "delete", "store", "domain-shop", "--timeout=60s", timeout=70)
 
 
 def test_sigkill_right_after_apply_makes_exactly_one_store(dev: DevProcess) -> None:

@@ -14,6 +14,7 @@ from storeplane.db import SqlStoreRepository
 from storeplane.domain.errors import ManagedByObjectError
 from storeplane.domain.plans import PlanName
 from storeplane.domain.store import Engine, StoreSpec
+from storeplane.domain.store_objects import StoreKubeObject, object_status, spec_of
 from storeplane.domain.users import User
 from storeplane.services import stores as service
 from tests.services.test_stores import SETTINGS, who
@@ -44,8 +45,11 @@ def test_a_store_made_through_an_object_is_owned_by_it_and_made_once(
         lambda repo, sid, user: service.change_labels(repo, sid, {"team": "x"}, user),
         lambda repo, sid, user: service.delete_store(repo, sid, user),
         lambda repo, sid, user: service.retry_store(repo, sid, SETTINGS, user),
+        lambda repo, sid, user: service.change_domains(
+            repo, sid, ["a.example.com"], SETTINGS, user
+        ),
     ],
-    ids=["a plan change", "a labels change", "a delete", "a retry"],
+    ids=["a plan change", "a labels change", "a delete", "a retry", "a domains change"],
 )
 def test_a_rest_change_of_an_object_owned_store_is_a_409_naming_it(
     repo: SqlStoreRepository, change: object
@@ -59,3 +63,23 @@ def test_a_rest_change_of_an_object_owned_store_is_a_409_naming_it(
         service.change_plan(repo, store.id, PlanName.LARGE, SETTINGS, door(repo)).spec.plan
         == PlanName.LARGE
     )
+
+
+def test_an_objects_domains_reach_its_store_and_its_status(repo: SqlStoreRepository) -> None:
+    obj = StoreKubeObject.from_manifest({
+        "metadata": {"namespace": "default", "name": "gitops-shop", "uid": "uid-3",
+                     "generation": 2},
+        "spec": {"engine": "medusa", "domains": ["Shop.Example.com", "www.example.com"]},
+    })  # fmt: skip
+    spec = spec_of(obj)
+    assert spec.domains == ("Shop.Example.com", "www.example.com")  # the service validates
+    store = service.create_store(repo, replace(spec, domains=()), SETTINGS, door(repo),
+                                 object_uid=obj.uid)  # fmt: skip
+    store = service.change_domains(repo, store.id, spec.domains, SETTINGS, door(repo))
+    assert store.spec.domains == ("shop.example.com", "www.example.com")
+    assert object_status(store, obj)["domains"] == [
+        {"name": "shop.example.com", "status": "Pending",
+         "message": "not on the store's Ingress yet: the reconciler adds it"},
+        {"name": "www.example.com", "status": "Pending",
+         "message": "not on the store's Ingress yet: the reconciler adds it"},
+    ]  # fmt: skip
