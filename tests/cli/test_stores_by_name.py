@@ -100,4 +100,7 @@ def test_an_unknown_phase_is_refused_with_the_phases_listed(dev: DevProcess) -> 
     result = storeplane("list", "--phase", "done", api_url=dev.url, data_dir=dev.data_dir)
     assert result.returncode == 2
     assert '"done" is not a phase' in result.stderr
-    assert "Pending, Provisioning, Ready, Updating, Suspended, Restoring, Failed, Deleting, Deleted" in result.stderr
+    assert (
+        "Pending, Provisioning, Ready, Updating, Suspended, Restoring, Failed, Deleting, Deleted"
+        in result.stderr
+    )
