@@ -28,6 +28,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TypeVar
 
+from storeplane.db.outage import note_outage
 from storeplane.domain.backups import (
     Backup,
     BackupKind,
@@ -90,8 +91,11 @@ class BackupRunner:
         while not stop.is_set():
             try:
                 await self.step()
-            except Exception:  # the database or the cluster hiccuped: look again next tick
-                log.exception("backup runner pass failed")
+            except (
+                Exception
+            ) as exc:  # look again next tick; an outage is logged once (db/outage.py)
+                if not note_outage(exc):
+                    log.exception("backup runner pass failed")
             self._wake.clear()
             waiter = asyncio.ensure_future(self._wake.wait())
             stopper = asyncio.ensure_future(stop.wait())
@@ -150,6 +154,10 @@ class BackupRunner:
         try:
             await self._drive(backup)
         except Exception as exc:
+            if note_outage(exc):
+                # Nothing can be recorded now; the backup stays Running and, once its lease
+                # runs out, the next claim follows its Job again (it is not run twice).
+                return
             log.exception("backup %s crashed", backup.id)
             await self._finish(
                 backup, None, f"storeplane could not follow the backup Job: {exc}", 0
