@@ -153,17 +153,6 @@ class StoreCreate(BaseModel):
     )
     labels: dict[str, str] = Field(default_factory=dict, description=_LABELS_DESCRIPTION)
 
-    domains: list[str] | None = Field(
-        default=None,
-        max_length=MAX_DOMAINS,
-        description="The store's custom domains, replaced as a whole (`[]` removes them all): "
-        "host names (RFC 1123, lower case, at most 253 characters, labels of at most 63), no "
-        "wildcard, no IP address, not under the platform's own base domain; each one serves "
-        "one store at a time (409 when another store has it). Each is added to the store's "
-        "Ingress (with a certificate from the platform's cert-manager issuer when TLS is on) "
-        "and to the engine's allowed origins; `domains` in the store says when it is `Active`.",
-    )
-
     @field_validator("labels")
     @classmethod
     def _valid_labels(cls, value: dict[str, str]) -> dict[str, str]:

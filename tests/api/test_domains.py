@@ -119,3 +119,14 @@ def test_concurrent_claims_of_one_domain_admit_exactly_one(api: Api) -> None:
     assert sorted(codes) == [200] + [409] * (len(stores) - 1)
     owners = [s["id"] for s in api.client.get("/api/v1/stores").json()["items"] if s["domains"]]
     assert len(owners) == 1
+
+
+def test_domains_at_create_are_refused_rather_than_dropped(api: Api) -> None:
+    # A create that took domains would have to claim them in the same transaction; until it
+    # does, saying so beats a store made without the domains its creator asked for.
+    response = api.client.post(
+        "/api/v1/stores", json={"name": "with-domain", "engine": "medusa", "domains": ["a.b.com"]}
+    )
+    assert response.status_code == 422, response.text
+    assert "domains" in response.text
+    assert api.client.get("/api/v1/stores", params={"q": "with-domain"}).json()["count"] == 0
