@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -94,6 +95,9 @@ def test_kubernetes_events_tell_the_story_in_the_namespace(json_dev: DevProcess)
     events = json_dev.kube(f"api/v1/namespaces/{store_id}/events").json()["items"]
     # The cluster's own controllers write theirs beside storeplane's (ScalingReplicaSet...).
     ours = [e for e in events if e["source"].get("component") == "storeplane"]
-    reasons = {e["reason"] for e in ours}
+    # One Event per pass: the last step's reason, every step as "Reason: message" in order.
+    reasons = {e["reason"] for e in ours} | {
+        told for e in ours for told in re.findall(r"(?:^|; )([A-Z][A-Za-z]+): ", e["message"])
+    }
     assert {"PoliciesApplied", "WorkloadsApplied"} <= reasons, reasons
     assert all(e["involvedObject"]["name"] == store_id for e in ours)
