@@ -38,6 +38,7 @@ PHASE_STYLE = {
     "Ready": "green",
     "Updating": "cyan",
     "Suspended": "yellow",
+    "Restoring": "cyan",
     "Failed": "bold red",
     "Deleting": "magenta",
     "Deleted": "dim",

@@ -99,8 +99,10 @@ def test_phase_is_matched_ignoring_case(
 def test_an_unknown_phase_is_refused_with_the_phases_listed(dev: DevProcess) -> None:
     result = storeplane("list", "--phase", "done", api_url=dev.url, data_dir=dev.data_dir)
     assert result.returncode == 2
-    assert '"done" is not a phase' in result.stderr
+    # Rich wraps the message inside its error box: read it as one line.
+    told = " ".join(re.sub(r"[│╭╮╰╯─]", " ", result.stderr).split())
+    assert '"done" is not a phase' in told
     assert (
         "Pending, Provisioning, Ready, Updating, Suspended, Restoring, Failed, Deleting, Deleted"
-        in result.stderr
+        in told
     )

@@ -32,6 +32,13 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "PersistentVolumeClaim": {
         "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}
     },
+    "PersistentVolume": {
+        "spec": {
+            "capacity": {"storage": "1Gi"},
+            "accessModes": ["ReadWriteOnce"],
+            "hostPath": {"path": "/tmp/storeplane-sim-crud-pv"},
+        }
+    },
     "Event": {"reason": "Tested", "message": "hello", "involvedObject": {"kind": "Pod"}},
     "Pod": {"spec": {"containers": [{"name": "c", "image": "busybox"}]}},
     "Deployment": {"spec": {"selector": SELECTOR, "template": POD_TEMPLATE}},
