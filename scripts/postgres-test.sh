@@ -7,6 +7,9 @@
 #   scripts/postgres-test.sh crash   stop it the abrupt way (pg_ctl stop -m immediate: clients
 #                                    are cut off, no checkpoint), as in an outage; `start` again
 #   scripts/postgres-test.sh clean   stop it and delete the data directory
+#   scripts/postgres-test.sh free-port   print the first port from STOREPLANE_PG_TEST_PORT (55432)
+#                                    up that nothing listens on (scripts/test.sh uses it, so a
+#                                    server left on 55432 by another run does not fail this one)
 #
 # Uses Debian's postgresql binaries (/usr/lib/postgresql/<version>/bin). initdb refuses to run
 # as root, so as root the server runs as the `postgres` OS user that the Debian package creates.
@@ -30,6 +33,18 @@ if [[ "${STOREPLANE_PG_TEST_DURABLE:-0}" == "1" ]]; then
 else
     DURABILITY="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
 fi
+
+# True when something accepts TCP connections on 127.0.0.1:$1 (bash's /dev/tcp, no extra tool).
+port_taken() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+free_port() {
+    local port="${PORT}"
+    while port_taken "${port}"; do
+        port=$((port + 1))
+        (( port < PORT + 100 )) || { echo "postgres-test: error: ports ${PORT}-${port} are all taken" >&2; exit 1; }
+    done
+    echo "${port}"
+}
 
 log() { printf 'postgres-test: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -107,7 +122,8 @@ case "${1:-}" in
     start) start ;;
     crash) crash ;;
     url) echo "${URL}" ;;
+    free-port) free_port ;;
     stop) stop ;;
     clean) stop; rm -rf "${DATA_DIR}" ;;
-    *) die "usage: $0 start|url|stop|crash|clean" ;;
+    *) die "usage: $0 start|url|stop|crash|clean|free-port" ;;
 esac

@@ -19,6 +19,10 @@ step "import contracts"
 .venv/bin/lint-imports
 
 step "PostgreSQL for the integration tests"
+# A free port unless one is set: a server another run left on the default port must not fail
+# this run (CI once failed in 28 s on exactly that). Exported, so `stop` below finds the same one.
+STOREPLANE_PG_TEST_PORT="${STOREPLANE_PG_TEST_PORT:-$(scripts/postgres-test.sh free-port)}"
+export STOREPLANE_PG_TEST_PORT
 STOREPLANE_TEST_POSTGRES_URL="$(scripts/postgres-test.sh start)"
 export STOREPLANE_TEST_POSTGRES_URL
 trap 'scripts/postgres-test.sh stop || true' EXIT
