@@ -59,6 +59,7 @@ from storeplane.render.charts import CHARTS_DIR
 from storeplane.services import auth
 from storeplane.services.store_objects import StoreObjectSync
 from storeplane.settings import Settings
+from storeplane.wakes import WakePipe
 
 log = logging.getLogger(__name__)
 STORE_CRD = CHARTS_DIR / "platform" / "crds" / "stores.storeplane.dev.yaml"
@@ -153,7 +154,9 @@ async def run(
     token_file: Path | None = None,
     store_ingress: str | None = None,
     store_crd: Path | None = None,
-) -> None:
+    wakes: WakePipe | None = None,
+    children: Sequence[int] = (),
+) -> int:
     """Migrate, then serve the API and run the reconciler until interrupted (SIGINT/SIGTERM).
 
     On a database without users, an ``admin`` user and its first token are made and the token
@@ -163,6 +166,12 @@ async def run(
     on the same port are forwarded there. With ``store_crd`` (``storeplane dev``) the Store
     CRD in that file is applied to the cluster first (a real cluster gets it from the
     platform chart).
+
+    With ``wakes`` (``storeplane serve --api-processes N``), the API processes forked as
+    ``children`` send their writes' wake-ups through that pipe; this process runs the runners
+    once for all of them. If a child exits, this process stops too (status 1, so the
+    supervisor restarts the whole set) rather than serve on with fewer processes unnoticed.
+    Returns the exit status.
     """
     for dependency in (DATABASE, CLUSTER):
         dependency.report_every(settings.outage_log_every_seconds)
@@ -284,6 +293,9 @@ async def run(
         )
     )
     stop = asyncio.Event()
+    stop_listening = wakes.listen(on_change) if wakes is not None else None
+    lost_child = asyncio.create_task(_first_exit(children), name="api-children")
+    lost_child.add_done_callback(lambda _: setattr(server, "should_exit", True))
     watching = asyncio.create_task(watcher.run(stop), name="watches")
     reconciler = asyncio.create_task(loop.run(stop), name="reconciler")
     checking = asyncio.create_task(check_runner.run(stop), name="checks")
@@ -300,8 +312,12 @@ async def run(
     if on_started and server.started:
         on_started(bound.url)
     try:
-        await serving  # returns when uvicorn handled SIGINT/SIGTERM
+        await serving  # returns when uvicorn handled SIGINT/SIGTERM (or a child exited)
     finally:
+        if stop_listening is not None:
+            stop_listening()
+        stopped_child = lost_child.result() if lost_child.done() else None
+        lost_child.cancel()
         stop.set()
         await reconciler
         await checking
@@ -310,5 +326,64 @@ async def run(
         await rolling
         await backing_up
         await watching
+        await cluster.close()
+        engine.dispose()
+    if stopped_child is not None:
+        pid, status = stopped_child
+        log.error(
+            "API process %d exited (%s); stopping so that the supervisor restarts storeplane",
+            pid,
+            _describe(status),
+        )
+        return 1
+    return 0
+
+
+async def _first_exit(children: Sequence[int]) -> tuple[int, int] | None:
+    """Wait until one of ``children`` (API processes) exits: its pid and wait status. Never
+    returns when there are none."""
+    if not children:
+        await asyncio.Event().wait()
+    while True:
+        for pid in children:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                return pid, status
+        await asyncio.sleep(0.5)
+
+
+def _describe(status: int) -> str:
+    if os.WIFSIGNALED(status):
+        return f"killed by signal {os.WTERMSIG(status)}"
+    return f"exit status {os.waitstatus_to_exitcode(status)}"
+
+
+async def serve_api(
+    settings: Settings, cluster: KubernetesCluster, bound: Bound, wakes: WakePipe
+) -> None:
+    """One API process of ``storeplane serve --api-processes N`` (a forked child): the API on
+    the inherited socket, its writes' wake-ups sent to the parent through ``wakes``. No runner
+    runs here; reads of live objects (the store's object list, pod logs) go to the cluster
+    directly, without the parent's watch-fed cache."""
+    engine = create_engine_for(settings.sqlalchemy_url)
+    repo = SqlStoreRepository(engine)
+    # The queue's in-flight passes are the parent's; this process reports the due backlog.
+    install_store_collector(StoreCollector(repo.phase_counts, repo.due_summary, lambda: 0))
+    app = create_app(
+        settings,
+        repo,
+        users=SqlUserRepository(engine),
+        checks=SqlCheckRepository(engine),
+        pod_logs=cluster,
+        store_objects=StoreInventory(reconcile_context(settings, cluster)),
+        dashboard_dir=DASHBOARD_DIR if (DASHBOARD_DIR / "index.html").exists() else None,
+        on_change=wakes.send,
+    )
+    server = uvicorn.Server(
+        uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on", log_config=None)
+    )
+    try:
+        await server.serve(sockets=[bound.sock])
+    finally:
         await cluster.close()
         engine.dispose()

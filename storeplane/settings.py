@@ -118,6 +118,14 @@ class Settings(BaseSettings):
         "contention (50 clients on 2 cores: p99 of a page fell from ~300 to ~150 ms going "
         "from 40 to 4-12; see bench/RESULTS.md).",
     )
+    api_processes: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="Processes serving the API on one listening socket (storeplane serve). The "
+        "reconciler still runs once, in the first; the others wake it through a pipe. Rate "
+        "limits, token caches and /metrics counters are per process.",
+    )
     max_request_bytes: int = Field(default=64 * 1024, ge=1024)
     max_stores_per_user: int = Field(
         default=5,
