@@ -15,6 +15,7 @@ from datetime import datetime
 from sqlalchemy import Engine, and_, delete, insert, or_, select, update
 
 from storeplane.db.engine import write_transaction
+from storeplane.db.leases import take_leases
 from storeplane.db.mapping import backup_from_row, backup_to_row, event_to_row
 from storeplane.db.tables import StoreBackupRow, store_backups, store_events
 from storeplane.domain.backups import Backup, BackupStatus
@@ -80,23 +81,25 @@ class SqlBackupRepository:
         if restarted:
             free = or_(free, StoreBackupRow.runner == owner)
         claimable = and_(StoreBackupRow.status == _RUNNING, free)
+        candidates = (
+            select(StoreBackupRow.id)
+            .where(claimable)
+            .order_by(StoreBackupRow.started_at.asc())
+            .limit(limit)
+        )
         with write_transaction(self.engine) as connection:
-            candidates = (
-                select(StoreBackupRow.id)
-                .where(claimable)
-                .order_by(StoreBackupRow.started_at.asc())
-                .limit(limit)
+            ids = take_leases(
+                connection,
+                candidates,
+                claimable,
+                table=store_backups,
+                holder="runner",
+                expires="lease_expires_at",
+                owner=owner,
+                until=until,
             )
-            if connection.dialect.name == "postgresql":
-                candidates = candidates.with_for_update(skip_locked=True)
-            ids = list(connection.execute(candidates).scalars())
             if not ids:
                 return []
-            connection.execute(
-                update(store_backups)
-                .where(StoreBackupRow.id.in_(ids), claimable)
-                .values(runner=owner, lease_expires_at=until)
-            )
             rows = connection.execute(
                 select(store_backups).where(
                     StoreBackupRow.id.in_(ids),

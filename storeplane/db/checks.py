@@ -20,6 +20,7 @@ from sqlalchemy import Engine, and_, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from storeplane.db.engine import write_transaction
+from storeplane.db.leases import take_leases
 from storeplane.db.mapping import check_from_row, check_to_row, event_to_row
 from storeplane.db.tables import StoreCheckRow, store_checks, store_events
 from storeplane.domain.checks import CheckStatus, SmokeCheck
@@ -87,23 +88,25 @@ class SqlCheckRepository:
         if limit < 1:
             return []
         unclaimed = and_(StoreCheckRow.status == _RUNNING, StoreCheckRow.runner.is_(None))
+        candidates = (
+            select(StoreCheckRow.id)
+            .where(unclaimed)
+            .order_by(StoreCheckRow.started_at.asc())
+            .limit(limit)
+        )
         with write_transaction(self.engine) as connection:
-            candidates = (
-                select(StoreCheckRow.id)
-                .where(unclaimed)
-                .order_by(StoreCheckRow.started_at.asc())
-                .limit(limit)
+            ids = take_leases(
+                connection,
+                candidates,
+                unclaimed,
+                table=store_checks,
+                holder="runner",
+                expires="lease_expires_at",
+                owner=owner,
+                until=until,
             )
-            if connection.dialect.name == "postgresql":
-                candidates = candidates.with_for_update(skip_locked=True)
-            ids = list(connection.execute(candidates).scalars())
             if not ids:
                 return []
-            connection.execute(
-                update(store_checks)
-                .where(StoreCheckRow.id.in_(ids), unclaimed)
-                .values(runner=owner, lease_expires_at=until)
-            )
             rows = connection.execute(
                 select(store_checks).where(
                     StoreCheckRow.id.in_(ids),

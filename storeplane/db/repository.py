@@ -50,6 +50,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 
 from storeplane.db.engine import read_connection, write_transaction
+from storeplane.db.leases import take_leases
 from storeplane.db.mapping import (
     INTENT_COLUMNS,
     STATUS_COLUMNS,
@@ -341,20 +342,20 @@ class SqlStoreRepository:
         owner: str,
         until: datetime,
     ) -> list[Store]:
-        """Lease the candidate stores that are still claimable, in one write transaction.
-        PostgreSQL skips rows another claimer has locked; SQLite's BEGIN IMMEDIATE serialises
-        claimers. The UPDATE re-checks ``claimable``, so two owners never both hold a store."""
+        """Lease the candidate stores that are still claimable, in one write transaction."""
         with write_transaction(self.engine) as connection:
-            if connection.dialect.name == "postgresql":
-                candidates = candidates.with_for_update(skip_locked=True)
-            ids = list(connection.execute(candidates).scalars())
+            ids = take_leases(
+                connection,
+                candidates,
+                claimable,
+                table=stores,
+                holder="lease_owner",
+                expires="lease_expires_at",
+                owner=owner,
+                until=until,
+            )
             if not ids:
                 return []
-            connection.execute(
-                update(stores)
-                .where(StoreRow.id.in_(ids), claimable)
-                .values(lease_owner=owner, lease_expires_at=until)
-            )
             rows = connection.execute(
                 select(stores)
                 .where(StoreRow.id.in_(ids), StoreRow.lease_owner == owner)

@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, and_, delete, insert, or_, select, update
 
 from storeplane.db.engine import write_transaction
+from storeplane.db.leases import take_leases
 from storeplane.db.tables import (
     RolloutRow,
     RolloutStoreRow,
@@ -201,23 +202,25 @@ class SqlRolloutRepository:
                 RolloutRow.lease_owner == owner,
             ),
         )
+        candidates = (
+            select(RolloutRow.id)
+            .where(claimable)
+            .order_by(RolloutRow.created_at.asc())
+            .limit(limit)
+        )
         with write_transaction(self.engine) as connection:
-            candidates = (
-                select(RolloutRow.id)
-                .where(claimable)
-                .order_by(RolloutRow.created_at.asc())
-                .limit(limit)
+            ids = take_leases(
+                connection,
+                candidates,
+                claimable,
+                table=rollouts,
+                holder="lease_owner",
+                expires="lease_expires_at",
+                owner=owner,
+                until=now + lease,
             )
-            if connection.dialect.name == "postgresql":
-                candidates = candidates.with_for_update(skip_locked=True)
-            ids = list(connection.execute(candidates).scalars())
             if not ids:
                 return []
-            connection.execute(
-                update(rollouts)
-                .where(RolloutRow.id.in_(ids), claimable)
-                .values(lease_owner=owner, lease_expires_at=now + lease)
-            )
             return list(
                 connection.execute(
                     select(RolloutRow.id).where(
