@@ -1,4 +1,5 @@
-"""Fixtures shared by the whole suite: a database URL for each backend.
+"""Fixtures shared by the whole suite: a database URL for each backend; and the order and
+xdist grouping of the tests (``pytest_collection_modifyitems`` below).
 
 ``db_url`` runs a test once on SQLite (a file in the test's tmp dir) and once on PostgreSQL
 (a fresh schema per test in the server named by ``STOREPLANE_TEST_POSTGRES_URL``; start one
@@ -65,3 +66,29 @@ def repo(migrated_url: str) -> Iterator[SqlStoreRepository]:
     engine = create_engine_for(migrated_url)
     yield SqlStoreRepository(engine)
     engine.dispose()
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's, which reads the groups
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Order the tests and give each its xdist group (scripts/test.sh runs ``--dist loadgroup``).
+
+    - The tests on the session's shared real-Medusa dev (tests/real_medusa.py) come first, in
+      one group, so one worker runs them in order; the one that deletes the shared store
+      (marked ``deletes_real_shop``) after every other. First: they are the longest chain, so
+      the other worker runs the rest of the suite meanwhile instead of waiting for it at the end.
+    - Every other test's group is its module: a module-scoped fixture (a simulator, a Medusa
+      build) is made by one worker, not by each.
+    """
+    from tests import real_medusa
+
+    real = [i for i in items if "real_dev" in getattr(i, "fixturenames", ())]
+    last = [i for i in real if i.get_closest_marker(real_medusa.DELETES_MARK)]
+    first = [i for i in real if i not in last]
+    chosen = {id(i) for i in real}
+    others = [i for i in items if id(i) not in chosen]
+    for item in real:
+        item.add_marker(pytest.mark.xdist_group(real_medusa.GROUP))
+    for item in others:
+        if not item.get_closest_marker("xdist_group"):
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))
+    items[:] = first + last + others

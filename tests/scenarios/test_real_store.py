@@ -2,86 +2,46 @@
 store whose server, worker, PostgreSQL and Redis run as processes on this machine, behind the
 store's own URL on the dev port.
 
-One store for the whole module (its Medusa build is cached by scripts/medusa-local.sh, as in
-tests/e2e/medusa), taken through what a user does, in order: open it, place an order through
-the smoke check, read its logs, survive a killed process, name a chart mistake, and delete it
-without leaving a process or a folder behind. A WooCommerce store beside it stays simulated and
-says so.
+The store is the session's shared real Medusa store (``real_shop``, tests/real_medusa.py: its
+Medusa build is cached by scripts/medusa-local.sh), taken through what a user does, in order:
+open it, place an order through the smoke check, read its logs, survive a killed process, name a
+chart mistake, and delete it without leaving a process or a folder behind (that test runs after
+every other one that uses the store). A WooCommerce store beside it stays simulated and says so.
 """
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import signal
-import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
-from tests.scenarios.dev_process import REPO, DevProcess, wait_until
+from tests.real_medusa import (
+    admin_order_ids,
+    curl,
+    kubectl,
+    port,
+    reasons_since,
+    run_order_check,
+)
+from tests.scenarios.dev_process import DevProcess, wait_until
 
 pytestmark = pytest.mark.timeout(900)
 
-KUBECTL = REPO / ".tools" / "bin" / "kubectl"
-READY_TIMEOUT = 420  # first start on a cold machine: npm cache warm, build cached
+
+@pytest.fixture
+def dev(real_dev: DevProcess) -> DevProcess:
+    return real_dev
 
 
-@pytest.fixture(scope="module")
-def medusa_build() -> None:
-    """The images/medusa app, built once into the cache (a no-op when it is up to date)."""
-    subprocess.run([str(REPO / "scripts" / "medusa-local.sh"), "install"], check=True)
-
-
-@pytest.fixture(scope="module")
-def dev(tmp_path_factory: pytest.TempPathFactory, medusa_build: None) -> Iterator[DevProcess]:
-    process = DevProcess(
-        tmp_path_factory.mktemp("real-dev"), None, ready_delay=0.5, simulate_workloads=False
-    ).start(timeout=60)
-    try:
-        yield process
-    finally:
-        process.stop()
-
-
-@pytest.fixture(scope="module")
-def shop(dev: DevProcess) -> dict[str, Any]:
-    created = dev.api("POST", "/stores", json={"name": "real-shop", "engine": "medusa"})
-    assert created.status_code == 202, created.text
-    return dev.wait_for(created.json()["id"], {"Ready", "Failed"}, timeout=READY_TIMEOUT)
-
-
-def _port(dev: DevProcess) -> str:
-    return dev.url.rsplit(":", 1)[1]
-
-
-def kubectl(dev: DevProcess, *args: str) -> str:
-    done = subprocess.run(
-        [str(KUBECTL), "--kubeconfig", str(dev.data_dir / "kubeconfig"), *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 0, f"kubectl {' '.join(args)}: {done.stderr}"
-    return done.stdout
-
-
-def curl(url: str) -> tuple[int, str]:
-    """The real curl, which resolves *.localhost to the loopback address by itself."""
-    done = subprocess.run(
-        ["curl", "-sS", "--max-time", "30", "-o", "-", "-w", "\n%{http_code}", url],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 0, done.stderr
-    body, _, code = done.stdout.rpartition("\n")
-    return int(code), body
+@pytest.fixture
+def shop(real_dev: DevProcess, real_shop: dict[str, Any]) -> dict[str, Any]:
+    """The shared store as it is now (an earlier journey may have restored or resumed it)."""
+    return real_dev.store(real_shop["id"])
 
 
 def node_residue(dev: DevProcess, namespace: str) -> dict[str, Any]:
@@ -110,7 +70,7 @@ def test_a_medusa_store_is_ready_and_runs_locally(shop: dict[str, Any]) -> None:
 def test_the_store_opens_at_its_url_through_the_dev_ingress(
     dev: DevProcess, shop: dict[str, Any]
 ) -> None:
-    url = f"http://{shop['id']}.localhost:{_port(dev)}"
+    url = f"http://{shop['id']}.localhost:{port(dev)}"
     assert shop["url"] == url
     assert curl(f"{url}/health") == (200, "OK")
     code, page = curl(f"{url}/app")
@@ -121,39 +81,13 @@ def test_the_store_opens_at_its_url_through_the_dev_ingress(
 def test_the_smoke_check_places_an_order_the_admin_api_finds(
     dev: DevProcess, shop: dict[str, Any]
 ) -> None:
-    started = dev.api("POST", f"/stores/{shop['id']}/checks")
-    assert started.status_code == 202, started.text
-    assert started.json()["status"] == "Running"
-    check = wait_until(
-        lambda: dev.api("GET", f"/stores/{shop['id']}/checks/{started.json()['id']}").json(),
-        lambda c: c["status"] != "Running",
-        180,
-        "the smoke check to finish",
-        dev.log_path,
-    )
+    first_event = len(dev.events(shop["id"]))
+    check = run_order_check(dev, shop["id"])
     assert check["status"] == "Passed", check
     assert check["order_id"]
     # Found again through the Admin API, with the admin password from the store's Secret.
-    namespace = shop["namespace"]
-    secret = kubectl(
-        dev, "get", "secret", "store-credentials", "-n", namespace, "-o", "jsonpath={.data}"
-    )
-    password = base64.b64decode(json.loads(secret)["admin-password"]).decode()
-    base = f"http://127.0.0.1:{_port(dev)}"
-    host = {"Host": f"{shop['id']}.localhost:{_port(dev)}"}
-    email = f"admin@{shop['id']}.localhost"
-    login = httpx.post(
-        f"{base}/auth/user/emailpass", json={"email": email, "password": password}, headers=host
-    )
-    assert login.status_code == 200, login.text
-    orders = httpx.get(
-        f"{base}/admin/orders",
-        headers={**host, "Authorization": f"Bearer {login.json()['token']}"},
-        timeout=30,
-    )
-    assert check["order_id"] in [o["id"] for o in orders.json()["orders"]]
-    reasons = [e["reason"] for e in dev.events(shop["id"])]
-    assert "SmokeTestPassed" in reasons
+    assert check["order_id"] in admin_order_ids(dev, shop)
+    assert "SmokeTestPassed" in reasons_since(dev, shop["id"], first_event)
 
 
 def test_kubectl_logs_shows_medusas_own_output(dev: DevProcess, shop: dict[str, Any]) -> None:
@@ -175,6 +109,7 @@ def test_a_killed_server_process_is_restarted_and_the_store_is_ready_again(
 ) -> None:
     namespace = shop["namespace"]
     server = pod(dev, namespace, "medusa-server-")
+    restarts = server["status"]["containerStatuses"][0]["restartCount"]
     processes = node_residue(dev, namespace)["processes"]
     pid = next(
         p["pid"]
@@ -183,9 +118,9 @@ def test_a_killed_server_process_is_restarted_and_the_store_is_ready_again(
     )
     os.kill(pid, signal.SIGKILL)
     restarted = wait_until(
-        lambda: pod(dev, namespace, "medusa-server-"),
+        lambda: pod(dev, namespace, server["metadata"]["name"]),
         lambda p: (
-            p["status"]["containerStatuses"][0]["restartCount"] >= 1
+            p["status"]["containerStatuses"][0]["restartCount"] > restarts
             and p["status"]["containerStatuses"][0]["ready"]
         ),
         180,
@@ -255,6 +190,7 @@ def test_a_woocommerce_store_is_simulated_and_its_check_says_why(dev: DevProcess
     assert "simulated" in check.json()["detail"]
 
 
+@pytest.mark.deletes_real_shop
 def test_deleting_the_store_leaves_no_process_and_no_folder(
     dev: DevProcess, shop: dict[str, Any]
 ) -> None:

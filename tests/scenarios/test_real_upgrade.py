@@ -3,108 +3,27 @@
 migration Jobs as processes on this machine, each Medusa version from its own build
 (scripts/medusa-local.sh install builds both; the runtime table maps each image tag to one).
 
-One store, in order: created at 2.20.1, Ready, an order check passes; a rollout to 2.21.2 with
+One store (``old_real_shop`` on the session's shared real dev, tests/real_medusa.py), in
+order: created at 2.20.1, Ready, an order check passes; a rollout to 2.21.2 with
 the smoke gate (the same version change as a PATCH, made by the rollout) runs
 2.21.2's ``medusa db:migrate`` first (its own Job, which applies the migrations 2.20.1 does not
 have), then rolls out server and worker at 2.21.2; Ready at 2.21.2, the rollout's own order
-check passes (so it ends Succeeded) and the first order is still in the store's database. Skipped, with the reason, where the
-Medusa runtime cannot run (no node/npm, or no PostgreSQL/redis binaries).
+check passes (so it ends Succeeded) and the first order is still in the store's database.
+Skipped, with the reason, where the Medusa runtime cannot run (no node/npm, or no
+PostgreSQL/redis binaries).
 """
 
 from __future__ import annotations
 
-import base64
-import json
-import shutil
-import subprocess
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from tests.engine_catalogues import A, B
-from tests.scenarios.dev_process import REPO, DevProcess, wait_until
+from tests.real_medusa import READY_TIMEOUT, admin_order_ids, kubectl, place_order
+from tests.scenarios.dev_process import DevProcess, wait_until
 
 pytestmark = pytest.mark.timeout(900)
-
-KUBECTL = REPO / ".tools" / "bin" / "kubectl"
-READY_TIMEOUT = 420
-
-
-def _runtime_missing() -> str | None:
-    if shutil.which("node") is None or shutil.which("npm") is None:
-        return "node and npm are not installed (apt-get install nodejs npm): no real Medusa here"
-    if not list(Path("/usr/lib/postgresql").glob("*/bin/postgres")):
-        return "Debian's PostgreSQL server is not installed (apt-get install postgresql)"
-    if shutil.which("redis-server") is None:
-        return "redis-server is not installed (apt-get install redis-server)"
-    return None
-
-
-@pytest.fixture(scope="module")
-def dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevProcess]:
-    missing = _runtime_missing()
-    if missing:
-        pytest.skip(missing)
-    # Both versions' builds (cached: a no-op when they are up to date).
-    subprocess.run([str(REPO / "scripts" / "medusa-local.sh"), "install"], check=True)
-    process = DevProcess(
-        tmp_path_factory.mktemp("upgrade-dev"), None, ready_delay=0.5, simulate_workloads=False
-    ).start(timeout=60)
-    try:
-        yield process
-    finally:
-        process.stop()
-
-
-def _kubectl(dev: DevProcess, *args: str) -> str:
-    done = subprocess.run(
-        [str(KUBECTL), "--kubeconfig", str(dev.data_dir / "kubeconfig"), *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 0, f"kubectl {' '.join(args)}: {done.stderr}"
-    return done.stdout
-
-
-def _order_check(dev: DevProcess, store_id: str) -> str:
-    started = dev.api("POST", f"/stores/{store_id}/checks")
-    assert started.status_code == 202, started.text
-    check = wait_until(
-        lambda: dev.api("GET", f"/stores/{store_id}/checks/{started.json()['id']}").json(),
-        lambda c: c["status"] != "Running",
-        180,
-        "the order check to finish",
-        dev.log_path,
-    )
-    assert check["status"] == "Passed", check
-    return str(check["order_id"])
-
-
-def _admin_orders(dev: DevProcess, shop: dict[str, Any]) -> list[str]:
-    """The store's orders, through its Admin API with the admin password from its Secret."""
-    secret = _kubectl(
-        dev, "get", "secret", "store-credentials", "-n", shop["namespace"], "-o", "jsonpath={.data}"
-    )
-    password = base64.b64decode(json.loads(secret)["admin-password"]).decode()
-    port = dev.url.rsplit(":", 1)[1]
-    base, host = f"http://127.0.0.1:{port}", {"Host": f"{shop['id']}.localhost:{port}"}
-    login = httpx.post(
-        f"{base}/auth/user/emailpass",
-        json={"email": f"admin@{shop['id']}.localhost", "password": password},
-        headers=host,
-        timeout=30,
-    )
-    assert login.status_code == 200, login.text
-    orders = httpx.get(
-        f"{base}/admin/orders",
-        headers={**host, "Authorization": f"Bearer {login.json()['token']}"},
-        timeout=30,
-    )
-    return [o["id"] for o in orders.json()["orders"]]
 
 
 def _migration_jobs(dev: DevProcess, namespace: str) -> dict[str, str]:
@@ -117,16 +36,12 @@ def _migration_jobs(dev: DevProcess, namespace: str) -> dict[str, str]:
 
 
 def test_a_real_medusa_store_upgrades_with_its_migrations_and_keeps_its_orders(
-    dev: DevProcess,
+    real_dev: DevProcess, old_real_shop: dict[str, Any]
 ) -> None:
-    created = dev.api(
-        "POST", "/stores", json={"name": "old-shop", "engine": "medusa", "engine_version": A}
-    )
-    assert created.status_code == 202, created.text
-    shop = dev.wait_for(created.json()["id"], {"Ready", "Failed"}, timeout=READY_TIMEOUT)
+    dev, shop = real_dev, real_dev.store(old_real_shop["id"])
     assert shop["phase"] == "Ready", shop
     assert (shop["running_engine_version"], shop["workload_runtime"]) == (A, "local")
-    first_order = _order_check(dev, shop["id"])
+    first_order = place_order(dev, shop["id"])
     (old_job,) = _migration_jobs(dev, shop["namespace"])
 
     # The upgrade goes through a rollout with the smoke gate (issue 14, item 3): the store is
@@ -166,14 +81,14 @@ def test_a_real_medusa_store_upgrades_with_its_migrations_and_keeps_its_orders(
     assert new_job != old_job and image.endswith(f":{B}")
     # The Job's pod by its job-name label (the simulator's `kubectl logs job/NAME` picks
     # another pod of the namespace).
-    job_pod = _kubectl(
+    job_pod = kubectl(
         dev, "get", "pods", "-n", shop["namespace"], "-l", f"batch.kubernetes.io/job-name={new_job}",
         "-o", "jsonpath={.items[0].metadata.name}",
     )  # fmt: skip
-    log = _kubectl(dev, "logs", job_pod, "-c", "migrate", "-n", shop["namespace"])
+    log = kubectl(dev, "logs", job_pod, "-c", "migrate", "-n", shop["namespace"])
     # A migration 2.21 brings and 2.20.1 does not have (the search module's), applied now.
     assert "Migrated Migration20260903085616" in log, log[-3000:]
-    server = _kubectl(
+    server = kubectl(
         dev, "get", "deployment", "medusa-server", "-n", shop["namespace"],
         "-o", "jsonpath={.spec.template.spec.containers[0].image}",
     )  # fmt: skip
@@ -185,5 +100,5 @@ def test_a_real_medusa_store_upgrades_with_its_migrations_and_keeps_its_orders(
     assert reasons.index("MigrationSucceeded") < reasons.index("UpgradeCompleted")
 
     # The rollout's order check and the one placed at 2.20.1 are both in the store.
-    orders = _admin_orders(dev, shop)
+    orders = admin_order_ids(dev, shop)
     assert first_order in orders and check["order_id"] in orders
