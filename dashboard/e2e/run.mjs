@@ -7,12 +7,18 @@
 //                               (the token defaults to the one in <repo>/.data/admin.token)
 //   CHROMIUM_PATH=/path/to/chromium               another browser binary (default /usr/bin/chromium)
 //   E2E_ONLY=text node e2e/run.mjs                 only the checks whose name contains text
+//   E2E_NO_REAL=1 node e2e/run.mjs                 leave out the real-Medusa journeys (real.mjs)
+//
+// Two devs run side by side: one with --simulate-workloads (every journey but real.mjs's; a
+// short provisioning deadline so a held store turns Failed quickly, see actions.mjs) and, when
+// the real-store runtime is installed (scripts/setup.sh --test), one running a real Medusa
+// store as local processes for real.mjs, started first so that store provisions meanwhile.
 //
 // Needs a built dashboard (scripts/build-dashboard.sh). Screenshots go to
 // <repo>/test-output/dashboard/. Prints one line per check and ends with
 // "e2e: N passed, M failed"; exits non-zero if anything failed.
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -21,6 +27,8 @@ import { chromium } from "playwright-core";
 import { docsJourneys } from "./docs.mjs";
 import { consoleJourneys } from "./console.mjs";
 import { explainsJourneys } from "./explains.mjs";
+import { actionsJourneys } from "./actions.mjs";
+import { missingRealRuntime, realJourneys } from "./real.mjs";
 
 const dashboard = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const repo = resolve(dashboard, "..");
@@ -41,7 +49,9 @@ const PHONE = { width: 390, height: 844 };
 const OVERALL_TIMEOUT_MS = (process.env.E2E_MEASURE ? 10 : 7) * 60_000;
 const log = (msg) => console.log(`e2e: ${msg}`);
 
-let server = null; // { child, dataDir, output }
+let server = null; // the simulated dev: { child, dataDir, output }
+let realServer = null; // the real-Medusa dev, when the runtime is installed
+const servers = []; // every dev started, stopped by PID at the end
 let browser = null;
 let token = null; // the admin token storeplane dev wrote to <data dir>/admin.token
 
@@ -58,34 +68,47 @@ function freePort() {
   });
 }
 
-async function startServer() {
+/** Starts `storeplane dev` (simulated workloads unless `real`); resolves with its URL and
+ * the started server ({ child, dataDir, output }). */
+async function startServer({ real = false } = {}) {
   const bin = join(repo, ".venv", "bin", "storeplane");
   if (!existsSync(bin)) throw new Error(`${bin} not found: create the Python environment first`);
   const port = await freePort();
-  const dataDir = mkdtempSync(join(tmpdir(), "storeplane-e2e-"));
-  log(`starting ${bin} dev --port ${port} --data-dir ${dataDir}`);
-  const child = spawn(bin, ["dev", "--port", String(port), "--data-dir", dataDir, "--simulate-workloads"], {
+  const dataDir = mkdtempSync(join(tmpdir(), real ? "storeplane-e2e-real-" : "storeplane-e2e-"));
+  // The backup Job's folder target is written by Debian's postgres user when this runs as
+  // root (the node runs PostgreSQL's tools as that user); mkdtemp's folder is private (0700).
+  if (real) chmodSync(dataDir, 0o755);
+  const args = ["dev", "--port", String(port), "--data-dir", dataDir, ...(real ? ["--ready-delay", "0.5"] : ["--simulate-workloads"])];
+  log(`starting ${bin} ${args.join(" ")}`);
+  const child = spawn(bin, args, {
     cwd: repo,
     stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, NO_COLOR: "1", TERM: "dumb" },
+    env: {
+      ...process.env,
+      NO_COLOR: "1",
+      TERM: "dumb",
+      // actions.mjs holds a store on purpose and waits for it to turn Failed: keep that short.
+      ...(real ? {} : { STOREPLANE_PROVISION_DEADLINE_SECONDS: process.env.STOREPLANE_PROVISION_DEADLINE_SECONDS ?? "15" }),
+    },
   });
-  server = { child, dataDir, output: "" };
+  const started = { child, dataDir, output: "" };
+  servers.push(started);
   let announced = null;
   const onData = (chunk) => {
-    server.output += chunk.toString();
-    const m = /running at (http:\/\/[^\s)]+)/.exec(server.output);
+    started.output += chunk.toString();
+    const m = /running at (http:\/\/[^\s)]+)/.exec(started.output);
     if (m && !announced) announced = m[1].replace(/\/$/, "");
   };
   child.stdout.on("data", onData);
   child.stderr.on("data", onData);
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`storeplane dev exited with ${child.exitCode}:\n${server.output.slice(-3000)}`);
+    if (child.exitCode !== null) throw new Error(`storeplane dev exited with ${child.exitCode}:\n${started.output.slice(-3000)}`);
     const base = announced ?? `http://127.0.0.1:${port}`;
-    if (await isReady(base)) return base;
+    if (await isReady(base)) return { base, started };
     await sleep(250);
   }
-  throw new Error(`storeplane dev did not answer /readyz within 60 s:\n${server.output.slice(-3000)}`);
+  throw new Error(`storeplane dev did not answer /readyz within 60 s:\n${started.output.slice(-3000)}`);
 }
 
 async function isReady(base) {
@@ -97,17 +120,17 @@ async function isReady(base) {
   }
 }
 
-async function stopServer() {
-  if (!server) return;
-  const { child, dataDir } = server;
-  server = null;
+async function stopServer(one) {
+  const { child, dataDir } = one;
   if (child.exitCode === null && child.signalCode === null) {
     log(`stopping storeplane dev (pid ${child.pid})`);
     const exited = new Promise((res) => child.once("exit", res));
-    child.kill("SIGTERM");
-    const timedOut = await Promise.race([exited.then(() => false), sleep(10_000).then(() => true)]);
+    // SIGINT (Ctrl-C), not SIGTERM: on SIGINT the dev stops the processes its simulator's
+    // node runs (a real store's Medusa, PostgreSQL, Redis); after SIGTERM they were left running.
+    child.kill("SIGINT");
+    const timedOut = await Promise.race([exited.then(() => false), sleep(20_000).then(() => true)]);
     if (timedOut) {
-      log(`pid ${child.pid} ignored SIGTERM for 10 s; sending SIGKILL`);
+      log(`pid ${child.pid} ignored SIGINT for 20 s; sending SIGKILL`);
       child.kill("SIGKILL");
       await exited;
     }
@@ -331,6 +354,7 @@ async function journeys(base) {
   });
 
   await consoleJourneys({ browser, base, token, dataDir: server?.dataDir, check, assert, api, shot, sleep, storeId: () => storeId, name, LAPTOP, PHONE });
+  await actionsJourneys({ browser, base, token, dataDir: server?.dataDir, check, assert, api, shot, sleep, LAPTOP, PHONE });
 
   await check("a duplicate name is refused with the API's message verbatim", async () => {
     needStore();
@@ -374,6 +398,9 @@ async function journeys(base) {
 
   await docsJourneys({ browser, base, check, assert, shot, viewport: LAPTOP });
   await explainsJourneys({ browser, base, token, dataDir: server?.dataDir, check, assert, api, shot, viewport: LAPTOP, sleep });
+  if (realServer) {
+    await realJourneys({ browser, real: realServer, check, assert, shot, sleep, LAPTOP, PHONE });
+  }
 
   await check("no uncaught errors in the page", async () => {
     // 4xx answers the journeys provoked on purpose show up as console errors; ignore those.
@@ -389,19 +416,59 @@ async function main() {
   if (!existsSync(chromiumPath)) {
     throw new Error(`${chromiumPath} not found: apt-get install -y chromium (or set CHROMIUM_PATH)`);
   }
-  const base = process.env.STOREPLANE_URL?.replace(/\/$/, "") ?? (await startServer());
+  const real = startRealServer();
+  real.catch(() => {}); // its failure is reported by its own check
+  let base = process.env.STOREPLANE_URL?.replace(/\/$/, "");
+  if (!base) ({ base, started: server } = await startServer());
   if (process.env.STOREPLANE_URL && !(await isReady(base))) throw new Error(`${base}/readyz is not answering`);
   const tokenFile = join(server?.dataDir ?? join(repo, ".data"), "admin.token");
   token = process.env.STOREPLANE_TOKEN ?? (existsSync(tokenFile) ? readFileSync(tokenFile, "utf8").trim() : null);
   if (!token) throw new Error(`no API token: set STOREPLANE_TOKEN (looked in ${tokenFile})`);
   log(`storeplane at ${base}`);
+  realServer = await real.catch((exc) => {
+    results.push({ name: "the real-Medusa dev starts", ok: false });
+    log(`FAIL  the real-Medusa dev starts: ${exc instanceof Error ? exc.message.split("\n").slice(0, 6).join("\n      ") : exc}`);
+    return null;
+  });
   await journeys(base);
+}
+
+/** The real-Medusa dev and its one store, created as soon as the dev answers (null when the
+ * runtime is missing, against STOREPLANE_URL, with E2E_NO_REAL, or when E2E_ONLY leaves the
+ * real checks out). Resolves once the dev answers; the store's id is a promise of its own. */
+async function startRealServer() {
+  const why = process.env.STOREPLANE_URL
+    ? "against STOREPLANE_URL"
+    : process.env.E2E_NO_REAL
+      ? "E2E_NO_REAL is set"
+      : process.env.E2E_ONLY && !process.env.E2E_ONLY.includes("real")
+        ? "E2E_ONLY does not ask for them (E2E_ONLY=\"real runtime\" does)"
+        : missingRealRuntime();
+  if (why) {
+    log(`(the real-Medusa journeys are skipped: ${why})`);
+    return null;
+  }
+  const { base, started } = await startServer({ real: true });
+  const realToken = readFileSync(join(started.dataDir, "admin.token"), "utf8").trim();
+  const storeId = (async () => {
+    const r = await fetch(`${base}/api/v1/stores`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${realToken}` },
+      body: JSON.stringify({ name: `real-${Date.now().toString(36)}`, engine: "medusa", plan: "small" }),
+    });
+    const body = await r.json();
+    if (r.status !== 202) throw new Error(`creating the real store answered ${r.status}: ${JSON.stringify(body)}`);
+    return body.id;
+  })();
+  storeId.catch(() => {});
+  log(`real-Medusa storeplane at ${base}`);
+  return { base, token: realToken, storeId };
 }
 
 async function cleanup() {
   await browser?.close().catch(() => {});
   browser = null;
-  await stopServer().catch((e) => log(`could not stop the server: ${e}`));
+  await Promise.all(servers.splice(0).map((one) => stopServer(one).catch((e) => log(`could not stop the server: ${e}`))));
 }
 
 for (const sig of ["SIGINT", "SIGTERM"]) {

@@ -122,7 +122,10 @@ export function Backups({ store }: { store: Store }) {
             {backups.data.items.map((b) => (
               <tr key={b.id} data-backup={b.id}>
                 <td className="mono">{b.id}</td>
-                <td>{b.status}</td>
+                <td data-backup-status={b.status}>
+                  {b.status}
+                  {b.message && <span className="muted backup-message">{b.message}</span>}
+                </td>
                 <td>{b.size_bytes == null ? "–" : `${(b.size_bytes / 1024).toFixed(0)} KiB`}</td>
                 <td>
                   <RelativeTime iso={b.started_at} />

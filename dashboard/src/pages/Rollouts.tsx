@@ -43,7 +43,8 @@ function CreateRollout() {
   const [version, setVersion] = useState("");
   const [waves, setWaves] = useState("1, 50%, 100%");
   const [maxFailures, setMaxFailures] = useState("0");
-  const ids = { engine: useId(), version: useId(), waves: useId(), max: useId() };
+  const [labels, setLabels] = useState("");
+  const ids = { engine: useId(), version: useId(), waves: useId(), max: useId(), labels: useId() };
   const versions = engines.data?.find((e) => e.name === engine)?.versions ?? [];
   function submit(e: FormEvent) {
     e.preventDefault();
@@ -52,7 +53,14 @@ function CreateRollout() {
       .map((w) => w.trim())
       .filter(Boolean)
       .map((w) => (/^\d+$/.test(w) ? Number(w) : w));
-    create.mutate({ engine, to_version: version || versions[0]?.version || "", waves: targets, max_failures: Number(maxFailures), gate: "ready" });
+    create.mutate({
+      engine,
+      to_version: version || versions[0]?.version || "",
+      selector: { labels: parseLabels(labels) },
+      waves: targets,
+      max_failures: Number(maxFailures),
+      gate: "ready",
+    });
   }
   return (
     <form className="card" onSubmit={submit} aria-label="Start a rollout">
@@ -75,6 +83,14 @@ function CreateRollout() {
             </option>
           ))}
         </select>
+        <label htmlFor={ids.labels}>Stores labelled</label>
+        <input
+          id={ids.labels}
+          value={labels}
+          placeholder="every store of the engine"
+          onChange={(e) => setLabels(e.target.value)}
+          title="key=value pairs, comma-separated: only stores with all of them (blank: every live store of the engine)"
+        />
         <label htmlFor={ids.waves}>Waves</label>
         <input id={ids.waves} value={waves} onChange={(e) => setWaves(e.target.value)} title="Cumulative: a count or a percentage per wave, ending with 100%" />
         <label htmlFor={ids.max}>Max failures</label>
@@ -90,6 +106,20 @@ function CreateRollout() {
       )}
     </form>
   );
+}
+
+/** "tier=gold, team=retail" as the selector's labels; the API checks the keys and values
+ * (a pair without "=" is sent as a key with an empty value, which the API accepts). */
+export function parseLabels(text: string): Record<string, string> {
+  const pairs = text
+    .split(",")
+    .map((p) => p.trim())
+    .filter(Boolean)
+    .map((p) => {
+      const at = p.indexOf("=");
+      return at < 0 ? [p, ""] : [p.slice(0, at).trim(), p.slice(at + 1).trim()];
+    });
+  return Object.fromEntries(pairs);
 }
 
 function RolloutCard({ rollout: r }: { rollout: Rollout }) {

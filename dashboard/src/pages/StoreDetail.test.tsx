@@ -118,6 +118,34 @@ describe("StoreDetail", () => {
     expect(await screen.findByRole("alert")).toHaveTextContent("store is being deleted; its plan cannot change");
   });
 
+  it("a store owned by a Store object names it, and an action shows the API's 409 naming it verbatim", async () => {
+    const owner = "Store default/my-shop";
+    const words = `store store-o is managed by the Kubernetes object ${owner}: change it there (edit its manifest and kubectl apply it, or commit it to the repository your GitOps tool applies), not through the API`;
+    const api = createFakeApi([makeStore({ id: "store-o", name: "my-shop", managed_by: owner })]);
+    api.failNext("PATCH", "/api/v1/stores/store-o", () =>
+      new Response(JSON.stringify({ type: "about:blank", title: "Conflict", status: 409, detail: words }), {
+        status: 409,
+        headers: { "content-type": "application/problem+json" },
+      }),
+    );
+    setup(<StoreDetail id="store-o" />, { api });
+    await screen.findByRole("heading", { level: 1, name: /my-shop/ });
+    expect(screen.getByRole("note")).toHaveTextContent(`Managed by the Kubernetes object ${owner}.`);
+    expect(screen.getByRole("note")).toHaveTextContent("kubectl get store my-shop -n default -o yaml");
+    expect(screen.getByText(owner, { selector: "dd" })).toBeInTheDocument();
+    await waitFor(() => expect(screen.getByLabelText("Plan")).toBeEnabled());
+    await userEvent.selectOptions(screen.getByLabelText("Plan"), "medium");
+    await userEvent.click(screen.getByRole("button", { name: "Change plan" }));
+    expect(await screen.findByRole("alert")).toHaveTextContent(words);
+  });
+
+  it("a store made through the API names no owning object", async () => {
+    setup(<StoreDetail id="store-r" />, { stores: [makeStore({ id: "store-r", name: "fine" })] });
+    await screen.findByRole("heading", { level: 1, name: /fine/ });
+    expect(screen.queryByRole("note")).not.toBeInTheDocument();
+    expect(screen.queryByText("Managed by")).not.toBeInTheDocument();
+  });
+
   it("deletes only after the store's name is typed in the dialog", async () => {
     const { api } = setup(<StoreDetail id="store-r" />, { stores: [makeStore({ id: "store-r", name: "fine" })] });
     const open = await screen.findByRole("button", { name: "Delete…" });

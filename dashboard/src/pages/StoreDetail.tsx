@@ -1,5 +1,7 @@
 // One store (route "/stores/:id"): its status, conditions and events timeline, live while
-// it changes, plus the actions a person can take (change plan, retry, delete).
+// it changes, plus the actions a person can take (change plan, retry, delete). A store made
+// from a Kubernetes Store object says which object owns it: its actions stay offered, and
+// the API's 409 (naming the object) is shown in its own words when one is tried.
 import { useQuery } from "@tanstack/react-query";
 import { useEffect, useId, useState, type FormEvent } from "react";
 import { ApiError } from "../api/client";
@@ -80,6 +82,7 @@ function StoreView({ store, refreshError }: { store: Store; refreshError: unknow
         </div>
       )}
 
+      {store.managed_by && <ManagedBy owner={store.managed_by} />}
       <Actions store={store} disabled={gone} />
       {!gone && <EngineVersion store={store} />}
 
@@ -120,6 +123,14 @@ function StoreView({ store, refreshError }: { store: Store; refreshError: unknow
               <dt>Plan</dt>
               <dd>{store.plan}</dd>
             </div>
+            {store.managed_by && (
+              <div>
+                <dt>Managed by</dt>
+                <dd className="mono" data-managed-by={store.managed_by}>
+                  {store.managed_by}
+                </dd>
+              </div>
+            )}
             <div>
               <dt>Runtime</dt>
               <dd data-runtime={store.workload_runtime ?? ""}>{runtimeWords(store.workload_runtime)}</dd>
@@ -179,6 +190,28 @@ function StoreView({ store, refreshError }: { store: Store; refreshError: unknow
 
       <EventsCard id={store.id} />
     </section>
+  );
+}
+
+/** The Kubernetes object that owns the store (``Store <namespace>/<name>``): changes go
+ * through it, and the API refuses them here with a 409 that the actions show verbatim. */
+function ManagedBy({ owner }: { owner: string }) {
+  const [, ref] = owner.split(" ");
+  return (
+    <div className="notice managed-by" role="note" data-owner={owner}>
+      <p>
+        <strong>Managed by the Kubernetes object {owner}.</strong> Changes go through that
+        object: edit its manifest and <span className="mono">kubectl apply</span> it (or commit it
+        to the repository your GitOps tool applies). The API refuses changes made here (plan,
+        engine version, domains, suspend, retry, delete) and the actions below show its answer;
+        backups and order checks still run.
+      </p>
+      {ref && (
+        <p className="muted mono">
+          kubectl get store {ref.split("/")[1]} -n {ref.split("/")[0]} -o yaml
+        </p>
+      )}
+    </div>
   );
 }
 

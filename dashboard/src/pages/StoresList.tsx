@@ -205,6 +205,11 @@ function StoresTable({ stores, engineName }: { stores: Store[]; engineName: (n: 
               <Link to={storePath(s.id)} className="store-name">
                 {s.name}
               </Link>
+              {s.managed_by && (
+                <span className="tag managed-tag" title={`Managed by the Kubernetes object ${s.managed_by}: change it there`}>
+                  {s.managed_by}
+                </span>
+              )}
             </th>
             <td data-label="Engine">{engineName(s.engine)}</td>
             <td data-label="Plan">{s.plan}</td>
