@@ -79,8 +79,11 @@ export const SETTLE_MS = 1500;
 
 function invalidateNow(client: QueryClient, storeId: string) {
   void client.invalidateQueries({ queryKey: ["stores", "detail", storeId] });
-  void client.invalidateQueries({ queryKey: ["stores", "list"] });
-  void client.invalidateQueries({ queryKey: ["fleet"] });
+  // The fleet-wide reads are not restarted while one is in flight (cancelRefetch: false):
+  // in a busy fleet events come faster than a 10,000-store overview answers (~75 ms), and
+  // restarting it on each one would never let it finish. The settle pass reads it again.
+  void client.invalidateQueries({ queryKey: ["stores", "list"] }, { cancelRefetch: false });
+  void client.invalidateQueries({ queryKey: ["fleet"] }, { cancelRefetch: false });
 }
 
 /** What a store event makes stale: that store's queries, every list, the fleet; now and once

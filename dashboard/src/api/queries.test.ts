@@ -132,3 +132,32 @@ describe("mutations", () => {
     expect(result.current.error?.message).toBe('a store named "shop" already exists; choose another name');
   });
 });
+
+describe("invalidateFor (a store event from the stream)", () => {
+  it("lets an overview read in flight finish instead of restarting it on every event", async () => {
+    const { invalidateFor } = await import("./live");
+    const { QueryObserver } = await import("@tanstack/react-query");
+    const client = new QueryClient({ defaultOptions: { queries: { retry: false } } });
+    let started = 0;
+    let finished = 0;
+    const fetchFleet = async ({ signal }: { signal: AbortSignal }) => {
+      started += 1;
+      await new Promise((resolve) => setTimeout(resolve, 40));
+      if (!signal.aborted) finished += 1;
+      return { total: started };
+    };
+    const observer = new QueryObserver(client, { queryKey: ["fleet"], queryFn: fetchFleet });
+    const unsubscribe = observer.subscribe(() => {});
+    try {
+      await waitFor(() => expect(finished).toBe(1));
+      void observer.refetch();
+      for (let i = 0; i < 5; i++) invalidateFor(client, { store_id: "store-x" } as Parameters<typeof invalidateFor>[1]);
+      await waitFor(() => expect(observer.getCurrentResult().isFetching).toBe(false));
+      // The read in flight was not cancelled and no new one was started per event.
+      expect({ started, finished }).toEqual({ started: 2, finished: 2 });
+    } finally {
+      unsubscribe();
+      client.clear();
+    }
+  });
+});
