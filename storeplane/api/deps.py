@@ -44,70 +44,73 @@ bearer_scheme = HTTPBearer(
 )
 
 
-def get_repository(request: Request) -> StoreRepository:
+# The getters below are async although they only read app.state: FastAPI runs a plain ``def``
+# dependency in the thread pool, one trip per dependency per request (a tenth of a 50-store
+# page's CPU in a profile, bench/RESULTS.md); on the event loop they cost a function call.
+async def get_repository(request: Request) -> StoreRepository:
     repository: StoreRepository = request.app.state.repository
     return repository
 
 
-def get_checks(request: Request) -> CheckRepository:
+async def get_checks(request: Request) -> CheckRepository:
     checks: CheckRepository | None = request.app.state.checks
     if checks is None:
         raise FeatureUnavailableError("this server keeps no store checks (no SQL database)")
     return checks
 
 
-def get_fleet(request: Request) -> FleetReader | None:
+async def get_fleet(request: Request) -> FleetReader | None:
     """Fleet-wide reads (counts, recent events, the change feed), when there is SQL."""
     fleet: FleetReader | None = request.app.state.fleet
     return fleet
 
 
-def get_change_feed(request: Request) -> ChangeFeed:
+async def get_change_feed(request: Request) -> ChangeFeed:
     feed: ChangeFeed | None = request.app.state.change_feed
     if feed is None:
         raise FeatureUnavailableError("this server has no event stream (no SQL database); poll")
     return feed
 
 
-def get_users(request: Request) -> UserRepository:
+async def get_users(request: Request) -> UserRepository:
     users: UserRepository | None = request.app.state.users
     if users is None:
         raise FeatureUnavailableError("this server keeps no users (no SQL database)")
     return users
 
 
-def get_rollouts(request: Request) -> RolloutRepository:
+async def get_rollouts(request: Request) -> RolloutRepository:
     rollouts: RolloutRepository | None = request.app.state.rollouts
     if rollouts is None:
         raise FeatureUnavailableError("this server keeps no rollouts (no SQL database)")
     return rollouts
 
 
-def get_backups(request: Request) -> BackupRepository:
+async def get_backups(request: Request) -> BackupRepository:
     backups: BackupRepository | None = request.app.state.backups
     if backups is None:
         raise FeatureUnavailableError("this server keeps no backups (no SQL database)")
     return backups
 
 
-def get_backups_if_any(request: Request) -> BackupRepository | None:
+async def get_backups_if_any(request: Request) -> BackupRepository | None:
     backups: BackupRepository | None = request.app.state.backups
     return backups
 
 
-def get_pod_logs(request: Request) -> PodLogsPort | None:
+async def get_pod_logs(request: Request) -> PodLogsPort | None:
     """The cluster's pods and logs, when the process has a cluster (``runtime.py``)."""
     logs: PodLogsPort | None = request.app.state.pod_logs
     return logs
 
 
-def get_store_objects(request: Request) -> StoreObjectsPort | None:
+async def get_store_objects(request: Request) -> StoreObjectsPort | None:
     """The store inventory, when the process reconciles (``runtime.py``)."""
     inventory: StoreObjectsPort | None = request.app.state.store_objects
     return inventory
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
@@ -178,7 +181,7 @@ async def current_user(
     return user
 
 
-def get_notifier(request: Request) -> Callable[[str], None]:
+async def get_notifier(request: Request) -> Callable[[str], None]:
     """Call with a store id after an intent write so the in-process reconciler wakes it."""
     on_change: Callable[[str], None] | None = request.app.state.on_change
 

@@ -30,7 +30,7 @@ import binascii
 import json
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     Connection,
@@ -59,6 +59,7 @@ from storeplane.db.mapping import (
     store_from_row,
     store_to_row,
 )
+from storeplane.db.readcache import ReadCache
 from storeplane.db.rowcache import StoreRowReader
 from storeplane.db.tables import (
     LIVE_NAME_INDEX,
@@ -97,6 +98,8 @@ class SqlStoreRepository:
         self.reader = StoreRowReader()
         # Built once: coercing the 20-odd columns of a select costs more than running it.
         self._select_raw = select(*self.reader.columns)
+        # SQLite: get and list_page answers kept until anything commits (readcache.py).
+        self.results = ReadCache.for_engine(engine)
 
     # -- health ---------------------------------------------------------------------------
 
@@ -175,11 +178,27 @@ class SqlStoreRepository:
         return store_from_row(row._mapping) if row is not None else None
 
     def get(self, store_id: str) -> Store:
+        key = ("get", store_id)
+        version = 0
+        if self.results is not None:
+            found, version = self.results.lookup(key)
+            if found is not None:
+                return cast(Store, found)
         with read_connection(self.engine) as connection:
             row = connection.execute(self._select_raw.where(StoreRow.id == store_id)).one_or_none()
         if row is None:
             raise StoreNotFoundError(store_id)
-        return self.reader.stores([row], self.engine.dialect)[0]
+        store = self.reader.stores([row], self.engine.dialect)[0]
+        if self.results is not None:
+            self.results.put(key, store, version)
+        return store
+
+    def cached_get(self, store_id: str) -> Store | None:
+        """What :meth:`get` would answer, if the read cache holds it (no query: the API calls
+        this on the event loop); None means "call get"."""
+        if self.results is None:
+            return None
+        return cast(Store | None, self.results.lookup(("get", store_id))[0])
 
     def list_page(
         self,
@@ -206,6 +225,12 @@ class SqlStoreRepository:
             raise InvalidRequestError(
                 f"limit must be between 1 and {MAX_PAGE_SIZE} (got {limit})", field="limit"
             )
+        cache_key = _page_key(phase, query, limit, cursor, owner_id, include_deleted, labels)
+        version = 0
+        if self.results is not None:
+            found, version = self.results.lookup(cache_key)
+            if found is not None:
+                return cast(StorePage, found)
         filters: list[ColumnElement[bool]] = []
         if phase is None:
             if not include_deleted:
@@ -243,7 +268,28 @@ class SqlStoreRepository:
         if len(rows) > limit:
             last = items[-1]
             next_cursor = _encode_cursor(last.created_at, last.id)
-        return StorePage(items=items, count=count, next_cursor=next_cursor)
+        page = StorePage(items=items, count=count, next_cursor=next_cursor)
+        if self.results is not None:
+            self.results.put(cache_key, page, version)
+        return page
+
+    def cached_page(
+        self,
+        *,
+        phase: Phase | None = None,
+        query: str | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+        owner_id: str | None = None,
+        include_deleted: bool = False,
+        labels: Mapping[str, str] | None = None,
+    ) -> StorePage | None:
+        """What :meth:`list_page` would answer, if the read cache holds it (no query: the API
+        calls this on the event loop); None means "call list_page"."""
+        if self.results is None:
+            return None
+        key = _page_key(phase, query, limit, cursor, owner_id, include_deleted, labels)
+        return cast(StorePage | None, self.results.lookup(key)[0])
 
     def save_intent(self, store: Store, *, expected_revision: int, events: Sequence[Event]) -> bool:
         """Save a change of intent; its custom domains are claimed in the same transaction
@@ -495,6 +541,19 @@ def _is_name_conflict(exc: IntegrityError) -> bool:
     if constraint is not None:  # psycopg names the constraint
         return bool(constraint == LIVE_NAME_INDEX)
     return "stores.name" in str(exc.orig)  # sqlite3: "UNIQUE constraint failed: stores.name"
+
+
+def _page_key(
+    phase: Phase | None,
+    query: str | None,
+    limit: int,
+    cursor: str | None,
+    owner_id: str | None,
+    include_deleted: bool,
+    labels: Mapping[str, str] | None,
+) -> tuple[object, ...]:
+    terms = tuple(sorted(labels.items())) if labels else ()
+    return ("page", phase, query, limit, cursor, owner_id, include_deleted, terms)
 
 
 def _encode_cursor(created_at: datetime, store_id: str) -> str:

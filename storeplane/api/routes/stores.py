@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Path, Query, Response, status
 from pydantic import AfterValidator
 
+from storeplane.api.cachedreads import read
 from storeplane.api.deps import (
     CurrentUserDep,
     MaybeBackupsDep,
@@ -140,7 +141,7 @@ def create_store(
         e422="A query parameter is invalid (unknown phase, limit, cursor, a label term)."
     ),
 )
-def list_stores(
+async def list_stores(
     repo: RepositoryDep,
     user: CurrentUserDep,
     phase: Annotated[Phase | None, Query(description="Only stores in this phase.")] = None,
@@ -166,7 +167,8 @@ def list_stores(
         str | None, Query(description="`next_cursor` from the previous page.")
     ] = None,
 ) -> Response:
-    page = service.list_stores(
+    page = await read(
+        service.list_stores,
         repo,
         user,
         phase=phase,
@@ -187,8 +189,8 @@ def list_stores(
     description="The store's spec and status. A deleted store stays readable (phase `Deleted`).",
     responses=_problems(e404=_NOT_FOUND),
 )
-def get_store(store_id: StoreId, repo: RepositoryDep, user: CurrentUserDep) -> Response:
-    return store_response(service.get_store(repo, store_id, user))
+async def get_store(store_id: StoreId, repo: RepositoryDep, user: CurrentUserDep) -> Response:
+    return store_response(await read(service.get_store, repo, store_id, user))
 
 
 @router.patch(

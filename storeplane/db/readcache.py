@@ -1,0 +1,76 @@
+"""``ReadCache``: results of the API's hot reads (a store, a page of stores with its count),
+kept for as long as *nothing* was committed to the SQLite file since — by any connection of
+any process.
+
+Used by :class:`storeplane.db.repository.SqlStoreRepository` (``get``, ``list_page`` and their
+``cached_*`` variants, which the API calls on the event loop before it sends a read to the
+thread pool). The invalidation is the one :mod:`storeplane.db.authcache` uses, SQLite's own
+``PRAGMA data_version`` (it changes on this never-writing connection whenever any other
+connection commits; ~1.5 µs to read): on a change every entry is dropped, so an answer from
+the cache is always the answer the query would give now, in every API process
+(``storeplane serve --api-processes N``). A page without writes in between costs no query and
+no ``count(*)`` (0.3 ms of SQLite per page at 10,000 stores); while the reconciler commits, the
+cache is dropped at each commit and reads cost what they did, so it only ever saves work.
+
+Only SQLite files get a cache; PostgreSQL has no synchronous "did anything commit?" (see
+authcache.py), so there every read runs its queries.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Hashable
+from threading import Lock
+from typing import Any
+
+from sqlalchemy import Engine
+
+_MAX_ENTRIES = 4096
+
+
+class ReadCache:
+    def __init__(self, path: str) -> None:
+        # Never writes, so its own commits can never hide another's from data_version.
+        self._connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self._lock = Lock()
+        self._version = -1
+        self._entries: dict[Hashable, Any] = {}
+        self.hits = 0
+
+    @classmethod
+    def for_engine(cls, engine: Engine) -> ReadCache | None:
+        """A cache for an SQLite file database; None for anything else (as AuthCache)."""
+        url = engine.url
+        database = url.database
+        if url.get_backend_name() != "sqlite" or not database or database == ":memory:":
+            return None
+        if database.startswith("file:") or url.query:
+            return None
+        return cls(database)
+
+    def lookup(self, key: Hashable) -> tuple[Any | None, int]:
+        """The cached result for ``key`` (None if absent) and the data version now: pass the
+        version to :meth:`put` with the result read after this call."""
+        with self._lock:
+            version: int = self._connection.execute("PRAGMA data_version").fetchone()[0]
+            if version != self._version:
+                self._entries.clear()
+                self._version = version
+                return None, version
+            found = self._entries.get(key)
+            if found is not None:
+                self.hits += 1
+            return found, version
+
+    def put(self, key: Hashable, value: Any, version: int) -> None:
+        """Remember ``value``, read after :meth:`lookup` said ``version``. A commit after that
+        lookup moves the version on, and the next lookup drops the entry with all others."""
+        with self._lock:
+            if version != self._version:
+                return
+            if len(self._entries) >= _MAX_ENTRIES:
+                self._entries.clear()
+            self._entries[key] = value
+
+    def close(self) -> None:
+        self._connection.close()
