@@ -19,6 +19,12 @@ and indexes; the API reads them like any others. The API runs alone (no reconcil
     .venv/bin/python bench/api_latency.py [--stores 10000] [--clients 50] [--seconds 8]
         [--rounds 3] [--api-processes 1] [--load-generator wrk|ab] [--requests 3000 (ab)]
         [--postgres URL | --no-postgres] [--no-sqlite] [--profile FILE]
+        [--writes-per-second N]
+
+``--writes-per-second N`` commits N small status writes per second (one store's
+``updated_at``, from this process, as the reconciler's status writes would) while the rounds
+run: on SQLite the API's token and read caches are dropped at each commit (they last only
+while nothing commits), so this measures the reads as they are with a busy reconciler.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -239,6 +246,7 @@ def run_backend(name: str, url: str, args: argparse.Namespace, tool: str) -> dic
             httpx.get(path, headers=headers, timeout=30).raise_for_status()
             run_load(tool, path, auth_token, args.clients, warmup, server.pid)  # warm up
         rounds: list[dict[str, dict[str, Any]]] = []
+        writing = _Writer(url, ids, args.writes_per_second)
         for round_no in range(args.rounds):
             figures = {
                 label: run_load(tool, path, auth_token, args.clients, amount, server.pid)
@@ -256,6 +264,9 @@ def run_backend(name: str, url: str, args: argparse.Namespace, tool: str) -> dic
                     flush=True,
                 )
             rounds.append(figures)
+        writes = writing.stop()
+        if args.writes_per_second:
+            print(f"  {writes} status writes committed during the rounds", flush=True)
         summary = {}
         for label in ENDPOINTS:
             ratios = [r[label]["ratio"] for r in rounds]
@@ -286,6 +297,41 @@ def run_backend(name: str, url: str, args: argparse.Namespace, tool: str) -> dic
         server.wait(20)
 
 
+class _Writer:
+    """Commits ``per_second`` one-row status writes per second in a thread until stopped."""
+
+    def __init__(self, url: str, ids: list[str], per_second: float) -> None:
+        self.count = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        if per_second > 0:
+            self._thread = threading.Thread(
+                target=self._run, args=(url, ids, per_second), daemon=True
+            )
+            self._thread.start()
+
+    def _run(self, url: str, ids: list[str], per_second: float) -> None:
+        engine = create_engine_for(url)
+        pick = random.Random(2)
+        try:
+            while not self._stop.wait(1 / per_second):
+                with engine.begin() as connection:
+                    connection.execute(
+                        sqlalchemy.update(stores)
+                        .where(stores.c.id == pick.choice(ids))
+                        .values(updated_at=datetime.now(UTC))
+                    )
+                self.count += 1
+        finally:
+            engine.dispose()
+
+    def stop(self) -> int:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        return self.count
+
+
 def load_average() -> list[float]:
     return [float(x) for x in Path("/proc/loadavg").read_text().split()[:3]]
 
@@ -302,6 +348,7 @@ def main() -> None:
     parser.add_argument("--postgres", default=os.environ.get("STOREPLANE_TEST_POSTGRES_URL"))
     parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument("--no-sqlite", action="store_true")
+    parser.add_argument("--writes-per-second", type=float, default=0)
     parser.add_argument("--profile", help="record the API server with py-spy into FILE.<backend>")
     args = parser.parse_args()
     tool = ensure_tool(args.load_generator)
@@ -311,6 +358,7 @@ def main() -> None:
         "requests_per_run": args.requests,
         "rounds": args.rounds,
         "api_processes": args.api_processes,
+        "writes_per_second": args.writes_per_second,
         "load_generator": f"{args.load_generator} (Debian), {args.clients} keep-alive connections",
         "load_average_before": load_average(),
     }
