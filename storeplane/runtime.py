@@ -46,7 +46,7 @@ from storeplane.engines.base import image_repositories
 from storeplane.engines.catalogue import catalogue_from
 from storeplane.observability.metrics import StoreCollector, install_store_collector
 from storeplane.observability.outages import CLUSTER, DATABASE
-from storeplane.reconciler.backup_jobs import BackupTargetConfig
+from storeplane.reconciler.backup_jobs import BackupTargetConfig, S3Target
 from storeplane.reconciler.backups import BackupRunner
 from storeplane.reconciler.checks import CheckRunner
 from storeplane.reconciler.context import ReconcileContext, Timing
@@ -97,9 +97,24 @@ def bind(host: str, port: int) -> Bound:
 
 
 def backup_target(settings: Settings) -> BackupTargetConfig:
-    """The folder target of ``settings`` (none when backups are off)."""
+    """The backup target of ``settings``: a folder or an S3 bucket (none when backups are off)."""
     if not settings.backups_enabled:
         return BackupTargetConfig()
+    if settings.backup_target == "s3":
+        return BackupTargetConfig(
+            s3=S3Target(
+                bucket=settings.backup_s3_bucket,
+                prefix=settings.backup_s3_prefix,
+                endpoint_url=settings.backup_s3_endpoint_url,
+                region=settings.backup_s3_region,
+                secret=settings.backup_s3_secret,
+                secret_namespace=settings.backup_s3_secret_namespace,
+                image_repository=settings.backup_s3_image_repository,
+                egress_cidrs=tuple(
+                    c.strip() for c in settings.backup_s3_egress_cidrs.split(",") if c.strip()
+                ),
+            )
+        )
     folder = settings.backup_folder
     folder.mkdir(parents=True, exist_ok=True)
     if os.geteuid() == 0 and not _reachable_by_others(folder):

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATA_DIR = Path(".data")
@@ -171,13 +172,52 @@ class Settings(BaseSettings):
 
     backups_enabled: bool = Field(
         default=True,
-        description="Offer backups, restore and clones (a folder target; see docs/backups.md).",
+        description="Offer backups, restore and clones (to backup_target; see docs/backups.md).",
     )
     backup_dir: Path | None = Field(
         default=None,
         description="The folder backup target: each store's dumps go to <backup_dir>/<store id>. "
         "Default <data_dir>/backups. It must be a folder the cluster's node sees at the same "
         "path (the simulator's node does; a single-node kind/k3s with a host mount).",
+    )
+    backup_target: Literal["folder", "s3"] = Field(
+        default="folder",
+        description="Where backups go: folder (backup_dir, dev's default) or s3 (an "
+        "S3-compatible bucket, for production; the backup_s3_* settings).",
+    )
+    backup_s3_bucket: str = Field(default="", description="The S3 target's bucket.")
+    backup_s3_prefix: str = Field(
+        default="storeplane/",
+        description="Key prefix in the bucket: dumps go to <prefix><store id>/<backup id>.dump.",
+    )
+    backup_s3_endpoint_url: str = Field(
+        default="",
+        description="An S3-compatible service's URL (MinIO, Ceph, R2...; path-style requests); "
+        "empty: AWS S3 in backup_s3_region.",
+    )
+    backup_s3_region: str = Field(default="us-east-1", description="The bucket's region.")
+    backup_s3_secret: str = Field(
+        default="storeplane-backup-s3",
+        description="Name of the Secret (in backup_s3_secret_namespace) with the keys "
+        "access-key-id and secret-access-key; storeplane copies it into each store's "
+        "namespace for its backup Jobs.",
+    )
+    backup_s3_secret_namespace: str = Field(
+        default="storeplane",
+        description="Namespace of backup_s3_secret (the platform chart sets its own).",
+    )
+    backup_s3_image_repository: str = Field(
+        default="ghcr.io/storeplane/backup-s3",
+        min_length=1,
+        description="Repository of the S3 target's Job image (images/backup-s3: the engine's "
+        "database image plus python3); its tag names the database image (pg16, mariadb11).",
+    )
+    backup_s3_egress_cidrs: str = Field(
+        default="",
+        description="Comma-separated CIDRs the backup Jobs may connect to (the S3 endpoint's "
+        "addresses; a "
+        "NetworkPolicy names no host names). Default: the endpoint's address when it is one, "
+        "else 0.0.0.0/0 on the endpoint's port only.",
     )
     final_backup_default: bool = Field(
         default=True,
@@ -197,6 +237,15 @@ class Settings(BaseSettings):
     @property
     def backup_folder(self) -> Path:
         return (self.backup_dir or self.data_dir / "backups").resolve()
+
+    @model_validator(mode="after")
+    def _s3_target_complete(self) -> Settings:
+        """An S3 target without a bucket stops storeplane at start, naming the setting."""
+        if self.backups_enabled and self.backup_target == "s3" and not self.backup_s3_bucket:
+            raise ValueError(
+                "backup_target is s3 but backup_s3_bucket is empty: set STOREPLANE_BACKUP_S3_BUCKET"
+            )
+        return self
 
     @field_validator("engine_catalogue")
     @classmethod

@@ -36,8 +36,10 @@ class BackupRecipe:
     uid: int  # the image's database user, as the chart runs its tools
     env: tuple[dict[str, Any], ...]
     dump: str  # shell: writes the dump to "$PARTIAL"
+    stream: str  # shell: writes the dump to standard output (the S3 uploader reads it)
     load: str  # shell: loads "$DUMP" into the database, all or nothing
     restorable: bool  # whether storeplane restores it (it can stop the engine's workloads)
+    s3_tag: str  # the S3 target's Job image tag (images/backup-s3 built FROM ``image``)
 
     def dump_script(self, name: str) -> str:
         partial, final = f"{MOUNT}/{name}.partial", f"{MOUNT}/{name}.dump"
@@ -47,11 +49,17 @@ class BackupRecipe:
         )
 
     def load_script(self, name: str) -> str:
-        dump = f"{MOUNT}/{name}.dump"
+        return self.load_script_for(f"{MOUNT}/{name}.dump")
+
+    def load_script_for(self, dump: str) -> str:
         return (
             f'set -e; DUMP="{dump}"; test -s "$DUMP" || {{ echo "no dump at $DUMP" >&2; exit 2; }}; '
             f"{self.load}; echo restored"
         )
+
+    def stream_script(self) -> str:
+        """The dump to standard output (the S3 uploader reads it from there)."""
+        return f"set -e; {self.stream}"
 
 
 # PostgreSQL: the custom format (compressed, pg_restore --clean). storeplane's own
@@ -72,12 +80,18 @@ _MEDUSA = BackupRecipe(
         "pg_dump --format=custom --no-owner --no-privileges "
         '--exclude-table=storeplane_migrations --file="$PARTIAL"'
     ),
+    # --no-sync: a pipe cannot be fsynced (pg_dump would fail with EINVAL).
+    stream=(
+        "pg_dump --format=custom --no-owner --no-privileges --no-sync "
+        "--exclude-table=storeplane_migrations"
+    ),
     # One transaction: a failed or interrupted load rolls back and leaves the data as it was.
     load=(
         "pg_restore --clean --if-exists --no-owner --no-privileges --single-transaction "
         '--exit-on-error --dbname="$PGDATABASE" "$DUMP"'
     ),
     restorable=True,
+    s3_tag="pg16",
 )
 
 _WOOCOMMERCE = BackupRecipe(
@@ -95,8 +109,10 @@ _WOOCOMMERCE = BackupRecipe(
         'mariadb-dump --host="$DB_HOST" --user="$DB_USER" --single-transaction --routines '
         '"$DB_NAME" > "$PARTIAL"'
     ),
+    stream='mariadb-dump --host="$DB_HOST" --user="$DB_USER" --single-transaction --routines "$DB_NAME"',
     load='mariadb --host="$DB_HOST" --user="$DB_USER" "$DB_NAME" < "$DUMP"',
     restorable=False,
+    s3_tag="mariadb11",
 )
 
 _RECIPES = {r.engine: r for r in (_MEDUSA, _WOOCOMMERCE)}

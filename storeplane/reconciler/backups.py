@@ -172,17 +172,18 @@ class BackupRunner:
         if store.phase is Phase.DELETED:
             await self._finish(backup, store, "the store was deleted before its Job ran", 0)
             return
-        job = backup_jobs.backup_job(store, backup)
+        job = backup_jobs.backup_job(store, backup, self._ctx.backups)
         ref = ObjectRef.of(job)
         created = await self._ctx.cluster.create_if_absent(job)
         if created:
+            image = job["spec"]["template"]["spec"]["containers"][0]["image"]
             await self._event(
                 store,
                 Event.normal(
                     store.id,
                     Reason.BACKUP_STARTED,
-                    f"backup {backup.id}: Job {ref.name} runs {recipe_for(store.spec.engine).image}"
-                    f" to dump the database into the {backup.target} target",
+                    f"backup {backup.id}: Job {ref.name} runs {image} to dump the database "
+                    f"into the {backup.target} target",
                     time=self._ctx.clock(),
                     generation=store.generation,
                 ),
@@ -251,8 +252,8 @@ class BackupRunner:
                 ok=True,
             )
             return
-        path = self._ctx.backups.dump_path(backup.location)
-        if not path.is_file():
+        size = await self._dump_size(backup)
+        if size is None:
             await self._finish(
                 backup,
                 store,
@@ -260,7 +261,6 @@ class BackupRunner:
                 0,
             )
             return
-        size = path.stat().st_size
         await self._finish(
             backup,
             store,
@@ -268,6 +268,27 @@ class BackupRunner:
             size,
             ok=True,
         )
+
+    async def _dump_size(self, backup: Backup) -> int | None:
+        """The dump's size in the target, or None when it is not there."""
+        s3 = self._ctx.backups.s3
+        if s3 is not None:
+            client = await s3.client(self._ctx.cluster)
+            return await asyncio.to_thread(client.size, s3.key(backup.location))
+        path = self._ctx.backups.dump_path(backup.location)
+        return path.stat().st_size if path.is_file() else None
+
+    async def _remove_dump(self, location: str, *, unfinished: bool = False) -> None:
+        """Delete a dump from the target (``unfinished``: what a failed Job left instead: a
+        folder's partial file, an S3 multipart upload a killed Job could not abort)."""
+        s3 = self._ctx.backups.s3
+        if s3 is not None:
+            client = await s3.client(self._ctx.cluster)
+            key = s3.key(location)
+            await asyncio.to_thread(client.abort_unfinished if unfinished else client.delete, key)
+        elif self._ctx.backups.enabled:
+            path = self._ctx.backups.dump_path(location)
+            (path.with_suffix(".partial") if unfinished else path).unlink(missing_ok=True)
 
     async def _finish(
         self, backup: Backup, store: Store | None, message: str, size: int, *, ok: bool = False
@@ -286,11 +307,11 @@ class BackupRunner:
                 generation=store.generation if store else 0,
             )
         else:
-            # The partial file (if any) is not a backup: it goes; earlier dumps stay as they are.
-            if self._ctx.backups.enabled:
-                self._ctx.backups.dump_path(backup.location).with_suffix(".partial").unlink(
-                    missing_ok=True
-                )
+            # The partial dump (if any) is not a backup: it goes; earlier dumps stay as they are.
+            try:
+                await self._remove_dump(backup.location, unfinished=True)
+            except Exception as exc:  # the bucket's lifecycle rule aborts it in the end
+                log.warning("backup %s: could not drop its unfinished dump: %s", backup.id, exc)
             done = backup.failed(f"{message}; earlier backups are untouched", now=now)
             event = Event.warning(
                 backup.store_id,
@@ -375,8 +396,14 @@ class BackupRunner:
             )
 
     async def _delete(self, backup: Backup, message: str) -> None:
-        if self._ctx.backups.enabled:
-            self._ctx.backups.dump_path(backup.location).unlink(missing_ok=True)
+        try:
+            await self._remove_dump(backup.location)
+        except Exception as exc:
+            # Kept (and expired now, so the next pass tries again) rather than forgotten.
+            log.warning("backup %s: could not delete its dump yet: %s", backup.id, exc)
+            if backup.expires_at is None or backup.expires_at > self._ctx.clock():
+                await self._db(self._backups.set_expiry_of, backup.id, self._ctx.clock(), [])
+            return
         event = Event.normal(
             backup.store_id,
             Reason.BACKUP_EXPIRED,

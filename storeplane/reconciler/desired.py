@@ -68,9 +68,11 @@ async def desired_state(store: Store, ctx: ReconcileContext) -> DesiredState:
         rendered = [*rendered, *maintenance_manifests(store, ctx.platform.maintenance_image)]
     workloads = [_own(store, m) for m in rendered]
     if loading is not None and loading.stage is RestoreStage.RESTORING:
-        workloads.append(_own(store, backup_jobs.restore_job(store, loading)))
+        workloads.append(_own(store, backup_jobs.restore_job(store, loading, ctx.backups)))
     policies = manifests.policies(store, ctx.platform)
-    if ctx.backups.enabled:
+    if ctx.backups.s3 is not None:
+        policies += await ctx.backups.s3.namespace_objects(store, ctx.cluster)
+    elif ctx.backups.enabled:
         policies.append(backup_jobs.backup_claim(store))
     return DesiredState(
         namespace=manifests.namespace(store, profile.pod_security),

@@ -52,7 +52,7 @@ class BackupTarget:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> BackupTarget:
-        return cls("folder" if settings.backups_enabled else None)
+        return cls(settings.backup_target if settings.backups_enabled else None)
 
 
 def _require_target(target: BackupTarget) -> str:

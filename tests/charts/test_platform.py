@@ -239,12 +239,14 @@ def test_values_files_differ_only_in_values() -> None:
         ({"database": {"type": "postgresql"}}, "/database/existingSecret"),
         ({"image": {"tag": "latest"}}, "/image/tag"),
         ({"stores": {"baseDomain": "Not A Domain"}}, "/stores/baseDomain"),
+        ({"backups": {"enabled": True}}, "/backups/s3/bucket"),
     ],
     ids=[
         "several replicas on sqlite are refused",
         "postgresql without the URL Secret is refused",
         "the latest tag is refused",
         "a malformed base domain is refused",
+        "backups to S3 without a bucket are refused",
     ],
 )
 def test_bad_values_are_refused_with_a_message(
@@ -253,6 +255,19 @@ def test_bad_values_are_refused_with_a_message(
     with pytest.raises(RenderError) as caught:
         _render(helm_bin, values)
     assert message in str(caught.value)
+
+
+def test_backups_to_s3_name_the_bucket_and_the_secret_never_its_keys(helm_bin: str) -> None:
+    values = {"backups": {"enabled": True, "s3": {"bucket": "shop-backups",
+              "endpointUrl": "https://minio.example.test", "existingSecret": "bucket-keys"}}}  # fmt: skip
+    deployment = _one(_render(helm_bin, values), "Deployment")
+    env = {e["name"]: e for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["STOREPLANE_BACKUP_TARGET"]["value"] == "s3"
+    assert env["STOREPLANE_BACKUP_S3_BUCKET"]["value"] == "shop-backups"
+    assert env["STOREPLANE_BACKUP_S3_ENDPOINT_URL"]["value"] == "https://minio.example.test"
+    assert env["STOREPLANE_BACKUP_S3_SECRET"]["value"] == "bucket-keys"
+    assert env["STOREPLANE_BACKUP_S3_SECRET_NAMESPACE"]["value"] == NAMESPACE_NAME
+    assert not [name for name in env if "ACCESS_KEY" in name or "SECRET_KEY" in name]
 
 
 def test_the_readme_lists_every_value() -> None:

@@ -38,8 +38,9 @@ def _staged_name(store: Store) -> str:
 def begin_load(store: Store, ctx: ReconcileContext) -> tuple[Store, list[Event]]:
     op = store.restore
     assert op is not None
-    if op.source_store_id != store.id:
+    if op.source_store_id != store.id and ctx.backups.s3 is None:
         # A clone reads its own slice of the folder target only: copy the dump there first.
+        # (From S3 the restore Job reads the source store's object itself.)
         if not ctx.backups.enabled:
             raise TerminalError(
                 "no backup target is configured in this storeplane; cannot load the backup",
@@ -75,7 +76,7 @@ def begin_load(store: Store, ctx: ReconcileContext) -> tuple[Store, list[Event]]
 def finish_load(store: Store, ctx: ReconcileContext) -> tuple[Store, list[Event]]:
     op = store.restore
     assert op is not None
-    if op.source_store_id != store.id and ctx.backups.enabled:
+    if op.source_store_id != store.id and ctx.backups.uses_folder:
         # The staged copy is not a backup of this store: it goes once it is loaded.
         ctx.backups.dump_path(_staged_name(store)).unlink(missing_ok=True)
     changed = replace(store, restore=op.at(RestoreStage.STARTING, "starting the workloads"))

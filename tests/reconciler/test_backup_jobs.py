@@ -1,0 +1,96 @@
+"""The S3 target's objects and Jobs (pure): keys by reference only, the uploader from a
+ConfigMap, and an egress opening for the Jobs' pods alone."""
+
+from __future__ import annotations
+
+import pytest
+
+from storeplane.domain.backups import Backup, BackupKind, RestoreOp, RestoreStage
+from storeplane.reconciler.backup_jobs import (
+    EGRESS_LABEL,
+    S3_SECRET,
+    S3_TOOL,
+    BackupTargetConfig,
+    S3Target,
+    backup_job,
+    egress_policy,
+    restore_job,
+    tool_config_map,
+)
+from tests.domain.test_store import make_store
+from tests.reconciler.conftest import NOW
+
+TARGET = S3Target(bucket="shop-backups", prefix="p/", endpoint_url="http://10.0.0.9:9000")
+
+
+def _backup(store_id: str) -> Backup:
+    return Backup.request(
+        store_id, engine="medusa", engine_version="2.21.2", target="s3",
+        kind=BackupKind.MANUAL, requested_by="ann", now=NOW,
+    )  # fmt: skip
+
+
+def test_the_backup_job_streams_to_the_bucket_with_keys_by_reference_only() -> None:
+    store = make_store()
+    backup = _backup(store.id)
+    job = backup_job(store, backup, BackupTargetConfig(s3=TARGET))
+    pod = job["spec"]["template"]
+    [container] = pod["spec"]["containers"]
+    assert container["image"] == "ghcr.io/storeplane/backup-s3:pg16"
+    assert container["command"][:5] == [
+        "python3", "/opt/storeplane/s3.py", "put", f"p/{store.id}/{backup.id}.dump", "--",
+    ]  # fmt: skip
+    assert "pg_dump" in container["command"][-1] and "--file" not in container["command"][-1]
+    env = {e["name"]: e for e in container["env"]}
+    assert env["S3_BUCKET"]["value"] == "shop-backups"
+    for name, key in (("AWS_ACCESS_KEY_ID", "access-key-id"),
+                      ("AWS_SECRET_ACCESS_KEY", "secret-access-key")):  # fmt: skip
+        assert env[name] == {
+            "name": name,
+            "valueFrom": {"secretKeyRef": {"name": S3_SECRET, "key": key}},
+        }
+    assert {"name": "tool", "configMap": {"name": S3_TOOL, "defaultMode": 0o444}} in pod["spec"][
+        "volumes"
+    ]
+    assert not [v for v in pod["spec"]["volumes"] if "persistentVolumeClaim" in v]
+    assert pod["metadata"]["labels"][EGRESS_LABEL] == "s3"
+
+
+def test_the_restore_job_downloads_the_source_stores_object_then_loads_it() -> None:
+    store = make_store()
+    op = RestoreOp(backup_id="backup-abcdefghij", source_store_id="store-source1",
+                   location="store-source1/backup-abcdefghij.dump", stage=RestoreStage.RESTORING,
+                   requested_at=NOW, clone=True)  # fmt: skip
+    [container] = restore_job(store, op, BackupTargetConfig(s3=TARGET))["spec"]["template"]["spec"][
+        "containers"
+    ]
+    script = container["command"][-1]
+    assert 's3.py get "p/store-source1/backup-abcdefghij.dump" /tmp/restore.dump' in script
+    assert script.index("s3.py get") < script.index("pg_restore")
+
+
+@pytest.mark.parametrize(
+    ("target", "cidrs", "port"),
+    [
+        (TARGET, [{"ipBlock": {"cidr": "10.0.0.9/32"}}], 9000),
+        (S3Target(bucket="b-1"), [{"ipBlock": {"cidr": "0.0.0.0/0"}}], 443),
+        (S3Target(bucket="b-1", endpoint_url="http://minio.storage:9000",
+                  egress_cidrs=("10.1.0.0/16", "10.2.0.0/16")),
+         [{"ipBlock": {"cidr": "10.1.0.0/16"}}, {"ipBlock": {"cidr": "10.2.0.0/16"}}], 9000),
+    ],
+    ids=["an endpoint at an address opens that address only",
+         "AWS (a host name) opens port 443 only",
+         "configured CIDRs replace the default"],
+)  # fmt: skip
+def test_the_egress_policy_selects_only_the_jobs_pods(
+    target: S3Target, cidrs: list[dict[str, object]], port: int
+) -> None:
+    policy = egress_policy(make_store(), target)
+    assert policy["spec"]["podSelector"] == {"matchLabels": {EGRESS_LABEL: "s3"}}
+    assert policy["spec"]["policyTypes"] == ["Egress"]
+    assert policy["spec"]["egress"] == [{"to": cidrs, "ports": [{"protocol": "TCP", "port": port}]}]
+
+
+def test_the_jobs_run_the_control_planes_own_uploader() -> None:
+    source = tool_config_map(make_store())["data"]["s3.py"]
+    assert "def main(" in source and "import storeplane" not in source
