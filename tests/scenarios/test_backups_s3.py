@@ -31,8 +31,8 @@ import httpx
 import pytest
 
 from storeplane.backup_s3 import S3Client, S3Error
+from tests.real_medusa import runtime_missing
 from tests.scenarios.dev_process import REPO, DevProcess, wait_until
-from tests.scenarios.test_backups_real import _missing_runtime
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -100,9 +100,10 @@ def secret_values() -> dict[str, str]:
 def dev(
     tmp_path_factory: pytest.TempPathFactory, s3: S3Client, secret_values: dict[str, str]
 ) -> Iterator[DevProcess]:
-    why = _missing_runtime()
+    # Its own dev, not the session's shared real_dev: the backup target is a process setting.
+    why = runtime_missing()
     if why is not None:
-        pytest.skip(f"real-store runtime unavailable: {why}")
+        pytest.skip(why)
     subprocess.run([str(REPO / "scripts" / "medusa-local.sh"), "install"], check=True)
     data_dir = tmp_path_factory.mktemp("s3-dev")
     env = {
