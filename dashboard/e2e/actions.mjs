@@ -266,6 +266,21 @@ export async function actionsJourneys({ browser, base, token, dataDir, check, as
       await kubectl(dataDir, ["delete", "store", object, "-n", "default", "--wait=false"]);
       await waitStore(id, (x) => x.phase === "Deleted" || x.phase === "Deleting", "being deleted", 30_000);
     });
+    await check("the fleet overview and the stores list with every store these journeys made", async () => {
+      await page.goto(`${base}/`);
+      await page.locator("[data-fleet-total]").waitFor();
+      await page.locator('[data-percentile="p50"] dd').filter({ hasText: /s|min/ }).waitFor();
+      const fleet = (await api(base, "/api/v1/fleet")).body;
+      await page.locator(`[data-fleet-total="${fleet.total}"]`).waitFor({ timeout: 10_000 });
+      assert(fleet.total >= 5 && fleet.by_engine_version[NEW] >= 4, `fleet: ${JSON.stringify(fleet.by_engine_version)}`);
+      await shot(page, "fleet-busy-laptop", LAPTOP);
+      await shot(page, "fleet-busy-phone", PHONE);
+      await page.setViewportSize({ width: 1280, height: 800 });
+      await page.goto(`${base}/stores`);
+      await page.locator("tr[data-store]").nth(4).waitFor();
+      await shot(page, "list-busy-laptop", { width: 1280, height: 800 });
+      await page.setViewportSize(LAPTOP);
+    });
   } finally {
     await context.close();
   }

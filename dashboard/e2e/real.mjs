@@ -104,9 +104,11 @@ export async function realJourneys({ browser, real, check, assert, shot, sleep, 
       assert(store?.phase === "Ready", "not run: the real store is not Ready");
       const card = page.locator(".order-check");
       await card.getByRole("button", { name: "Run check" }).click();
-      await card.locator(".check-passed").waitFor({ timeout: 90_000 }).catch(async (exc) => {
+      const outcome = card.locator(".check-passed, .check-failed");
+      await outcome.waitFor({ timeout: 90_000 }).catch(async (exc) => {
         throw new Error(`${exc.message.split("\n")[0]}: the card says ${await card.textContent()}`);
       });
+      if (await card.locator(".check-failed").count()) throw new Error(`the check failed: ${await outcome.textContent()}`);
       const latest = (await call(`/api/v1/stores/${store.id}/checks`)).body.items[0];
       assert(latest.status === "Passed" && latest.order_id, `API: ${JSON.stringify(latest)}`);
       await card.getByText(latest.order_id, { exact: true }).waitFor();

@@ -8,6 +8,7 @@
 //   CHROMIUM_PATH=/path/to/chromium               another browser binary (default /usr/bin/chromium)
 //   E2E_ONLY=text node e2e/run.mjs                 only the checks whose name contains text
 //   E2E_NO_REAL=1 node e2e/run.mjs                 leave out the real-Medusa journeys (real.mjs)
+//   E2E_DOCS_IMAGES=1 node e2e/run.mjs             also retake docs/images/ (see DOCS_IMAGES)
 //
 // Two devs run side by side: one with --simulate-workloads (every journey but real.mjs's; a
 // short provisioning deadline so a held store turns Failed quickly, see actions.mjs) and, when
@@ -18,7 +19,7 @@
 // <repo>/test-output/dashboard/. Prints one line per check and ends with
 // "e2e: N passed, M failed"; exits non-zero if anything failed.
 import { spawn } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -169,12 +170,37 @@ async function api(base, path, init) {
   return { status: r.status, body };
 }
 
+// The screenshots the README and docs show, by the name a journey gives them: with
+// E2E_DOCS_IMAGES=1 each is also written to docs/images/ under its docs name (that is how
+// docs/images/console-*.png are retaken, from a green run of the current UI).
+const DOCS_IMAGES = {
+  "fleet-busy-laptop": "console-fleet-laptop",
+  "fleet-busy-phone": "console-fleet-phone",
+  "list-busy-laptop": "dashboard-list",
+  "detail-laptop": "dashboard-detail",
+  "tree-laptop": "console-tree-laptop",
+  "tree-phone": "console-tree-phone",
+  "yaml-secret-laptop": "console-yaml-secret-laptop",
+  "accounts-laptop": "console-accounts-laptop",
+  "accounts-phone": "console-accounts-phone",
+  "rollouts-laptop": "console-rollouts-laptop",
+  "rollouts-phone": "console-rollouts-phone",
+  "detail-managed-laptop": "console-managed-laptop",
+  "logs-real-laptop": "console-logs-laptop",
+  "logs-real-phone": "console-logs-phone",
+};
+
 async function shot(page, name, viewport) {
   await page.setViewportSize(viewport);
   await sleep(150); // let layout settle after the resize
   const file = join(outDir, `${name}.png`);
   await page.screenshot({ path: file, fullPage: true });
   log(`      screenshot ${file.slice(repo.length + 1)}`);
+  if (process.env.E2E_DOCS_IMAGES && DOCS_IMAGES[name]) {
+    const docs = join(repo, "docs", "images", `${DOCS_IMAGES[name]}.png`);
+    copyFileSync(file, docs);
+    log(`      and ${docs.slice(repo.length + 1)}`);
+  }
 }
 
 /** Why a store is not where a check expected it: its phase and its first non-True condition. */
