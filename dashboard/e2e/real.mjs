@@ -21,7 +21,8 @@ export function missingRealRuntime() {
   return null;
 }
 
-/** Runs the checks; `real` is { base, token, storeId: Promise<string> } of the second dev. */
+/** Runs the checks; `real` is { base, token, storeId: Promise<string>, createdAt (ms) } of the
+ * second dev. */
 export async function realJourneys({ browser, real, check, assert, shot, sleep, LAPTOP, PHONE }) {
   const { base, token } = real;
   const call = async (path, init) => {
@@ -42,13 +43,19 @@ export async function realJourneys({ browser, real, check, assert, shot, sleep, 
 
     await check("real runtime: a Medusa store run as local processes reaches Ready", async () => {
       const id = await real.storeId;
-      const deadline = Date.now() + 240_000;
+      // Counted from the store's creation (the start of the run), so a store that never gets
+      // there ends the real checks well before run.mjs's overall time-out.
+      const deadline = real.createdAt + 240_000;
       for (;;) {
         store = (await call(`/api/v1/stores/${id}`)).body;
         if (store.phase === "Ready" || store.phase === "Failed" || Date.now() > deadline) break;
         await sleep(1000);
       }
-      assert(store.phase === "Ready", `the real store is ${store.phase}: ${store.last_error ?? ""}`);
+      if (store.phase !== "Ready") {
+        const events = (await call(`/api/v1/stores/${id}/events`)).body.items.slice(0, 2);
+        const last = events.map((e) => `${e.reason}: ${e.message}`).join(" | ");
+        throw new Error(`the real store is ${store.phase} ${Math.round((Date.now() - real.createdAt) / 1000)} s after it was created: ${store.last_error ?? last.slice(0, 400)}`);
+      }
       assert(store.workload_runtime === "local", `its runtime is ${store.workload_runtime}`);
       await page.goto(`${base}/stores/${encodeURIComponent(id)}`);
       await phaseIs("Ready").waitFor();

@@ -136,7 +136,8 @@ async function stopServer(one) {
       await exited;
     }
   }
-  rmSync(dataDir, { recursive: true, force: true });
+  // Retried: a container process of the real dev may still be closing its files.
+  rmSync(dataDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 500 });
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -476,6 +477,7 @@ async function startRealServer() {
   }
   const { base, started } = await startServer({ real: true });
   const realToken = readFileSync(join(started.dataDir, "admin.token"), "utf8").trim();
+  const createdAt = Date.now();
   const storeId = (async () => {
     const r = await fetch(`${base}/api/v1/stores`, {
       method: "POST",
@@ -488,7 +490,7 @@ async function startRealServer() {
   })();
   storeId.catch(() => {});
   log(`real-Medusa storeplane at ${base}`);
-  return { base, token: realToken, storeId };
+  return { base, token: realToken, storeId, createdAt };
 }
 
 async function cleanup() {
