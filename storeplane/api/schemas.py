@@ -566,6 +566,10 @@ class EngineVersionPublic(BaseModel):
     upgrades_from: list[str] = Field(
         description="The versions a store may move to this one from (PATCH `engine_version`)."
     )
+    restorable_from: list[str] = Field(
+        description="Older versions whose backups a store at this version may restore or be "
+        "cloned from (its migrations then run on the loaded data); its own always."
+    )
     schema_migrations: bool = Field(
         description="Moving to it changes the database schema: no store moves back past it."
     )
@@ -590,6 +594,7 @@ class EnginePublic(BaseModel):
                     images=dict(v.images),
                     chart_version=v.chart_version,
                     upgrades_from=list(v.upgrades_from),
+                    restorable_from=list(v.restorable_from),
                     schema_migrations=v.schema_migrations,
                 )
                 for v in engine.versions

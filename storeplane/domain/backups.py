@@ -168,6 +168,13 @@ class RestoreOp:
     requested_at: datetime
     clone: bool = False  # the store was created from the backup: its seed runs after the load
     message: str = ""
+    # The engine version the dump was taken at ("": the store's own); another one means the
+    # store's migrations run again after the load, as for an upgrade.
+    engine_version: str = ""
+
+    def migrates(self, store_version: str) -> bool:
+        """Whether the loaded data is of an older version than the store runs."""
+        return bool(self.engine_version) and self.engine_version != store_version
 
     @property
     def active(self) -> bool:
@@ -189,6 +196,7 @@ class RestoreOp:
             "requested_at": self.requested_at.isoformat(),
             "clone": self.clone,
             "message": self.message,
+            "engine_version": self.engine_version,
         }
 
     @classmethod
@@ -201,26 +209,34 @@ class RestoreOp:
             requested_at=datetime.fromisoformat(str(data["requested_at"])),
             clone=bool(data.get("clone", False)),
             message=str(data.get("message", "")),
+            engine_version=str(data.get("engine_version", "")),
         )
 
 
 def restore_refusal(
-    backup: Backup, *, engine: str, engine_version: str, now: datetime
+    backup: Backup,
+    *,
+    engine: str,
+    engine_version: str,
+    now: datetime,
+    restorable: tuple[str, ...] = (),
 ) -> str | None:
     """Why ``backup`` cannot be loaded into a store of ``engine`` at ``engine_version``, or
-    None. A dump of another engine version is refused: its schema is not the one the running
-    engine migrated to (no catalogue entry allows crossing versions yet)."""
+    None. ``restorable``: the versions whose dumps that version loads (the catalogue's
+    ``restorable_from`` and itself); a dump of any other version is refused, naming them."""
     if backup.status is not BackupStatus.SUCCEEDED:
         return f"backup {backup.id} is {backup.status.value}, not Succeeded: only a finished backup can be restored"
     if backup.expires_at is not None and backup.expires_at <= now:
         return f"backup {backup.id} expired at {backup.expires_at.isoformat()}"
     if backup.engine != engine:
         return f"backup {backup.id} is of a {backup.engine} store; this store runs {engine}"
-    if backup.engine_version != engine_version:
+    allowed = restorable or (engine_version,)
+    if backup.engine_version not in allowed:
         return (
             f"backup {backup.id} was taken at {backup.engine} {backup.engine_version}; the store "
-            f"runs {engine_version}, and restoring across versions is not allowed: restore into "
-            f"a store at {backup.engine_version}"
+            f"runs {engine_version}, which restores backups of {', '.join(allowed)} only (the "
+            f"engine catalogue's restorable_from): restore into a store at "
+            f"{backup.engine_version}"
         )
     return None
 

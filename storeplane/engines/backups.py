@@ -40,6 +40,9 @@ class BackupRecipe:
     load: str  # shell: loads "$DUMP" into the database, all or nothing
     restorable: bool  # whether storeplane restores it (it can stop the engine's workloads)
     s3_tag: str  # the S3 target's Job image tag (images/backup-s3 built FROM ``image``)
+    # shell: load "$DUMP" of an older engine version, replacing the whole schema, all or
+    # nothing ("": such a restore is not supported for the engine)
+    load_older: str = ""
 
     def dump_script(self, name: str) -> str:
         partial, final = f"{MOUNT}/{name}.partial", f"{MOUNT}/{name}.dump"
@@ -48,13 +51,16 @@ class BackupRecipe:
             f'mv "$PARTIAL" "{final}"; echo "dump written: $(wc -c < "{final}") bytes"'
         )
 
-    def load_script(self, name: str) -> str:
-        return self.load_script_for(f"{MOUNT}/{name}.dump")
+    def load_script(self, name: str, *, migrate: bool = False) -> str:
+        return self.load_script_for(f"{MOUNT}/{name}.dump", migrate=migrate)
 
-    def load_script_for(self, dump: str) -> str:
+    def load_script_for(self, dump: str, *, migrate: bool = False) -> str:
+        """Load ``dump``; ``migrate``: it is of an older engine version, so it replaces the
+        whole schema (and the record of finished migrations: the migration Job runs again)."""
+        load = self.load_older if migrate and self.load_older else self.load
         return (
             f'set -e; DUMP="{dump}"; test -s "$DUMP" || {{ echo "no dump at $DUMP" >&2; exit 2; }}; '
-            f"{self.load}; echo restored"
+            f"{load}; echo restored"
         )
 
     def stream_script(self) -> str:
@@ -92,6 +98,16 @@ _MEDUSA = BackupRecipe(
     ),
     restorable=True,
     s3_tag="pg16",
+    # An older version's dump replaces the whole schema (a newer schema's tables, which --clean
+    # would leave, must go, or the migrations that make them fail), storeplane_migrations with
+    # it, so the store's migration Job runs again. Still one transaction: the SQL is written
+    # out first, then the drop and the load run together in psql --single-transaction.
+    load_older=(
+        'pg_restore --no-owner --no-privileges --file=/tmp/restore.sql "$DUMP"; '
+        "psql -v ON_ERROR_STOP=1 --quiet --single-transaction "
+        '-c "DROP SCHEMA public CASCADE; CREATE SCHEMA public;" -f /tmp/restore.sql; '
+        "rm -f /tmp/restore.sql"
+    ),
 )
 
 _WOOCOMMERCE = BackupRecipe(

@@ -43,6 +43,7 @@ _FIELDS = frozenset(
         "chart_version",
         "images",
         "upgrades_from",
+        "restorable_from",
         "schema_migrations",
         "values",
     }
@@ -72,6 +73,9 @@ class EngineVersion:
     chart_version: str
     images: Mapping[str, str]
     upgrades_from: tuple[str, ...] = ()
+    # Older versions whose backups a store at this version may restore (or be cloned from):
+    # the dump is loaded, then this version's migrations run on it, as for an upgrade.
+    restorable_from: tuple[str, ...] = ()
     schema_migrations: bool = True
     default: bool = False
     values: Mapping[str, Any] = field(default_factory=dict)
@@ -99,6 +103,13 @@ class EngineCatalogue:
         upgrades from it, oldest first."""
         targets = [v.version for v in self.versions if current in v.upgrades_from]
         return sorted({current, *targets}, key=version_key)
+
+    def restorable(self, version: str) -> list[str]:
+        """The versions whose backups a store at ``version`` may load: its own, and those
+        its entry lists in ``restorable_from`` (oldest first)."""
+        entry = self.get(version)
+        listed = entry.restorable_from if entry is not None else ()
+        return sorted({version, *listed}, key=version_key)
 
     def require(self, version: str) -> EngineVersion:
         """The entry for ``version``; InvalidRequestError naming the known ones otherwise."""
@@ -193,6 +204,7 @@ def _version(raw: Any, where: str) -> EngineVersion:
         chart_version=chart_version,
         images=dict(images),
         upgrades_from=_strings(raw.get("upgrades_from", []), f"{where}.upgrades_from"),
+        restorable_from=_strings(raw.get("restorable_from", []), f"{where}.restorable_from"),
         schema_migrations=bool(raw.get("schema_migrations", True)),
         default=raw.get("default") is True,
         values=values,
@@ -212,6 +224,13 @@ def _check_rules(engine: Engine, versions: list[EngineVersion], where: str) -> N
         )
     by_name = {v.version: v for v in versions}
     for entry in versions:
+        for source in entry.restorable_from:
+            if source not in by_name or version_key(source) >= version_key(entry.version):
+                raise CatalogueError(
+                    f"{where} {entry.version}: restorable_from names {source}, which is not an "
+                    f"older version the catalogue lists (it lists {', '.join(names)}); a "
+                    "backup can only be loaded into its own or a newer version"
+                )
         for source in entry.upgrades_from:
             if source not in by_name:
                 raise CatalogueError(

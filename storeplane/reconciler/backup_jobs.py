@@ -53,7 +53,7 @@ from storeplane.backup_s3 import S3Client
 from storeplane.domain.backups import Backup, RestoreOp
 from storeplane.domain.ports import ClusterPort, ObjectRef
 from storeplane.domain.store import Store
-from storeplane.engines.backups import MOUNT, BackupRecipe, recipe_for
+from storeplane.engines.backups import MOUNT, BackupRecipe, engine_version, recipe_for
 from storeplane.reconciler.manifests import SERVICE_ACCOUNT, store_labels
 
 log = logging.getLogger(__name__)
@@ -400,15 +400,16 @@ def restore_job(store: Store, op: RestoreOp, target: BackupTargetConfig) -> Mani
     From S3 it downloads the object (a clone's: the source store's) to its ``/tmp`` first."""
     recipe = recipe_for(store.spec.engine)
     labels = _labels("restore", op.backup_id, target)
+    migrate = op.migrates(engine_version(store))
     if target.s3 is not None:
         key = target.s3.key(op.location)
         script = (
             f'set -e; python3 {TOOL_MOUNT}/s3.py get "{key}" {RESTORE_FILE}; '
-            f"{recipe.load_script_for(RESTORE_FILE)}"
+            f"{recipe.load_script_for(RESTORE_FILE, migrate=migrate)}"
         )
         container = _s3_container(recipe, target.s3, ["sh", "-c", script])
     else:
-        container = _folder_container(recipe, recipe.load_script(op.backup_id))
+        container = _folder_container(recipe, recipe.load_script(op.backup_id, migrate=migrate))
     return {
         "apiVersion": "batch/v1",
         "kind": "Job",

@@ -11,7 +11,7 @@ from storeplane.domain.errors import InvalidRequestError, TerminalError
 from storeplane.domain.ports import Manifest, ObjectRef
 from storeplane.domain.store import Store
 from storeplane.engines import profile_for
-from storeplane.engines.backups import stopped_values
+from storeplane.engines.backups import engine_version, stopped_values
 from storeplane.engines.maintenance import maintenance_manifests
 from storeplane.engines.registry import CREDENTIAL_KEYS, CREDENTIALS_SECRET
 from storeplane.reconciler import backup_jobs, manifests
@@ -66,6 +66,14 @@ async def desired_state(store: Store, ctx: ReconcileContext) -> DesiredState:
     if store.spec.suspended:
         # The chart points the Ingress at this backend while suspended (see its module).
         rendered = [*rendered, *maintenance_manifests(store, ctx.platform.maintenance_image)]
+    if (
+        loading is not None
+        and loading.migrates(engine_version(store))
+        and loading.stage in (RestoreStage.STOPPING, RestoreStage.RESTORING)
+    ):
+        # An older version's dump: this version's migration Job is left out (pruned) until the
+        # load is done, then rendered again, so it runs on the loaded data, as for an upgrade.
+        rendered = [m for m in rendered if not _is_migration(m, profile.migration_component)]
     workloads = [_own(store, m) for m in rendered]
     if loading is not None and loading.stage is RestoreStage.RESTORING:
         workloads.append(_own(store, backup_jobs.restore_job(store, loading, ctx.backups)))
@@ -79,4 +87,13 @@ async def desired_state(store: Store, ctx: ReconcileContext) -> DesiredState:
         policies=policies,
         create_once=[manifests.credentials_secret(store, CREDENTIALS_SECRET, CREDENTIAL_KEYS)],
         workloads=workloads,
+    )
+
+
+def _is_migration(manifest: Manifest, component: str | None) -> bool:
+    labels = manifest.get("metadata", {}).get("labels") or {}
+    return (
+        component is not None
+        and manifest.get("kind") == "Job"
+        and labels.get("app.kubernetes.io/component") == component
     )

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 from storeplane.domain.backups import (
     Backup,
@@ -31,9 +32,10 @@ from storeplane.domain.errors import (
 )
 from storeplane.domain.events import Event
 from storeplane.domain.ports import BackupRepository, StoreRepository
-from storeplane.domain.store import Phase, Store
+from storeplane.domain.store import Engine, Phase, Store
 from storeplane.domain.users import User
 from storeplane.engines.backups import engine_version, recipe_for
+from storeplane.engines.catalogue import catalogue_from
 from storeplane.services.stores import delete_store, get_store, write_intent
 from storeplane.settings import Settings
 
@@ -165,8 +167,20 @@ def delete_backup(
     return backup.expiring(at)
 
 
-def _loadable(backup: Backup, store_engine: str, version: str, at: datetime) -> None:
-    why = restore_refusal(backup, engine=store_engine, engine_version=version, now=at)
+def _restorable(engine: Engine, version: str, catalogue_file: Path | None) -> tuple[str, ...]:
+    try:
+        versions = catalogue_from(catalogue_file).for_engine(engine)
+    except KeyError:
+        return (version,)
+    return tuple(versions.restorable(version))
+
+
+def _loadable(
+    backup: Backup, store_engine: str, version: str, at: datetime, restorable: tuple[str, ...]
+) -> None:
+    why = restore_refusal(
+        backup, engine=store_engine, engine_version=version, now=at, restorable=restorable
+    )
     if why is not None:
         raise InvalidRequestError(why, field="backup_id")
     if backup.message.startswith(SIMULATED_PREFIX) or not backup.size_bytes:
@@ -201,7 +215,9 @@ def request_restore(
             "are taken; load one by hand with the engine's own tools)",
             field="backup_id",
         )
-    _loadable(backup, store.spec.engine.value, engine_version(store), at)
+    version = engine_version(store)
+    restorable = _restorable(store.spec.engine, version, settings.engine_catalogue)
+    _loadable(backup, store.spec.engine.value, version, at, restorable)
     if backups.running_for(store.id) is not None:
         raise InvalidTransitionError(
             f"a backup of store {store.id} is running; restore once it finished"
@@ -212,6 +228,7 @@ def request_restore(
         location=backup.location,
         stage=RestoreStage.STOPPING,
         requested_at=at,
+        engine_version=backup.engine_version,
     )
 
     def restore(current: Store, when: datetime) -> tuple[Store, Event | None]:
@@ -240,6 +257,7 @@ def clone_source(
     user: User,
     *,
     now: datetime | None = None,
+    catalogue_file: Path | None = None,
 ) -> tuple[RestoreOp, str]:
     """The first load of a new store created with ``restore_from``, and the engine version
     the new store must run (the backup's). The source store may be Deleted (its final backup
@@ -255,8 +273,10 @@ def clone_source(
             f"cloning a {source.spec.engine.value} store is not supported yet",
             field="restore_from",
         )
-    # The clone runs the backup's version unless asked for another (which is refused).
-    _loadable(backup, engine, engine_version or backup.engine_version, at)
+    # The clone runs the backup's version unless asked for another one that restores it.
+    version = engine_version or backup.engine_version
+    restorable = _restorable(source.spec.engine, version, catalogue_file)
+    _loadable(backup, engine, version, at, restorable)
     return RestoreOp(
         backup_id=backup.id,
         source_store_id=source.id,
@@ -264,7 +284,8 @@ def clone_source(
         stage=RestoreStage.STOPPING,
         requested_at=at,
         clone=True,
-    ), backup.engine_version
+        engine_version=backup.engine_version,
+    ), version
 
 
 def request_final_backup(

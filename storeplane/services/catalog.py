@@ -27,6 +27,7 @@ class EngineVersionInfo:
     chart_version: str
     upgrades_from: tuple[str, ...]
     schema_migrations: bool
+    restorable_from: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +65,7 @@ def list_engines(settings: Settings | None = None) -> list[EngineInfo]:
                         v.chart_version,
                         v.upgrades_from,
                         v.schema_migrations,
+                        v.restorable_from,
                     )
                     for v in versions.versions
                 ),

@@ -50,6 +50,7 @@ def test_engines_list_each_version_with_images_chart_and_upgrades(api: Api) -> N
             "images": {"medusa": f"ghcr.io/storeplane/medusa-store:{B}"},
             "chart_version": "0.1.0",
             "upgrades_from": [A],
+            "restorable_from": [],
             "schema_migrations": True,
         },
         {
@@ -58,6 +59,7 @@ def test_engines_list_each_version_with_images_chart_and_upgrades(api: Api) -> N
             "images": {"medusa": f"ghcr.io/storeplane/medusa-store:{A}"},
             "chart_version": "0.1.0",
             "upgrades_from": [],
+            "restorable_from": [],
             "schema_migrations": True,
         },
     ]

@@ -3,9 +3,13 @@ ConfigMap, and an egress opening for the Jobs' pods alone."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+from pathlib import Path
+
 import pytest
 
 from storeplane.domain.backups import Backup, BackupKind, RestoreOp, RestoreStage
+from storeplane.domain.store import Phase
 from storeplane.reconciler.backup_jobs import (
     EGRESS_LABEL,
     S3_SECRET,
@@ -17,6 +21,10 @@ from storeplane.reconciler.backup_jobs import (
     restore_job,
     tool_config_map,
 )
+from storeplane.reconciler.context import ReconcileContext
+from storeplane.reconciler.desired import desired_state
+from storeplane.render import RenderCache
+from storeplane.render.charts import CHARTS_DIR
 from tests.domain.test_store import make_store
 from tests.reconciler.conftest import NOW
 
@@ -94,3 +102,43 @@ def test_the_egress_policy_selects_only_the_jobs_pods(
 def test_the_jobs_run_the_control_planes_own_uploader() -> None:
     source = tool_config_map(make_store())["data"]["s3.py"]
     assert "def main(" in source and "import storeplane" not in source
+
+
+def _older_op(stage: RestoreStage) -> RestoreOp:
+    return RestoreOp(backup_id="backup-abcdefghij", source_store_id="store-abc12345",
+                     location="store-abc12345/backup-abcdefghij.dump", stage=stage,
+                     requested_at=NOW, engine_version="2.20.1")  # fmt: skip
+
+
+def test_an_older_versions_dump_replaces_the_whole_schema_in_one_transaction() -> None:
+    store = make_store(spec=replace(make_store().spec, engine_version="2.21.2"))
+    target = BackupTargetConfig(folder=Path("/srv/backups"))
+    [older] = restore_job(store, _older_op(RestoreStage.RESTORING), target)["spec"]["template"][
+        "spec"
+    ]["containers"]
+    script = older["command"][-1]
+    assert "--single-transaction" in script and "DROP SCHEMA public CASCADE" in script
+    assert script.index("pg_restore") < script.index("psql")  # the SQL is written out first
+    same = replace(_older_op(RestoreStage.RESTORING), engine_version="2.21.2")
+    [plain] = restore_job(store, same, target)["spec"]["template"]["spec"]["containers"]
+    assert (
+        "DROP SCHEMA" not in plain["command"][-1] and "pg_restore --clean" in plain["command"][-1]
+    )
+
+
+@pytest.mark.parametrize(
+    ("stage", "rendered"),
+    [(RestoreStage.STOPPING, False), (RestoreStage.RESTORING, False), (RestoreStage.STARTING, True)],
+    ids=["while the workloads stop it is left out", "while the dump loads it is left out",
+         "once loaded it is rendered again, to migrate the loaded data"],
+)  # fmt: skip
+async def test_the_migration_job_runs_again_after_an_older_versions_dump(
+    stage: RestoreStage, rendered: bool
+) -> None:
+    ctx = ReconcileContext(cluster=None, renderer=RenderCache(), charts_dir=CHARTS_DIR)  # type: ignore[arg-type]
+    store = make_store(spec=replace(make_store().spec, engine_version="2.21.2"),
+                       restore=_older_op(stage), phase=Phase.RESTORING)  # fmt: skip
+    desired = await desired_state(store, ctx)
+    jobs = [m for m in desired.workloads if m["kind"] == "Job"
+            and m["metadata"]["labels"].get("app.kubernetes.io/component") == "migrate"]  # fmt: skip
+    assert bool(jobs) is rendered

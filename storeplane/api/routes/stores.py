@@ -102,6 +102,7 @@ def create_store(
             body.engine.value,
             body.engine_version,
             user,
+            catalogue_file=settings.engine_catalogue,
         )
     spec = StoreSpec(
         name=body.name,
