@@ -146,3 +146,37 @@ def test_the_store_keeps_its_version_after_a_restore_request(
         repo, SqlBackupRepository(repo.engine), settings, store.id, backup.id, who(repo, "alice")
     )
     assert replace(repo.get(store.id)).spec.engine_version == B
+
+
+def _final_backup_of_a_deleted_store(
+    repo: SqlStoreRepository, settings: Settings, expires_in: timedelta
+) -> tuple[Store, Backup]:
+    store = _ready_store(repo, settings, B)
+    store = mark(repo, store, phase=Phase.DELETED, deleted_at=T0 + timedelta(minutes=1))
+    taken = Backup.request(
+        store.id, engine="medusa", engine_version=B, target="folder", kind=BackupKind.FINAL,
+        requested_by="alice", now=T0,
+    )  # fmt: skip
+    final = taken.succeeded(50_000, "dump written", now=T0).expiring(T0 + expires_in)
+    return store, SqlBackupRepository(repo.engine).create(final, [])
+
+
+def test_a_deleted_stores_final_backup_is_listed_and_cloned_from_until_it_expires(
+    repo: SqlStoreRepository,
+) -> None:
+    settings = Settings()
+    gone, final = _final_backup_of_a_deleted_store(repo, settings, timedelta(days=7))
+    backups = SqlBackupRepository(repo.engine)
+    alice = who(repo, "alice")
+    assert [b.id for b in service.list_backups(repo, backups, gone.id, alice)] == [final.id]
+    op, version = service.clone_source(
+        repo, backups, gone.id, final.id, "medusa", None, alice, now=T0 + timedelta(days=6)
+    )
+    assert (op.source_store_id, op.location, version) == (gone.id, final.location, B)
+    # A day after it expired the same clone is a 422 that says when it expired.
+    with pytest.raises(InvalidRequestError) as refused:
+        service.clone_source(
+            repo, backups, gone.id, final.id, "medusa", None, alice, now=T0 + timedelta(days=8)
+        )
+    assert refused.value.field == "backup_id"
+    assert f"expired at {(T0 + timedelta(days=7)).isoformat()}" in refused.value.message
