@@ -126,8 +126,8 @@ async function stopServer(one) {
   if (child.exitCode === null && child.signalCode === null) {
     log(`stopping storeplane dev (pid ${child.pid})`);
     const exited = new Promise((res) => child.once("exit", res));
-    // SIGINT (Ctrl-C), not SIGTERM: on SIGINT the dev stops the processes its simulator's
-    // node runs (a real store's Medusa, PostgreSQL, Redis); after SIGTERM they were left running.
+    // Ctrl-C: the dev stops the processes its simulator's node runs (a real store's Medusa,
+    // PostgreSQL, Redis) before it exits (SIGTERM does the same since tests/cli/test_dev_signals.py).
     child.kill("SIGINT");
     const timedOut = await Promise.race([exited.then(() => false), sleep(20_000).then(() => true)]);
     if (timedOut) {
