@@ -259,7 +259,8 @@ export async function actionsJourneys({ browser, base, token, dataDir, check, as
       await page.getByRole("button", { name: "Change plan" }).click();
       await alert.filter({ hasText: refused.body.detail }).waitFor();
       assert((await api(base, `/api/v1/stores/${id}`)).body.plan === "small", "the plan changed through the API");
-      await shot(page, "detail-managed-laptop", LAPTOP);
+      await page.evaluate(() => window.scrollTo(0, 0));
+      await shot(page, "detail-managed-laptop", LAPTOP, { top: true });
       await page.goto(`${base}/stores?q=${object}`);
       await page.locator(`tr[data-store="${object}"] .managed-tag`).getByText(owner).waitFor();
       // The object's own door still works: kubectl delete removes the store.

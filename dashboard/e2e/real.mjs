@@ -102,8 +102,8 @@ export async function realJourneys({ browser, real, check, assert, shot, sleep, 
       api = (await call(`/api/v1/stores/${store.id}/logs?pod=${pod.name}&container=${main}&tail=100`)).body;
       assert(api.text.includes(marker), "the logs API does not have the request either");
       await panel.scrollIntoViewIfNeeded();
-      await shot(page, "logs-real-laptop", LAPTOP);
-      await shot(page, "logs-real-phone", PHONE);
+      await shot(page, "logs-real-laptop", LAPTOP, { locator: panel });
+      await shot(page, "logs-real-phone", PHONE, { locator: panel });
       await page.setViewportSize(LAPTOP);
     });
 

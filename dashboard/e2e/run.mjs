@@ -191,11 +191,14 @@ const DOCS_IMAGES = {
   "logs-real-phone": "console-logs-phone",
 };
 
-async function shot(page, name, viewport) {
+/** A full-page screenshot at `viewport`; `only`: { locator } for one element, { top: true }
+ * for the first screen only. */
+async function shot(page, name, viewport, only = {}) {
   await page.setViewportSize(viewport);
   await sleep(150); // let layout settle after the resize
   const file = join(outDir, `${name}.png`);
-  await page.screenshot({ path: file, fullPage: true });
+  if (only.locator) await only.locator.screenshot({ path: file });
+  else await page.screenshot({ path: file, fullPage: !only.top });
   log(`      screenshot ${file.slice(repo.length + 1)}`);
   if (process.env.E2E_DOCS_IMAGES && DOCS_IMAGES[name]) {
     const docs = join(repo, "docs", "images", `${DOCS_IMAGES[name]}.png`);
