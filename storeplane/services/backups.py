@@ -176,11 +176,21 @@ def _restorable(engine: Engine, version: str, catalogue_file: Path | None) -> tu
 
 
 def _loadable(
-    backup: Backup, store_engine: str, version: str, at: datetime, restorable: tuple[str, ...]
+    backup: Backup,
+    store_engine: str,
+    version: str,
+    at: datetime,
+    restorable: tuple[str, ...],
+    target: str | None = None,
 ) -> None:
     why = restore_refusal(
         backup, engine=store_engine, engine_version=version, now=at, restorable=restorable
     )
+    if why is None and target is not None and backup.target != target:
+        why = (
+            f"backup {backup.id} is in the {backup.target} target; this storeplane's backup "
+            f"target is {target} (STOREPLANE_BACKUP_TARGET), which cannot read it"
+        )
     if why is not None:
         raise InvalidRequestError(why, field="backup_id")
     if backup.message.startswith(SIMULATED_PREFIX) or not backup.size_bytes:
@@ -217,7 +227,8 @@ def request_restore(
         )
     version = engine_version(store)
     restorable = _restorable(store.spec.engine, version, settings.engine_catalogue)
-    _loadable(backup, store.spec.engine.value, version, at, restorable)
+    target = BackupTarget.from_settings(settings).kind
+    _loadable(backup, store.spec.engine.value, version, at, restorable, target)
     if backups.running_for(store.id) is not None:
         raise InvalidTransitionError(
             f"a backup of store {store.id} is running; restore once it finished"
@@ -258,6 +269,7 @@ def clone_source(
     *,
     now: datetime | None = None,
     catalogue_file: Path | None = None,
+    target: str | None = None,
 ) -> tuple[RestoreOp, str]:
     """The first load of a new store created with ``restore_from``, and the engine version
     the new store must run (the backup's). The source store may be Deleted (its final backup
@@ -276,7 +288,7 @@ def clone_source(
     # The clone runs the backup's version unless asked for another one that restores it.
     version = engine_version or backup.engine_version
     restorable = _restorable(source.spec.engine, version, catalogue_file)
-    _loadable(backup, engine, version, at, restorable)
+    _loadable(backup, engine, version, at, restorable, target)
     return RestoreOp(
         backup_id=backup.id,
         source_store_id=source.id,

@@ -180,3 +180,16 @@ def test_a_deleted_stores_final_backup_is_listed_and_cloned_from_until_it_expire
         )
     assert refused.value.field == "backup_id"
     assert f"expired at {(T0 + timedelta(days=7)).isoformat()}" in refused.value.message
+
+
+def test_a_backup_in_another_target_than_this_storeplanes_is_refused(
+    repo: SqlStoreRepository,
+) -> None:
+    folder = Settings()
+    store = _ready_store(repo, folder, B)
+    backup = _backup(repo, store, B)  # in the folder target
+    to_s3 = Settings(backup_target="s3", backup_s3_bucket="shop-backups")
+    with pytest.raises(InvalidRequestError, match="is in the folder target; this storeplane's"):
+        service.request_restore(
+            repo, SqlBackupRepository(repo.engine), to_s3, store.id, backup.id, who(repo, "alice")
+        )

@@ -103,6 +103,7 @@ def create_store(
             body.engine_version,
             user,
             catalogue_file=settings.engine_catalogue,
+            target=backup_service.BackupTarget.from_settings(settings).kind,
         )
     spec = StoreSpec(
         name=body.name,
