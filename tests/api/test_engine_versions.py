@@ -50,7 +50,7 @@ def test_engines_list_each_version_with_images_chart_and_upgrades(api: Api) -> N
             "images": {"medusa": f"ghcr.io/storeplane/medusa-store:{B}"},
             "chart_version": "0.1.0",
             "upgrades_from": [A],
-            "restorable_from": [],
+            "restorable_from": [A],
             "schema_migrations": True,
         },
         {

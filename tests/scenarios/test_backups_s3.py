@@ -106,6 +106,12 @@ def dev(
         pytest.skip(why)
     subprocess.run([str(REPO / "scripts" / "medusa-local.sh"), "install"], check=True)
     data_dir = tmp_path_factory.mktemp("s3-dev")
+    # As root, the simulator's node runs PostgreSQL as Debian's postgres user, which must reach
+    # the pods' folders under the data dir: pytest's temporary folders are private (0700).
+    for folder in (data_dir, *data_dir.parents):
+        if folder in (Path("/tmp"), Path("/")):
+            break
+        folder.chmod(0o755)
     env = {
         "STOREPLANE_BACKUP_TARGET": "s3",
         "STOREPLANE_BACKUP_S3_BUCKET": BUCKET,
