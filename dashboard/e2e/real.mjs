@@ -2,8 +2,9 @@
 // runs Medusa, PostgreSQL and Redis as processes), in Chromium: its server pod's logs (the
 // container choice, the number of lines, Follow picking up a request made meanwhile), the
 // order check (Passed, with the order's id), and a backup restored (Restoring, then Ready).
-// run.mjs starts that dev at the beginning and creates the store at once, so the ≈ 60 s the
-// store takes to be Ready overlap the other journeys; these checks run last.
+// run.mjs starts that dev at the beginning and creates the store at once, and runs these
+// checks beside the others (their own browser context): the ≈ 60 s the store takes to be Ready
+// and the checks themselves overlap the simulated journeys.
 import { existsSync, readdirSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
