@@ -85,6 +85,7 @@ class S3CredentialsMissing(Exception):
 @dataclass
 class _Cached:
     data: dict[str, str] | None = None  # the Secret's base64 values as stored
+    error: str = ""  # why it could not be read (also kept for the TTL: one read a minute)
     read_at: float = float("-inf")
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
@@ -127,22 +128,28 @@ class S3Target:
     async def _secret_data(self, cluster: ClusterPort) -> dict[str, str]:
         cache = self._cache
         async with cache.lock:
-            if cache.data is None or time.monotonic() - cache.read_at > CREDENTIALS_TTL_SECONDS:
+            if time.monotonic() - cache.read_at > CREDENTIALS_TTL_SECONDS:
                 ref = ObjectRef("v1", "Secret", self.secret, self.secret_namespace)
                 live = await cluster.get(ref)
                 data = dict((live or {}).get("data") or {})
                 missing = [k for k in SECRET_KEYS if not data.get(k)]
-                if live is None or missing:
-                    cache.data = None
-                    what = "does not exist" if live is None else f"lacks {', '.join(missing)}"
-                    raise S3CredentialsMissing(
-                        f"the S3 backup target's Secret {self.secret_namespace}/{self.secret} "
-                        f"{what}: create it with kubectl create secret generic {self.secret} "
-                        f"-n {self.secret_namespace} --from-literal=access-key-id=... "
-                        "--from-literal=secret-access-key=..."
-                    )
-                cache.data = {k: str(data[k]) for k in SECRET_KEYS}
                 cache.read_at = time.monotonic()
+                if live is None or missing:
+                    what = "does not exist" if live is None else f"lacks {', '.join(missing)}"
+                    cache.data, cache.error = (
+                        None,
+                        (
+                            f"the S3 backup target's Secret {self.secret_namespace}/{self.secret} "
+                            f"{what}: create it with kubectl create secret generic {self.secret} "
+                            f"-n {self.secret_namespace} --from-literal=access-key-id=... "
+                            "--from-literal=secret-access-key=..."
+                        ),
+                    )
+                    log.warning("%s", cache.error)  # once per read, not once per store
+                else:
+                    cache.data, cache.error = {k: str(data[k]) for k in SECRET_KEYS}, ""
+            if cache.data is None:
+                raise S3CredentialsMissing(cache.error)
             return dict(cache.data)
 
     async def client(self, cluster: ClusterPort) -> S3Client:
@@ -162,9 +169,8 @@ class S3Target:
         objects = [tool_config_map(store), egress_policy(store, self)]
         try:
             data = await self._secret_data(cluster)
-        except S3CredentialsMissing as exc:
-            # The store itself works without it; its backups fail saying this.
-            log.warning("store %s: %s", store.id, exc)
+        except S3CredentialsMissing:
+            # The store itself works without it; its backups fail saying why.
             return objects
         secret = {
             "apiVersion": "v1",

@@ -172,6 +172,13 @@ class BackupRunner:
         if store.phase is Phase.DELETED:
             await self._finish(backup, store, "the store was deleted before its Job ran", 0)
             return
+        s3 = self._ctx.backups.s3
+        if s3 is not None:
+            try:  # without the keys the Job's pod could only wait for its Secret
+                await s3.client(self._ctx.cluster)
+            except backup_jobs.S3CredentialsMissing as exc:
+                await self._finish(backup, store, str(exc), 0)
+                return
         job = backup_jobs.backup_job(store, backup, self._ctx.backups)
         ref = ObjectRef.of(job)
         created = await self._ctx.cluster.create_if_absent(job)

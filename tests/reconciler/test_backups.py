@@ -180,3 +180,34 @@ async def test_a_woocommerce_backup_runs_as_a_job_in_the_simulator_and_says_it_i
     assert "mariadb-dump" in job.json()["spec"]["template"]["spec"]["containers"][0]["command"][2]
     reasons = [e.reason for e in repo.events(store.id)]
     assert "BackupStarted" in reasons and "BackupSucceeded" in reasons
+
+
+async def test_without_the_s3_secret_a_store_works_and_its_backup_fails_at_once_saying_why(
+    repo: SqlStoreRepository, backups: SqlBackupRepository, harness: Harness
+) -> None:
+    from storeplane.reconciler.backup_jobs import S3Target
+
+    harness.ctx = replace(
+        harness.ctx, backups=BackupTargetConfig(s3=S3Target(bucket="shop-backups"))
+    )
+    store = await harness.until(harness.new_store(), {Phase.READY}, passes=200)
+    repo.create(store, [created_event(store)])
+    runner = BackupRunner(
+        backups, repo, harness.ctx, owner="test", lease=timedelta(seconds=30), tick=0.1
+    )
+    backup = Backup.request(
+        store.id, engine="medusa", engine_version="2.21.2", target="s3",
+        kind=BackupKind.MANUAL, requested_by="tester", now=harness.ctx.clock(),
+    )  # fmt: skip
+    backups.create(backup, [])
+    await runner.step()
+    for _ in range(100):
+        done = backups.get(store.id, backup.id)
+        if done.finished:
+            break
+        await asyncio.sleep(0.05)
+    assert done.status is BackupStatus.FAILED
+    assert "Secret storeplane/storeplane-backup-s3 does not exist" in done.message
+    assert "kubectl create secret generic" in done.message
+    job = harness.kube.get(f"/apis/batch/v1/namespaces/{store.namespace}/jobs/{backup.id}")
+    assert job.status_code == 404  # no Job left waiting for a Secret that is not there
