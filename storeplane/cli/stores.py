@@ -733,7 +733,8 @@ def _print_backup(backup: dict[str, Any]) -> None:
     size = f"{backup['size_bytes']} bytes" if backup.get("size_bytes") is not None else "-"
     console.print(
         f"[{style}]{backup['status']}[/] {backup['id']} ({backup['kind']}, {size}, "
-        f"{backup['engine']} {backup['engine_version']}): {backup['message']}"
+        f"{backup['engine']} {backup['engine_version']}, {backup.get('target', '?')} target): "
+        f"{backup['message']}"
     )
 
 
