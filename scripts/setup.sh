@@ -72,6 +72,10 @@ fi
 if [[ ${WITH_TEST} -eq 1 ]]; then
     # The real-store tests run each Medusa version of the catalogue (2.21.2 and 2.20.1).
     scripts/medusa-local.sh install
+    # The S3 backup test's local S3 server, in uv's own tool environment (botocore's pins clash
+    # with uv.lock's); fetched here so the test never downloads while it runs.
+    log "preparing the local S3 server for the tests ($(cat scripts/moto-server.txt))"
+    uv tool run --quiet --from "$(cat scripts/moto-server.txt)" moto_server --help >/dev/null
     scripts/build-dashboard.sh
 else
     scripts/build-dashboard.sh --if-changed

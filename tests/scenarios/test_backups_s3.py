@@ -37,7 +37,8 @@ from tests.scenarios.dev_process import REPO, DevProcess, wait_until
 pytestmark = pytest.mark.timeout(600)
 
 KUBECTL = REPO / ".tools" / "bin" / "kubectl"
-MOTO = "moto[server]==5.2.5"
+# The pinned moto, one line shared with scripts/setup.sh --test (which fetches it beforehand).
+MOTO = (REPO / "scripts" / "moto-server.txt").read_text().strip()
 BUCKET = "storeplane-ci"
 PREFIX = "ci/"
 # Not 127.0.0.1: that is each pod's own address to the simulator's node (it rewrites it to
