@@ -15,16 +15,13 @@ from storeplane.db import SqlStoreRepository, create_engine_for, migrate
 from storeplane.domain.store import Phase
 from tests.db.helpers import make_store
 
-# A write from another process, as a second API process or the reconciler would make it.
+# A write from another process, as a second API process or the reconciler would make it
+# (the sqlite3 module alone: importing storeplane would cost seconds on a loaded machine).
 _OTHER_PROCESS = """
-import sys
-from sqlalchemy import update
-from storeplane.db import create_engine_for
-from storeplane.db.tables import StoreRow, stores
-engine = create_engine_for(sys.argv[1])
-with engine.begin() as connection:
-    connection.execute(update(stores).where(StoreRow.id == sys.argv[2]).values(phase="Ready"))
-engine.dispose()
+import sqlite3, sys
+connection = sqlite3.connect(sys.argv[1])
+connection.execute("UPDATE stores SET phase = 'Ready' WHERE id = ?", (sys.argv[2],))
+connection.commit()
 """
 
 
@@ -44,7 +41,8 @@ def _write_in_this_process(repo: SqlStoreRepository, store_id: str) -> None:
 
 def _write_in_another_process(repo: SqlStoreRepository, store_id: str) -> None:
     subprocess.run(
-        [sys.executable, "-c", _OTHER_PROCESS, str(repo.engine.url), store_id], check=True
+        [sys.executable, "-c", _OTHER_PROCESS, str(repo.engine.url.database), store_id],
+        check=True,
     )
 
 
