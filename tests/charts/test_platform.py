@@ -240,6 +240,7 @@ def test_values_files_differ_only_in_values() -> None:
         ({"image": {"tag": "latest"}}, "/image/tag"),
         ({"stores": {"baseDomain": "Not A Domain"}}, "/stores/baseDomain"),
         ({"backups": {"enabled": True}}, "/backups/s3/bucket"),
+        ({"apiProcesses": 0}, "/apiProcesses"),
     ],
     ids=[
         "several replicas on sqlite are refused",
@@ -247,6 +248,7 @@ def test_values_files_differ_only_in_values() -> None:
         "the latest tag is refused",
         "a malformed base domain is refused",
         "backups to S3 without a bucket are refused",
+        "no API process at all is refused",
     ],
 )
 def test_bad_values_are_refused_with_a_message(
