@@ -13,15 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
 import socket
 from pathlib import Path
-from types import FrameType
 from typing import TYPE_CHECKING
 
 import typer
 
-from storeplane.cli.common import configure_logging, console
+from storeplane.cli.common import configure_logging, console, end_on_sigterm_like_ctrl_c
 from storeplane.cli.connection import ADMIN_TOKEN_FILE, forget_api_url, write_api_url
 
 if TYPE_CHECKING:
@@ -105,18 +103,7 @@ def dev(
         )
         console.print("  stop with Ctrl-C")
 
-    # uvicorn catches SIGTERM while it serves, shuts down, then raises the signal again with
-    # the handler it found: with Python's default one that kills the process on the spot, so
-    # the reconciler's shutdown and the `finally` below (the simulator's stop, which stops
-    # the processes its node runs: a real store's Medusa, PostgreSQL, Redis) never ran. With
-    # this one the re-raised SIGTERM returns, and SIGTERM ends dev as cleanly as Ctrl-C.
-    def terminated(signum: int, frame: FrameType | None) -> None:
-        # Before the API serves, SIGTERM stops dev as Ctrl-C does; once it served, this is
-        # uvicorn's re-raise after its own shutdown, and the `finally` below runs next.
-        if not recorded:
-            raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, terminated)
+    end_on_sigterm_like_ctrl_c(lambda: bool(recorded))
     try:
         # A stable owner id: after a crash, the restarted process takes its own leases back at once.
         owner = f"dev-{socket.gethostname()}"

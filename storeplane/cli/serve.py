@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 import typer
 
-from storeplane.cli.common import configure_logging, console
+from storeplane.cli.common import configure_logging, console, end_on_sigterm_like_ctrl_c
 
 if TYPE_CHECKING:
     from storeplane.runtime import Bound
@@ -52,7 +52,10 @@ def serve(
         settings = settings.model_copy(update={"api_processes": api_processes})
     bound = bind(host, port)
 
+    serving: list[str] = []
+
     def started(url: str) -> None:
+        serving.append(url)
         console.print(f"storeplane serving at {url} (owner {owner})")
 
     def bootstrapped(token: str) -> None:
@@ -81,6 +84,7 @@ def serve(
             children.append(pid)
         wakes.close_write()
     owner = default_owner()
+    end_on_sigterm_like_ctrl_c(lambda: bool(serving))  # after forking: the children keep theirs
     try:
         status = asyncio.run(
             run(

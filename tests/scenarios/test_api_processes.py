@@ -14,6 +14,7 @@ import http.client
 import json
 import os
 import re
+import signal
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -164,3 +165,14 @@ def test_the_parent_reconciles_what_the_child_wrote_and_revocations_reach_both(
         assert status == 200, body
         status, body = _request(using, "GET", "/api/v1/stores", token)
         assert status == 401, body
+
+    # SIGTERM, what a supervisor sends, ends serve as Ctrl-C does: the reconciler stops, the
+    # API child is stopped and reaped, exit 0 (uvicorn's re-raise of SIGTERM used to kill the
+    # parent on the spot, before the reconciler stopped).
+    proc = serve.process.proc
+    assert proc is not None
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(30) == 0, serve.process.err_path.read_text()[-2000:]
+    assert not Path(f"/proc/{serve.child}").exists(), "the API child outlived serve"
+    messages = [str(e.get("message", "")) for e in serve.process.json_logs()]
+    assert any("reconciler" in m and "stopped" in m for m in messages), messages[-20:]
