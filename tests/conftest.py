@@ -1,5 +1,5 @@
 """Fixtures shared by the whole suite: a database URL for each backend; and the order and
-xdist grouping of the tests (``pytest_collection_modifyitems`` below).
+xdist scheduling of the tests (the two hooks at the end).
 
 ``db_url`` runs a test once on SQLite (a file in the test's tmp dir) and once on PostgreSQL
 (a fresh schema per test in the server named by ``STOREPLANE_TEST_POSTGRES_URL``; start one
@@ -12,7 +12,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import sqlalchemy
@@ -68,27 +68,43 @@ def repo(migrated_url: str) -> Iterator[SqlStoreRepository]:
     engine.dispose()
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist's, which reads the groups
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Order the tests and give each its xdist group (scripts/test.sh runs ``--dist loadgroup``).
-
-    - The tests on the session's shared real-Medusa dev (tests/real_medusa.py) come first, in
-      one group, so one worker runs them in order; the one that deletes the shared store
-      (marked ``deletes_real_shop``) after every other. First: they are the longest chain, so
-      the other worker runs the rest of the suite meanwhile instead of waiting for it at the end.
-    - Every other test's group is its module: a module-scoped fixture (a simulator, a Medusa
-      build) is made by one worker, not by each.
-    """
+    """The tests on the session's shared real-Medusa dev (tests/real_medusa.py) come first, the
+    one that deletes the shared store (marked ``deletes_real_shop``) after every other. First:
+    they are the longest chain, so under xdist the other worker runs the rest of the suite
+    meanwhile instead of waiting for it at the end."""
     from tests import real_medusa
 
     real = [i for i in items if "real_dev" in getattr(i, "fixturenames", ())]
-    last = [i for i in real if i.get_closest_marker(real_medusa.DELETES_MARK)]
-    first = [i for i in real if i not in last]
-    chosen = {id(i) for i in real}
-    others = [i for i in items if id(i) not in chosen]
     for item in real:
-        item.add_marker(pytest.mark.xdist_group(real_medusa.GROUP))
-    for item in others:
-        if not item.get_closest_marker("xdist_group"):
-            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))
-    items[:] = first + last + others
+        module = item.nodeid.split("::", 1)[0]
+        if module not in real_medusa.MODULES:
+            raise pytest.UsageError(
+                f"{item.nodeid} uses real_dev: add {module} to tests/real_medusa.py's MODULES "
+                "(one xdist worker must run every test on the shared real dev, in order)"
+            )
+    last = [i for i in real if i.get_closest_marker(real_medusa.DELETES_MARK)]
+    chosen = {id(i) for i in real}
+    items[:] = [i for i in real if i not in last] + last + [i for i in items if id(i) not in chosen]
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """``--dist loadscope`` (scripts/test.sh) sends each module (or class) to one worker, so a
+    module-scoped fixture is made once; here the real-Medusa modules are one scope too, so the
+    shared real dev and its stores are made once and used in order. (xdist's own
+    ``--dist loadgroup`` cannot do it with pytest 9: it renames items through an attribute
+    pytest no longer reads.)"""
+    if config.getvalue("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    from tests import real_medusa
+
+    class Scheduling(LoadScopeScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            if nodeid.split("::", 1)[0] in real_medusa.MODULES:
+                return real_medusa.GROUP
+            return str(super()._split_scope(nodeid))
+
+    return Scheduling(config, log)

@@ -16,8 +16,9 @@ and two stores instead of starting their own:
 
 Everything is made on first use, so any one of those tests also runs alone
 (``pytest tests/scenarios/test_suspend_real_store.py``). The fixtures are in
-tests/scenarios/conftest.py; a test elsewhere that wants them imports them from here. Every test
-using ``real_dev`` is put in the xdist group ``real-medusa`` (one worker runs them, in order).
+tests/scenarios/conftest.py. The modules of the tests that use ``real_dev`` are listed in
+``MODULES`` below: under xdist (scripts/test.sh) they are one scope, so one worker runs them, in
+order (tests/conftest.py; a test using ``real_dev`` in a module not listed fails, saying so).
 Without the runtime (Node/npm, Debian's PostgreSQL server and tools, redis-server, curl) the
 fixtures skip, saying what is missing; scripts/setup.sh --test installs it, so CI runs them.
 """
@@ -40,7 +41,16 @@ from tests.scenarios.dev_process import REPO, DevProcess, wait_until
 
 KUBECTL = REPO / ".tools" / "bin" / "kubectl"
 READY_TIMEOUT = 420  # first start on a cold machine: npm cache warm, build cached
-GROUP = "real-medusa"  # the xdist group of every test that uses real_dev
+GROUP = "real-medusa"  # the xdist scope of every test that uses real_dev
+# The modules whose tests use real_dev: one xdist scope (see tests/conftest.py).
+MODULES = frozenset(
+    {
+        "tests/scenarios/test_backups_real.py",
+        "tests/scenarios/test_real_store.py",
+        "tests/scenarios/test_real_upgrade.py",
+        "tests/scenarios/test_suspend_real_store.py",
+    }
+)
 DELETES_MARK = "deletes_real_shop"
 
 
@@ -178,13 +188,14 @@ def run_order_check(dev: DevProcess, store_id: str) -> dict[str, Any]:
     started = dev.api("POST", f"/stores/{store_id}/checks")
     assert started.status_code == 202, started.text
     assert started.json()["status"] == "Running"
-    return wait_until(
+    check: dict[str, Any] = wait_until(
         lambda: dev.api("GET", f"/stores/{store_id}/checks/{started.json()['id']}").json(),
         lambda c: c["status"] != "Running",
         180,
         "the order check to finish",
         dev.log_path,
     )
+    return check
 
 
 def place_order(dev: DevProcess, store_id: str) -> str:
