@@ -28,8 +28,13 @@ export STOREPLANE_TEST_POSTGRES_URL
 trap 'scripts/postgres-test.sh stop || true' EXIT
 
 step "pytest"
+# STOREPLANE_TEST_WORKERS=2 runs pytest in two pytest-xdist workers: each module goes to one
+# worker (its module fixtures are made once), the real-Medusa journeys to one worker together,
+# first (tests/conftest.py). The default is 0 (this process): two workers were not yet shown
+# green twice in a row on a quiet machine.
 set +e
-.venv/bin/pytest --durations=25 "$@"
+.venv/bin/pytest -n "${STOREPLANE_TEST_WORKERS:-0}" --dist loadscope --no-loadscope-reorder \
+    --durations=25 "$@"
 status=$?
 set -e
 if [[ ${status} -eq 5 ]]; then

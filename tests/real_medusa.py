@@ -87,7 +87,7 @@ def start_real_dev(data_dir: Path) -> DevProcess:
         if folder in (Path("/tmp"), Path("/")):
             break
         folder.chmod(0o755)
-    return DevProcess(data_dir, None, ready_delay=0.5, simulate_workloads=False).start(timeout=60)
+    return DevProcess(data_dir, None, ready_delay=0.5, simulate_workloads=False).start()
 
 
 def real_dev_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevProcess]:

@@ -67,7 +67,8 @@ class DevProcess:
         self.url = ""
         self.log_path = data_dir / "dev.log"
 
-    def start(self, timeout: float = 30) -> DevProcess:
+    def start(self, timeout: float = 90) -> DevProcess:
+        # 90 s: a few seconds on a quiet machine, but one at load 19 once took more than 30.
         env = {**os.environ, "PATH": f"{REPO / '.tools' / 'bin'}:{os.environ['PATH']}"}
         env["STOREPLANE_POLL_SECONDS"] = "0.2"
         if self.database_url:
