@@ -45,6 +45,7 @@ GROUP = "real-medusa"  # the xdist scope of every test that uses real_dev
 # The modules whose tests use real_dev: one xdist scope (see tests/conftest.py).
 MODULES = frozenset(
     {
+        "tests/scenarios/test_backups_across_versions.py",
         "tests/scenarios/test_backups_real.py",
         "tests/scenarios/test_real_store.py",
         "tests/scenarios/test_real_upgrade.py",
