@@ -108,6 +108,8 @@ class DevProcess:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"storeplane dev exited early:\n{self.log_path.read_text()}")
             time.sleep(0.05)
+        self.proc.kill()  # a test that fails here runs no teardown: leave no process behind
+        self.proc.wait(10)
         raise TimeoutError(f"storeplane dev did not start:\n{self.log_path.read_text()}")
 
     def kill(self) -> None:
