@@ -7,6 +7,8 @@
 #                                     simulator's runtime table and the tests need)
 #   scripts/medusa-local.sh up [VERSION]   install, then a fresh database, migrations, the admin
 #                                     user, the seed, Redis and the server; prints KEY=VALUE lines
+#   scripts/medusa-local.sh admin [VERSION] the seed Job's admin step again, on `up`'s database
+#                                     (ensure-admin, then `medusa user` if there is no admin)
 #   scripts/medusa-local.sh down [VERSION] stop the server and Redis started by `up` (by PID)
 #   scripts/medusa-local.sh dir [VERSION]  print the version's work dir
 #   VERSION defaults to the catalogue's default Medusa version (DEFAULT_VERSION below).
@@ -19,7 +21,7 @@
 # It does what the image and the medusa-store chart do, in the same order and with the same
 # commands: `npm ci` from the committed package-lock.json, `medusa build` (admin UI included,
 # as in the Dockerfile), then from the build output .medusa/server with NODE_ENV=production:
-# `medusa db:migrate`, the has-admin script || `medusa user`, `medusa exec ./src/scripts/seed.js`
+# `medusa db:migrate`, the ensure-admin script (then `medusa user` if it finds no admin), `medusa exec ./src/scripts/seed.js`
 # and `medusa start`. So a green run proves the recipe installs, builds, migrates, seeds and
 # serves. tests/e2e/medusa/test_medusa_order.py calls it and places a guest order.
 #
@@ -215,6 +217,29 @@ medusa_job() {
     log "${name}: done in $(took "${t}")"
 }
 
+# Exactly the seed Job's admin logic: ensure-admin exits 3 when the admin does not exist yet
+# (then `medusa user` makes it), 0 when it can log in (a half-made one repaired).
+admin_step() {
+    local status=0
+    (cd "${SERVER}" && "${MEDUSA}" exec ./src/scripts/ensure-admin.js) >"${RUN}/ensure-admin.log" 2>&1 || status=$?
+    if [[ ${status} -eq 3 ]]; then
+        medusa_job user user -e "${ADMIN_EMAIL}" -p "${ADMIN_PASSWORD}"
+    elif [[ ${status} -ne 0 ]]; then
+        tail -n 30 "${RUN}/ensure-admin.log" >&2
+        die "ensure-admin failed (exit ${status}): ${RUN}/ensure-admin.log"
+    else
+        grep -E "can log in|registered|linked" "${RUN}/ensure-admin.log" | sed 's/^/ensure-admin: /' >&2 || true
+    fi
+}
+
+# Run the seed Job's admin step again against the database of the last `up`.
+admin() {
+    [[ -f "${RUN}/job.env" ]] || die "no ${RUN}/job.env: run \`$0 up ${VERSION}\` first"
+    # shellcheck disable=SC1091
+    source "${RUN}/job.env"
+    admin_step
+}
+
 up() {
     local base_url="${STOREPLANE_TEST_POSTGRES_URL:-}"
     [[ -n "${base_url}" ]] \
@@ -256,13 +281,11 @@ up() {
 
     log "medusa db:migrate ..."
     medusa_job migrate db:migrate
+    export ADMIN_PASSWORD="${password}"
+    # What the Jobs' commands need, for `admin` below (the secrets too: owner-only file).
+    (umask 077 && export -p | grep -E ' (NODE_ENV|DATABASE_URL|DATABASE_SSL|REDIS_URL|JWT_SECRET|COOKIE_SECRET|MEDUSA_WORKER_MODE|ADMIN_EMAIL|ADMIN_PASSWORD)=' >"${RUN}/job.env")
     log "admin user ${ADMIN_EMAIL} and seed ..."
-    # Exactly the seed Job's logic: has-admin exits 3 when the admin does not exist yet.
-    if ! (cd "${SERVER}" && "${MEDUSA}" exec ./src/scripts/has-admin.js) >"${RUN}/has-admin.log" 2>&1; then
-        grep -q "no admin user" "${RUN}/has-admin.log" \
-            || { tail -n 30 "${RUN}/has-admin.log" >&2; die "has-admin failed: ${RUN}/has-admin.log"; }
-        medusa_job user user -e "${ADMIN_EMAIL}" -p "${password}"
-    fi
+    admin_step
     medusa_job seed exec ./src/scripts/seed.js
 
     port="$(free_port)"
@@ -317,6 +340,7 @@ case "${1:-}" in
         ;;
     up) use_version "${2:-${DEFAULT_VERSION}}" && up ;;
     down) use_version "${2:-${DEFAULT_VERSION}}" && down ;;
+    admin) use_version "${2:-${DEFAULT_VERSION}}" && admin ;;
     dir) use_version "${2:-${DEFAULT_VERSION}}" && echo "${WORK}" ;;
-    *) die "usage: $0 install [VERSION] | up [VERSION] | down [VERSION] | dir [VERSION]" ;;
+    *) die "usage: $0 install [VERSION] | up [VERSION] | admin [VERSION] | down [VERSION] | dir [VERSION]" ;;
 esac

@@ -152,7 +152,7 @@ def test_medusa_seeds_an_admin_and_a_catalogue(helm_bin: str, medusa: list[dict[
     assert env["ADMIN_EMAIL"]["value"] == f"admin@{HOST}"
     assert env["ADMIN_PASSWORD"]["valueFrom"]["secretKeyRef"]["key"] == "admin-password"
     script = seed["command"][-1]
-    assert "medusa user" in script and "seed.js" in script and "has-admin.js" in script
+    assert "medusa user" in script and "seed.js" in script and "ensure-admin.js" in script
     without = render_values(
         helm_bin, "medusa-store", _with(SMALL.values(), {"seed.enabled": False})
     )

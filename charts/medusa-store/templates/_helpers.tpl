@@ -369,15 +369,17 @@ spec:
       image: {{ include "medusa-store.image" .Values.image | quote }}
       imagePullPolicy: {{ .Values.image.pullPolicy }}
       # `medusa user` fails on an existing e-mail, so it runs only when the image's
-      # has-admin script (exit 0 = the admin exists) says there is none yet.
+      # ensure-admin script says there is no admin yet (exit 3); exit 0 means the admin can
+      # log in (a half-made one is repaired), anything else fails the pod with its cause.
       command:
         - sh
         - -c
         - >-
           set -e;
-          if ./node_modules/.bin/medusa exec ./src/scripts/has-admin.js; then
-          echo "admin $ADMIN_EMAIL exists";
-          else ./node_modules/.bin/medusa user -e "$ADMIN_EMAIL" -p "$ADMIN_PASSWORD"; fi;
+          admin=0; ./node_modules/.bin/medusa exec ./src/scripts/ensure-admin.js || admin=$?;
+          if [ "$admin" -eq 3 ]; then
+          ./node_modules/.bin/medusa user -e "$ADMIN_EMAIL" -p "$ADMIN_PASSWORD";
+          elif [ "$admin" -ne 0 ]; then exit "$admin"; fi;
           ./node_modules/.bin/medusa exec ./src/scripts/seed.js
       env:
         {{- include "medusa-store.appEnv" (list . "jobs") | nindent 8 }}

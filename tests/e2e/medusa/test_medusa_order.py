@@ -4,7 +4,7 @@ from the test suite's server, Debian's redis-server, no container), then a guest
 placed through its Store API and found through its Admin API with the order clients.
 
 This is also the proof that the image recipe (package.json, package-lock.json,
-medusa-config.ts, the seed and has-admin scripts) installs, builds and serves. The first run
+medusa-config.ts, the seed and ensure-admin scripts) installs, builds and serves. The first run
 on a machine installs about 750 MB of npm packages (2 minutes or so); later runs reuse them.
 """
 
@@ -18,7 +18,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
+import psycopg
 import pytest
+from sqlalchemy.engine import make_url
 
 from storeplane.domain.store import Engine
 from storeplane.engines.orders import (
@@ -32,6 +34,7 @@ from storeplane.engines.orders.smoke import GUEST_EMAIL, OrderCheckTarget, run_o
 REPO = Path(__file__).resolve().parents[3]
 SCRIPT = REPO / "scripts" / "medusa-local.sh"
 POSTGRES_URL_ENV = "STOREPLANE_TEST_POSTGRES_URL"
+MEDUSA_DB = "storeplane_medusa"  # scripts/medusa-local.sh's database (STOREPLANE_MEDUSA_DB)
 # The seed's product costs 19 and its flat shipping option 5, in the region's currency (eur).
 PRODUCT_PRICE = Decimal(19)
 SHIPPING_PRICE = Decimal(5)
@@ -200,3 +203,39 @@ def test_the_smoke_check_names_the_step_a_wrong_admin_password_fails(
             lambda _step: None,
         )
     assert (failure.value.step, failure.value.status) == ("admin login", 401)
+
+
+def test_an_admin_left_without_its_login_is_repaired_by_the_seed_jobs_admin_step(
+    medusa: LocalMedusa, request: pytest.FixtureRequest
+) -> None:
+    """`medusa user` creates the user, then registers its login, then links the two. A seed pod
+    cut short in between left a user nobody could log in as, and every later seed skipped
+    `medusa user` because the user existed: the store's order check failed at "admin login"
+    with 401 for ever. The seed Job's admin step (ensure-admin) now registers what is missing."""
+    database = (
+        make_url(os.environ[POSTGRES_URL_ENV])
+        .set(drivername="postgresql", database=os.environ.get("STOREPLANE_MEDUSA_DB", MEDUSA_DB))
+        .render_as_string(hide_password=False)
+    )
+    with psycopg.connect(database, autocommit=True) as connection:
+        # What a `medusa user` stopped after its first step leaves: the user, no login.
+        logins = connection.execute(
+            "DELETE FROM provider_identity WHERE entity_id = %s RETURNING auth_identity_id",
+            (medusa.admin_email,),
+        ).fetchall()
+        assert logins, "the admin had no login to take away"
+        connection.execute(
+            "DELETE FROM auth_identity WHERE id = ANY(%s)", ([row[0] for row in logins],)
+        )
+    with (
+        MedusaAdmin(medusa.url, medusa.admin_email, medusa.admin_password) as admin,
+        pytest.raises(OrderStepError) as refused,
+    ):
+        admin.login()
+    assert (refused.value.step, refused.value.status) == ("admin login", 401)
+
+    _run_script(request, "admin", timeout=120)
+
+    with MedusaAdmin(medusa.url, medusa.admin_email, medusa.admin_password) as admin:
+        assert admin.login()
+        assert admin.orders(limit=1), "the repaired admin sees no order"
