@@ -28,12 +28,13 @@ export STOREPLANE_TEST_POSTGRES_URL
 trap 'scripts/postgres-test.sh stop || true' EXIT
 
 step "pytest"
-# STOREPLANE_TEST_WORKERS=2 runs pytest in two pytest-xdist workers: each module goes to one
-# worker (its module fixtures are made once), the real-Medusa journeys to one worker together,
-# first (tests/conftest.py). The default is 0 (this process): two workers were not yet shown
-# green twice in a row on a quiet machine.
+# pytest runs in STOREPLANE_TEST_WORKERS pytest-xdist workers (default 2, one per core of the
+# 2-core CI machine; 0 runs it in this process): each module goes to one worker (its module
+# fixtures are made once), the real-Medusa journeys to one worker together, first
+# (tests/conftest.py). Most tests wait on processes and polls, so two workers took a clean-clone
+# run's pytest from 24 to 15 minutes, green.
 set +e
-.venv/bin/pytest -n "${STOREPLANE_TEST_WORKERS:-0}" --dist loadscope --no-loadscope-reorder \
+.venv/bin/pytest -n "${STOREPLANE_TEST_WORKERS:-2}" --dist loadscope --no-loadscope-reorder \
     --durations=25 "$@"
 status=$?
 set -e
