@@ -77,8 +77,9 @@ def runtime_missing() -> str | None:
     )
 
 
-def start_real_dev(data_dir: Path) -> DevProcess:
-    """Install both Medusa builds (cached: a no-op when up to date) and start a real dev."""
+def start_real_dev(data_dir: Path, env: dict[str, str] | None = None) -> DevProcess:
+    """Install both Medusa builds (cached: a no-op when up to date) and start a real dev, with
+    ``env`` added to its environment (settings such as the backup target)."""
     subprocess.run([str(REPO / "scripts" / "medusa-local.sh"), "install"], check=True)
     data_dir.mkdir(parents=True, exist_ok=True)
     # The folder backup target must be reachable by the database image's user: as root, the
@@ -88,7 +89,9 @@ def start_real_dev(data_dir: Path) -> DevProcess:
         if folder in (Path("/tmp"), Path("/")):
             break
         folder.chmod(0o755)
-    return DevProcess(data_dir, None, ready_delay=0.5, simulate_workloads=False).start()
+    return DevProcess(
+        data_dir, None, ready_delay=0.5, simulate_workloads=False, env=env or {}
+    ).start()
 
 
 def real_dev_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevProcess]:

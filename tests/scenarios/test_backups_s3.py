@@ -27,16 +27,20 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from storeplane.backup_s3 import S3Client, S3Error
-from tests.real_medusa import runtime_missing
+from tests.real_medusa import (
+    admin_order_ids,
+    kubectl,
+    place_order,
+    runtime_missing,
+    start_real_dev,
+)
 from tests.scenarios.dev_process import REPO, DevProcess, wait_until
 
 pytestmark = pytest.mark.timeout(600)
 
-KUBECTL = REPO / ".tools" / "bin" / "kubectl"
 # The pinned moto, one line shared with scripts/setup.sh --test (which fetches it beforehand).
 MOTO = (REPO / "scripts" / "moto-server.txt").read_text().strip()
 BUCKET = "storeplane-ci"
@@ -105,14 +109,7 @@ def dev(
     why = runtime_missing()
     if why is not None:
         pytest.skip(why)
-    subprocess.run([str(REPO / "scripts" / "medusa-local.sh"), "install"], check=True)
     data_dir = tmp_path_factory.mktemp("s3-dev")
-    # As root, the simulator's node runs PostgreSQL as Debian's postgres user, which must reach
-    # the pods' folders under the data dir: pytest's temporary folders are private (0700).
-    for folder in (data_dir, *data_dir.parents):
-        if folder in (Path("/tmp"), Path("/")):
-            break
-        folder.chmod(0o755)
     env = {
         "STOREPLANE_BACKUP_TARGET": "s3",
         "STOREPLANE_BACKUP_S3_BUCKET": BUCKET,
@@ -121,65 +118,21 @@ def dev(
         "STOREPLANE_BACKUP_S3_SECRET": "backup-bucket",
         "STOREPLANE_BACKUP_S3_SECRET_NAMESPACE": "storeplane",
     }
-    process = DevProcess(data_dir, None, ready_delay=0.5, simulate_workloads=False, env=env).start(
-        timeout=60
-    )
+    process = start_real_dev(data_dir, env)
     try:
         # What an operator does: the bucket's keys in one Secret, with kubectl.
-        kubectl = [str(KUBECTL), "--kubeconfig", str(data_dir / "kubeconfig")]
-        subprocess.run([*kubectl, "create", "namespace", "storeplane"], check=True, capture_output=True, timeout=60)  # fmt: skip
+        kubectl(process, "create", "namespace", "storeplane")
         literals = [f"--from-literal={k}={v}" for k, v in secret_values.items()]
-        subprocess.run([*kubectl, "create", "secret", "generic", "backup-bucket", "-n", "storeplane", *literals], check=True, capture_output=True, timeout=60)  # fmt: skip
+        kubectl(
+            process, "create", "secret", "generic", "backup-bucket", "-n", "storeplane", *literals
+        )
         yield process
     finally:
         process.stop()
 
 
 def _kubectl(dev: DevProcess, *args: str) -> Any:
-    done = subprocess.run(
-        [str(KUBECTL), "--kubeconfig", str(dev.data_dir / "kubeconfig"), *args, "-o", "json"],
-        capture_output=True, text=True, timeout=60, check=True,
-    )  # fmt: skip
-    return json.loads(done.stdout)
-
-
-def _port(dev: DevProcess) -> str:
-    return dev.url.rsplit(":", 1)[1]
-
-
-def _order_ids(dev: DevProcess, store: dict[str, Any]) -> set[str]:
-    secret = _kubectl(dev, "get", "secret", "store-credentials", "-n", store["namespace"])
-    password = base64.b64decode(secret["data"]["admin-password"]).decode()
-    base, host = f"http://127.0.0.1:{_port(dev)}", {"Host": f"{store['id']}.localhost:{_port(dev)}"}
-    login = httpx.post(
-        f"{base}/auth/user/emailpass",
-        json={"email": f"admin@{store['id']}.localhost", "password": password},
-        headers=host,
-        timeout=30,
-    )
-    assert login.status_code == 200, login.text
-    orders = httpx.get(
-        f"{base}/admin/orders",
-        params={"limit": "100"},
-        headers={**host, "Authorization": f"Bearer {login.json()['token']}"},
-        timeout=30,
-    )
-    assert orders.status_code == 200, orders.text
-    return {o["id"] for o in orders.json()["orders"]}
-
-
-def _order(dev: DevProcess, store_id: str) -> str:
-    started = dev.api("POST", f"/stores/{store_id}/checks")
-    assert started.status_code == 202, started.text
-    check = wait_until(
-        lambda: dev.api("GET", f"/stores/{store_id}/checks/{started.json()['id']}").json(),
-        lambda c: c["status"] != "Running",
-        180,
-        "the order check to finish",
-        dev.log_path,
-    )
-    assert check["status"] == "Passed", check
-    return str(check["order_id"])
+    return json.loads(kubectl(dev, *args, "-o", "json"))
 
 
 def test_a_backup_goes_to_the_bucket_and_restores_from_it(
@@ -224,12 +177,12 @@ def test_a_backup_goes_to_the_bucket_and_restores_from_it(
         assert "value" not in env[name]
         assert env[name]["valueFrom"]["secretKeyRef"]["name"] == "storeplane-backup-s3"
 
-    order_b = _order(dev, shop["id"])  # after the backup: the restore takes it away
+    order_b = place_order(dev, shop["id"])  # after the backup: the restore takes it away
     restoring = dev.api("POST", f"/stores/{shop['id']}/restore", json={"backup_id": backup["id"]})
     assert restoring.status_code == 202, restoring.text
     restored = dev.wait_for(shop["id"], {"Ready", "Failed"}, timeout=300)
     assert restored["phase"] == "Ready", restored
-    assert order_b not in _order_ids(dev, restored)
+    assert order_b not in admin_order_ids(dev, restored)
     reasons = [e["reason"] for e in dev.events(shop["id"])]
     assert "RestoreSucceeded" in reasons
 
