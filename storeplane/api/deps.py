@@ -151,7 +151,7 @@ def authenticate_request(request: Request) -> User:
 
 def authenticate_cached(request: Request) -> User | None:
     """:func:`authenticate_request` without I/O, when the token is in the user repository's
-    cache (``storeplane.db.authcache``): ``ApiRoute`` calls it on the event loop and saves a
+    cache (``storeplane.db.readcache``): ``ApiRoute`` calls it on the event loop and saves a
     thread-pool trip. None means "call ``authenticate_request``"."""
     users: UserRepository | None = request.app.state.users
     if users is None:

@@ -69,7 +69,7 @@ class ApiRoute(APIRoute):
         async def handle(request: Request) -> Response:
             if needs_user:
                 _refuse_repeated_headers(request.scope["headers"])
-                # A cached token needs no I/O (db/authcache.py); anything else is a database
+                # A cached token needs no I/O (db/readcache.py); anything else is a database
                 # lookup, sync like the rest of the database code: off the event loop.
                 if authenticate_cached(request) is None:
                     await run_in_threadpool(authenticate_request, request)

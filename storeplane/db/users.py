@@ -8,13 +8,14 @@ are stored; nothing here ever sees a token's value.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import cast
 
 from sqlalchemy import Engine, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from storeplane.db.authcache import AuthCache
 from storeplane.db.engine import read_connection, write_transaction
 from storeplane.db.mapping import token_from_row, token_to_row, user_from_row, user_to_row
+from storeplane.db.readcache import ReadCache
 from storeplane.db.tables import ApiTokenRow, UserRow, api_tokens, users
 from storeplane.domain.errors import TokenNotFoundError, UserExistsError, UserNotFoundError
 from storeplane.domain.users import ApiToken, User
@@ -26,8 +27,8 @@ _BOOTSTRAP_LOCK_ID = 0x5703E91B
 class SqlUserRepository:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        # SQLite files only: token -> user while nothing committed since (authcache.py).
-        self.auth_cache = AuthCache.for_engine(engine)
+        # SQLite files only: token digest -> user while nothing committed since (readcache.py).
+        self.auth_cache = ReadCache.for_engine(engine, max_entries=10_000)
 
     def create_user(self, user: User) -> User:
         try:
@@ -103,14 +104,17 @@ class SqlUserRepository:
     def cached_user(self, token_hash: str) -> User | None:
         """The user of ``token_hash`` if the cache can say so without the database (nothing
         committed since it was looked up); None means: call ``authenticate``."""
-        return self.auth_cache.get(token_hash) if self.auth_cache is not None else None
+        if self.auth_cache is None:
+            return None
+        return cast(User | None, self.auth_cache.lookup(token_hash)[0])
 
     def authenticate(self, token_hash: str) -> User | None:
         cache = self.auth_cache
         if cache is None:
             return self._authenticate(token_hash)
-        version = cache.version()  # before the query: a commit after it drops the entry
-        user = cache.get(token_hash) or self._authenticate(token_hash)
+        # The version is read before the query: a commit after it drops the entry.
+        cached, version = cache.lookup(token_hash)
+        user = cast(User | None, cached) or self._authenticate(token_hash)
         if user is not None:
             cache.put(token_hash, user, version)
         return user

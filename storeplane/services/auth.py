@@ -121,7 +121,7 @@ def authenticate(repo: UserRepository, authorization: str | None) -> User:
 
     Raises AuthenticationError (reason ``missing`` without a bearer token, ``invalid`` for an
     unknown or revoked one). A revoked token fails at once: the lookup reads the database, or
-    a cache that any commit, from any process, invalidates (``storeplane.db.authcache``).
+    a cache that any commit, from any process, invalidates (``storeplane.db.readcache``).
     """
     if not authorization:
         raise AuthenticationError(
@@ -148,7 +148,7 @@ def authenticate(repo: UserRepository, authorization: str | None) -> User:
 
 def cached_user(repo: UserRepository, authorization: str | None) -> User | None:
     """The user behind ``authorization`` when the repository can tell without any I/O (a
-    cache that a commit anywhere invalidates, see ``storeplane.db.authcache``); None means
+    cache that a commit anywhere invalidates, see ``storeplane.db.readcache``); None means
     "call :func:`authenticate`", never "refused". Cheap enough for the API's event loop."""
     lookup = getattr(repo, "cached_user", None)
     if lookup is None or not authorization:

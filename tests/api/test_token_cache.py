@@ -1,5 +1,5 @@
 """A revoked token is refused on the very next request by every API process, although each
-caches the tokens it has seen (storeplane/db/authcache.py): two real API processes on one
+caches the tokens it has seen (storeplane/db/readcache.py): two real API processes on one
 database, the token revoked from a third (this test's), as ``storeplane tokens revoke`` would."""
 
 from __future__ import annotations
