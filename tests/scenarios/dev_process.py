@@ -22,6 +22,9 @@ import yaml
 REPO = Path(__file__).resolve().parents[2]
 STOREPLANE = Path(sys.executable).parent / "storeplane"
 URL_LINE = re.compile(r"storeplane is running at (http://127\.0\.0\.1:\d+)")
+# The last line of dev's start banner: the lines between (the admin token's path...) are read
+# by tests, so start() waits for the whole banner, not only the URL line that opens it.
+BANNER_END = "stop with Ctrl-C"
 STORE_LABEL = "storeplane.dev/store-id"
 
 # Every kind the simulator serves that a store's objects could be, for residue checks.
@@ -98,8 +101,9 @@ class DevProcess:
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            urls = URL_LINE.findall(self.log_path.read_text()[offset:])
-            if urls:
+            started = self.log_path.read_text()[offset:]
+            urls = URL_LINE.findall(started)
+            if urls and BANNER_END in started.rsplit(urls[-1], 1)[1]:
                 self.url = urls[-1]
                 # A restart keeps the port, as a user's does: stores' URLs (and so their
                 # charts' values) carry it, and a new port would roll every store.
