@@ -85,7 +85,8 @@ What it does NOT model - test against a real cluster (kind, k3s; ``tests/e2e``) 
   (with local runtimes on, Endpoints/EndpointSlices follow ready pods and Services forward
   to them); NetworkPolicies are stored, never enforced. PVCs are Bound without PersistentVolumes or storage classes (a PersistentVolume is stored,
   never bound by a controller; only a hostPath/local one named by a claim's volumeName is used,
-  by the local node).
+  by the local node, and such a claim stays Pending until that volume exists); access modes
+  and ``readOnly`` mounts are not enforced.
 - ResourceQuota admission covers pods, PVCs and object counts, not scopes or
   storage-class quotas; LimitRange only fills in container defaults (no min/max/ratio
   checks). PodSecurity (:mod:`storeplane.sim.admission.pod_security`) does not check

@@ -32,7 +32,8 @@ What they do, as a real cluster does it:
   is Running and Ready; a container whose image has the failing tag (fault injection)
   stays Waiting in ``ErrImagePull`` and the pod never becomes Ready. No containers run.
 - PVC: Bound after its delay, with ``status.capacity`` = the request (no PersistentVolume
-  objects are created).
+  objects are created); a claim that names a PersistentVolume (``spec.volumeName``) stays
+  Pending until that volume exists, as the binder leaves it.
 - Ingress and ``type: LoadBalancer`` Services: ``status.loadBalancer.ingress`` =
   ``127.0.0.1`` after their delay.
 - ResourceQuota: ``status.hard`` = ``spec.hard`` and ``status.used`` recomputed whenever a
@@ -560,6 +561,11 @@ class PvcBinder:
 
     def reconcile(self, cluster: Cluster, kind: Kind, key: ObjectKey, obj: Obj) -> float | None:
         spec = obj.get("spec") or {}
+        volume = str(spec.get("volumeName") or "")
+        if volume and cluster.store.peek(ObjectKey("persistentvolumes", "", volume)) is None:
+            if (obj.get("status") or {}).get("phase") != "Pending":
+                cluster.write_status(kind, key, {"phase": "Pending"}, self.manager)
+            return max(self.delay(), 0.5)  # look again: the volume may be created later
         status: Obj = {"phase": "Bound", "accessModes": spec.get("accessModes") or []}
         storage = ((spec.get("resources") or {}).get("requests") or {}).get("storage")
         if storage is not None:

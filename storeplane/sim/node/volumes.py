@@ -210,6 +210,13 @@ def setup_volumes(folders: NodeFolders, pod: Obj, lookup: Any) -> dict[str, Path
             found = lookup("persistentvolumeclaims", claim)
             if found is None:
                 raise VolumeError(f'persistentvolumeclaim "{claim}" not found')
+            # As a kubelet: a claim being deleted is not mounted by a new pod, and an unbound
+            # one is waited for (the pod starts once the binder bound it; the node's workers
+            # wake on the claim's change).
+            if (found.get("metadata") or {}).get("deletionTimestamp"):
+                raise VolumeError(f'persistentvolumeclaim "{claim}" is being deleted')
+            if (found.get("status") or {}).get("phase") != "Bound":
+                raise VolumeError(f"error processing PVC {namespace}/{claim}: PVC is not bound")
             host = _host_path_of(found, lookup)
             if host is not None:
                 # Bound to a hostPath PersistentVolume: the PV's folder itself (kept when the
