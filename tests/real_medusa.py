@@ -225,3 +225,55 @@ def reasons_since(dev: DevProcess, store_id: str, first_event: int) -> list[str]
     """The reasons of the store's events from index ``first_event`` on: what one journey did to
     a shared store, without what earlier journeys left in its timeline."""
     return [e["reason"] for e in dev.events(store_id)[first_event:]]
+
+
+# -- uploaded files (Medusa's local file provider, on the store's uploads claim) -------------
+def _admin(dev: DevProcess, store: dict[str, Any]) -> tuple[str, dict[str, str]]:
+    """(base URL, headers) of the store's Admin API at its host on the dev port, logged in."""
+    base, host = f"http://127.0.0.1:{port(dev)}", {"Host": f"{store['id']}.localhost:{port(dev)}"}
+    login = httpx.post(
+        f"{base}/auth/user/emailpass",
+        json={"email": f"admin@{store['id']}.localhost", "password": admin_password(dev, store)},
+        headers=host,
+        timeout=30,
+    )
+    assert login.status_code == 200, login.text
+    return base, {**host, "Authorization": f"Bearer {login.json()['token']}"}
+
+
+def upload_file(
+    dev: DevProcess, store: dict[str, Any], name: str, content: bytes
+) -> dict[str, str]:
+    """``POST /admin/uploads`` (multipart field ``files``) as the store's admin; returns the
+    uploaded file ``{id, url}`` (the id is the provider's key, the URL the store's own)."""
+    base, headers = _admin(dev, store)
+    answer = httpx.post(
+        f"{base}/admin/uploads",
+        files={"files": (name, content, "application/octet-stream")},
+        headers=headers,
+        timeout=60,
+    )
+    assert answer.status_code == 200, answer.text
+    files = answer.json()["files"]
+    assert len(files) == 1, files
+    return {"id": str(files[0]["id"]), "url": str(files[0]["url"])}
+
+
+def delete_upload(dev: DevProcess, store: dict[str, Any], file_id: str) -> None:
+    """``DELETE /admin/uploads/{id}`` as the store's admin."""
+    base, headers = _admin(dev, store)
+    answer = httpx.delete(f"{base}/admin/uploads/{file_id}", headers=headers, timeout=30)
+    assert answer.status_code == 200, answer.text
+
+
+def fetch_upload(url: str) -> tuple[int, bytes]:
+    """GET an uploaded file's URL as a browser would: through the store's Ingress on the dev
+    port (``*.localhost`` is the loopback address; the Host header names the store)."""
+    parsed = httpx.URL(url)
+    assert parsed.host.endswith(".localhost"), url
+    answer = httpx.get(
+        str(parsed.copy_with(host="127.0.0.1")),
+        headers={"Host": f"{parsed.host}:{parsed.port}"},
+        timeout=30,
+    )
+    return answer.status_code, answer.content

@@ -10,6 +10,7 @@
  *   database; DATABASE_SSL_REJECT_UNAUTHORIZED=false accepts a private CA).
  * - REDIS_URL: required in production. Without it Medusa silently falls back to an in-memory
  *   event bus, which would cut the worker off from the server's events.
+ * - MEDUSA_BACKEND_URL: the store's public URL; uploaded files' URLs are <it>/static/<key>.
  */
 import { defineConfig, loadEnv } from "@medusajs/framework/utils"
 
@@ -67,6 +68,29 @@ const redisModules = redisUrl
     ]
   : []
 
+// Uploaded files: Medusa's local file provider, writing to "static" under the working
+// directory (the image's /app, where the chart mounts the uploads claim) and answering with
+// URLs under the store's public URL (MEDUSA_BACKEND_URL), where the server serves that folder
+// at /static. Without backend_url it would answer http://localhost:9000/static/..., a URL no
+// browser outside the pod can load.
+const backendUrl = process.env.MEDUSA_BACKEND_URL
+const fileModules = backendUrl
+  ? [
+      {
+        resolve: "@medusajs/medusa/file",
+        options: {
+          providers: [
+            {
+              resolve: "@medusajs/medusa/file-local",
+              id: "local",
+              options: { upload_dir: "static", backend_url: `${backendUrl.replace(/\/+$/, "")}/static` },
+            },
+          ],
+        },
+      },
+    ]
+  : []
+
 module.exports = defineConfig({
   projectConfig: {
     databaseUrl: required("DATABASE_URL"),
@@ -86,5 +110,5 @@ module.exports = defineConfig({
     disable: process.env.DISABLE_MEDUSA_ADMIN === "true",
     backendUrl: process.env.MEDUSA_BACKEND_URL,
   },
-  modules: redisModules,
+  modules: [...redisModules, ...fileModules],
 })

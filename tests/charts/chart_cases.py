@@ -19,18 +19,21 @@ PLANS = ("small", "medium", "large")
 @dataclass(frozen=True)
 class Case:
     """One way storeplane renders a chart: which chart, which plan, TLS or not, suspended or
-    not, with custom domains or not."""
+    not, with custom domains or not, and (Medusa) an uploads claim size and StorageClass of
+    its own instead of the plan's and the cluster default."""
 
     chart: str
     plan: str
     tls: bool
     suspended: bool = False
     domains: tuple[str, ...] = ()
+    uploads: tuple[str, ...] = ()  # (storage, storageClassName); () = the defaults
 
     @property
     def id(self) -> str:
         state = ", suspended" if self.suspended else ""
         state += f", with domains {', '.join(self.domains)}" if self.domains else ""
+        state += f", with {self.uploads[0]} of uploads on {self.uploads[1]}" if self.uploads else ""
         return f"{self.chart} on the {self.plan} plan with TLS {'on' if self.tls else 'off'}{state}"
 
     def values(self) -> dict[str, Any]:
@@ -49,6 +52,11 @@ class Case:
             "suspended": self.suspended,
             "maintenance": {"service": "storeplane-maintenance"},
             "domains": [{"host": d, "secretName": tls_secret_name(d)} for d in self.domains],
+            **(
+                {"uploads": {"storage": self.uploads[0], "storageClassName": self.uploads[1]}}
+                if self.uploads
+                else {}
+            ),
         }
 
 
@@ -62,6 +70,10 @@ CASES = [
     for tls in (False, True)
     for suspended, domains in ((False, ()), (True, ()), (False, DOMAINS), (True, DOMAINS))
     if plan == "small" or not (suspended and domains)
+] + [
+    # The uploads claim's own size and StorageClass (Medusa's only; the plan's size otherwise).
+    Case("medusa-store", plan, False, uploads=("3Gi", "fast-ssd"))
+    for plan in PLANS
 ]
 
 

@@ -15,7 +15,7 @@ import pytest
 import yaml
 from chart_cases import BASE_DOMAIN, CASES, CHARTS, STORE_ID, Case, render_values
 
-from storeplane.render import CHARTS_DIR, render_chart
+from storeplane.render import CHARTS_DIR, RenderError, render_chart
 
 HOST = f"{STORE_ID}.{BASE_DOMAIN}"
 SMALL = Case("medusa-store", "small", False)
@@ -270,3 +270,54 @@ def test_every_values_file_in_the_repo_renders_valid_objects(
     assert objects
     for obj in objects:
         kubernetes_validate.validate(obj, "1.31.0", strict=True)
+
+
+# --- Medusa's uploaded files ---------------------------------------------------------------
+UPLOADS_CASES = [
+    *(Case("medusa-store", plan, False) for plan in ("small", "medium", "large")),
+    *(c for c in CASES if c.uploads),
+]
+PLAN_UPLOADS = {"small": "1Gi", "medium": "2Gi", "large": "5Gi"}
+
+
+@pytest.mark.parametrize("case", UPLOADS_CASES, ids=[c.id for c in UPLOADS_CASES])
+def test_medusa_keeps_uploads_on_a_claim_the_server_and_worker_share_on_one_node(
+    helm_bin: str, case: Case
+) -> None:
+    """The local file provider's folder (/app/static: "static" under the image's working dir
+    /app) is the uploads claim in the server and the worker, sized per plan unless set; the
+    pods carry the label their required pod affinity selects (ReadWriteOnce: one node). The
+    migration and seed Jobs upload nothing: an emptyDir there."""
+    objects = render_values(helm_bin, "medusa-store", case.values())
+    claim = _named(objects, "PersistentVolumeClaim", "medusa-uploads")
+    assert claim["spec"]["accessModes"] == ["ReadWriteOnce"]
+    storage = case.uploads[0] if case.uploads else PLAN_UPLOADS[case.plan]
+    assert claim["spec"]["resources"]["requests"]["storage"] == storage
+    assert claim["spec"].get("storageClassName") == (case.uploads[1] if case.uploads else None)
+    assert claim["metadata"]["labels"]["storeplane.dev/store-id"] == STORE_ID
+    for role in ("server", "worker"):
+        workload = _named(objects, "Deployment", f"medusa-{role}")
+        pod = _pod(workload)
+        volumes = {v["name"]: v for v in pod["volumes"]}
+        assert volumes["uploads"] == {
+            "name": "uploads",
+            "persistentVolumeClaim": {"claimName": "medusa-uploads"},
+        }
+        (mount,) = [m for m in pod["containers"][0]["volumeMounts"] if m["name"] == "uploads"]
+        assert mount["mountPath"] == "/app/static"
+        labels = workload["spec"]["template"]["metadata"]["labels"]
+        assert labels["storeplane.dev/uploads"] == "medusa-uploads"
+        (term,) = pod["affinity"]["podAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
+        assert term["labelSelector"] == {
+            "matchLabels": {"storeplane.dev/uploads": "medusa-uploads"}
+        }
+        assert term["topologyKey"] == "kubernetes.io/hostname"
+    for job in _kind(objects, "Job"):
+        volumes = {v["name"]: v for v in _pod(job)["volumes"]}
+        assert volumes["uploads"] == {"name": "uploads", "emptyDir": {}}
+
+
+def test_a_malformed_uploads_size_is_rejected_with_helms_message(helm_bin: str) -> None:
+    bad = _with(SMALL.values(), {"uploads.storage": "lots"})
+    with pytest.raises(RenderError, match="/uploads/storage"):
+        render_values(helm_bin, "medusa-store", bad)

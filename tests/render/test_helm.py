@@ -38,6 +38,7 @@ EXPECTED_OBJECTS = {
         ("Deployment", "medusa-redis"),
         ("Service", "medusa-redis"),
         ("Ingress", "medusa-server"),
+        ("PersistentVolumeClaim", "medusa-uploads"),
     },
     "woocommerce-store": {
         ("Deployment", "woocommerce-wordpress"),

@@ -21,8 +21,11 @@ from tests.real_medusa import (
     READY_TIMEOUT,
     admin_order_ids,
     admin_password,
+    fetch_upload,
+    kubectl,
     place_order,
     reasons_since,
+    upload_file,
 )
 from tests.scenarios.dev_process import DevProcess, wait_until
 
@@ -40,6 +43,46 @@ def _backup(dev: DevProcess, store_id: str) -> dict[str, Any]:
         "the backup to finish",
         dev.log_path,
     )
+
+
+def _server_pod(dev: DevProcess, namespace: str) -> str:
+    pods = dev.kube(
+        f"api/v1/namespaces/{namespace}/pods", labelSelector="app.kubernetes.io/component=server"
+    ).json()["items"]
+    names = [p["metadata"]["name"] for p in pods if not p["metadata"].get("deletionTimestamp")]
+    assert len(names) == 1, names
+    return str(names[0])
+
+
+def test_an_uploaded_file_outlives_its_server_pod(
+    real_dev: DevProcess, real_shop: dict[str, Any]
+) -> None:
+    """The uploads claim (not an emptyDir): a file uploaded through the Admin API is served at
+    its URL, through the store's Ingress, by the server pod that replaced the one it went to."""
+    dev, shop = real_dev, real_dev.store(real_shop["id"])
+    content = b"\x89PNG durable " + shop["id"].encode() + bytes(range(256))
+    uploaded = upload_file(dev, shop, "durable.png", content)
+    assert uploaded["url"].startswith(f"{shop['url']}/static/"), uploaded
+    assert fetch_upload(uploaded["url"]) == (200, content)
+
+    before = _server_pod(dev, shop["namespace"])
+    kubectl(dev, "delete", "pod", before, "-n", shop["namespace"], "--wait=false")
+    wait_until(
+        lambda: dev.kube(
+            f"api/v1/namespaces/{shop['namespace']}/pods",
+            labelSelector="app.kubernetes.io/component=server",
+        ).json()["items"],
+        lambda pods: any(
+            p["metadata"]["name"] != before
+            and any(c["type"] == "Ready" and c["status"] == "True"
+                    for c in (p.get("status") or {}).get("conditions") or [])
+            for p in pods
+        ),
+        240,
+        "a new server pod to be Ready",
+        dev.log_path,
+    )  # fmt: skip
+    assert fetch_upload(uploaded["url"]) == (200, content)
 
 
 def test_an_order_survives_backup_restore_and_clone(

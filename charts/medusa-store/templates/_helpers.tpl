@@ -208,7 +208,12 @@ seccompProfile:
 readOnlyRootFilesystem: {{ .Values.readOnlyRootFilesystem }}
 {{- end }}
 
-{{/* The writable places of a Medusa container (mounts), and their volumes. */}}
+{{/*
+The writable places of a Medusa container (mounts), and their volumes. Medusa's local file
+provider writes uploads to "static" under the process's working directory and the server
+serves that folder at /static: the image starts in /app (its .medusa/server), so
+/app/static. The migration and seed Jobs upload nothing: their /app/static is an emptyDir.
+*/}}
 {{- define "medusa-store.medusaMounts" -}}
 - name: tmp
   mountPath: /tmp
@@ -220,6 +225,43 @@ readOnlyRootFilesystem: {{ .Values.readOnlyRootFilesystem }}
   emptyDir: {}
 - name: uploads
   emptyDir: {}
+{{- end }}
+
+{{/* Name of the uploads PersistentVolumeClaim (storeplane's backup Jobs mount it too). */}}
+{{- define "medusa-store.uploadsClaim" -}}
+{{- include "medusa-store.componentName" (list . "uploads") }}
+{{- end }}
+
+{{/* Size of the uploads claim: uploads.storage, else the plan's uploads.planStorage. */}}
+{{- define "medusa-store.uploadsStorage" -}}
+{{- .Values.uploads.storage | default (index .Values.uploads.planStorage .Values.store.plan) }}
+{{- end }}
+
+{{/* Volumes of the server and worker: /tmp, and the uploads claim at /app/static. */}}
+{{- define "medusa-store.appVolumes" -}}
+- name: tmp
+  emptyDir: {}
+- name: uploads
+  persistentVolumeClaim:
+    claimName: {{ include "medusa-store.uploadsClaim" . }}
+{{- end }}
+
+{{/*
+Label of every pod that mounts the uploads claim (server, worker, storeplane's backup and
+restore Jobs), and the affinity that keeps them on one node: the claim is ReadWriteOnce, which
+a cluster lets only pods of one node mount. The first such pod goes anywhere (it matches its
+own term), the others follow it.
+*/}}
+{{- define "medusa-store.uploadsLabel" -}}
+storeplane.dev/uploads: {{ include "medusa-store.uploadsClaim" . }}
+{{- end }}
+{{- define "medusa-store.uploadsAffinity" -}}
+podAffinity:
+  requiredDuringSchedulingIgnoredDuringExecution:
+    - labelSelector:
+        matchLabels:
+          {{- include "medusa-store.uploadsLabel" . | nindent 10 }}
+      topologyKey: kubernetes.io/hostname
 {{- end }}
 
 {{/*
@@ -447,10 +489,15 @@ spec:
     metadata:
       labels:
         {{- include "medusa-store.labels" (list $ $role) | nindent 8 }}
+        {{- include "medusa-store.uploadsLabel" $ | nindent 8 }}
     spec:
       {{- include "medusa-store.podCommon" $ | nindent 6 }}
       securityContext:
         {{- include "medusa-store.medusaPodSecurity" $ | nindent 8 }}
+      # Server and worker share the uploads claim (the worker's imports and exports go
+      # through the file provider too): one node, see uploadsAffinity.
+      affinity:
+        {{- include "medusa-store.uploadsAffinity" $ | nindent 8 }}
       initContainers:
         {{- include "medusa-store.waitForMigration" $ | nindent 8 }}
       containers:
@@ -498,7 +545,7 @@ spec:
           volumeMounts:
             {{- include "medusa-store.medusaMounts" $ | nindent 12 }}
       volumes:
-        {{- include "medusa-store.medusaVolumes" $ | nindent 8 }}
+        {{- include "medusa-store.appVolumes" $ | nindent 8 }}
 {{- end }}
 
 {{/*
