@@ -137,6 +137,9 @@ def create_app(
         finally:
             if change_feed is not None:
                 await change_feed.close()
+            for reader in {getattr(r, "pg", None) for r in (repo, users)}:
+                if reader is not None:  # the event loop's PostgreSQL reads (db/pgreads.py)
+                    await reader.close()
             if owned_engine is not None:
                 owned_engine.dispose()
 

@@ -135,12 +135,38 @@ def authenticate_request(request: Request) -> User:
             users, request.headers.get("authorization")
         )
     except AuthenticationError:
-        anonymous: RateLimiter = request.app.state.anonymous_rate_limiter
-        host = request.client.host if request.client else None
-        wait = anonymous.acquire(client_address_key(host))
-        if wait > 0:
-            raise RateLimitedError(wait, caller="this address without a valid API token") from None
+        _refuse_anonymous(request)
         raise
+    return _admit(request, user)
+
+
+async def authenticate_request_async(request: Request) -> User | None:
+    """:func:`authenticate_request` on the event loop, when the user repository can check a
+    token there (PostgreSQL, ``storeplane.db.pgreads``: one statement, no thread-pool trip);
+    None means "call ``authenticate_request``"."""
+    users: UserRepository | None = request.app.state.users
+    if users is None or not getattr(users, "authenticates_async", False):
+        return None
+    try:
+        user = await auth.authenticate_async(users, request.headers.get("authorization"))
+    except AuthenticationError:
+        _refuse_anonymous(request)
+        raise
+    return _admit(request, user)
+
+
+def _refuse_anonymous(request: Request) -> None:
+    """Charge a request without a valid token to its address: 429 when that bucket is empty
+    (the caller raises its 401 otherwise)."""
+    anonymous: RateLimiter = request.app.state.anonymous_rate_limiter
+    host = request.client.host if request.client else None
+    wait = anonymous.acquire(client_address_key(host))
+    if wait > 0:
+        raise RateLimitedError(wait, caller="this address without a valid API token") from None
+
+
+def _admit(request: Request, user: User) -> User:
+    """Charge ``user``'s rate limit and keep it in the request scope for ``current_user``."""
     limiter: RateLimiter = request.app.state.rate_limiter
     wait = limiter.acquire(user.id)
     if wait > 0:
@@ -159,12 +185,7 @@ def authenticate_cached(request: Request) -> User | None:
     user = auth.cached_user(users, request.headers.get("authorization"))
     if user is None:
         return None
-    limiter: RateLimiter = request.app.state.rate_limiter
-    wait = limiter.acquire(user.id)
-    if wait > 0:
-        raise RateLimitedError(wait)
-    request.scope[_USER_KEY] = user
-    return user
+    return _admit(request, user)
 
 
 async def current_user(
@@ -176,6 +197,8 @@ async def current_user(
     (and does the work itself for a route that is not an ``ApiRoute``). Async so that reading
     the result costs no trip through the thread pool."""
     user: User | None = request.scope.get(_USER_KEY)
+    if user is None:
+        user = await authenticate_request_async(request)
     if user is None:
         user = await run_in_threadpool(authenticate_request, request)
     return user

@@ -34,7 +34,12 @@ from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
 from storeplane.api.body import parse_json
-from storeplane.api.deps import authenticate_cached, authenticate_request, current_user
+from storeplane.api.deps import (
+    authenticate_cached,
+    authenticate_request,
+    authenticate_request_async,
+    current_user,
+)
 from storeplane.api.errors import DuplicateHeaderError
 
 # Headers whose second copy would change the meaning of the request.
@@ -69,9 +74,13 @@ class ApiRoute(APIRoute):
         async def handle(request: Request) -> Response:
             if needs_user:
                 _refuse_repeated_headers(request.scope["headers"])
-                # A cached token needs no I/O (db/readcache.py); anything else is a database
-                # lookup, sync like the rest of the database code: off the event loop.
-                if authenticate_cached(request) is None:
+                # A cached token needs no I/O (db/readcache.py); on PostgreSQL the lookup is
+                # one statement on the event loop (db/pgreads.py); anything else is a sync
+                # database lookup: off the event loop.
+                if (
+                    authenticate_cached(request) is None
+                    and await authenticate_request_async(request) is None
+                ):
                     await run_in_threadpool(authenticate_request, request)
             return await handler(ApiRequest(request.scope, request.receive))
 

@@ -80,3 +80,39 @@ class ReadCache:
 
     def close(self) -> None:
         self._connection.close()
+
+
+class SnapshotCache:
+    """Results of hot reads on PostgreSQL, for one database snapshot at a time.
+
+    The version is ``pg_current_snapshot()`` as text, read by the same statement as the result
+    (:mod:`storeplane.db.pgreads`): equal snapshots mean no write transaction completed in
+    between, anywhere, so an entry answers a request only when the request's own snapshot (read
+    by its token check, on every request) equals the entry's. A result of another snapshot
+    replaces them all. Used on the event loop; the lock only keeps it safe elsewhere.
+    """
+
+    def __init__(self, max_entries: int = 4096) -> None:
+        self._max_entries = max_entries
+        self._lock = Lock()
+        self._version: str | None = None
+        self._entries: dict[Hashable, Any] = {}
+        self.hits = 0
+
+    def get(self, key: Hashable, version: str | None) -> Any | None:
+        with self._lock:
+            if version is None or version != self._version:
+                return None
+            found = self._entries.get(key)
+            if found is not None:
+                self.hits += 1
+            return found
+
+    def put(self, key: Hashable, value: Any, version: str) -> None:
+        with self._lock:
+            if version != self._version:
+                self._entries.clear()
+                self._version = version
+            if len(self._entries) >= self._max_entries:
+                self._entries.clear()
+            self._entries[key] = value

@@ -37,6 +37,7 @@ from sqlalchemy import (
     Engine,
     Select,
     and_,
+    bindparam,
     case,
     delete,
     func,
@@ -59,7 +60,8 @@ from storeplane.db.mapping import (
     store_from_row,
     store_to_row,
 )
-from storeplane.db.readcache import ReadCache
+from storeplane.db.pgreads import Compiled, PgReads, one_row, request_snapshot
+from storeplane.db.readcache import ReadCache, SnapshotCache
 from storeplane.db.rowcache import StoreRowReader
 from storeplane.db.tables import (
     LIVE_NAME_INDEX,
@@ -100,6 +102,15 @@ class SqlStoreRepository:
         self._select_raw = select(*self.reader.columns)
         # SQLite: get and list_page answers kept until anything commits (readcache.py).
         self.results = ReadCache.for_engine(engine)
+        # PostgreSQL: the same reads on the event loop, kept per snapshot (pgreads.py).
+        self.pg = PgReads.for_engine(engine)
+        self.pg_results = SnapshotCache()
+        self._id_index = self.reader.names.index("id")
+        self._get_one = (
+            Compiled(one_row(self._select_raw.where(StoreRow.id == bindparam("store_id"))), engine)
+            if self.pg is not None
+            else None
+        )
 
     # -- health ---------------------------------------------------------------------------
 
@@ -197,7 +208,9 @@ class SqlStoreRepository:
         """What :meth:`get` would answer, if the read cache holds it (no query: the API calls
         this on the event loop); None means "call get"."""
         if self.results is None:
-            return None
+            return cast(
+                Store | None, self.pg_results.get(("get", store_id), request_snapshot.get())
+            )
         return cast(Store | None, self.results.lookup(("get", store_id))[0])
 
     def list_page(
@@ -231,29 +244,9 @@ class SqlStoreRepository:
             found, version = self.results.lookup(cache_key)
             if found is not None:
                 return cast(StorePage, found)
-        filters: list[ColumnElement[bool]] = []
-        if phase is None:
-            if not include_deleted:
-                filters.append(StoreRow.phase != Phase.DELETED.value)
-        else:
-            filters.append(StoreRow.phase == phase.value)
-        if owner_id is not None:
-            filters.append(StoreRow.owner_id == owner_id)
-        if query:
-            filters.append(func.lower(StoreRow.name).contains(query.lower(), autoescape=True))
-        for key, value in (labels or {}).items():
-            # ->> on PostgreSQL, json_extract on SQLite; label syntax has no '"', so the key
-            # cannot break out of SQLite's JSON path.
-            filters.append(StoreRow.labels[key].as_string() == value)
-        page_filters = list(filters)
-        if cursor is not None:
-            created_at, store_id = _decode_cursor(cursor)
-            page_filters.append(
-                or_(
-                    StoreRow.created_at < created_at,
-                    and_(StoreRow.created_at == created_at, StoreRow.id < store_id),
-                )
-            )
+        filters, page_filters = _page_filters(
+            phase, query, cursor, owner_id, include_deleted, labels
+        )
         with read_connection(self.engine) as connection:
             count = connection.execute(
                 select(func.count()).select_from(StoreRow).where(*filters)
@@ -263,15 +256,18 @@ class SqlStoreRepository:
                 .order_by(StoreRow.created_at.desc(), StoreRow.id.desc())
                 .limit(limit + 1)
             ).all()
+        page = self._page(rows, count, limit)
+        if self.results is not None:
+            self.results.put(cache_key, page, version)
+        return page
+
+    def _page(self, rows: Sequence[Sequence[Any]], count: int, limit: int) -> StorePage:
         items = self.reader.stores(rows[:limit], self.engine.dialect)
         next_cursor = None
         if len(rows) > limit:
             last = items[-1]
             next_cursor = _encode_cursor(last.created_at, last.id)
-        page = StorePage(items=items, count=count, next_cursor=next_cursor)
-        if self.results is not None:
-            self.results.put(cache_key, page, version)
-        return page
+        return StorePage(items=items, count=count, next_cursor=next_cursor)
 
     def cached_page(
         self,
@@ -286,10 +282,67 @@ class SqlStoreRepository:
     ) -> StorePage | None:
         """What :meth:`list_page` would answer, if the read cache holds it (no query: the API
         calls this on the event loop); None means "call list_page"."""
-        if self.results is None:
-            return None
         key = _page_key(phase, query, limit, cursor, owner_id, include_deleted, labels)
+        if self.results is None:
+            return cast(StorePage | None, self.pg_results.get(key, request_snapshot.get()))
         return cast(StorePage | None, self.results.lookup(key)[0])
+
+    # -- the same reads on the event loop (PostgreSQL, see pgreads.py) ----------------------
+
+    @property
+    def reads_async(self) -> bool:
+        """True when :meth:`get_async` and :meth:`list_page_async` can be awaited."""
+        return self.pg is not None
+
+    async def get_async(self, store_id: str) -> Store:
+        """:meth:`get` in one statement on the event loop (PostgreSQL only); the answer is
+        kept for the snapshot it was read in."""
+        assert self.pg is not None and self._get_one is not None
+        rows = await self.pg.rows(self._get_one.sql, self._get_one.params({"store_id": store_id}))
+        snapshot, raw = rows[0][0], rows[0][1:]
+        if raw[self._id_index] is None:
+            raise StoreNotFoundError(store_id)
+        store = self.reader.stores([raw], self.engine.dialect)[0]
+        self.pg_results.put(("get", store_id), store, snapshot)
+        return store
+
+    async def list_page_async(
+        self,
+        *,
+        phase: Phase | None = None,
+        query: str | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+        owner_id: str | None = None,
+        include_deleted: bool = False,
+        labels: Mapping[str, str] | None = None,
+    ) -> StorePage:
+        """:meth:`list_page` in one statement (count and rows in one snapshot) on the event
+        loop (PostgreSQL only); the answer is kept for that snapshot."""
+        assert self.pg is not None
+        if not 1 <= limit <= MAX_PAGE_SIZE:
+            raise InvalidRequestError(
+                f"limit must be between 1 and {MAX_PAGE_SIZE} (got {limit})", field="limit"
+            )
+        filters, page_filters = _page_filters(
+            phase, query, cursor, owner_id, include_deleted, labels
+        )
+        total = select(func.count()).select_from(StoreRow).where(*filters).scalar_subquery()
+        statement = one_row(
+            self._select_raw.where(*page_filters)
+            .order_by(StoreRow.created_at.desc(), StoreRow.id.desc())
+            .limit(limit + 1),
+            total.label("total"),
+        )
+        ordered = statement.order_by(text("found.created_at DESC, found.id DESC"))
+        compiled = Compiled(ordered, self.engine)
+        rows = await self.pg.rows(compiled.sql, compiled.params())
+        snapshot, count = rows[0][0], rows[0][1]
+        raw = [row[2:] for row in rows if row[2 + self._id_index] is not None]
+        page = self._page(raw, count, limit)
+        key = _page_key(phase, query, limit, cursor, owner_id, include_deleted, labels)
+        self.pg_results.put(key, page, snapshot)
+        return page
 
     def save_intent(self, store: Store, *, expected_revision: int, events: Sequence[Event]) -> bool:
         """Save a change of intent; its custom domains are claimed in the same transaction
@@ -541,6 +594,41 @@ def _is_name_conflict(exc: IntegrityError) -> bool:
     if constraint is not None:  # psycopg names the constraint
         return bool(constraint == LIVE_NAME_INDEX)
     return "stores.name" in str(exc.orig)  # sqlite3: "UNIQUE constraint failed: stores.name"
+
+
+def _page_filters(
+    phase: Phase | None,
+    query: str | None,
+    cursor: str | None,
+    owner_id: str | None,
+    include_deleted: bool,
+    labels: Mapping[str, str] | None,
+) -> tuple[list[ColumnElement[bool]], list[ColumnElement[bool]]]:
+    """The WHERE terms of a page: (those of its ``count``, those of its rows)."""
+    filters: list[ColumnElement[bool]] = []
+    if phase is None:
+        if not include_deleted:
+            filters.append(StoreRow.phase != Phase.DELETED.value)
+    else:
+        filters.append(StoreRow.phase == phase.value)
+    if owner_id is not None:
+        filters.append(StoreRow.owner_id == owner_id)
+    if query:
+        filters.append(func.lower(StoreRow.name).contains(query.lower(), autoescape=True))
+    for key, value in (labels or {}).items():
+        # ->> on PostgreSQL, json_extract on SQLite; label syntax has no '"', so the key
+        # cannot break out of SQLite's JSON path.
+        filters.append(StoreRow.labels[key].as_string() == value)
+    page_filters = list(filters)
+    if cursor is not None:
+        created_at, store_id = _decode_cursor(cursor)
+        page_filters.append(
+            or_(
+                StoreRow.created_at < created_at,
+                and_(StoreRow.created_at == created_at, StoreRow.id < store_id),
+            )
+        )
+    return filters, page_filters
 
 
 def _page_key(

@@ -8,13 +8,14 @@ are stored; nothing here ever sees a token's value.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
-from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy import Engine, Select, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from storeplane.db.engine import read_connection, write_transaction
 from storeplane.db.mapping import token_from_row, token_to_row, user_from_row, user_to_row
+from storeplane.db.pgreads import Compiled, PgReads, one_row, processors, request_snapshot
 from storeplane.db.readcache import ReadCache
 from storeplane.db.tables import ApiTokenRow, UserRow, api_tokens, users
 from storeplane.domain.errors import TokenNotFoundError, UserExistsError, UserNotFoundError
@@ -29,6 +30,14 @@ class SqlUserRepository:
         self.engine = engine
         # SQLite files only: token digest -> user while nothing committed since (readcache.py).
         self.auth_cache = ReadCache.for_engine(engine, max_entries=10_000)
+        # PostgreSQL: the token check on the event loop, with the snapshot it read (pgreads.py).
+        self.pg = PgReads.for_engine(engine)
+        self._token_user = (
+            Compiled(one_row(_token_user_select(bindparam("token_hash"))), engine)
+            if self.pg is not None
+            else None
+        )
+        self._user_processors = processors(list(users.c), engine)
 
     def create_user(self, user: User) -> User:
         try:
@@ -121,12 +130,31 @@ class SqlUserRepository:
 
     def _authenticate(self, token_hash: str) -> User | None:
         with read_connection(self.engine) as connection:
-            row = connection.execute(
-                select(users)
-                .join(api_tokens, ApiTokenRow.user_id == UserRow.id)
-                .where(ApiTokenRow.token_hash == token_hash, ApiTokenRow.revoked_at.is_(None))
-            ).one_or_none()
+            row = connection.execute(_token_user_select(token_hash)).one_or_none()
         return None if row is None else user_from_row(row._mapping)
+
+    @property
+    def authenticates_async(self) -> bool:
+        """True when :meth:`authenticate_async` can be awaited (PostgreSQL)."""
+        return self.pg is not None
+
+    async def authenticate_async(self, token_hash: str) -> User | None:
+        """:meth:`authenticate` in one statement on the event loop (PostgreSQL only). Sets
+        ``pgreads.request_snapshot`` to the snapshot it read in: the request's cached store
+        reads are valid for that snapshot only. The token itself is never cached."""
+        assert self.pg is not None and self._token_user is not None
+        found = await self.pg.rows(
+            self._token_user.sql, self._token_user.params({"token_hash": token_hash})
+        )
+        snapshot, raw = found[0][0], found[0][1:]
+        request_snapshot.set(snapshot)
+        if raw[0] is None:  # users.id: no active token with this digest
+            return None
+        values = {
+            column.name: processor(value) if processor is not None else value
+            for column, processor, value in zip(users.c, self._user_processors, raw, strict=True)
+        }
+        return user_from_row(values)  # type: ignore[arg-type]
 
     def bootstrap(self, user: User, token: ApiToken) -> bool:
         with write_transaction(self.engine) as connection:
@@ -137,3 +165,12 @@ class SqlUserRepository:
             connection.execute(insert(users).values(**user_to_row(user)))
             connection.execute(insert(api_tokens).values(**token_to_row(token)))
         return True
+
+
+def _token_user_select(token_hash: Any) -> Select[Any]:
+    """The user of an active (not revoked) token with this digest."""
+    return (
+        select(users)
+        .join(api_tokens, ApiTokenRow.user_id == UserRow.id)
+        .where(ApiTokenRow.token_hash == token_hash, ApiTokenRow.revoked_at.is_(None))
+    )

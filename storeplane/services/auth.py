@@ -123,6 +123,21 @@ def authenticate(repo: UserRepository, authorization: str | None) -> User:
     unknown or revoked one). A revoked token fails at once: the lookup reads the database, or
     a cache that any commit, from any process, invalidates (``storeplane.db.readcache``).
     """
+    digest = _bearer_digest(authorization)
+    return _known(repo.authenticate(digest) if digest is not None else None)
+
+
+async def authenticate_async(repo: UserRepository, authorization: str | None) -> User:
+    """:func:`authenticate` with the repository's ``authenticate_async`` (the API's event
+    loop, on PostgreSQL: ``storeplane.db.pgreads``); the same answers and errors."""
+    digest = _bearer_digest(authorization)
+    lookup = repo.authenticate_async  # type: ignore[attr-defined]
+    return _known(await lookup(digest) if digest is not None else None)
+
+
+def _bearer_digest(authorization: str | None) -> str | None:
+    """The digest of the bearer token in ``authorization``; None for a value that cannot be
+    one of ours (it authenticates nobody); AuthenticationError(missing) without a token."""
     if not authorization:
         raise AuthenticationError(
             "this endpoint needs an API token: send Authorization: Bearer <token> (an operator "
@@ -136,7 +151,10 @@ def authenticate(repo: UserRepository, authorization: str | None) -> User:
         raise AuthenticationError(
             "the Authorization header must be `Bearer <token>`", reason="missing"
         )
-    user = repo.authenticate(hash_token(value)) if value.startswith(TOKEN_PREFIX) else None
+    return hash_token(value) if value.startswith(TOKEN_PREFIX) else None
+
+
+def _known(user: User | None) -> User:
     if user is None:
         raise AuthenticationError(
             "the API token is unknown or revoked; ask an operator for a new one "

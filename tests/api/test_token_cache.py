@@ -1,6 +1,8 @@
 """A revoked token is refused on the very next request by every API process, although each
-caches the tokens it has seen (storeplane/db/readcache.py): two real API processes on one
-database, the token revoked from a third (this test's), as ``storeplane tokens revoke`` would."""
+caches what it has read (SQLite: tokens and stores, storeplane/db/readcache.py; PostgreSQL:
+stores per snapshot, storeplane/db/pgreads.py): two real API processes on one database, the
+token revoked, or a store changed, from a third (this test's), as ``storeplane tokens revoke``
+or the reconciler would."""
 
 from __future__ import annotations
 
@@ -10,14 +12,14 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
-from storeplane.db import SqlUserRepository, create_engine_for, migrate
+from storeplane.db import SqlStoreRepository, SqlUserRepository, create_engine_for
 from storeplane.domain.users import Role
 from storeplane.services import auth
+from tests.db.helpers import make_store
 
 _SERVER = """
 import sys, uvicorn
@@ -35,18 +37,10 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def sqlite_url(tmp_path: Path) -> str:
-    """SQLite only: PostgreSQL has no token cache (every request looks its token up)."""
-    url = f"sqlite:///{tmp_path / 'storeplane.db'}"
-    migrate(url)
-    return url
-
-
-@pytest.fixture
-def two_api_processes(sqlite_url: str) -> Iterator[list[str]]:
+def two_api_processes(migrated_url: str) -> Iterator[list[str]]:
     ports = [_free_port(), _free_port()]
     servers = [
-        subprocess.Popen([sys.executable, "-c", _SERVER, sqlite_url, str(port)], env=os.environ)
+        subprocess.Popen([sys.executable, "-c", _SERVER, migrated_url, str(port)], env=os.environ)
         for port in ports
     ]
     urls = [f"http://127.0.0.1:{port}" for port in ports]
@@ -68,21 +62,36 @@ def two_api_processes(sqlite_url: str) -> Iterator[list[str]]:
             server.wait(10)
 
 
-def test_a_revoked_token_is_refused_at_once_by_every_process(
-    sqlite_url: str, two_api_processes: list[str]
+def test_a_change_made_elsewhere_is_seen_at_once_by_every_process(
+    migrated_url: str, two_api_processes: list[str]
 ) -> None:
-    engine = create_engine_for(sqlite_url)
-    users = SqlUserRepository(engine)
+    """A store changed and a token revoked by another connection: both API processes answer
+    the new state on their very next request, after caching the old one."""
+    engine = create_engine_for(migrated_url)
+    users, repo = SqlUserRepository(engine), SqlStoreRepository(engine)
     try:
-        user = auth.create_user(users, "cache-tester", Role.MEMBER)
+        user = auth.create_user(users, "cache-tester", Role.ADMIN)
         record, token = auth.issue_token(users, user, "cached")
         headers = {"Authorization": f"Bearer {token}"}
+        store = make_store("first-shop")
+        repo.create(store, [])
         for url in two_api_processes:
-            for _ in range(3):  # seen, and so cached, by both processes
-                assert httpx.get(f"{url}/api/v1/stores", headers=headers).status_code == 200
+            for _ in range(3):  # read, and so cached, by both processes
+                assert httpx.get(f"{url}/api/v1/stores", headers=headers).json()["count"] == 1
+                got = httpx.get(f"{url}/api/v1/stores/{store.id}", headers=headers)
+                assert got.json()["labels"] == {}
+        changed = store.with_labels({"tier": "gold"}, now=store.created_at)
+        assert repo.save_intent(changed, expected_revision=store.revision, events=[])
+        repo.create(make_store("second-shop"), [])
+        for url in two_api_processes:
+            assert httpx.get(f"{url}/api/v1/stores", headers=headers).json()["count"] == 2
+            got = httpx.get(f"{url}/api/v1/stores/{store.id}", headers=headers)
+            assert got.json()["labels"] == {"tier": "gold"}
+
         auth.revoke_token(users, record.id)
         for url in two_api_processes:
-            refused = httpx.get(f"{url}/api/v1/stores", headers=headers)
-            assert refused.status_code == 401, refused.text
+            for path in ("/api/v1/stores", f"/api/v1/stores/{store.id}"):
+                refused = httpx.get(f"{url}{path}", headers=headers)
+                assert refused.status_code == 401, refused.text
     finally:
         engine.dispose()

@@ -1,0 +1,170 @@
+"""``PgReads``: the API's hot reads on PostgreSQL (a token, a store, a page of stores), made on
+the event loop with psycopg's ``AsyncConnection``, one statement and one round trip each.
+
+Called by :class:`storeplane.db.users.SqlUserRepository` (``authenticate_async``) and
+:class:`storeplane.db.repository.SqlStoreRepository` (``get_async``, ``list_page_async``),
+which the API's ``ApiRoute`` and ``api/cachedreads.py`` await instead of sending the sync
+methods to the thread pool. Everything else keeps using the SQLAlchemy engine.
+
+Why not the engine: a GET through it cost ~1.8 ms of the API process (bench/RESULTS.md): two
+thread-pool trips (token, then read), and per trip a pool checkout with ``pool_pre_ping``
+(``SELECT 1``), a ``BEGIN``, the query, and the ``ROLLBACK`` of reset-on-return, about four
+round trips with a thread switch at each. Here a read is one statement on an autocommit
+connection (no ``BEGIN``/``ROLLBACK``; each statement is its own snapshot, like SQLite's
+``read_connection``), prepared by psycopg after a few uses, with no pre-ping: a statement that
+fails on a connection the server dropped is retried once on a new one (reads are idempotent),
+and a connection that cannot be made is the domain's ``DatabaseUnavailableError`` (503).
+
+Each statement also returns ``pg_current_snapshot()`` of the snapshot it read in. Two equal
+snapshots mean no write transaction completed in between (a commit either leaves the list of
+running transactions or moves ``xmax``), in any process or replica using this server: the
+store cache (:class:`storeplane.db.readcache.SnapshotCache`) keeps the answers of one snapshot,
+and the token check, run on *every* request, says which snapshot the request is at. So a
+revoked token is refused on the very next request (it is never cached) and a cached store or
+page is exactly what the query would answer at that request's snapshot.
+
+Connections are made lazily per event loop (after a fork, in each API process) and at most
+``max_connections`` at once; they are closed by :meth:`close` or when another loop takes over.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import weakref
+from collections.abc import Callable, Sequence
+from contextvars import ContextVar
+from typing import Any
+
+import psycopg
+from sqlalchemy import Engine, Text, func, literal, select, true
+from sqlalchemy.sql import Select
+from sqlalchemy.sql.elements import ColumnElement
+
+from storeplane.domain.errors import DatabaseUnavailableError
+
+# The snapshot the current request's token check read in (set by
+# SqlUserRepository.authenticate_async; each request runs in its own asyncio task, so its own
+# context). None: no snapshot known, the cache is not consulted.
+request_snapshot: ContextVar[str | None] = ContextVar("storeplane_request_snapshot", default=None)
+
+_registry: weakref.WeakKeyDictionary[Engine, PgReads] = weakref.WeakKeyDictionary()
+
+
+def snapshot_column() -> ColumnElement[Any]:
+    return func.pg_current_snapshot().cast(Text).label("snapshot")
+
+
+def one_row(inner: Select[Any], *outer: ColumnElement[Any]) -> Select[Any]:
+    """``SELECT snapshot, outer..., inner.* FROM (SELECT 1) LEFT JOIN (inner) ON true``: at
+    least one row, so the snapshot comes back when ``inner`` finds nothing."""
+    sub = inner.subquery("found")
+    one = select(literal(1).label("one")).subquery("one")
+    return select(snapshot_column(), *outer, *sub.c).select_from(one.outerjoin(sub, true()))
+
+
+class Compiled:
+    """A statement compiled once for psycopg: its SQL and how to build its parameters."""
+
+    def __init__(self, statement: Select[Any], engine: Engine) -> None:
+        compiled = statement.compile(dialect=engine.dialect)
+        self.sql = compiled.string
+        self._compiled = compiled
+        self._processors: dict[str, Callable[[Any], Any]] = {
+            name: processor
+            for name, processor in compiled._bind_processors.items()
+            if callable(processor)
+        }
+
+    def params(self, values: dict[str, Any] | None = None) -> dict[str, Any]:
+        params = dict(self._compiled.construct_params(values))
+        for name, processor in self._processors.items():
+            if name in params:
+                params[name] = processor(params[name])
+        return params
+
+
+class PgReads:
+    def __init__(self, engine: Engine, max_connections: int = 8) -> None:
+        self.engine = engine
+        _args, kwargs = engine.dialect.create_connect_args(engine.url)
+        self._connect_kwargs = {"connect_timeout": 3, **kwargs, "autocommit": True}
+        self._max = max_connections
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._idle: list[psycopg.AsyncConnection[Any]] = []
+        self._slots: asyncio.Semaphore | None = None
+        self.statements = 0
+
+    @classmethod
+    def for_engine(cls, engine: Engine) -> PgReads | None:
+        """The one instance for a PostgreSQL (psycopg) engine; None for anything else."""
+        if engine.dialect.name != "postgresql" or engine.dialect.driver != "psycopg":
+            return None
+        found = _registry.get(engine)
+        if found is None:
+            found = _registry[engine] = cls(engine)
+        return found
+
+    async def rows(self, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+        """All rows of one statement; DatabaseUnavailableError when the server is away."""
+        slots = self._bind_loop()
+        async with slots:
+            for attempt in (1, 2):
+                connection = self._idle.pop() if self._idle else None
+                fresh = connection is None
+                if connection is None:
+                    connection = await self._connect()
+                try:
+                    cursor = await connection.execute(sql, params)
+                    found = await cursor.fetchall()
+                except psycopg.OperationalError as exc:
+                    _abandon(connection)
+                    if fresh or attempt == 2:
+                        raise DatabaseUnavailableError(_cause(exc)) from exc
+                    continue  # the server dropped an idle connection (a restart): once more
+                except BaseException:
+                    _abandon(connection)  # cancelled or failed mid-statement: state unknown
+                    raise
+                self.statements += 1
+                self._idle.append(connection)
+                return found
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def close(self) -> None:
+        """Close the idle connections (the API's shutdown)."""
+        idle, self._idle = self._idle, []
+        for connection in idle:
+            await connection.close()
+
+    def _bind_loop(self) -> asyncio.Semaphore:
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop or self._slots is None:
+            # Connections (and the semaphore) belong to the loop that made them.
+            for connection in self._idle:
+                _abandon(connection)
+            self._idle = []
+            self._loop = loop
+            self._slots = asyncio.Semaphore(self._max)
+        return self._slots
+
+    async def _connect(self) -> psycopg.AsyncConnection[Any]:
+        try:
+            return await psycopg.AsyncConnection.connect(**self._connect_kwargs)
+        except psycopg.OperationalError as exc:
+            raise DatabaseUnavailableError(_cause(exc)) from exc
+
+
+def _abandon(connection: psycopg.AsyncConnection[Any]) -> None:
+    """Close without awaiting (no round trip): the socket is simply shut."""
+    with contextlib.suppress(Exception):  # already closed
+        connection.pgconn.finish()
+
+
+def _cause(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return (text[0] if text else type(exc).__name__)[:200]
+
+
+def processors(columns: Sequence[ColumnElement[Any]], engine: Engine) -> list[Any]:
+    """What SQLAlchemy's result processing would do to each of ``columns``' raw values."""
+    return [column.type._cached_result_processor(engine.dialect, None) for column in columns]
