@@ -208,19 +208,18 @@ class StoreObjectSync:
                 f"name cannot be changed: store {store.id} is called {store.spec.name!r}",
                 field="name",
             )
+        # One write for the whole spec, as a PATCH: a refused field changes none of the others.
         # An object that names no engine version leaves the store's as it is.
-        version = spec.engine_version or None
-        if spec.plan != store.spec.plan or (version and version != store.spec.engine_version):
-            store = stores.update_store(
-                self._repo, store.id, self._settings, user, plan=spec.plan,
-                engine_version=version,
-            )  # fmt: skip
-        if dict(spec.labels) != dict(store.spec.labels):
-            store = stores.change_labels(self._repo, store.id, spec.labels, user)
-        wanted = validate_domains(spec.domains, self._settings.base_domain)
-        if wanted != store.spec.domains:
-            store = stores.change_domains(self._repo, store.id, wanted, self._settings, user)
-        return store
+        return stores.patch_store(
+            self._repo,
+            store.id,
+            self._settings,
+            user,
+            plan=spec.plan,
+            engine_version=spec.engine_version or None,
+            labels=spec.labels,
+            domains=spec.domains,
+        )
 
     # --- status -----------------------------------------------------------------------------
 

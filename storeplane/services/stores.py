@@ -29,6 +29,7 @@ from storeplane.domain.events import Event
 from storeplane.domain.labels import validate_labels
 from storeplane.domain.plans import PlanName
 from storeplane.domain.ports import StorePage, StoreRepository
+from storeplane.domain.rollouts import rollout_actor
 from storeplane.domain.store import (
     Phase,
     Store,
@@ -41,6 +42,10 @@ from storeplane.domain.users import IdempotencyKey, User
 from storeplane.engines import exposure_from
 from storeplane.engines.catalogue import catalogue_from
 from storeplane.settings import Settings
+
+# A change of intent: the store read and the time, to the changed store and its event (None
+# when it changes nothing). Composed by write_intents, so one request is one write.
+Change = Callable[[Store, datetime], tuple[Store, Event | None]]
 
 # Attempts at an intent write before reporting a conflict; each one re-reads the store.
 INTENT_ATTEMPTS = 5
@@ -231,13 +236,53 @@ def update_store(
 ) -> Store:
     """Change the store's plan and/or engine version in one new generation (unchanged if it
     already has both). ``actor`` names who acted in the event when it is not ``user`` itself
-    (a rollout).
+    (a rollout). See :func:`spec_change` for what a version change must satisfy."""
+    change = spec_change(settings, user, plan=plan, engine_version=engine_version, actor=actor)
+    return write_intent(repo, store_id, user, change, now)
+
+
+def patch_store(
+    repo: StoreRepository,
+    store_id: str,
+    settings: Settings,
+    user: User,
+    *,
+    plan: PlanName | None = None,
+    engine_version: str | None = None,
+    labels: Mapping[str, str] | None = None,
+    domains: Sequence[object] | None = None,
+    now: datetime | None = None,
+) -> Store:
+    """What ``PATCH /stores/{id}`` asks for, all in one write: the given fields' changes
+    (domains, labels, then plan and engine version) are validated and saved together, so a
+    refusal of any of them (422, or a domain another store holds, 409) changes none."""
+    changes: list[Change] = []
+    if domains is not None:
+        changes.append(domains_change(domains, settings, user))
+    if labels is not None:
+        changes.append(labels_change(labels, user))
+    if plan is not None or engine_version is not None:
+        changes.append(spec_change(settings, user, plan=plan, engine_version=engine_version))
+    return write_intents(repo, store_id, user, changes, now)
+
+
+def spec_change(
+    settings: Settings,
+    user: User,
+    *,
+    plan: PlanName | None = None,
+    engine_version: str | None = None,
+    actor: str | None = None,
+) -> Change:
+    """The change of plan and/or engine version, for :func:`write_intents`.
 
     A version change must be allowed by the engine catalogue from the version the store
     *runs* (``running_engine_version``; the one it asks for if it never converged): the
     version itself, or one that lists it in ``upgrades_from``. Anything else is an
     InvalidRequestError (422) naming the allowed versions. Going back to the running version
-    while an upgrade has not completed is allowed: it abandons that upgrade."""
+    while an upgrade has not completed is allowed: it abandons that upgrade. While a rollout
+    drives the store (``rollout_id``), only that rollout changes its version: anyone else's
+    change is an InvalidTransitionError (409) saying how to end the rollout first."""
     who = actor or user.name
     versions = catalogue_from(settings.engine_catalogue)
 
@@ -249,6 +294,12 @@ def update_store(
             if changed is not store:
                 words.append(f"plan changed from {store.spec.plan.value} to {plan.value}")
         if engine_version is not None and engine_version != store.spec.engine_version:
+            if store.rollout_id is not None and who != rollout_actor(store.rollout_id):
+                raise InvalidTransitionError(
+                    f"store {store.id} is being upgraded by rollout {store.rollout_id}, which "
+                    "sets its engine_version until it ends: wait for it to finish, or abort it "
+                    f"(POST /api/v1/rollouts/{store.rollout_id}/abort), then change the version"
+                )
             current = store.running_engine_version or store.spec.engine_version
             versions.for_engine(store.spec.engine).check_move(current, engine_version)
             before = changed
@@ -271,7 +322,7 @@ def update_store(
             actor=who,
         )
 
-    return write_intent(repo, store_id, user, change, now)
+    return change
 
 
 def change_labels(
@@ -284,6 +335,12 @@ def change_labels(
 ) -> Store:
     """Replace the store's labels (validated); unchanged, and no event, if they are the same.
     Labels are metadata: no new generation, nothing for the reconciler to do."""
+    return write_intent(repo, store_id, user, labels_change(labels, user), now)
+
+
+def labels_change(labels: Mapping[str, str], user: User) -> Change:
+    """The change of labels, for :func:`write_intents`; InvalidRequestError (422) at once when
+    they are invalid."""
     wanted = validate_labels(labels)
 
     def change(store: Store, at: datetime) -> tuple[Store, Event | None]:
@@ -300,7 +357,7 @@ def change_labels(
             actor=user.name,
         )
 
-    return write_intent(repo, store_id, user, change, now)
+    return change
 
 
 def _show_labels(labels: Mapping[str, str]) -> str:
@@ -363,9 +420,15 @@ def change_domains(
     *,
     now: datetime | None = None,
 ) -> Store:
-    """Replace the store's custom domains (validated: RFC 1123 host names, no wildcard, no IP,
-    not under the platform's base domain); a new generation. DomainTakenError (409) when
-    another store that is not deleted has one of them: the database decides."""
+    """Replace the store's custom domains; see :func:`domains_change`."""
+    return write_intent(repo, store_id, user, domains_change(domains, settings, user), now)
+
+
+def domains_change(domains: Sequence[object], settings: Settings, user: User) -> Change:
+    """The change of custom domains, for :func:`write_intents` (validated at once: RFC 1123
+    host names, no wildcard, no IP, not under the platform's base domain); a new generation.
+    DomainTakenError (409) at the save when another store that is not deleted has one of
+    them: the database decides."""
     wanted = validate_domains(tuple(domains), settings.base_domain)
 
     def change(store: Store, at: datetime) -> tuple[Store, Event | None]:
@@ -385,7 +448,7 @@ def change_domains(
             actor=user.name,
         )
 
-    return write_intent(repo, store_id, user, change, now)
+    return change
 
 
 def set_suspended(
@@ -427,19 +490,38 @@ def write_intent(
     repo: StoreRepository,
     store_id: str,
     user: User,
-    change: Callable[[Store, datetime], tuple[Store, Event | None]],
+    change: Change,
     now: datetime | None,
 ) -> Store:
     """Apply ``change`` to a fresh read and save it, re-reading on a concurrent change."""
+    return write_intents(repo, store_id, user, [change], now)
+
+
+def write_intents(
+    repo: StoreRepository,
+    store_id: str,
+    user: User,
+    changes: Sequence[Change],
+    now: datetime | None,
+) -> Store:
+    """Apply ``changes`` in order to a fresh read and save the result in one write (one event
+    per change that changed something), re-reading on a concurrent change. A change that
+    raises, or a save the database refuses, leaves the store as it was: none of them is
+    applied without the others."""
     for _ in range(INTENT_ATTEMPTS):
         store = get_store(repo, store_id, user)
         # The one door check: a store a Store object owns changes only through that object.
         if store.managed_by is not None and user.via_object != store.managed_by:
             raise ManagedByObjectError(store.id, store.managed_by)
-        changed, event = change(store, now or _utcnow())
-        if event is None:
+        at = now or _utcnow()
+        changed, events = store, []
+        for change in changes:
+            changed, event = change(changed, at)
+            if event is not None:
+                events.append(event)
+        if not events:
             return store
-        if repo.save_intent(changed, expected_revision=store.revision, events=[event]):
+        if repo.save_intent(changed, expected_revision=store.revision, events=events):
             return changed
     raise InvalidTransitionError(
         f"store {store_id} kept changing while this request was applied; read it and try again"

@@ -28,7 +28,7 @@ def operator_api(migrated_url: str, repo: SqlStoreRepository, tmp_path: Path) ->
     )
 
 
-def _converged_at(api: Api, store_id: str, version: str) -> None:
+def converged_at(api: Api, store_id: str, version: str) -> None:
     """What the reconciler records when the store became Ready at ``version``."""
     with api.repo.engine.begin() as connection:
         connection.execute(
@@ -103,7 +103,7 @@ def test_creating_at_an_unknown_version_is_a_422_naming_the_known_ones(api: Api)
 
 def test_an_upgrade_is_a_new_generation_in_updating_and_names_both_versions(api: Api) -> None:
     store = api.create(engine_version=A)
-    _converged_at(api, str(store["id"]), A)
+    converged_at(api, str(store["id"]), A)
     response = api.client.patch(f"/api/v1/stores/{store['id']}", json={"engine_version": B})
     assert response.status_code == 200, response.text
     body = response.json()
@@ -135,7 +135,7 @@ def test_a_refused_version_change_is_a_422_and_changes_nothing(
     api: Api, running: str, asked: str, detail: str
 ) -> None:
     store = api.create(engine_version=running)
-    _converged_at(api, str(store["id"]), running)
+    converged_at(api, str(store["id"]), running)
     response = api.client.patch(f"/api/v1/stores/{store['id']}", json={"engine_version": asked})
     assert_problem(response, 422, detail, "engine_version")
     after = api.client.get(f"/api/v1/stores/{store['id']}").json()
@@ -144,7 +144,7 @@ def test_a_refused_version_change_is_a_422_and_changes_nothing(
 
 def test_an_unfinished_upgrade_may_go_back_to_the_running_version(api: Api) -> None:
     store = api.create(engine_version=A)
-    _converged_at(api, str(store["id"]), A)
+    converged_at(api, str(store["id"]), A)
     api.client.patch(f"/api/v1/stores/{store['id']}", json={"engine_version": B})
     response = api.client.patch(f"/api/v1/stores/{store['id']}", json={"engine_version": A})
     assert response.status_code == 200, response.text

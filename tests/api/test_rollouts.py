@@ -8,7 +8,11 @@ from typing import Any
 
 import pytest
 
+from storeplane.db.rollouts import SqlRolloutRepository
+from storeplane.services.rollouts import upgrade_store
+from storeplane.settings import Settings
 from tests.api.conftest import Api
+from tests.api.test_engine_versions import converged_at
 from tests.api.test_stores import assert_problem
 from tests.engine_catalogues import A, B
 
@@ -170,3 +174,31 @@ def test_a_member_gets_the_unknown_path_404_everywhere(api: Api) -> None:
         assert answer.status_code == 404, (method, url, answer.text)
         assert answer.json()["detail"] == unknown.json()["detail"].replace("nothing-", "")
     assert api.client.get(f"/api/v1/rollouts/{rollout['id']}").json()["phase"] == "Running"
+
+
+def test_a_store_a_rollout_drives_refuses_a_persons_version_change_until_it_ends(
+    api: Api,
+) -> None:
+    """Only the rollout changes the version of a store it drives; a person's PATCH of it is a
+    409 saying how to end the rollout, and leaves the store as it was."""
+    first, _other = stores(api, "g", 2)
+    converged_at(api, first, A)  # so that going back to A is what the catalogue allows
+    created = api.client.post("/api/v1/rollouts", json=body(waves=[1, "100%"])).json()
+    rollouts = SqlRolloutRepository(api.repo.engine)
+    upgrade_store(api.repo, rollouts.get(created["id"]), first, Settings())
+    driven = api.client.get(f"/api/v1/stores/{first}").json()
+    assert (driven["engine_version"], driven["rollout_id"]) == (B, created["id"])
+
+    refused = api.client.patch(
+        f"/api/v1/stores/{first}", json={"engine_version": A, "labels": {"group": "h"}}
+    )
+    assert_problem(refused, 409, f"being upgraded by rollout {created['id']}", None)
+    assert f"/api/v1/rollouts/{created['id']}/abort" in refused.json()["detail"]
+    assert api.client.get(f"/api/v1/stores/{first}").json() == driven
+    # Changes that are not the version's stay the person's to make.
+    assert api.client.patch(f"/api/v1/stores/{first}", json={"plan": "medium"}).status_code == 200
+
+    api.client.post(f"/api/v1/rollouts/{created['id']}/abort")
+    allowed = api.client.patch(f"/api/v1/stores/{first}", json={"engine_version": A})
+    assert allowed.status_code == 200, allowed.text
+    assert (allowed.json()["engine_version"], allowed.json()["rollout_id"]) == (A, None)

@@ -403,3 +403,26 @@ class TestReadPathBytes:
         assert api.client.patch(url, json={"plan": "medium"}).status_code == 200
         assert api.client.get(url).json()["plan"] == "medium"
         assert api.client.get("/api/v1/stores").json()["items"][0]["plan"] == "medium"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"domains": ["shop.example.com"], "labels": {"team": "a"}, "engine_version": "1.0"},
+        {"labels": {"team": "a"}, "plan": "medium", "domains": ["*.example.com"]},
+    ],
+    ids=[
+        "domains and labels with a version the catalogue refuses",
+        "labels and a plan with a wildcard domain",
+    ],
+)
+def test_a_patch_refused_for_one_field_changes_none_of_the_others(
+    api: Api, body: dict[str, object]
+) -> None:
+    store = api.create()
+    before = api.client.get(f"/api/v1/stores/{store['id']}").json()
+    response = api.client.patch(f"/api/v1/stores/{store['id']}", json=body)
+    assert response.status_code == 422, response.text
+    after = api.client.get(f"/api/v1/stores/{store['id']}").json()
+    assert after == before
+    assert api.rows() == (1, 1)

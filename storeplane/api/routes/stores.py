@@ -212,7 +212,8 @@ async def get_store(store_id: StoreId, repo: RepositoryDep, user: CurrentUserDep
     ),
     responses=_problems(
         e404=_NOT_FOUND,
-        e409="The store is being deleted or is deleted, or another store has one of the domains.",
+        e409="The store is being deleted or is deleted, another store has one of the domains, "
+        "or a rollout drives its engine version (the message says how to end it).",
         e422="The body is invalid (`errors` names each field), or the engine version is not "
         "allowed from the one the store runs (the message names the allowed ones).",
     ),
@@ -235,16 +236,17 @@ def update_store(
             "the body changes nothing: give at least one of plan, engine_version, labels, domains",
             field="body",
         )
-    store = service.get_store(repo, store_id, user)
-    if body.domains is not None:
-        store = service.change_domains(repo, store_id, body.domains, settings, user)
-        notify(store.id)
-    if body.labels is not None:
-        store = service.change_labels(repo, store_id, body.labels, user)
-    if body.plan is not None or body.engine_version is not None:
-        store = service.update_store(
-            repo, store_id, settings, user, plan=body.plan, engine_version=body.engine_version
-        )
+    store = service.patch_store(
+        repo,
+        store_id,
+        settings,
+        user,
+        plan=body.plan,
+        engine_version=body.engine_version,
+        labels=body.labels,
+        domains=body.domains,
+    )
+    if body.plan is not None or body.engine_version is not None or body.domains is not None:
         notify(store.id)
     return StorePublic.from_domain(store)
 
