@@ -18,12 +18,23 @@ from pathlib import Path
 from _harness import ControlPlane, children_cpu_seconds, cpu_seconds, memory_mb, write
 
 
-def _request_kinds(sim_url: str) -> dict[str, int]:
-    """The simulator's request counters (by verb and resource), to say where requests go."""
+def _request_kinds(sim_url: str) -> tuple[dict[str, int], dict[str, int]]:
+    """The simulator's request counters by verb, and by verb and resource ("get
+    services/proxy"), to say where requests go."""
     import httpx
 
-    counters: dict[str, int] = httpx.get(f"{sim_url}/sim/v1/stats", timeout=30).json()["requests"]
-    return counters
+    stats = httpx.get(f"{sim_url}/sim/v1/stats", timeout=30).json()
+    return stats["requests"], stats.get("requests_by_resource", {})
+
+
+def _per_store(before: dict[str, int], after: dict[str, int], stores: int) -> dict[str, float]:
+    """Counters that grew by at least 0.1 per store, per store, largest first."""
+    grown = {key: after[key] - before.get(key, 0) for key in after}
+    return {
+        key: round(n / stores, 2)
+        for key, n in sorted(grown.items(), key=lambda item: -item[1])
+        if n >= stores / 10
+    }
 
 
 def main() -> None:
@@ -65,7 +76,7 @@ def main() -> None:
             )
         cpu0, sim_cpu0, requests0 = cpu_seconds(pid), cpu_seconds(sim_pid), cp.sim_requests()
         helm0 = children_cpu_seconds(pid)
-        kinds0 = _request_kinds(cp.sim_url)
+        kinds0, resources0 = _request_kinds(cp.sim_url)
         started = time.monotonic()
 
         def create(n: int) -> None:
@@ -97,7 +108,7 @@ def main() -> None:
             spy.wait(30)
         cpu = cpu_seconds(pid) - cpu0
         helm_cpu = children_cpu_seconds(pid) - helm0
-        kinds1 = _request_kinds(cp.sim_url)
+        kinds1, resources1 = _request_kinds(cp.sim_url)
         sim_cpu = cpu_seconds(sim_pid) - sim_cpu0
         requests = cp.sim_requests() - requests0
         _, hwm = memory_mb(pid)
@@ -115,11 +126,8 @@ def main() -> None:
         "simulator_cpu_seconds_per_store": round(sim_cpu / max(ready, 1), 4),
         "cluster_api_requests_per_store": round(requests / max(ready, 1), 1),
         "peak_resident_mb": round(hwm, 1),
-        "cluster_requests_per_store_by_kind": {
-            key: round((kinds1.get(key, 0) - kinds0.get(key, 0)) / max(ready, 1), 2)
-            for key in sorted(kinds1, key=lambda k: kinds0.get(k, 0) - kinds1[k])
-            if kinds1[key] - kinds0.get(key, 0) >= max(ready, 1) / 10
-        },
+        "cluster_requests_per_store_by_kind": _per_store(kinds0, kinds1, max(ready, 1)),
+        "cluster_requests_per_store_by_resource": _per_store(resources0, resources1, max(ready, 1)),
         "target": "1,000 stores in under 150 s, under 500 MB resident",
         "target_met": bool(ready == args.stores and total < 150 and hwm < 500)
         if args.stores >= 1000

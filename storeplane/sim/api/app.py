@@ -338,6 +338,20 @@ def _verb(request: Request) -> str:
     }.get(request.method, request.method.lower())
 
 
+def _resource_of(path: str) -> str:
+    """``services/proxy``, ``events``, ``namespaces``...: the resource (and subresource) a
+    request under /api or /apis names, for the per-resource request counters."""
+    parts = [p for p in path.split("/") if p]
+    rest = parts[2:] if parts[:1] == ["api"] else parts[3:]
+    if rest[:1] == ["watch"]:
+        rest = rest[1:]
+    if len(rest) >= 3 and rest[0] == "namespaces":
+        rest = rest[2:]  # a namespaced resource (not the namespace itself)
+    if not rest:
+        return "discovery"
+    return f"{rest[0]}/{rest[2]}" if len(rest) >= 3 else rest[0]
+
+
 def create_app(config: SimulatorConfig, ingress_port: int | None = None) -> Starlette:
     """The simulator as an ASGI app; the store opens when the lifespan starts. Requests that
     arrive on ``ingress_port`` (the runner's second socket) go to the ingress listener."""
@@ -394,9 +408,12 @@ def create_app(config: SimulatorConfig, ingress_port: int | None = None) -> Star
     # Requests by verb, for benchmarks and tests that measure what a client costs the API
     # server (GET /sim/v1/stats; only /api and /apis calls count).
     requests: Counter[str] = Counter()
+    by_resource: Counter[str] = Counter()  # "get services/proxy": what a client reads twice
 
     async def handle(request: Request) -> Response:
-        requests[_verb(request)] += 1
+        verb = _verb(request)
+        requests[verb] += 1
+        by_resource[f"{verb} {_resource_of(request.url.path)}"] += 1
         try:
             return await _dispatch(request, sim_of())
         except ApiError as exc:
@@ -440,6 +457,7 @@ def create_app(config: SimulatorConfig, ingress_port: int | None = None) -> Star
                 "watchers": sim.hub.watcher_count(),
                 "resourceVersion": str(sim.cluster.store.resource_version),
                 "requests": dict(requests),
+                "requests_by_resource": dict(by_resource),
                 "requests_total": sum(requests.values()),
             }
         )
