@@ -33,6 +33,7 @@ from storeplane.observability.metrics import (
 )
 from storeplane.observability.outages import DATABASE
 from storeplane.reconciler.context import ReconcileContext
+from storeplane.reconciler.event_mirror import EventMirror
 from storeplane.reconciler.reconcile import Outcome, PassResult, reconcile_store
 
 log = logging.getLogger(__name__)
@@ -76,6 +77,8 @@ class ReconcileLoop:
         self._woken: set[str] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self.passes = 0  # completed passes, for tests and metrics
+        # Kubernetes Events mirroring the passes' events, a store's passes batched into one.
+        self.events = EventMirror(ctx.cluster)
 
     @property
     def queue_depth(self) -> int:
@@ -156,6 +159,7 @@ class ReconcileLoop:
                 waiter.cancel()
         if self._tasks:
             await asyncio.wait(self._tasks, timeout=30)
+        await self.events.close()
         log.info("reconciler %s stopped", self._owner)
 
     async def _try_announce_resume(self) -> bool:
@@ -270,25 +274,11 @@ class ReconcileLoop:
         )
 
     async def _post_events(self, store: Store, events: Sequence[Event]) -> None:
-        """Mirror the pass's events as one Kubernetes Event in the store's namespace (best
-        effort: the database timeline is the record; this is for people using kubectl). One
-        request per pass, not per event: the API has no batch create, and a pass records up to
-        half a dozen steps, a quarter of a new store's cluster requests when posted one by one.
-        The Event carries the last step's reason, Warning if any step warned, and every step
-        as ``Reason: message`` in order."""
-        if not events:
-            return
-        last = events[-1]
-        if len(events) == 1:
-            type_, message = last.type.value, last.message
-        else:
-            warned = any(e.type == EventType.WARNING for e in events)
-            type_ = EventType.WARNING.value if warned else last.type.value
-            message = "; ".join(f"{e.reason}: {e.message}" for e in events)
-        try:
-            await self._ctx.cluster.record_event(store.namespace, type_, last.reason, message)
-        except Exception as exc:
-            log.debug("could not post event %s: %s", last.reason, exc)
+        """Mirror the pass's events as Kubernetes Events in the store's namespace (best effort:
+        the database timeline is the record). A store's passes on the way to Ready are batched
+        into one Event (reconciler/event_mirror.py): the API has no batch create, and one Event
+        per pass was a tenth of a new store's cluster requests."""
+        await self.events.add(store, events)
 
     async def _save(self, store: Store, events: Sequence[Event]) -> None:
         # Events describe what already happened in the cluster: keep them even if the status

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -92,12 +93,19 @@ def test_kubernetes_events_tell_the_story_in_the_namespace(json_dev: DevProcess)
         "POST", "/stores", json={"name": "evented", "engine": "medusa", "plan": "small"}
     ).json()["id"]
     json_dev.wait_for(store_id, {"Ready"})
-    events = json_dev.kube(f"api/v1/namespaces/{store_id}/events").json()["items"]
-    # The cluster's own controllers write theirs beside storeplane's (ScalingReplicaSet...).
-    ours = [e for e in events if e["source"].get("component") == "storeplane"]
-    # One Event per pass: the last step's reason, every step as "Reason: message" in order.
-    reasons = {e["reason"] for e in ours} | {
-        told for e in ours for told in re.findall(r"(?:^|; )([A-Z][A-Za-z]+): ", e["message"])
-    }
+    # The passes on the way to Ready are one Event, posted just after the Ready pass is saved
+    # (reconciler/event_mirror.py): look until it is there.
+    deadline = time.monotonic() + 15
+    while True:
+        events = json_dev.kube(f"api/v1/namespaces/{store_id}/events").json()["items"]
+        # The cluster's own controllers write theirs beside storeplane's (ScalingReplicaSet...).
+        ours = [e for e in events if e["source"].get("component") == "storeplane"]
+        # The last event's reason, every event as "Reason: message" in order.
+        reasons = {e["reason"] for e in ours} | {
+            told for e in ours for told in re.findall(r"(?:^|; )([A-Z][A-Za-z]+): ", e["message"])
+        }
+        if {"PoliciesApplied", "WorkloadsApplied"} <= reasons or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
     assert {"PoliciesApplied", "WorkloadsApplied"} <= reasons, reasons
     assert all(e["involvedObject"]["name"] == store_id for e in ours)
