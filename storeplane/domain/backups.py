@@ -6,7 +6,9 @@ deletion with ``final_backup``; a backup runner on the reconciler side
 database image (``pg_dump`` for Medusa, ``mariadb-dump`` for WooCommerce) that writes the dump
 to the backup target, and finishes it ``Succeeded`` (with its size) or ``Failed`` (with the
 cause). A Job writes ``<id>.partial`` and renames it to ``<id>.dump`` only when the dump
-finished, so a failed backup never replaces (or looks like) a good one.
+finished, so a failed backup never replaces (or looks like) a good one. Where the engine keeps
+uploaded files on a claim (Medusa), the Job also archives them next to the dump
+(:func:`uploads_location`, ``<id>.uploads.tar.gz``); the backup's size counts both.
 
 A restore is part of the store's intent (``Store.restore``, phase ``Restoring``) and is driven
 by the reconciler through its stages (:class:`RestoreStage`): workloads stopped, database
@@ -33,6 +35,14 @@ from storeplane.domain.errors import InvalidRequestError
 BACKUP_ID_PREFIX = "backup-"
 _ID_ALPHABET = string.ascii_lowercase + string.digits
 BACKUP_ID_PATTERN = re.compile(rf"^{BACKUP_ID_PREFIX}[{_ID_ALPHABET}]{{10}}$")
+DUMP_SUFFIX = ".dump"
+UPLOADS_SUFFIX = ".uploads.tar.gz"
+
+
+def uploads_location(location: str) -> str:
+    """The uploaded files' archive beside a dump: ``<store>/<id>.dump`` ->
+    ``<store>/<id>.uploads.tar.gz`` (a folder target's file, an S3 target's key)."""
+    return location.removesuffix(DUMP_SUFFIX) + UPLOADS_SUFFIX
 
 
 class BackupStatus(StrEnum):
@@ -171,6 +181,9 @@ class RestoreOp:
     # The engine version the dump was taken at ("": the store's own); another one means the
     # store's migrations run again after the load, as for an upgrade.
     engine_version: str = ""
+    # The uploaded files' archive in the target, once the restore saw it there ("": the backup
+    # has none, e.g. one made before uploads were backed up: the files are left as they are).
+    uploads: str = ""
 
     def migrates(self, store_version: str) -> bool:
         """Whether the loaded data is of an older version than the store runs."""
@@ -197,6 +210,7 @@ class RestoreOp:
             "clone": self.clone,
             "message": self.message,
             "engine_version": self.engine_version,
+            "uploads": self.uploads,
         }
 
     @classmethod
@@ -210,6 +224,7 @@ class RestoreOp:
             clone=bool(data.get("clone", False)),
             message=str(data.get("message", "")),
             engine_version=str(data.get("engine_version", "")),
+            uploads=str(data.get("uploads", "")),
         )
 
 

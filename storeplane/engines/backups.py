@@ -6,6 +6,13 @@ engine's workloads while a restore loads the data.
 Read by the reconciler's backup and restore Jobs (``reconciler/backup_jobs.py``). The Jobs
 write into ``/backups``: ``<id>.partial`` first, renamed to ``<id>.dump`` only once the dump
 tool succeeded, so a failed or killed backup never leaves a file that looks good.
+
+Uploaded files: where the engine's chart keeps them on a claim (Medusa: ``medusa-uploads``,
+the local file provider's folder), the Jobs mount it at ``/uploads``. The backup archives it
+(``tar -czf``) as ``<id>.uploads.partial``, renamed to ``<id>.uploads.tar.gz`` before the dump
+is renamed; the restore unpacks the archive into a folder inside the claim first, loads the
+database, then replaces the claim's files with the unpacked ones (a failed load leaves the
+files as they were too).
 """
 
 from __future__ import annotations
@@ -22,6 +29,10 @@ from storeplane.engines.base import CREDENTIALS_SECRET, Values
 from storeplane.render.charts import CHARTS_DIR
 
 MOUNT = "/backups"
+UPLOADS_MOUNT = "/uploads"
+# Inside the uploads claim: where a restore unpacks the archive before it replaces the files
+# (a dot folder: Medusa's static file server does not serve it; backups leave it out).
+UPLOADS_STAGE = ".storeplane-restore"
 
 
 def _secret_env(name: str, key: str) -> dict[str, Any]:
@@ -43,6 +54,51 @@ class BackupRecipe:
     # shell: load "$DUMP" of an older engine version, replacing the whole schema, all or
     # nothing ("": such a restore is not supported for the engine)
     load_older: str = ""
+    # The chart's claim of uploaded files, archived with the dump ("": none is backed up).
+    uploads_claim: str = ""
+    # What a real backup of the engine would hold besides the dump (said by simulated ones).
+    files_note: str = ""
+
+    def archive_script(self, output: str) -> str:
+        """The uploaded files (the claim's top-level entries, not a restore's staging folder)
+        as a gzipped tar to ``output`` ("-": standard output). Entries, not ".": extracting
+        "." would try to change the mount point's owner and times, which a Job may not."""
+        return (
+            f"cd {UPLOADS_MOUNT}; find . -mindepth 1 -maxdepth 1 ! -name {UPLOADS_STAGE} "
+            f"> /tmp/uploads.list; tar -czf {output} -T /tmp/uploads.list"
+        )
+
+    def backup_script(self, name: str) -> str:
+        """The folder target's backup: the dump and, with an uploads claim, its archive; each
+        written as a partial file and renamed only when it is complete, the dump last."""
+        if not self.uploads_claim:
+            return self.dump_script(name)
+        partial, final = f"{MOUNT}/{name}.uploads.partial", f"{MOUNT}/{name}.uploads.tar.gz"
+        dump_partial, dump_final = f"{MOUNT}/{name}.partial", f"{MOUNT}/{name}.dump"
+        return (
+            f'set -e; PARTIAL="{dump_partial}"; rm -f "$PARTIAL" "{partial}"; {self.dump}; '
+            f'({self.archive_script(partial)}); mv "{partial}" "{final}"; '
+            f'echo "uploaded files archived: $(wc -c < "{final}") bytes"; '
+            f'mv "$PARTIAL" "{dump_final}"; echo "dump written: $(wc -c < "{dump_final}") bytes"'
+        )
+
+    def restore_files_scripts(self, archive: str) -> tuple[str, str]:
+        """(before the load, after it): unpack ``archive`` into the claim's staging folder;
+        then replace the claim's files with the unpacked ones. Both idempotent: a retried Job
+        unpacks again."""
+        stage = f"{UPLOADS_MOUNT}/{UPLOADS_STAGE}"
+        before = (
+            f'test -s "{archive}" || {{ echo "no uploads archive at {archive}" >&2; exit 2; }}; '
+            f'rm -rf "{stage}"; mkdir -p "{stage}"; tar -xzf "{archive}" -C "{stage}"'
+        )
+        after = (
+            f"find {UPLOADS_MOUNT} -mindepth 1 -maxdepth 1 ! -name {UPLOADS_STAGE} "
+            f"-exec rm -rf {{}} \\; ; "
+            f'find "{stage}" -mindepth 1 -maxdepth 1 -exec mv {{}} {UPLOADS_MOUNT}/ \\; ; '
+            f'rmdir "{stage}"; '
+            f'echo "uploaded files restored: $(find {UPLOADS_MOUNT} -type f | wc -l) files"'
+        )
+        return before, after
 
     def dump_script(self, name: str) -> str:
         partial, final = f"{MOUNT}/{name}.partial", f"{MOUNT}/{name}.dump"
@@ -51,16 +107,20 @@ class BackupRecipe:
             f'mv "$PARTIAL" "{final}"; echo "dump written: $(wc -c < "{final}") bytes"'
         )
 
-    def load_script(self, name: str, *, migrate: bool = False) -> str:
-        return self.load_script_for(f"{MOUNT}/{name}.dump", migrate=migrate)
+    def load_script(self, name: str, *, migrate: bool = False, uploads: bool = False) -> str:
+        archive = f"{MOUNT}/{name}.uploads.tar.gz" if uploads else ""
+        return self.load_script_for(f"{MOUNT}/{name}.dump", migrate=migrate, uploads=archive)
 
-    def load_script_for(self, dump: str, *, migrate: bool = False) -> str:
+    def load_script_for(self, dump: str, *, migrate: bool = False, uploads: str = "") -> str:
         """Load ``dump``; ``migrate``: it is of an older engine version, so it replaces the
-        whole schema (and the record of finished migrations: the migration Job runs again)."""
+        whole schema (and the record of finished migrations: the migration Job runs again);
+        ``uploads``: the uploaded files' archive, which replaces the claim's files once the
+        database is loaded ("": the files are left as they are)."""
         load = self.load_older if migrate and self.load_older else self.load
+        before, after = self.restore_files_scripts(uploads) if uploads else ("", "")
         return (
             f'set -e; DUMP="{dump}"; test -s "$DUMP" || {{ echo "no dump at $DUMP" >&2; exit 2; }}; '
-            f"{load}; echo restored"
+            f"{before + '; ' if before else ''}{load}; {after + '; ' if after else ''}echo restored"
         )
 
     def stream_script(self) -> str:
@@ -98,6 +158,7 @@ _MEDUSA = BackupRecipe(
     ),
     restorable=True,
     s3_tag="pg16",
+    uploads_claim="medusa-uploads",  # charts/medusa-store/templates/uploads-pvc.yaml
     # An older version's dump replaces the whole schema (a newer schema's tables, which --clean
     # would leave, must go, or the migrations that make them fail), storeplane_migrations with
     # it, so the store's migration Job runs again. Still one transaction: the SQL is written
@@ -129,6 +190,7 @@ _WOOCOMMERCE = BackupRecipe(
     load='mariadb --host="$DB_HOST" --user="$DB_USER" "$DB_NAME" < "$DUMP"',
     restorable=False,
     s3_tag="mariadb11",
+    files_note="wp-content (uploaded media, themes and plugins)",
 )
 
 _RECIPES = {r.engine: r for r in (_MEDUSA, _WOOCOMMERCE)}

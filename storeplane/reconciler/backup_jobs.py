@@ -14,6 +14,14 @@ How a dump reaches the target (the folder target; docs/backups.md):
   and loads ``<id>.dump`` in one transaction. The control plane reads the file's size (and
   deletes expired dumps) in the same folder.
 
+Uploaded files (Medusa's ``medusa-uploads`` claim, the recipe's ``uploads_claim``): both Jobs
+mount the claim at ``/uploads``; the backup archives it next to the dump (folder:
+``<id>.uploads.tar.gz`` written as ``<id>.uploads.partial`` and renamed, before the dump is;
+S3: a second object), the restore replaces the claim's files with the archive's once the
+database is loaded. The claim is ReadWriteOnce: the Jobs' pods carry the label and the
+required pod affinity the chart's server and worker have, so on a cluster they run on the
+node that already mounts it (docs/backups.md).
+
 Neither Job needs a new NetworkPolicy: they talk only to the database in their own namespace,
 which ``allow-same-namespace`` already opens, and write to a volume, not the network.
 
@@ -42,18 +50,25 @@ import asyncio
 import base64
 import ipaddress
 import logging
+import shlex
 import time
 import urllib.parse
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from storeplane import backup_s3
 from storeplane.backup_s3 import S3Client
-from storeplane.domain.backups import Backup, RestoreOp
+from storeplane.domain.backups import Backup, RestoreOp, uploads_location
 from storeplane.domain.ports import ClusterPort, ObjectRef
 from storeplane.domain.store import Store
-from storeplane.engines.backups import MOUNT, BackupRecipe, engine_version, recipe_for
+from storeplane.engines.backups import (
+    MOUNT,
+    UPLOADS_MOUNT,
+    BackupRecipe,
+    engine_version,
+    recipe_for,
+)
 from storeplane.reconciler.manifests import SERVICE_ACCOUNT, store_labels
 
 log = logging.getLogger(__name__)
@@ -73,6 +88,10 @@ EGRESS_LABEL = "storeplane.dev/backup-egress"
 SECRET_KEYS = ("access-key-id", "secret-access-key")
 TOOL_MOUNT = "/opt/storeplane"
 RESTORE_FILE = "/tmp/restore.dump"
+RESTORE_UPLOADS_FILE = "/tmp/restore.uploads.tar.gz"
+# The label the medusa-store chart gives every pod that mounts its uploads claim, which its
+# pod affinity selects (charts/medusa-store/templates/_helpers.tpl "uploadsAffinity").
+UPLOADS_LABEL = "storeplane.dev/uploads"
 CREDENTIALS_TTL_SECONDS = 60.0
 
 Manifest = dict[str, Any]
@@ -319,12 +338,42 @@ def _s3_container(recipe: BackupRecipe, target: S3Target, command: list[str]) ->
     )
 
 
+def _with_uploads(container: _Container, claim: str, *, read_only: bool) -> _Container:
+    """``container`` with the engine's uploads claim mounted at ``/uploads``."""
+    mount = {"name": "uploads", "mountPath": UPLOADS_MOUNT, "readOnly": read_only}
+    volume = {"name": "uploads", "persistentVolumeClaim": {"claimName": claim}}
+    return replace(container, mounts=[*container.mounts, mount],
+                   volumes=[*container.volumes, volume])  # fmt: skip
+
+
+def _uploads_affinity(claim: str) -> Manifest:
+    """The chart's own term: on the node of the pods that mount the ReadWriteOnce claim (or
+    anywhere when none runs, e.g. while a restore has the workloads stopped)."""
+    return {
+        "podAffinity": {
+            "requiredDuringSchedulingIgnoredDuringExecution": [
+                {
+                    "labelSelector": {"matchLabels": {UPLOADS_LABEL: claim}},
+                    "topologyKey": "kubernetes.io/hostname",
+                }
+            ]
+        }
+    }
+
+
 def _pod_spec(
-    recipe: BackupRecipe, name: str, container: _Container, labels: dict[str, str]
+    recipe: BackupRecipe,
+    name: str,
+    container: _Container,
+    labels: dict[str, str],
+    uploads: str = "",
 ) -> Manifest:
+    if uploads:
+        labels = {**labels, UPLOADS_LABEL: uploads}
     return {
         "metadata": {"labels": labels},
         "spec": {
+            **({"affinity": _uploads_affinity(uploads)} if uploads else {}),
             "serviceAccountName": SERVICE_ACCOUNT,
             "automountServiceAccountToken": False,
             "enableServiceLinks": False,
@@ -378,14 +427,26 @@ def backup_job(store: Store, backup: Backup, target: BackupTargetConfig) -> Mani
     id (the reconciler would prune it as "not rendered"); the namespace's deletion takes it."""
     recipe = recipe_for(store.spec.engine)
     labels = {**_labels("backup", backup.id, target), BACKUP_OF_LABEL: store.id}
+    claim = recipe.uploads_claim
     if target.s3 is not None:
         tool = [
             "python3", f"{TOOL_MOUNT}/s3.py", "put", target.s3.key(backup.location), "--",
             "sh", "-c", recipe.stream_script(),
         ]  # fmt: skip
+        if claim:
+            # The uploaded files' archive first, as a second object; then the dump.
+            archive = [
+                "python3", f"{TOOL_MOUNT}/s3.py", "put",
+                target.s3.key(uploads_location(backup.location)), "--",
+                "sh", "-c", f"set -e; {recipe.archive_script('-')}",
+            ]  # fmt: skip
+            script = f"set -e; {shlex.join(archive)}; {shlex.join(tool)}"
+            tool = ["sh", "-c", script]
         container = _s3_container(recipe, target.s3, tool)
     else:
-        container = _folder_container(recipe, recipe.dump_script(backup.id))
+        container = _folder_container(recipe, recipe.backup_script(backup.id))
+    if claim:
+        container = _with_uploads(container, claim, read_only=True)
     return {
         "apiVersion": "batch/v1",
         "kind": "Job",
@@ -395,7 +456,7 @@ def backup_job(store: Store, backup: Backup, target: BackupTargetConfig) -> Mani
             # outcome must be the first attempt's cause.
             "backoffLimit": 0,
             "activeDeadlineSeconds": JOB_DEADLINE_SECONDS,
-            "template": _pod_spec(recipe, "dump", container, labels),
+            "template": _pod_spec(recipe, "dump", container, labels, claim),
         },
     }
 
@@ -407,15 +468,25 @@ def restore_job(store: Store, op: RestoreOp, target: BackupTargetConfig) -> Mani
     recipe = recipe_for(store.spec.engine)
     labels = _labels("restore", op.backup_id, target)
     migrate = op.migrates(engine_version(store))
+    # Only a backup whose archive the restore found (op.uploads) touches the files.
+    claim = recipe.uploads_claim if op.uploads else ""
     if target.s3 is not None:
         key = target.s3.key(op.location)
-        script = (
-            f'set -e; python3 {TOOL_MOUNT}/s3.py get "{key}" {RESTORE_FILE}; '
-            f"{recipe.load_script_for(RESTORE_FILE, migrate=migrate)}"
+        fetch = f'python3 {TOOL_MOUNT}/s3.py get "{key}" {RESTORE_FILE}; '
+        if claim:
+            fetch += (
+                f'python3 {TOOL_MOUNT}/s3.py get "{target.s3.key(op.uploads)}" '
+                f"{RESTORE_UPLOADS_FILE}; "
+            )
+        load = recipe.load_script_for(
+            RESTORE_FILE, migrate=migrate, uploads=RESTORE_UPLOADS_FILE if claim else ""
         )
-        container = _s3_container(recipe, target.s3, ["sh", "-c", script])
+        container = _s3_container(recipe, target.s3, ["sh", "-c", f"set -e; {fetch}{load}"])
     else:
-        container = _folder_container(recipe, recipe.load_script(op.backup_id, migrate=migrate))
+        script = recipe.load_script(op.backup_id, migrate=migrate, uploads=bool(claim))
+        container = _folder_container(recipe, script)
+    if claim:
+        container = _with_uploads(container, claim, read_only=False)
     return {
         "apiVersion": "batch/v1",
         "kind": "Job",
@@ -423,6 +494,6 @@ def restore_job(store: Store, op: RestoreOp, target: BackupTargetConfig) -> Mani
         "spec": {
             "backoffLimit": 1,
             "activeDeadlineSeconds": JOB_DEADLINE_SECONDS,
-            "template": _pod_spec(recipe, "restore", container, labels),
+            "template": _pod_spec(recipe, "restore", container, labels, claim),
         },
     }

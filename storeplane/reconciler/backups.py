@@ -16,6 +16,10 @@ Each control-plane process runs one beside its reconcile loop (``runtime.run``).
 
 The dumps themselves are written by the Jobs; this runner only reads their size and deletes
 them, in the folder target (:class:`storeplane.reconciler.backup_jobs.BackupTargetConfig`).
+A backup of an engine whose uploaded files are backed up (Medusa) has two artifacts, the dump
+and the files' archive (:func:`storeplane.domain.backups.uploads_location`): it is
+``Succeeded`` only when both are in the target, its ``size_bytes`` is their sum, and expiry,
+retention, DELETE and a failure remove both.
 """
 
 from __future__ import annotations
@@ -30,11 +34,13 @@ from typing import TypeVar
 
 from storeplane.db.outage import note_outage
 from storeplane.domain.backups import (
+    DUMP_SUFFIX,
     Backup,
     BackupKind,
     BackupPolicy,
     expired_by_retention,
     policy_for,
+    uploads_location,
 )
 from storeplane.domain.conditions import Reason
 from storeplane.domain.errors import ReconcileError, StoreNotFoundError
@@ -247,19 +253,21 @@ class BackupRunner:
         # Simulated: the simulator's node ran nothing for the Job's image (its pod says so),
         # or nothing of the store runs at all (its health answer said so).
         simulated = any(_simulated(p) for p in pods)
+        recipe = recipe_for(store.spec.engine)
         if simulated or store.workload_runtime is WorkloadRuntime.SIMULATED:
-            image = recipe_for(store.spec.engine).image
+            would = f" (a real one would hold the database dump and {recipe.files_note})"
             await self._finish(
                 backup,
                 store,
-                f"simulated: Job {ref.name} ran in the simulator and nothing ran for {image} "
-                "(no local runtime for it, or the store's workloads are simulated), so no dump "
-                "was written and there is nothing to restore",
+                f"simulated: Job {ref.name} ran in the simulator and nothing ran for "
+                f"{recipe.image} (no local runtime for it, or the store's workloads are "
+                "simulated), so no dump was written and there is nothing to restore"
+                f"{would if recipe.files_note else ''}",
                 0,
                 ok=True,
             )
             return
-        size = await self._dump_size(backup)
+        size = await self._artifact_size(backup.location)
         if size is None:
             await self._finish(
                 backup,
@@ -268,34 +276,62 @@ class BackupRunner:
                 0,
             )
             return
+        if not recipe.uploads_claim:
+            await self._finish(
+                backup,
+                store,
+                f"dump of {size} bytes written by Job {ref.name} to the {backup.target} target",
+                size,
+                ok=True,
+            )
+            return
+        archive = uploads_location(backup.location)
+        files = await self._artifact_size(archive)
+        if files is None:
+            await self._finish(
+                backup,
+                store,
+                f"Job {ref.name} completed but the target has no uploaded files' archive at "
+                f"{archive}",
+                0,
+            )
+            return
         await self._finish(
             backup,
             store,
-            f"dump of {size} bytes written by Job {ref.name} to the {backup.target} target",
-            size,
+            f"dump of {size} bytes and uploaded files' archive of {files} bytes written by Job "
+            f"{ref.name} to the {backup.target} target (size_bytes counts both)",
+            size + files,
             ok=True,
         )
 
-    async def _dump_size(self, backup: Backup) -> int | None:
-        """The dump's size in the target, or None when it is not there."""
+    async def _artifact_size(self, location: str) -> int | None:
+        """The size of a dump or archive in the target, or None when it is not there."""
         s3 = self._ctx.backups.s3
         if s3 is not None:
             client = await s3.client(self._ctx.cluster)
-            return await asyncio.to_thread(client.size, s3.key(backup.location))
-        path = self._ctx.backups.dump_path(backup.location)
+            return await asyncio.to_thread(client.size, s3.key(location))
+        path = self._ctx.backups.dump_path(location)
         return path.stat().st_size if path.is_file() else None
 
     async def _remove_dump(self, location: str, *, unfinished: bool = False) -> None:
-        """Delete a dump from the target (``unfinished``: what a failed Job left instead: a
-        folder's partial file, an S3 multipart upload a killed Job could not abort)."""
+        """Delete a backup's dump and its uploaded files' archive from the target (a backup
+        made before files were backed up has no archive: deleting it is a no-op).
+        ``unfinished``: the backup failed, so also what its Job left instead: a folder's
+        partial files, an S3 multipart upload a killed Job could not abort."""
+        archive = uploads_location(location)
         s3 = self._ctx.backups.s3
         if s3 is not None:
             client = await s3.client(self._ctx.cluster)
-            key = s3.key(location)
-            await asyncio.to_thread(client.abort_unfinished if unfinished else client.delete, key)
+            for key in (s3.key(archive), s3.key(location)):
+                if unfinished:
+                    await asyncio.to_thread(client.abort_unfinished, key)
+                await asyncio.to_thread(client.delete, key)
         elif self._ctx.backups.enabled:
-            path = self._ctx.backups.dump_path(location)
-            (path.with_suffix(".partial") if unfinished else path).unlink(missing_ok=True)
+            stem = location.removesuffix(DUMP_SUFFIX)
+            leftovers = [f"{stem}.partial", f"{stem}.uploads.partial"] if unfinished else []
+            for name in [*leftovers, archive, location]:
+                self._ctx.backups.dump_path(name).unlink(missing_ok=True)
 
     async def _finish(
         self, backup: Backup, store: Store | None, message: str, size: int, *, ok: bool = False
@@ -314,7 +350,8 @@ class BackupRunner:
                 generation=store.generation if store else 0,
             )
         else:
-            # The partial dump (if any) is not a backup: it goes; earlier dumps stay as they are.
+            # What the failed Job wrote (partial or complete) is not a backup: it goes; earlier
+            # backups' dumps and archives stay as they are.
             try:
                 await self._remove_dump(backup.location, unfinished=True)
             except Exception as exc:  # the bucket's lifecycle rule aborts it in the end
@@ -414,7 +451,8 @@ class BackupRunner:
         event = Event.normal(
             backup.store_id,
             Reason.BACKUP_EXPIRED,
-            f"{message}; its dump was deleted from the {backup.target} target",
+            f"{message}; its dump (and its uploaded files' archive, if it has one) was deleted "
+            f"from the {backup.target} target",
             time=self._ctx.clock(),
             generation=0,
         )

@@ -184,14 +184,14 @@ _RESTORE_MOVES = frozenset(
 )
 
 
-def _restore_move(
+async def _restore_move(
     store: Store, decision: Decision, ctx: ReconcileContext, events: list[Event]
 ) -> tuple[Store, Next]:
     """A restore's stage changes the store itself (its saved intent drives the next
     render), so these moves return the changed store (reconciler/actions/restore_database)."""
     match decision.state:
         case ReconcileState.RESTORE_WORKLOADS_STOPPED:
-            store, done = begin_load(store, ctx)
+            store, done = await begin_load(store, ctx)
         case ReconcileState.RESTORE_DATABASE_LOADED:
             store, done = finish_load(store, ctx)
         case ReconcileState.RESTORE_FAILED:
@@ -275,7 +275,7 @@ async def reconcile_store(store: Store, ctx: ReconcileContext) -> PassResult:
             if decision.state in _RESTORE_MOVES or (
                 decision.state is ReconcileState.IN_SYNC and store.restoring
             ):
-                store, nxt = _restore_move(store, decision, ctx, events)
+                store, nxt = await _restore_move(store, decision, ctx, events)
             else:
                 nxt = await _act(store, decision, desired, observed, ctx, events)
             if nxt is not Next.CONTINUE:

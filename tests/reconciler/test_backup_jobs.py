@@ -3,9 +3,12 @@ ConfigMap, and an egress opening for the Jobs' pods alone."""
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
+import kubernetes_validate
 import pytest
 
 from storeplane.domain.backups import Backup, BackupKind, RestoreOp, RestoreStage
@@ -45,10 +48,13 @@ def test_the_backup_job_streams_to_the_bucket_with_keys_by_reference_only() -> N
     pod = job["spec"]["template"]
     [container] = pod["spec"]["containers"]
     assert container["image"] == "ghcr.io/storeplane/backup-s3:pg16"
-    assert container["command"][:5] == [
-        "python3", "/opt/storeplane/s3.py", "put", f"p/{store.id}/{backup.id}.dump", "--",
-    ]  # fmt: skip
-    assert "pg_dump" in container["command"][-1] and "--file" not in container["command"][-1]
+    assert container["command"][:2] == ["sh", "-c"]
+    # Two objects: the uploaded files' archive first, then the dump (shell words, quoted).
+    words = shlex.split(container["command"][2])
+    puts = [words[i + 2] for i, w in enumerate(words) if w == "/opt/storeplane/s3.py"]
+    assert puts == [f"p/{store.id}/{backup.id}.uploads.tar.gz", f"p/{store.id}/{backup.id}.dump"]
+    script = container["command"][2]
+    assert "pg_dump" in script and "--file" not in script and "tar -czf -" in script
     env = {e["name"]: e for e in container["env"]}
     assert env["S3_BUCKET"]["value"] == "shop-backups"
     for name, key in (("AWS_ACCESS_KEY_ID", "access-key-id"),
@@ -60,7 +66,8 @@ def test_the_backup_job_streams_to_the_bucket_with_keys_by_reference_only() -> N
     assert {"name": "tool", "configMap": {"name": S3_TOOL, "defaultMode": 0o444}} in pod["spec"][
         "volumes"
     ]
-    assert not [v for v in pod["spec"]["volumes"] if "persistentVolumeClaim" in v]
+    claims = [v for v in pod["spec"]["volumes"] if "persistentVolumeClaim" in v]
+    assert claims == [{"name": "uploads", "persistentVolumeClaim": {"claimName": "medusa-uploads"}}]
     assert pod["metadata"]["labels"][EGRESS_LABEL] == "s3"
 
 
@@ -142,3 +149,107 @@ async def test_the_migration_job_runs_again_after_an_older_versions_dump(
     jobs = [m for m in desired.workloads if m["kind"] == "Job"
             and m["metadata"]["labels"].get("app.kubernetes.io/component") == "migrate"]  # fmt: skip
     assert bool(jobs) is rendered
+
+
+# --- uploaded files ---------------------------------------------------------------------
+FOLDER = BackupTargetConfig(folder=Path("/srv/backups"))
+CLONE = RestoreOp(backup_id="backup-abcdefghij", source_store_id="store-source1",
+                  location="store-source1/backup-abcdefghij.dump", stage=RestoreStage.RESTORING,
+                  requested_at=NOW, clone=True)  # fmt: skip
+WITH_FILES = replace(CLONE, uploads="store-source1/backup-abcdefghij.uploads.tar.gz")
+
+
+def _pod_of(job: dict[str, Any]) -> dict[str, Any]:
+    pod: dict[str, Any] = job["spec"]["template"]
+    return pod
+
+
+def _uploads_mount(pod: dict[str, Any]) -> dict[str, Any] | None:
+    [container] = pod["spec"]["containers"]
+    mounts = [m for m in container["volumeMounts"] if m["name"] == "uploads"]
+    return mounts[0] if mounts else None
+
+
+JOBS = [
+    pytest.param(lambda: backup_job(make_store(), _backup("store-ab12cd34"), FOLDER), True,
+                 id="a folder backup mounts the uploads claim read-only"),
+    pytest.param(lambda: backup_job(make_store(), _backup("store-ab12cd34"),
+                                    BackupTargetConfig(s3=TARGET)), True,
+                 id="an S3 backup mounts the uploads claim read-only"),
+    pytest.param(lambda: restore_job(make_store(), WITH_FILES, FOLDER), False,
+                 id="a restore of a backup with files mounts the claim to write it"),
+    pytest.param(lambda: restore_job(make_store(), WITH_FILES, BackupTargetConfig(s3=TARGET)),
+                 False, id="an S3 restore of a backup with files mounts the claim to write it"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("make", "read_only"), JOBS)
+def test_a_job_with_the_uploads_claim_runs_on_the_node_that_mounts_it(
+    make: Any, read_only: bool
+) -> None:
+    """ReadWriteOnce: the Job's pod carries the chart's label and its required affinity, so it
+    lands on the node of the server and worker (or anywhere while none runs); the manifest is
+    valid Kubernetes (strict schemas)."""
+    job = make()
+    kubernetes_validate.validate(job, "1.31.0", strict=True)
+    pod = _pod_of(job)
+    assert pod["metadata"]["labels"]["storeplane.dev/uploads"] == "medusa-uploads"
+    assert "storeplane.dev/uploads" not in job["metadata"]["labels"]
+    (term,) = pod["spec"]["affinity"]["podAffinity"][
+        "requiredDuringSchedulingIgnoredDuringExecution"
+    ]
+    assert term == {
+        "labelSelector": {"matchLabels": {"storeplane.dev/uploads": "medusa-uploads"}},
+        "topologyKey": "kubernetes.io/hostname",
+    }
+    assert _uploads_mount(pod) == {
+        "name": "uploads",
+        "mountPath": "/uploads",
+        "readOnly": read_only,
+    }
+
+
+def test_the_folder_backup_renames_the_archive_then_the_dump_only_when_both_are_complete() -> None:
+    backup = _backup("store-ab12cd34")
+    [container] = _pod_of(backup_job(make_store(), backup, FOLDER))["spec"]["containers"]
+    script = container["command"][2]
+    assert script.startswith("set -e;")
+    order = [
+        script.index("pg_dump"),
+        script.index(f"tar -czf /backups/{backup.id}.uploads.partial"),
+        script.index(f'mv "/backups/{backup.id}.uploads.partial" "/backups/{backup.id}.uploads.tar.gz"'),
+        script.index(f'mv "$PARTIAL" "/backups/{backup.id}.dump"'),
+    ]  # fmt: skip
+    assert order == sorted(order)
+    assert "! -name .storeplane-restore" in script  # a restore's staging folder is not archived
+
+
+def test_a_restore_unpacks_the_files_first_and_replaces_them_only_after_the_load() -> None:
+    [container] = _pod_of(restore_job(make_store(), WITH_FILES, FOLDER))["spec"]["containers"]
+    script = container["command"][2]
+    order = [
+        script.index('tar -xzf "/backups/backup-abcdefghij.uploads.tar.gz" -C "/uploads/.storeplane-restore"'),
+        script.index("pg_restore"),
+        script.index("find /uploads -mindepth 1 -maxdepth 1 ! -name .storeplane-restore -exec rm -rf"),
+        script.index('find "/uploads/.storeplane-restore" -mindepth 1 -maxdepth 1 -exec mv'),
+    ]  # fmt: skip
+    assert order == sorted(order)
+    s3_script = _pod_of(restore_job(make_store(), WITH_FILES, BackupTargetConfig(s3=TARGET)))[
+        "spec"
+    ]["containers"][0]["command"][2]
+    assert (
+        's3.py get "p/store-source1/backup-abcdefghij.uploads.tar.gz" /tmp/restore.uploads.tar.gz'
+        in s3_script
+    )
+
+
+@pytest.mark.parametrize("target", [FOLDER, BackupTargetConfig(s3=TARGET)], ids=["folder", "S3"])
+def test_a_backup_without_files_restores_the_database_and_leaves_the_files(
+    target: BackupTargetConfig,
+) -> None:
+    """A backup made before files were backed up (no archive: ``uploads`` empty): the Job
+    does not mount the claim and does not touch the files."""
+    pod = _pod_of(restore_job(make_store(), CLONE, target))
+    script = pod["spec"]["containers"][0]["command"][-1]
+    assert "pg_restore" in script and "/uploads" not in script and "tar " not in script
+    assert _uploads_mount(pod) is None and "affinity" not in pod["spec"]

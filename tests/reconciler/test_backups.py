@@ -13,7 +13,13 @@ from pathlib import Path
 import pytest
 
 from storeplane.db import SqlBackupRepository, SqlStoreRepository
-from storeplane.domain.backups import Backup, BackupKind, BackupPolicy, BackupStatus
+from storeplane.domain.backups import (
+    Backup,
+    BackupKind,
+    BackupPolicy,
+    BackupStatus,
+    uploads_location,
+)
 from storeplane.domain.store import Phase, Store
 from storeplane.reconciler.backup_jobs import BackupTargetConfig
 from storeplane.reconciler.backups import BackupRunner
@@ -68,6 +74,7 @@ def _succeeded(
     backup = backup.succeeded(5, "dump of 5 bytes", now=at)
     (folder / store.id).mkdir(parents=True, exist_ok=True)
     (folder / backup.location).write_bytes(b"PGDMP")
+    (folder / uploads_location(backup.location)).write_bytes(b"files")  # the files' archive
     return backups.create(backup, [])
 
 
@@ -87,7 +94,9 @@ async def test_retention_deletes_the_oldest_scheduled_backups_past_the_limit(
     assert left == {manual.id, *(b.id for b in made[2:])}
     for gone in made[:2]:
         assert not (tmp_path / gone.location).exists()
+        assert not (tmp_path / uploads_location(gone.location)).exists(), "both artifacts go"
     assert (tmp_path / manual.location).exists(), "manual backups are not counted"
+    assert (tmp_path / uploads_location(manual.location)).exists()
     reasons = [e.reason for e in repo.events(store.id)]
     assert reasons.count("BackupExpired") == 2
 
@@ -124,6 +133,41 @@ async def test_an_expired_final_backup_is_deleted_and_a_live_one_stays(
     await runner.expire(clock.now)
     assert backups.list_for(store.id) == []
     assert not (tmp_path / final.location).exists()
+    assert not (tmp_path / uploads_location(final.location)).exists()
+
+
+async def test_a_failed_backup_leaves_none_of_its_files_and_earlier_backups_untouched(
+    repo: SqlStoreRepository, backups: SqlBackupRepository, tmp_path: Path
+) -> None:
+    """A Job that failed between its two renames (the archive complete, the dump partial):
+    neither is a backup; the earlier backup's dump and archive stay."""
+    clock = Clock()
+    store = _ready(repo)
+    runner = _runner(repo, backups, tmp_path, clock)
+    earlier = _succeeded(backups, tmp_path, store, BackupKind.MANUAL, T0)
+    failing = backups.create(
+        Backup.request(
+            store.id, engine="medusa", engine_version="2.21.2", target="folder",
+            kind=BackupKind.MANUAL, requested_by="ann", now=T0,
+        ),
+        [],
+    )  # fmt: skip
+    stem = tmp_path / failing.location.removesuffix(".dump")
+    left = [
+        Path(f"{stem}.partial"),
+        Path(f"{stem}.uploads.partial"),
+        Path(f"{stem}.uploads.tar.gz"),
+    ]
+    for path in left:
+        path.write_bytes(b"half")
+    (failing,) = backups.claim(
+        owner="test", now=T0, until=T0 + timedelta(seconds=30), limit=8, restarted=False
+    )
+    await runner._finish(failing, store, "Job failed: BackoffLimitExceeded", 0)
+    assert backups.get(store.id, failing.id).status is BackupStatus.FAILED
+    assert not [p for p in left if p.exists()]
+    assert (tmp_path / earlier.location).exists()
+    assert (tmp_path / uploads_location(earlier.location)).exists()
 
 
 def test_a_backup_whose_runner_died_is_taken_over_not_lost(
@@ -175,6 +219,7 @@ async def test_a_woocommerce_backup_runs_as_a_job_in_the_simulator_and_says_it_i
     assert done.status is BackupStatus.SUCCEEDED, done.message
     assert done.size_bytes == 0
     assert done.message.startswith("simulated:") and "mariadb:11" in done.message
+    assert "wp-content" in done.message  # what a real backup of WooCommerce would hold
     job = harness.kube.get(f"/apis/batch/v1/namespaces/{store.namespace}/jobs/{backup.id}")
     assert job.status_code == 200
     assert "mariadb-dump" in job.json()["spec"]["template"]["spec"]["containers"][0]["command"][2]

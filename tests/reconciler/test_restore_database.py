@@ -13,11 +13,16 @@ from pathlib import Path
 
 import pytest
 
-from storeplane.domain.backups import RestoreOp, RestoreStage
+from storeplane.domain.backups import RestoreOp, RestoreStage, uploads_location
 from storeplane.domain.ports import NamespacePhase, NamespaceStatus
 from storeplane.domain.state import Observation, ReconcileState, determine_state
 from storeplane.domain.store import Phase
-from storeplane.reconciler.actions.restore_database import fail_restore, finish_restore
+from storeplane.reconciler.actions.restore_database import (
+    begin_load,
+    fail_restore,
+    finish_load,
+    finish_restore,
+)
 from storeplane.reconciler.backup_jobs import CLAIM, BackupTargetConfig, volume_name
 from tests.domain.test_store import make_store
 from tests.reconciler.conftest import NOW, Harness
@@ -148,3 +153,50 @@ def test_a_failed_restore_fails_the_store_with_the_cause_and_keeps_saying_so() -
     assert retried.restore is None
     done, events = finish_restore(starting, ctx)
     assert done.restore is None and events[0].reason == "RestoreSucceeded"
+
+
+# --- uploaded files: the archive beside the dump -------------------------------------------
+FILES = [
+    pytest.param(False, True, id="a restore of a backup with files replaces the store's files"),
+    pytest.param(False, False,
+                 id="a backup made before files were backed up says it has none and leaves them"),
+    pytest.param(True, True, id="a clone stages the dump and the archive in its own slice"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("clone", "archived"), FILES)
+async def test_the_load_begins_with_the_backups_uploaded_files_when_it_has_them(
+    harness: Harness, tmp_path: Path, clone: bool, archived: bool
+) -> None:
+    target = BackupTargetConfig(folder=tmp_path / "backups")
+    ctx = replace(harness.ctx, backups=target)
+    store = make_store(phase=Phase.RESTORING)
+    source = "store-source1" if clone else store.id
+    op = replace(_op(source), clone=clone)
+    (tmp_path / "backups" / source).mkdir(parents=True)
+    target.dump_path(op.location).write_bytes(b"PGDMP dump")
+    if archived:
+        target.dump_path(uploads_location(op.location)).write_bytes(b"gzip archive")
+    store = replace(store, restore=op)
+
+    loading, events = await begin_load(store, ctx)
+
+    assert loading.restore is not None and loading.restore.stage is RestoreStage.RESTORING
+    (event,) = events
+    if not archived:
+        assert loading.restore.uploads == ""
+        assert "the backup has no uploaded files" in event.message
+        assert "left as they are" in event.message
+        return
+    assert "uploaded files are replaced by the backup's" in event.message
+    if clone:
+        staged = f"{store.id}/{op.backup_id}.uploads.tar.gz"
+        assert loading.restore.uploads == staged
+        assert target.dump_path(staged).read_bytes() == b"gzip archive"
+        assert target.dump_path(f"{store.id}/{op.backup_id}.dump").read_bytes() == b"PGDMP dump"
+        loaded, _ = finish_load(loading, ctx)
+        assert not list((tmp_path / "backups" / store.id).iterdir())  # staged copies gone
+        assert target.dump_path(uploads_location(op.location)).is_file()  # the source's stays
+        assert loaded.restore is not None and loaded.restore.stage is RestoreStage.STARTING
+    else:
+        assert loading.restore.uploads == uploads_location(op.location)

@@ -3,15 +3,18 @@ dev`` (local runtimes on), taken through backup, restore and clone. The store an
 the session's shared ones (``real_shop`` and ``real_dev``, tests/real_medusa.py): orders other
 journeys placed in it are in the backup too, and do not change what is asserted.
 
-Order A is placed (the smoke check), a backup is taken (a Job running Debian's ``pg_dump``
-behind the ``postgres`` image into the folder target), order B is placed; restoring the backup
-brings back order A and not B, found through the Admin API; a clone of the backup is a new
-store in which order A is found, with an admin password of its own. Skipped, saying why, where
+Order A is placed (the smoke check) and file A uploaded through the Admin API, a backup is
+taken (a Job running Debian's ``pg_dump`` behind the ``postgres`` image into the folder target,
+and ``tar`` of the uploads claim beside it), order B is placed, file B uploaded and file A
+deleted; restoring the backup brings back order A and not B, found through the Admin API, and
+file A with the same bytes at its URL and not file B; a clone of the backup is a new store in
+which order A is found and file A is served, with an admin password of its own. Skipped, saying why, where
 the real-store runtime (PostgreSQL's client tools, the Medusa build) is missing.
 """
 
 from __future__ import annotations
 
+import tarfile
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +24,7 @@ from tests.real_medusa import (
     READY_TIMEOUT,
     admin_order_ids,
     admin_password,
+    delete_upload,
     fetch_upload,
     kubectl,
     place_order,
@@ -94,15 +98,25 @@ def test_an_order_survives_backup_restore_and_clone(
     first_event = len(dev.events(shop["id"]))
 
     order_a = place_order(dev, shop["id"])
+    bytes_a = b"\x89PNG file A " + bytes(range(256)) * 4
+    file_a = upload_file(dev, shop, "file-a.png", bytes_a)
     backup = _backup(dev, shop["id"])
     assert backup["status"] == "Succeeded", backup["message"]
     assert backup["size_bytes"] > 10_000, backup  # a real pg_dump of Medusa's schema and data
     assert backup["engine"] == "medusa" and backup["engine_version"]
     dump = Path(dev.data_dir) / "backups" / shop["id"] / f"{backup['id']}.dump"
-    assert dump.stat().st_size == backup["size_bytes"]
+    archive = dump.with_name(f"{backup['id']}.uploads.tar.gz")
+    # size_bytes counts both artifacts: the dump and the uploaded files' archive.
+    assert dump.stat().st_size + archive.stat().st_size == backup["size_bytes"]
     assert dump.read_bytes()[:5] == b"PGDMP"  # pg_dump's custom format
+    with tarfile.open(archive) as tar:
+        assert f"./{file_a['id']}" in tar.getnames()
+    assert not list(dump.parent.glob("*.partial"))
     order_b = place_order(dev, shop["id"])
     assert {order_a, order_b} <= admin_order_ids(dev, shop)
+    file_b = upload_file(dev, shop, "file-b.png", b"file B, after the backup")
+    delete_upload(dev, shop, file_a["id"])
+    assert fetch_upload(file_a["url"])[0] == 404
 
     # A backup id of another store's (or none at all) is not found; a bad body is a 422.
     assert dev.api("POST", f"/stores/{shop['id']}/restore", json={}).status_code == 422
@@ -122,6 +136,9 @@ def test_an_order_survives_backup_restore_and_clone(
     orders = admin_order_ids(dev, restored)
     assert order_a in orders
     assert order_b not in orders
+    # The files are the backup's: A is back with its bytes, B (uploaded after it) is gone.
+    assert fetch_upload(file_a["url"]) == (200, bytes_a)
+    assert fetch_upload(file_b["url"])[0] == 404
     reasons = reasons_since(dev, shop["id"], first_event)
     assert {"BackupRequested", "BackupStarted", "BackupSucceeded"} <= set(reasons)
     assert {"RestoreRequested", "RestoreProgressing", "RestoreSucceeded"} <= set(reasons)
@@ -144,5 +161,8 @@ def test_an_order_survives_backup_restore_and_clone(
     assert order_b not in admin_order_ids(dev, clone)
     assert admin_password(dev, clone) != admin_password(dev, shop)
     assert clone["url"] != shop["url"] and clone["id"] in clone["url"]
-    # The staged copy of the dump in the clone's slice of the target is gone once loaded.
+    # The clone's uploaded files start as the backup's: file A at the clone's own URL.
+    assert fetch_upload(f"{clone['url']}/static/{file_a['id']}") == (200, bytes_a)
+    # The staged copies of the dump and archive in the clone's slice are gone once loaded.
     assert not list((Path(dev.data_dir) / "backups" / clone["id"]).glob("*.dump"))
+    assert not list((Path(dev.data_dir) / "backups" / clone["id"]).glob("*.tar.gz"))

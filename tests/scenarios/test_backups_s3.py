@@ -1,6 +1,7 @@
 """The S3 backup target end to end: one real Medusa store in a real ``storeplane dev`` whose
 target is a bucket on a local moto server, taken through a backup (a real ``pg_dump`` streamed
-to the bucket by the Job's uploader) and a restore read back from it.
+to the bucket by the Job's uploader, and the uploaded files' archive as a second object) and a
+restore read back from it (an uploaded file comes back, one uploaded after the backup goes).
 
 moto (PyPI ``moto[server]``) stands in for S3 because it serves the S3 REST API itself over
 HTTP (the multipart upload, HEAD, GET and DELETE the Jobs and the control plane send), so the
@@ -32,10 +33,12 @@ import pytest
 from storeplane.backup_s3 import S3Client, S3Error
 from tests.real_medusa import (
     admin_order_ids,
+    fetch_upload,
     kubectl,
     place_order,
     runtime_missing,
     start_real_dev,
+    upload_file,
 )
 from tests.scenarios.dev_process import REPO, DevProcess, wait_until
 
@@ -154,6 +157,8 @@ def test_a_backup_goes_to_the_bucket_and_restores_from_it(
     assert rule["to"] == [{"ipBlock": {"cidr": f"{HOST}/32"}}]
     assert rule["ports"] == [{"protocol": "TCP", "port": int(s3._host.rsplit(":", 1)[1])}]
 
+    bytes_a = b"file A in the bucket " + bytes(range(256))
+    file_a = upload_file(dev, shop, "file-a.png", bytes_a)
     started = dev.api("POST", f"/stores/{shop['id']}/backups")
     assert started.status_code == 202, started.text
     assert started.json()["target"] == "s3"
@@ -166,8 +171,12 @@ def test_a_backup_goes_to_the_bucket_and_restores_from_it(
     )
     assert backup["status"] == "Succeeded", backup["message"]
     key = f"{PREFIX}{shop['id']}/{backup['id']}.dump"
+    uploads_key = f"{PREFIX}{shop['id']}/{backup['id']}.uploads.tar.gz"
     assert backup["size_bytes"] > 10_000, backup  # a real pg_dump of Medusa's schema and data
-    assert s3.size(key) == backup["size_bytes"]
+    # Two objects, the dump and the uploaded files' archive; size_bytes counts both.
+    dump_size, uploads_size = s3.size(key), s3.size(uploads_key)
+    assert dump_size and uploads_size, (dump_size, uploads_size)
+    assert dump_size + uploads_size == backup["size_bytes"]
     listed = dev.api("GET", f"/stores/{shop['id']}/backups").json()["items"]
     assert [b["id"] for b in listed if b["target"] == "s3"] == [backup["id"]]
     # The Job got the keys by reference only.
@@ -178,18 +187,25 @@ def test_a_backup_goes_to_the_bucket_and_restores_from_it(
         assert env[name]["valueFrom"]["secretKeyRef"]["name"] == "storeplane-backup-s3"
 
     order_b = place_order(dev, shop["id"])  # after the backup: the restore takes it away
+    file_b = upload_file(dev, shop, "file-b.png", b"file B, after the backup")
     restoring = dev.api("POST", f"/stores/{shop['id']}/restore", json={"backup_id": backup["id"]})
     assert restoring.status_code == 202, restoring.text
     restored = dev.wait_for(shop["id"], {"Ready", "Failed"}, timeout=300)
     assert restored["phase"] == "Ready", restored
     assert order_b not in admin_order_ids(dev, restored)
+    assert fetch_upload(file_a["url"]) == (200, bytes_a)  # read back from the archive object
+    assert fetch_upload(file_b["url"])[0] == 404
     reasons = [e["reason"] for e in dev.events(shop["id"])]
     assert "RestoreSucceeded" in reasons
 
     # DELETE removes the object from the bucket too.
     assert dev.api("DELETE", f"/stores/{shop['id']}/backups/{backup['id']}").status_code == 202
     wait_until(
-        lambda: s3.size(key), lambda size: size is None, 30, "the object to go", dev.log_path
+        lambda: (s3.size(key), s3.size(uploads_key)),
+        lambda sizes: sizes == (None, None),
+        30,
+        "both objects to go",
+        dev.log_path,
     )
 
     # The keys never appear in an answer, an event, the Kubernetes events or the log.

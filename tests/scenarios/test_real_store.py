@@ -198,6 +198,8 @@ def test_deleting_the_store_leaves_no_process_and_no_folder(
     pids = [p["pid"] for p in before["processes"]]
     folders = [Path(f) for f in before["folders"]]
     assert pids and folders
+    # The uploads claim's folder is one of them: it goes with the namespace too.
+    assert any(f.parts[-2:] == (shop["namespace"], "medusa-uploads") for f in folders), folders
     assert dev.api("DELETE", f"/stores/{shop['id']}").status_code == 202
     gone = dev.wait_for(shop["id"], {"Deleted", "Failed"}, timeout=180)
     assert gone["phase"] == "Deleted", gone
