@@ -102,7 +102,10 @@ class BackupPublic(BaseModel):
     store_id: str
     status: BackupStatus = Field(description="`Running`, then `Succeeded` or `Failed`.")
     kind: BackupKind = Field(description="`manual`, `scheduled` or `final` (before deletion).")
-    size_bytes: int | None = Field(description="The dump's size, once Succeeded.")
+    size_bytes: int | None = Field(
+        description="What the backup holds in the target, once Succeeded: the dump's size plus, "
+        "for Medusa, the uploaded files' archive's."
+    )
     started_at: datetime
     finished_at: datetime | None
     expires_at: datetime | None = Field(description="When it is deleted; null: kept.")
