@@ -126,6 +126,19 @@ def parse_manifests(text: str, chart: str | Path) -> list[dict[str, Any]]:
     return objects
 
 
+def _helm_env() -> dict[str, str]:
+    """helm's environment: ours, with Go's garbage collector held off until the heap nears
+    512 MiB (``GOGC=off`` + ``GOMEMLIMIT``). A render lives ~50 ms and peaks near 60 MB, so
+    collecting during it is pure cost: a quarter of helm's CPU per render (57 → 44 ms measured
+    on the medusa chart). It changes nothing in what helm prints. A GOGC or GOMEMLIMIT set by
+    the operator wins."""
+    env = dict(os.environ)
+    if "GOGC" not in env and "GOMEMLIMIT" not in env:
+        env["GOGC"] = "off"
+        env["GOMEMLIMIT"] = "512MiB"
+    return env
+
+
 async def _run_helm(
     helm: str, args: Sequence[str], stdin: bytes, chart: Path, timeout: float
 ) -> tuple[int, str, str]:
@@ -135,6 +148,7 @@ async def _run_helm(
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
+        env=_helm_env(),
     )
     try:
         stdout, stderr = await asyncio.wait_for(process.communicate(stdin), timeout)

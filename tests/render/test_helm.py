@@ -356,3 +356,48 @@ async def test_the_module_level_render_uses_the_given_cache(
             cache=cache,
         )
     assert (cache.renders, cache.hits) == (1, 2)
+
+
+# --- helm's environment ----------------------------------------------------------------------
+
+
+def _chart_case_ids() -> list[Any]:
+    from tests.charts.chart_cases import CASES
+
+    return [pytest.param(case, id=case.id) for case in CASES]
+
+
+@pytest.mark.parametrize("case", _chart_case_ids())
+async def test_helm_with_its_collector_held_off_prints_what_plain_helm_template_prints(
+    helm_bin: str, case: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+    import os
+    import subprocess
+
+    from tests.charts.chart_cases import STORE_ID
+
+    args = ["template", "store", str(chart_path(case.chart)), "--namespace", STORE_ID]
+    values = json.dumps(case.values()).encode()
+    monkeypatch.delenv("GOGC", raising=False)
+    monkeypatch.delenv("GOMEMLIMIT", raising=False)
+    plain_env = dict(os.environ)
+    plain = subprocess.run(
+        [helm_bin, *args, "--values", "-"],
+        input=values,
+        capture_output=True,
+        env=plain_env,
+        timeout=60,
+        check=True,
+    )
+    assert helm_module._helm_env()["GOGC"] == "off"
+    code, ours, _ = await helm_module._run_helm(
+        helm_bin, [*args, "--values", "-"], values, chart_path(case.chart), 60
+    )
+    assert code == 0 and ours == plain.stdout.decode()
+
+
+def test_an_operators_gogc_wins(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GOGC", "200")
+    env = helm_module._helm_env()
+    assert env["GOGC"] == "200" and "GOMEMLIMIT" not in env
