@@ -227,3 +227,40 @@ def test_reapplying_two_mounts_of_one_volume_keeps_both(http: httpx.Client) -> N
     again = apply(http, body)
     assert again.status_code == 200, again.text
     assert again.json()["spec"]["template"]["spec"]["containers"][0]["volumeMounts"] == mounts
+
+
+@pytest.mark.parametrize(
+    "status_write",
+    [True, False],
+    ids=[
+        "a status write keeps the spec managers' entries exactly as a full rebuild makes them",
+        "a spec update keeps the status managers' entries exactly as a full rebuild makes them",
+    ],
+)
+def test_unpruned_managed_fields_entries_equal_a_full_rebuild(status_write: bool) -> None:
+    import copy
+
+    from storeplane.sim.store import apply as ssa
+
+    applied = deployment("web")
+    live = ssa.apply_patch(None, applied, "storeplane", True, "apps/v1", "2026-12-01T10:00:00Z")
+    live["status"] = {"replicas": 1}
+    live["metadata"]["managedFields"] += ssa.record_update(
+        None, live, "deployment-controller", "apps/v1", "2026-12-01T10:00:01Z", "status"
+    )
+    new = copy.deepcopy(live)
+    if status_write:
+        new["status"] = {"replicas": 1, "readyReplicas": 1}
+    else:
+        new["metadata"]["labels"] = {**(new["metadata"].get("labels") or {}), "tier": "web"}
+    subresource = "status" if status_write else ""
+    got = ssa.record_update(live, new, "kubectl", "apps/v1", "2026-12-01T10:00:02Z", subresource)
+    others = [
+        e for e in live["metadata"]["managedFields"] if e.get("subresource", "") != subresource
+    ]
+    view = ssa.managed_view(new, not status_write)
+    rebuilt = ssa._rebuild(
+        [(e, ssa.from_fields_v1(e["fieldsV1"])) for e in others], view, None, set()
+    )
+    assert rebuilt, "the case has entries of the other half to keep"
+    assert [e for e in got if e.get("subresource", "") != subresource] == rebuilt

@@ -265,6 +265,17 @@ def _rebuild(
     return result
 
 
+def _pruned(entry: Obj, paths: set[Path], view: Obj) -> list[Obj]:
+    """``entry`` (whose paths are all of ``paths``) without the paths ``view`` lacks; [] if
+    none is left. Kept as stored when nothing goes: its FieldsV1 was made by to_fields_v1
+    (sorted), so rebuilding it would make the same - and a status write passes every spec
+    manager's entry through here, several times per pod and workload."""
+    kept = {p for p in paths if exists_at(view, p)}
+    if kept == paths:
+        return [{**entry}]
+    return [{**entry, "fieldsV1": to_fields_v1(kept)}] if kept else []
+
+
 def record_update(
     old: Obj | None,
     new: Obj,
@@ -286,9 +297,13 @@ def record_update(
         if _same_entry(entry, manager, "Update", subresource):
             mine_paths = paths
         elif entry.get("subresource", "") == subresource:
-            result += _rebuild([(entry, paths - changed)], new_view, None, set())
+            kept = paths - changed
+            if kept == paths:
+                result += _pruned(entry, paths, new_view)
+            else:
+                result += _rebuild([(entry, kept)], new_view, None, set())
         else:
-            result += _rebuild([(entry, paths)], other_view, None, set())
+            result += _pruned(entry, paths, other_view)
     mine_paths = {p for p in mine_paths | changed if exists_at(new_view, p)}
     if mine_paths:
         result.append(_make_entry(manager, "Update", api_version, now, subresource, mine_paths))
