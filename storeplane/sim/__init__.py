@@ -109,6 +109,8 @@ What it does NOT model - test against a real cluster (kind, k3s; ``tests/e2e``) 
   agreement, a few enums, the pod spec and Service rules in
   :mod:`storeplane.sim.admission.podspec` / ``service_spec`` and the immutable fields in
   :mod:`storeplane.sim.admission.immutable`; not every cross-field rule of the API server.
+  The objects the built-in controllers make (ReplicaSets, Pods, Events) skip the schema part
+  (they are made from templates that passed it); admission and the other rules still apply.
 - Protobuf only for request bodies (answers are always JSON; a client accepting only
   protobuf gets 406), no ``/openapi/v2``, no ``resourceVersion`` semantics on reads (always
   the latest); watch history is a bounded ring per resource and starts empty after a

@@ -301,3 +301,26 @@ def test_ready_delays_are_set_per_kind(http: httpx.Client) -> None:
     wait_until(lambda: ready(http), timeout=2)
     job = http.get("/apis/batch/v1/namespaces/shop/jobs/j").json()
     assert "succeeded" not in (job.get("status") or {})  # still on the 30 s Job delay
+
+
+def test_what_the_controllers_make_passes_the_schema_check_they_skip(http: httpx.Client) -> None:
+    # The controllers create ReplicaSets, Pods and Events without the OpenAPI schema check
+    # (Cluster.create(from_checked_parts=True)): prove that check would find nothing in them.
+    from storeplane.sim.admission.validation import schema_check
+    from storeplane.sim.kinds import lookup
+
+    namespace(http, "shop")
+    http.post(DEPLOYMENTS, json=store_deployment(replicas=2, limits={"cpu": "100m"}))
+    wait_until(lambda: ready(http))
+    made = {
+        ("apps", "replicasets"): items(http, REPLICASETS),
+        ("", "pods"): items(http, PODS),
+        ("", "events"): items(http, "/api/v1/namespaces/shop/events"),
+    }
+    assert all(made.values()), {k: len(v) for k, v in made.items()}
+    for (group, resource), objects in made.items():
+        kind = lookup(group, "v1", resource)
+        assert kind is not None
+        for obj in objects:
+            causes, _ = schema_check(kind, obj, "Strict")  # Strict: an unknown field raises
+            assert causes == [], (resource, obj["metadata"]["name"], causes)

@@ -105,7 +105,9 @@ def record(
         while cluster.store.exists(cluster.key(EVENTS, namespace, body["metadata"]["name"])):
             nanos += 1  # two events in one clock tick: the next name, as a later clock gives
             body["metadata"]["name"] = f"{ref['name']}.{nanos:x}"
-        stored = cluster.create(EVENTS, namespace, body, component, field_validation="Ignore")
+        stored = cluster.create(
+            EVENTS, namespace, body, component, field_validation="Ignore", from_checked_parts=True
+        )
     except ApiError as exc:
         logger.debug("event %s on %s/%s dropped: %s", reason, namespace, ref["name"], exc.message)
         return None

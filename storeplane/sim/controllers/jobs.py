@@ -240,6 +240,7 @@ class JobController:
                 meta["namespace"],
                 {"metadata": pod_meta, "spec": template.get("spec") or {}},
                 MANAGER,
+                from_checked_parts=True,  # the Job's template passed the schema check
             )
         except ApiError as exc:
             events.record(

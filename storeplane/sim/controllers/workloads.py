@@ -202,7 +202,9 @@ class DeploymentSync:
                 "spec": {"replicas": replicas, "selector": selector, "template": template},
             }
             try:
-                current = cluster.create(REPLICASETS, key.namespace, body, self.manager)
+                current = cluster.create(
+                    REPLICASETS, key.namespace, body, self.manager, from_checked_parts=True
+                )
             except ApiError as exc:
                 record(cluster, deployment, "Warning", "ReplicaSetCreateError",
                        f'Failed to create new replica set "{rs_name}": {exc.message}',
@@ -320,7 +322,9 @@ class _PodOwnerSync:
         self, cluster: Cluster, owner: Obj, body: Obj, failures: list[ApiError]
     ) -> Obj | None:
         try:
-            return cluster.create(PODS, owner["metadata"]["namespace"], body, self.manager)
+            return cluster.create(
+                PODS, owner["metadata"]["namespace"], body, self.manager, from_checked_parts=True
+            )
         except ApiError as exc:
             failures.append(exc)
             return None

@@ -393,8 +393,13 @@ class Cluster:
         manager: str,
         managed_fields: list[Obj] | None = None,
         field_validation: FieldValidation = "Ignore",
+        *,
+        from_checked_parts: bool = False,
     ) -> Obj:
-        """Store a new object (POST, or an apply that creates); returns what was stored."""
+        """Store a new object (POST, or an apply that creates); returns what was stored.
+        ``from_checked_parts``: a built-in controller made ``body`` from parts that passed the
+        schema check already (a Pod from a checked template); admission and every other
+        validation rule still apply, the schema check is skipped."""
         if kind.storage:
             self._check_body(kind, namespace, body)
             created = self.create(by_qualified(kind.storage), namespace,
@@ -424,7 +429,7 @@ class Cluster:
         # then storage (which is where AlreadyExists is found).
         attrs = self._attributes(kind, "CREATE", namespace, shown_name, obj, None)
         self.admission.admit(attrs)
-        self._warnings += validate(kind, obj, field_validation)
+        self._warnings += validate(kind, obj, field_validation, check_schema=not from_checked_parts)
         self.admission.validate(attrs)
         self._warnings += attrs.warnings
         key = self.key(kind, namespace, name)
