@@ -23,10 +23,13 @@ from typing import Any
 from fastapi import Response
 
 from storeplane.api.schemas import StorePublic, StoresPublic
+from storeplane.domain.ports import StorePage
 from storeplane.domain.store import Store
 
 _MAX_ENTRIES = 20_000
 _entries: OrderedDict[int, tuple[Store, bytes]] = OrderedDict()
+_MAX_PAGES = 256
+_pages: OrderedDict[int, tuple[StorePage, bytes]] = OrderedDict()
 _lock = Lock()
 
 
@@ -52,17 +55,37 @@ def store_response(store: Store, status_code: int = 200, **headers: str) -> Resp
     )
 
 
+def page_response(page: StorePage) -> Response:
+    """:func:`stores_response` of a page, its whole body made once per page object: the
+    repository's read caches hand out the *same* ``StorePage`` while nothing changed, so a
+    dashboard polling a page costs one dictionary lookup here (identity, as for a store)."""
+    key = id(page)
+    with _lock:
+        entry = _pages.get(key)
+        if entry is not None and entry[0] is page:
+            _pages.move_to_end(key)
+            return Response(entry[1], media_type="application/json")
+    body = _stores_body(page.items, count=page.count, next_cursor=page.next_cursor)
+    with _lock:
+        _pages[key] = (page, body)
+        while len(_pages) > _MAX_PAGES:
+            _pages.popitem(last=False)
+    return Response(body, media_type="application/json")
+
+
 def stores_response(items: list[Store], **fields: Any) -> Response:
     """A ``StoresPublic`` body: ``items`` from the cache, the other fields as the model
     serialises them (``items`` is its first field, so the empty list is the first ``[]``)."""
+    return Response(_stores_body(items, **fields), media_type="application/json")
+
+
+def _stores_body(items: list[Store], **fields: Any) -> bytes:
     shell = StoresPublic(items=[], **fields).model_dump_json().encode()
     head, marker, tail = shell.partition(b'"items":[]')
     if not marker:  # pragma: no cover - the model's shape changed; stay correct, if slower
-        return Response(
+        return (
             StoresPublic(items=[StorePublic.from_domain(s) for s in items], **fields)
             .model_dump_json()
-            .encode(),
-            media_type="application/json",
+            .encode()
         )
-    body = b"".join((head, b'"items":[', b",".join(store_json(s) for s in items), b"]", tail))
-    return Response(body, media_type="application/json")
+    return b"".join((head, b'"items":[', b",".join(store_json(s) for s in items), b"]", tail))

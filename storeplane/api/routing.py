@@ -74,12 +74,12 @@ class ApiRoute(APIRoute):
         async def handle(request: Request) -> Response:
             if needs_user:
                 _refuse_repeated_headers(request.scope["headers"])
-                # A cached token needs no I/O (db/readcache.py); on PostgreSQL the lookup is
-                # one statement on the event loop (db/pgreads.py); anything else is a sync
-                # database lookup: off the event loop.
+                # On PostgreSQL the lookup is one statement on the event loop (db/pgreads.py;
+                # tokens are never cached there); on SQLite a cached token needs no I/O
+                # (db/readcache.py); anything else is a sync database lookup, in the pool.
                 if (
-                    authenticate_cached(request) is None
-                    and await authenticate_request_async(request) is None
+                    await authenticate_request_async(request) is None
+                    and authenticate_cached(request) is None
                 ):
                     await run_in_threadpool(authenticate_request, request)
             return await handler(ApiRequest(request.scope, request.receive))

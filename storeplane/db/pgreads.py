@@ -75,9 +75,15 @@ class Compiled:
             for name, processor in compiled._bind_processors.items()
             if callable(processor)
         }
+        # The statement's own values, processed once; a call only adds the named ones.
+        self._defaults = self._processed(dict(compiled.construct_params(_check=False)))
 
     def params(self, values: dict[str, Any] | None = None) -> dict[str, Any]:
-        params = dict(self._compiled.construct_params(values))
+        if not values:
+            return dict(self._defaults)
+        return {**self._defaults, **self._processed(values)}
+
+    def _processed(self, params: dict[str, Any]) -> dict[str, Any]:
         for name, processor in self._processors.items():
             if name in params:
                 params[name] = processor(params[name])

@@ -15,7 +15,7 @@ from storeplane.api.deps import (
     RepositoryDep,
     SettingsDep,
 )
-from storeplane.api.fastjson import store_response, stores_response
+from storeplane.api.fastjson import page_response, store_response
 from storeplane.api.routing import ApiRoute
 from storeplane.api.schemas import (
     EventPublic,
@@ -180,8 +180,9 @@ async def list_stores(
         include_deleted=include_deleted,
         labels=parse_terms(label or []),
     )
-    # The bytes of StoresPublic, each store's made once while it is unchanged (fastjson.py).
-    return stores_response(page.items, count=page.count, next_cursor=page.next_cursor)
+    # The bytes of StoresPublic, made once per cached page, each store's once while it is
+    # unchanged (fastjson.py).
+    return page_response(page)
 
 
 @router.get(
