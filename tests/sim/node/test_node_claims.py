@@ -100,9 +100,14 @@ def test_a_pod_waits_for_its_claim_to_be_bound_to_the_volume_it_names(
           _pod("waits", "files", "echo landed > /files/b.txt"))  # fmt: skip
     wait_until(lambda: any("PVC is not bound" in e for e in _events(lhttp, ns)), timeout=20)
     kubeconfig = write_kubeconfig(tmp_path / "kubeconfig", sim.url)
-    shown = kubectl(kubeconfig, "get", "pvc", "files", "-n", ns, "-o", "json")
-    assert shown.returncode == 0, shown.stderr
-    assert json.loads(shown.stdout)["status"]["phase"] == "Pending"
+
+    def phase() -> str:
+        shown = kubectl(kubeconfig, "get", "pvc", "files", "-n", ns, "-o", "json")
+        assert shown.returncode == 0, shown.stderr
+        return str((json.loads(shown.stdout).get("status") or {}).get("phase"))
+
+    # The binder looked (after its delay) and left it Pending: the volume does not exist.
+    wait_until(lambda: phase() == "Pending", timeout=20, interval=0.2)
     assert not finished(pod(lhttp, ns, "waits"))
 
     # As root the image's tools run as Debian's postgres user: the volume's folder must be
