@@ -27,9 +27,10 @@ The model (a documented approximation of structured-merge-diff):
 
 from __future__ import annotations
 
-import copy
 import json
 from typing import Any
+
+from .objects import json_copy
 
 Path = tuple[str, ...]
 Obj = dict[str, Any]
@@ -186,7 +187,7 @@ def merge_applied(live: Any, applied: Any) -> Any:
     if isinstance(live, dict) and isinstance(applied, dict):
         out = dict(live)
         for key, value in applied.items():
-            out[key] = merge_applied(live[key], value) if key in live else copy.deepcopy(value)
+            out[key] = merge_applied(live[key], value) if key in live else json_copy(value)
         return out
     if is_keyed_list(live) and is_keyed_list(applied):
         wanted = {item["name"]: item for item in applied}
@@ -195,9 +196,9 @@ def merge_applied(live: Any, applied: Any) -> Any:
             for item in live
         ]
         present = {item["name"] for item in live}
-        merged += [copy.deepcopy(i) for i in applied if i["name"] not in present]
+        merged += [json_copy(i) for i in applied if i["name"] not in present]
         return merged
-    return copy.deepcopy(applied)
+    return json_copy(applied)
 
 
 def merge_patch(target: Any, patch: Any, by_name: bool = False) -> Any:
@@ -210,8 +211,8 @@ def merge_patch(target: Any, patch: Any, by_name: bool = False) -> Any:
         present = {i["name"] for i in target}
         return merged + [strip_nulls(i) for i in patch if i["name"] not in present]
     if not isinstance(patch, dict):
-        return copy.deepcopy(patch)
-    out: Obj = copy.deepcopy(target) if isinstance(target, dict) else {}
+        return json_copy(patch)
+    out: Obj = json_copy(target) if isinstance(target, dict) else {}
     for key, value in patch.items():
         if value is None:
             out.pop(key, None)
@@ -329,7 +330,7 @@ def apply_patch(
     view = managed_view(applied, status)
     new_paths = field_paths(view)
     if live is None:
-        obj = copy.deepcopy(applied)
+        obj = json_copy(applied)
         if not status:
             obj.pop("status", None)
         obj.setdefault("metadata", {})["managedFields"] = [
@@ -364,7 +365,7 @@ def apply_patch(
         raise ApplyConflict(conflicts)
 
     owned_by_others = set().union(*(paths for _, paths in others)) | new_paths
-    result = copy.deepcopy(live)
+    result = json_copy(live)
     removed = sorted(previous - new_paths, key=len, reverse=True)
     for path in removed:
         if any(q[: len(path)] == path for q in owned_by_others):
@@ -418,20 +419,20 @@ def _walk(doc: Any, parts: list[str], op: str) -> Any:
 
 def _add(doc: Any, parts: list[str], value: Any, op: str, replace: bool = False) -> Any:
     if not parts:
-        return copy.deepcopy(value)
+        return json_copy(value)
     parent, last = _walk(doc, parts[:-1], op), parts[-1]
     if isinstance(parent, dict):
         if replace and last not in parent:
             raise JsonPatchError(f"{op} operation does not apply: doc is missing key: {last}")
-        parent[last] = copy.deepcopy(value)
+        parent[last] = json_copy(value)
     elif isinstance(parent, list):
         if last == "-" and not replace:
-            parent.append(copy.deepcopy(value))
+            parent.append(json_copy(value))
         elif last.isdigit() and int(last) <= len(parent) - (1 if replace else 0):
             if replace:
-                parent[int(last)] = copy.deepcopy(value)
+                parent[int(last)] = json_copy(value)
             else:
-                parent.insert(int(last), copy.deepcopy(value))
+                parent.insert(int(last), json_copy(value))
         else:
             raise JsonPatchError(f"{op} operation does not apply: index {last} out of range")
     else:
@@ -454,7 +455,7 @@ def json_patch(target: Obj, operations: Any) -> Any:
     """Apply an RFC 6902 patch (add, remove, replace, move, copy, test) to a copy."""
     if not isinstance(operations, list):
         raise JsonPatchError("a JSON patch must be a list of operations")
-    doc: Any = copy.deepcopy(target)
+    doc: Any = json_copy(target)
     for operation in operations:
         if not isinstance(operation, dict) or "op" not in operation:
             raise JsonPatchError(f"invalid JSON patch operation: {operation!r}")
@@ -470,7 +471,7 @@ def json_patch(target: Obj, operations: Any) -> Any:
             _remove(doc, parts, op)
         elif op in ("move", "copy"):
             source = _pointer(operation.get("from"))
-            value = copy.deepcopy(_walk(doc, source, op))
+            value = json_copy(_walk(doc, source, op))
             if op == "move":
                 _remove(doc, source, op)
             doc = _add(doc, parts, value, op)

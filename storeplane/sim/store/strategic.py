@@ -24,13 +24,13 @@ Pure functions on plain dicts; a malformed patch raises :class:`StrategicPatchEr
 
 from __future__ import annotations
 
-import copy
 import functools
 import json
 from typing import Any
 
 from ..admission import schemas
 from ..kinds import Kind
+from .objects import json_copy
 
 Obj = dict[str, Any]
 _DELETE = object()
@@ -132,7 +132,7 @@ def _merge_map(original: Any, patch: Obj, schema: Schema | None, path: str) -> A
             f'{path or "the patch"}: Unsupported value: "{directive}" for $patch: supported '
             'values: "replace", "merge", "delete"'
         )
-    result: Obj = copy.deepcopy(original) if isinstance(original, dict) else {}
+    result: Obj = json_copy(original) if isinstance(original, dict) else {}
     retain = patch.pop("$retainKeys", None)
     if retain is not None:
         if not isinstance(retain, list) or not all(isinstance(k, str) for k in retain):
@@ -174,7 +174,7 @@ def _merge_map(original: Any, patch: Obj, schema: Schema | None, path: str) -> A
 
 
 def _merge_list(original: Any, patch: list[Any], field: Schema, path: str) -> list[Any]:
-    live: list[Any] = copy.deepcopy(original) if isinstance(original, list) else []
+    live: list[Any] = json_copy(original) if isinstance(original, list) else []
     if any(isinstance(i, dict) and i.get("$patch") == "replace" for i in patch):
         return [
             strip_directives(i)
