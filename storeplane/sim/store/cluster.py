@@ -39,6 +39,7 @@ from ..errors import (
 from ..kinds import CRDS, KINDS, NAMESPACES, Kind, KindRegistry, by_qualified
 from . import apply as ssa
 from . import conversion, customresources, strategic
+from .job_defaults import default_job
 from .objects import ObjectKey, ObjectStore, json_copy
 from .selectors import fields_match, labels_match, parse_field_selector, parse_label_selector
 
@@ -328,6 +329,8 @@ class Cluster:
                 spec["clusterIP"] = self._allocate_cluster_ip()
             if creating and spec.get("clusterIP") and "clusterIPs" not in spec:
                 spec["clusterIPs"] = [spec["clusterIP"]]
+        elif kind.kind == "Job" and kind.group == "batch" and creating:
+            default_job(kind, obj, str(metadata["uid"]))
         elif kind.kind == "Pod" and creating:
             spec = obj.setdefault("spec", {})
             spec.setdefault("restartPolicy", "Always")
@@ -423,6 +426,8 @@ class Cluster:
             obj.pop("status", None)  # status is written through /status, never on create
         for field in (*_SERVER_METADATA, "resourceVersion", "managedFields"):
             metadata.pop(field, None)
+        # The uid comes first, as in the API server: a Job's generated selector is made of it.
+        metadata["uid"] = str(uuid.uuid4())
         self._default(kind, obj, creating=True)
         # The API server's order: mutating admission, validation, validating admission,
         # then storage (which is where AlreadyExists is found).
@@ -435,7 +440,6 @@ class Cluster:
         if self.store.exists(key):
             raise already_exists(kind, name)
         now = self.clock()
-        metadata["uid"] = str(uuid.uuid4())
         metadata["creationTimestamp"] = rfc3339(now)
         metadata["generation"] = 1
         metadata["managedFields"] = (

@@ -317,6 +317,49 @@ def test_kubectl_logs_follows_a_running_container_until_it_ends(
     assert previous.returncode != 0 and 'previous terminated container "main"' in previous.stderr
 
 
+def test_kubectl_logs_of_a_job_reads_that_jobs_pod_among_others(
+    sim: Any, lhttp: httpx.Client, ns: str, tmp_path: Path
+) -> None:
+    """kubectl finds a Job's pods through the selector the API server generated from its uid
+    (an empty selector would match every pod of the namespace and kubectl would pick one)."""
+    for name in ("first", "second"):
+        job = {"metadata": {"name": name}, "spec": {"template": {"spec": {
+            "restartPolicy": "Never",
+            "containers": [{"name": "main", "image": TOOLS,
+                            "command": ["sh", "-c", f"echo I am {name}"]}]}}}}  # fmt: skip
+        _post(lhttp, f"/apis/batch/v1/namespaces/{ns}/jobs", job)
+
+    def complete(name: str) -> bool:
+        job = lhttp.get(f"/apis/batch/v1/namespaces/{ns}/jobs/{name}").json()
+        return bool(job.get("status", {}).get("succeeded"))
+
+    for name in ("first", "second"):
+        wait_until(lambda n=name: complete(n), timeout=30)
+    kubeconfig = write_kubeconfig(tmp_path / "kubeconfig", sim.url)
+    for name in ("first", "second"):
+        logs = kubectl(kubeconfig, "logs", "-n", ns, f"job/{name}")
+        assert (logs.returncode, logs.stdout, logs.stderr) == (0, f"I am {name}\n", "")
+    second = lhttp.get(f"/apis/batch/v1/namespaces/{ns}/jobs/second").json()
+    uid = second["metadata"]["uid"]
+    assert second["spec"]["selector"] == {
+        "matchLabels": {"batch.kubernetes.io/controller-uid": uid}
+    }
+    assert (
+        second["spec"]["template"]["metadata"]["labels"]["batch.kubernetes.io/job-name"] == "second"
+    )
+    given = {"metadata": {"name": "chosen"}, "spec": {
+        "selector": {"matchLabels": {"app": "chosen"}},
+        "template": {"metadata": {"labels": {"app": "chosen"}}, "spec": {
+            "restartPolicy": "Never", "containers": [{"name": "main", "image": TOOLS}]}}}}  # fmt: skip
+    refused = lhttp.post(f"/apis/batch/v1/namespaces/{ns}/jobs", json=given)
+    assert refused.status_code == 422
+    assert "spec.selector" in refused.json()["message"]
+    assert "auto-generated" in refused.json()["message"]
+    given["spec"]["manualSelector"] = True
+    kept = _post(lhttp, f"/apis/batch/v1/namespaces/{ns}/jobs", given)
+    assert kept["spec"]["selector"] == {"matchLabels": {"app": "chosen"}}
+
+
 def test_a_failing_liveness_probe_restarts_the_container(lhttp: httpx.Client, ns: str) -> None:
     body = _bare("unhealthy", "sleep 60")
     body["spec"]["terminationGracePeriodSeconds"] = 1
