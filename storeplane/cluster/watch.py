@@ -10,17 +10,21 @@ re-lists, and until then the kind counts as not synced, so readers fall back to 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import random
-from collections.abc import Callable
-from typing import Any
+from collections.abc import AsyncIterator, Callable
+from typing import Any, cast
 
 import httpx2
 from lightkube import ApiError, AsyncClient
+from lightkube.core.selector import build_selector
+from lightkube.models import meta_v1
 from lightkube.operators import exists
 
 from storeplane.cluster.cache import STORE_ID_LABEL, ObjectCache
 from storeplane.cluster.kinds import NAMESPACE, OWNED_KINDS, Kind
+from storeplane.domain.ports import Manifest
 from storeplane.observability.outages import CLUSTER
 
 log = logging.getLogger(__name__)
@@ -87,6 +91,49 @@ class ClusterWatcher:
             self._on_change(store)
         return str(listing.resourceVersion)
 
+    async def _watch(self, kind: Kind, version: str) -> AsyncIterator[tuple[str, Manifest]]:
+        """One watch request's events as (type, object as the server sent it), until the
+        server ends it (``timeoutSeconds``). The objects are the JSON as sent, not lightkube's
+        typed models: decoding every event into a model and back to a dict was most of the
+        watch's CPU, and the cache keeps dicts (the same JSON the apply answers put there).
+        lightkube still builds the request (URL, selector, auth); an ``ERROR`` event or an
+        HTTP error raises lightkube's ``ApiError`` (410 Gone: list again)."""
+        generic = self._client._client
+        request = generic.prepare_request(
+            "list",
+            res=kind.resource,
+            namespace="*" if kind.namespaced else None,
+            watch=True,
+            params={
+                "timeoutSeconds": self._server_timeout,
+                "resourceVersion": version,
+                "labelSelector": build_selector({STORE_ID_LABEL: exists()}),
+            },
+        )
+        http = generic._client
+        sent = http.build_request(
+            request.method, request.url, params=request.params, timeout=generic._watch_timeout
+        )
+        response = await http.send(sent, stream=True)
+        try:
+            if response.status_code >= 400:
+                await response.aread()
+                if response.headers.get("Content-Type") == "application/json":
+                    raise ApiError(request=sent, response=response)  # a Status: 410, 403...
+                response.raise_for_status()
+            async for line in response.aiter_lines():
+                if not line.strip():
+                    continue
+                event = json.loads(line)
+                if event.get("type") == "ERROR":
+                    status = cast(
+                        meta_v1.Status, meta_v1.Status.from_dict(event.get("object") or {})
+                    )
+                    raise ApiError(status=status)
+                yield str(event.get("type")), event["object"]
+        finally:
+            await response.aclose()
+
     async def _run_kind(self, kind: Kind) -> None:
         version: str | None = None
         failures = 0
@@ -96,17 +143,12 @@ class ClusterWatcher:
                     version = await self._list(kind)
                     self._synced.add(kind)
                     CLUSTER.succeeded()
-                async for event, obj in self._client.watch(
-                    kind.resource,
-                    namespace="*" if kind.namespaced else None,
-                    labels={STORE_ID_LABEL: exists()},
-                    resource_version=version,
-                    server_timeout=self._server_timeout,
-                ):
+                async for event, data in self._watch(kind, version):
                     if failures:
                         CLUSTER.succeeded()
                     failures = 0
-                    data = _as_dict(obj, kind)
+                    data.setdefault("apiVersion", kind.api_version)
+                    data.setdefault("kind", kind.kind)
                     version = data["metadata"].get("resourceVersion", version)
                     if event == "DELETED":
                         self._notify(self._cache.remove(data))

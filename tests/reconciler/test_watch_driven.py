@@ -124,3 +124,44 @@ async def test_dropped_watch_connections_are_resumed(
         stop.set()
         await task
         await inner.close()
+
+
+async def test_a_watch_from_a_version_the_server_no_longer_keeps_is_gone_410(
+    tmp_path: Path,
+) -> None:
+    # The watcher reads the stream itself (raw JSON, not lightkube's models): the server's
+    # ERROR event must still become lightkube's ApiError with code 410, so that it lists again.
+    from lightkube import ApiError
+
+    from storeplane.cluster.cache import STORE_ID_LABEL
+    from storeplane.cluster.kinds import NAMESPACE
+    from storeplane.sim.runner import SimulatorConfig, start_in_thread
+
+    with start_in_thread(SimulatorConfig(watch_history=2)) as small:
+        for n in range(5):
+            body = {"metadata": {"name": f"ns-{n}", "labels": {STORE_ID_LABEL: f"s{n}"}}}
+            httpx.post(f"{small.url}/api/v1/namespaces", json=body).raise_for_status()
+        inner = connect(write_kubeconfig(tmp_path / "small-kubeconfig", small.url))
+        watcher = ClusterWatcher(inner.client, ObjectCache(), lambda _: None)
+        try:
+            with pytest.raises(ApiError) as gone:
+                async for _ in watcher._watch(NAMESPACE, "1"):
+                    pass
+            assert gone.value.status.code == 410
+            # From a version it keeps: the changes after it, as plain dicts.
+            events = []
+            async for event, obj in ClusterWatcher(
+                inner.client, ObjectCache(), lambda _: None, server_timeout=1
+            )._watch(NAMESPACE, _version_of(small.url, "ns-3")):
+                events.append((event, obj))
+            assert ("ADDED", "ns-4") in [(e, o["metadata"]["name"]) for e, o in events]
+            assert "ns-3" not in [o["metadata"]["name"] for _, o in events]
+            assert all(type(o) is dict for _, o in events)
+        finally:
+            await inner.close()
+
+
+def _version_of(url: str, namespace: str) -> str:
+    return str(
+        httpx.get(f"{url}/api/v1/namespaces/{namespace}").json()["metadata"]["resourceVersion"]
+    )
