@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx2
-from lightkube import AsyncClient, KubeConfig
+from lightkube import ApiError, AsyncClient, KubeConfig
 from lightkube.types import PatchType
 
 from storeplane.cluster.errors import AlreadyExists, NotFound, map_api_errors
@@ -47,6 +47,16 @@ def _status_message(text: str) -> str:
     except ValueError:
         return ""
     return str(body.get("message") or "") if isinstance(body, dict) else ""
+
+
+def raise_for_status(response: httpx2.Response) -> None:
+    """Raise for an HTTP error answer as lightkube does: its ``ApiError`` when the body is a
+    Kubernetes Status (JSON), else httpx's own error."""
+    if response.status_code < 400:
+        return
+    if response.headers.get("Content-Type") == "application/json":
+        raise ApiError(request=response.request, response=response)
+    response.raise_for_status()
 
 
 def _to_dict(obj: Any) -> Manifest:
@@ -131,22 +141,29 @@ class KubernetesCluster:
         return obj
 
     async def apply(self, manifest: Manifest) -> Manifest:
+        """Server-side apply; returns the object as the server answered it (its JSON as sent:
+        the same shape the watch puts into the object cache). lightkube builds and sends the
+        request, as its ``patch`` would; the answer is not decoded into its typed model and
+        back to a dict (a fifth of an apply's CPU here, twenty applies per store)."""
         ref = ObjectRef.of(manifest)
         kind = kind_of(ref.api_version, ref.kind)
+        generic = self._client._client
+        request = generic.prepare_request(
+            "patch",
+            res=kind.resource,
+            obj=manifest,
+            name=ref.name,
+            namespace=ref.namespace if kind.namespaced else None,
+            headers={"Content-Type": PatchType.APPLY.value},
+            params={"force": "true", "fieldManager": FIELD_MANAGER},
+        )
         try:
             with map_api_errors(f"apply {ref}"):
-                stored = await self._client.patch(
-                    kind.resource,
-                    ref.name,
-                    manifest,
-                    namespace=ref.namespace if kind.namespaced else None,
-                    patch_type=PatchType.APPLY,
-                    field_manager=FIELD_MANAGER,
-                    force=True,
-                )
+                response = await generic._client.send(generic.build_adapter_request(request))
+                raise_for_status(response)
         except NotFound as exc:
             raise _missing_namespace(exc) from exc
-        result = _to_dict(stored)
+        result: Manifest = response.json()
         result.setdefault("apiVersion", kind.api_version)
         result.setdefault("kind", kind.kind)
         return result

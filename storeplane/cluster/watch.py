@@ -23,6 +23,7 @@ from lightkube.models import meta_v1
 from lightkube.operators import exists
 
 from storeplane.cluster.cache import STORE_ID_LABEL, ObjectCache
+from storeplane.cluster.client import raise_for_status
 from storeplane.cluster.kinds import NAMESPACE, OWNED_KINDS, Kind
 from storeplane.domain.ports import Manifest
 from storeplane.observability.outages import CLUSTER
@@ -118,9 +119,7 @@ class ClusterWatcher:
         try:
             if response.status_code >= 400:
                 await response.aread()
-                if response.headers.get("Content-Type") == "application/json":
-                    raise ApiError(request=sent, response=response)  # a Status: 410, 403...
-                response.raise_for_status()
+                raise_for_status(response)  # a Status: 410, 403...
             async for line in response.aiter_lines():
                 if not line.strip():
                     continue
