@@ -101,6 +101,9 @@ class ControlPlane:
     ready_delay: float = 0.0
     database_url: str | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
+    # Keep the simulator's objects in workdir/sim-state.db, so that a later ControlPlane on
+    # the same workdir (simulator and database) finds the stores as this one left them.
+    sim_state: bool = False
     workdir: Path = field(
         default_factory=lambda: Path(tempfile.mkdtemp(prefix="storeplane-bench-"))
     )
@@ -121,11 +124,12 @@ class ControlPlane:
                 str(kubeconfig),
                 "--ready-delay",
                 str(self.ready_delay),
+                *(["--state", str(self.workdir / "sim-state.db")] if self.sim_state else []),
             ],
             {},
             self.workdir / "sim.log",
         )
-        self.sim_url = self.sim.start(r"listening on (http://\S+)").group(1)
+        self.sim_url = self.sim.start(r"listening on (http://\S+)", timeout=600).group(1)
         env = {
             "STOREPLANE_DATA_DIR": str(self.workdir / "data"),
             "STOREPLANE_DATABASE_URL": self.database_url
@@ -143,10 +147,14 @@ class ControlPlane:
             env,
             self.workdir / "serve.log",
         )
-        self.serve.start(r"serving at (http://\S+)")
+        self.serve.start(r"serving at (http://\S+)", timeout=600)
         text = self.serve.log.read_text()
         self.url = re.search(r"serving at (http://\S+)", text).group(1)  # type: ignore[union-attr]
-        self.token = re.search(r"bootstrap admin token: (\S+)", text).group(1)  # type: ignore[union-attr]
+        # Printed on the first start against an empty database only: kept for a restart.
+        saved = self.workdir / "admin-token"
+        found = re.search(r"bootstrap admin token: (\S+)", text)
+        self.token = found.group(1) if found else saved.read_text().strip()
+        saved.write_text(self.token)
         return self
 
     def __exit__(self, *_: object) -> None:
