@@ -15,6 +15,9 @@ its database there):
     .venv/bin/python bench/steady_state.py --stores 10000 --workdir DIR --seed-only
     .venv/bin/python bench/steady_state.py --workdir DIR --minutes 10    # restart, then measure
 
+(``--seed-only`` on a seeded workdir goes on seeding up to ``--stores``: a seed can be
+stopped and resumed, e.g. with newer code.)
+
 A run on a workdir that already holds stores restarts the simulator and the control plane on
 it (as after a deploy), waits until the restart's passes are over (``--settle``: the pass
 rate is back near one resync per store per resync interval), then measures. Without
@@ -27,11 +30,13 @@ from __future__ import annotations
 
 import argparse
 import re
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import httpx
-from _harness import ControlPlane, cpu_seconds, memory_mb, write
+from _harness import ControlPlane, children_cpu_seconds, cpu_seconds, memory_mb, write
 
 
 def load_average() -> str:
@@ -50,10 +55,10 @@ def passes(cp: ControlPlane) -> float:
 def seed(
     cp: ControlPlane, client: httpx.Client, stores: int, in_flight: int, timeout: float
 ) -> int:
-    """POST ``stores`` stores, at most ``in_flight`` of them not yet Ready, and wait until
-    all are Ready (retrying Failed ones). Returns how many are Ready."""
+    """POST stores until there are ``stores``, at most ``in_flight`` of them not yet Ready,
+    and wait until all are Ready (retrying Failed ones). Returns how many are Ready."""
     started = time.monotonic()
-    made = 0
+    made = int(client.get("/api/v1/stores", params={"limit": 1}).json()["count"])
     ready = 0
     last_print = 0.0
     while time.monotonic() - started < timeout:
@@ -112,10 +117,19 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, help="keep (or reuse) simulator and database here")
     parser.add_argument("--seed-only", action="store_true", help="seed the workdir and stop")
     parser.add_argument("--settle", type=float, default=900, help="max seconds after a restart")
-    parser.add_argument("--resync", type=float, default=600, help="the resync interval (seconds)")
+    parser.add_argument(
+        "--resync",
+        type=float,
+        default=600,
+        help="the control plane's resync interval in seconds (a short one measures the pass "
+        "of an unchanged store with few stores: see cpu_ms_per_pass)",
+    )
+    parser.add_argument("--profile", help="py-spy the control plane's window into this file (raw)")
     args = parser.parse_args()
 
-    extra = {}
+    extra: dict[str, object] = {}
+    if args.resync != 600:
+        extra["extra_env"] = {"STOREPLANE_RESYNC_SECONDS": str(args.resync)}
     if args.workdir is not None:
         args.workdir.mkdir(parents=True, exist_ok=True)
         extra["workdir"] = args.workdir
@@ -126,15 +140,29 @@ def main() -> None:
         if restarted:
             ready = cp.count(client, "Ready")
             print(f"restarted on {args.workdir}: {ready} stores Ready", flush=True)
-            waited = settle(cp, ready, args.resync, args.settle)
-            print(f"settled after {waited:.0f}s", flush=True)
+            if args.seed_only:  # seeding goes on where the last run stopped
+                ready = seed(cp, client, args.stores, args.in_flight, args.provision_timeout)
+            else:
+                waited = settle(cp, ready, args.resync, args.settle)
+                print(f"settled after {waited:.0f}s", flush=True)
         else:
             ready = seed(cp, client, args.stores, args.in_flight, args.provision_timeout)
         if args.seed_only:
             return
         print(f"{ready} stores Ready; measuring {args.minutes} minutes of steady state", flush=True)
         load_start = load_average()
+        spy = None
+        if args.profile:
+            spy = subprocess.Popen(
+                [
+                    str(Path(sys.executable).parent / "py-spy"),
+                    *("record", "-p", str(pid), "-o", args.profile, "--format", "raw", "-r", "50"),
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
         passes0 = passes(cp)
+        helm0 = children_cpu_seconds(pid)
         requests0, cpu0, t0 = cp.sim_requests(), cpu_seconds(pid), time.monotonic()
         while time.monotonic() - t0 < args.minutes * 60:
             time.sleep(min(30, args.minutes * 60 - (time.monotonic() - t0) + 0.01))
@@ -150,7 +178,11 @@ def main() -> None:
         window = time.monotonic() - t0
         requests = cp.sim_requests() - requests0
         cpu = cpu_seconds(pid) - cpu0
+        helm = children_cpu_seconds(pid) - helm0
         ran = passes(cp) - passes0
+        if spy is not None:
+            spy.send_signal(2)
+            spy.wait(60)
         rss, _ = memory_mb(pid)
 
     per_store_minute = requests / max(ready, 1) / (window / 60)
@@ -163,6 +195,8 @@ def main() -> None:
         "requests_per_store_per_minute": round(per_store_minute, 4),
         "control_plane_cpu_seconds": round(cpu, 2),
         "control_plane_cpu_percent_of_one_core": round(core_share, 2),
+        # helm runs as a child process: its CPU is not in the figure above, so it is shown.
+        "helm_cpu_seconds": round(helm, 2),
         "reconcile_passes": int(ran),
         "cpu_ms_per_pass": round(cpu / ran * 1000, 2) if ran else None,
         "resident_mb": round(rss, 1),

@@ -8,6 +8,8 @@ that nothing is left, so it must not trust a cache.
 
 from __future__ import annotations
 
+import hashlib
+
 from storeplane.cluster.cache import ObjectCache
 from storeplane.cluster.client import KubernetesCluster, live_object, namespace_status_of
 from storeplane.cluster.watch import ClusterWatcher
@@ -48,6 +50,27 @@ class CachedCluster:
             self.live_reads += 1
             return await self._inner.list_owned(store_id, namespace)
         return [live_object(m) for m in self._cache.owned(store_id, namespace)]
+
+    def live_versions(self, store_id: str, namespace: str) -> str | None:
+        """A digest of the store's objects as the cache holds them: the namespace's and each
+        labelled object's kind, name and resourceVersion. Any write to any of them (an edit
+        by hand, a status change, a deletion, a new labelled object) changes it. None until
+        the watcher is synced, or when an object has no resourceVersion: then nothing may be
+        taken as unchanged. The reconciler's unchanged-store pass keys on it
+        (reconciler/converged.py); it costs no request."""
+        if not self._watcher.synced:
+            return None
+        ns = self._cache.get(ObjectRef("v1", "Namespace", namespace))
+        objects = [*self._cache.owned(store_id, namespace), *([ns] if ns is not None else [])]
+        parts = []
+        for m in objects:
+            meta = m.get("metadata", {})
+            version = meta.get("resourceVersion")
+            if not version:
+                return None
+            parts.append(f"{m.get('apiVersion')}/{m.get('kind')}/{meta.get('name')}@{version}")
+        parts.sort()
+        return hashlib.blake2b("\n".join(parts).encode(), digest_size=16).hexdigest()
 
     async def apply(self, manifest: Manifest) -> Manifest:
         stored = await self._inner.apply(manifest)

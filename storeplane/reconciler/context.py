@@ -15,6 +15,7 @@ from storeplane.domain.store import Engine
 from storeplane.engines import Exposure
 from storeplane.engines.catalogue import Catalogue, shipped_catalogue
 from storeplane.reconciler.backup_jobs import BackupTargetConfig
+from storeplane.reconciler.converged import ConvergedMemo
 from storeplane.reconciler.manifests import PlatformConfig
 from storeplane.reconciler.steps import PassSteps
 
@@ -57,6 +58,9 @@ class ReconcileContext:
     journal: StepJournal | None = None
     # Bound by reconcile_store for the pass it runs; read it as ``ctx.steps``.
     pass_steps: PassSteps | None = None
+    # Stores last seen converged, by digest of intent and live objects (reconciler/converged.py);
+    # one per process, shared by every pass (replace() keeps the same object).
+    converged: ConvergedMemo = field(default_factory=ConvergedMemo)
 
     def steps_for_pass(self, events: list[Event]) -> PassSteps:
         """Steps bound to one pass's event list and this process's journal."""

@@ -15,7 +15,13 @@ from storeplane.domain.diff import in_sync
 from storeplane.domain.domains import DomainState, DomainStatus, tls_secret_name
 from storeplane.domain.errors import RetryableError
 from storeplane.domain.pods import pod_problem, selects
-from storeplane.domain.ports import LiveObject, Manifest, NamespacePhase, ObjectRef
+from storeplane.domain.ports import (
+    LiveObject,
+    Manifest,
+    NamespacePhase,
+    NamespaceStatus,
+    ObjectRef,
+)
 from storeplane.domain.state import Observation, simulated_note, workload_runtime_of
 from storeplane.domain.store import Store, WorkloadRuntime
 from storeplane.domain.upgrade import MigrationState, MigrationStatus, migration_status
@@ -85,7 +91,8 @@ async def observe(store: Store, desired: DesiredState | None, ctx: ReconcileCont
         return Observation(namespace=ns, policies_out_of_sync=tuple(policies), migration=migration)
     workloads = _out_of_sync(desired.workloads, live)
     prefixes = _claim_prefixes(desired.workloads)
-    stale = tuple(o.ref for o in live.values() if _is_stale(o, desired.refs(), prefixes))
+    wanted = desired.refs()
+    stale = tuple(o.ref for o in live.values() if _is_stale(o, wanted, prefixes))
     wanted_workloads = {ObjectRef.of(m) for m in desired.workloads}
     not_ready = tuple(
         _not_ready_message(o, pods)
@@ -109,6 +116,14 @@ async def observe(store: Store, desired: DesiredState | None, ctx: ReconcileCont
         return Observation(
             namespace=ns, running_pods=still, domains=await domain_statuses(store, ctx)
         )
+    return await observe_engine(store, ns, ctx)
+
+
+async def observe_engine(store: Store, ns: NamespaceStatus, ctx: ReconcileContext) -> Observation:
+    """The observation of a store whose objects are all applied, in sync and ready (and that
+    is not suspended): only the engine's health and the custom domains are left to look at.
+    ``observe`` ends here; a pass that knows its objects did not change since such an
+    observation (reconciler/converged.py) starts here."""
     health = await check_health(store, ctx)
     return Observation(
         namespace=ns,

@@ -24,6 +24,7 @@ from storeplane.domain.conditions import (
 from storeplane.domain.domains import DomainState
 from storeplane.domain.errors import ReconcileError, RetryableError, TerminalError
 from storeplane.domain.events import Event
+from storeplane.domain.ports import NamespacePhase
 from storeplane.domain.reachability import (
     CLUSTER_UNREACHABLE,
     SETTLED_PHASES,
@@ -61,8 +62,14 @@ from storeplane.reconciler.actions.track_domains import track_domains
 from storeplane.reconciler.actions.verify_no_residue import verify_no_residue
 from storeplane.reconciler.backoff import backoff_delay
 from storeplane.reconciler.context import ReconcileContext
-from storeplane.reconciler.desired import DesiredState, desired_state
-from storeplane.reconciler.observe import observe
+from storeplane.reconciler.converged import live_versions, may_skip
+from storeplane.reconciler.desired import (
+    DesiredState,
+    desired_inputs,
+    desired_key,
+    render_desired,
+)
+from storeplane.reconciler.observe import observe, observe_engine
 
 # While the cluster is unreachable a settled store is looked at again at least this often
 # (seconds), however many passes failed: it must turn back to Ready soon after the outage.
@@ -256,8 +263,7 @@ async def reconcile_store(store: Store, ctx: ReconcileContext) -> PassResult:
             store = _with_phase(store, Phase.PROVISIONING, now, events, ctx, "reconcile started")
         nxt = Next.CONTINUE
         for _ in range(MAX_STEPS):
-            desired = None if store.is_deleting else await desired_state(store, ctx)
-            observed = await observe(store, desired, ctx)
+            desired, observed = await _look(store, ctx)
             if observed.workload_runtime is not None:
                 store = replace(store, workload_runtime=observed.workload_runtime)
             if observed.domains is not None:
@@ -300,6 +306,37 @@ async def reconcile_store(store: Store, ctx: ReconcileContext) -> PassResult:
     assert decision is not None
     CLUSTER.succeeded()
     return _settle(start, store, decision, nxt, events, ctx)
+
+
+async def _look(store: Store, ctx: ReconcileContext) -> tuple[DesiredState | None, Observation]:
+    """The desired state (None for a store being deleted, or when it is not needed) and the
+    observation of one step. Skips the render and the object comparison when the store's
+    intent and live objects are exactly as the last time they were found converged
+    (reconciler/converged.py); the health check is made either way."""
+    memo = ctx.converged
+    if store.is_deleting:
+        memo.forget(store.id)
+        return None, await observe(store, None, ctx)
+    inputs = await desired_inputs(store, ctx)
+    key = None
+    if may_skip(store):
+        # The live versions first: a change seen after them only makes the next pass compare.
+        versions = live_versions(ctx.cluster, store)
+        desired_digest = desired_key(store, inputs, ctx)
+        if versions is not None and desired_digest is not None:
+            key = (desired_digest, versions)
+        if memo.unchanged(store.id, key):
+            ns = await ctx.cluster.namespace_status(store.namespace)
+            if ns.phase is NamespacePhase.ACTIVE:  # it is part of the versions: always so
+                return None, await observe_engine(store, ns, ctx)
+    desired = await render_desired(store, inputs, ctx)
+    observed = await observe(store, desired, ctx)
+    if key is not None and observed.reachable is not None:
+        # observe checks the engine's health only once every object is in sync and ready.
+        memo.record(store.id, key)
+    else:
+        memo.forget(store.id)
+    return desired, observed
 
 
 def _cluster_unreachable(exc: ReconcileError) -> bool:

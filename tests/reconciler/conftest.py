@@ -16,6 +16,9 @@ import httpx
 import pytest
 
 from storeplane.cluster import KubernetesCluster, connect
+from storeplane.cluster.cache import ObjectCache
+from storeplane.cluster.cached import CachedCluster
+from storeplane.cluster.watch import ClusterWatcher
 from storeplane.domain.events import Event
 from storeplane.domain.plans import PlanName
 from storeplane.domain.store import Engine, Phase, Store, StoreSpec, new_store_id
@@ -154,3 +157,33 @@ def failing_sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FailingSim
     )
     with start_in_thread(config) as running:
         yield FailingSim(running, fixed)
+
+
+@dataclass
+class Watched:
+    harness: Harness
+    cached: CachedCluster
+    watcher: ClusterWatcher
+    woken: list[str]
+
+    def stats(self) -> dict[str, int]:
+        return dict(httpx.get(f"{self.harness.sim.url}/sim/v1/stats").json()["requests"])
+
+
+@pytest.fixture
+async def watched(
+    harness: Harness, sim: RunningSimulator, tmp_path: Path
+) -> AsyncIterator[Watched]:
+    inner = connect(write_kubeconfig(tmp_path / "watch-kubeconfig", sim.url))
+    cache = ObjectCache()
+    woken: list[str] = []
+    watcher = ClusterWatcher(inner.client, cache, woken.append)
+    cached = CachedCluster(inner, cache, watcher)
+    harness.ctx = replace(harness.ctx, cluster=cached)
+    stop = asyncio.Event()
+    task = asyncio.create_task(watcher.run(stop))
+    assert await watcher.wait_synced(10), "the watcher never listed every kind"
+    yield Watched(harness, cached, watcher, woken)
+    stop.set()
+    await task
+    await inner.close()

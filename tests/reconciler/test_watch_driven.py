@@ -4,51 +4,17 @@ a Ready store with nothing to change costs the API server one health check and n
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, replace
 from pathlib import Path
 
 import httpx
-import pytest
 
 from storeplane.cluster import connect
 from storeplane.cluster.cache import ObjectCache
-from storeplane.cluster.cached import CachedCluster
 from storeplane.cluster.watch import ClusterWatcher
 from storeplane.domain.store import Phase
 from storeplane.sim.kubeconfig import write_kubeconfig
 from storeplane.sim.runner import RunningSimulator
-from tests.reconciler.conftest import Harness
-
-
-@dataclass
-class Watched:
-    harness: Harness
-    cached: CachedCluster
-    watcher: ClusterWatcher
-    woken: list[str]
-
-    def stats(self) -> dict[str, int]:
-        return dict(httpx.get(f"{self.harness.sim.url}/sim/v1/stats").json()["requests"])
-
-
-@pytest.fixture
-async def watched(
-    harness: Harness, sim: RunningSimulator, tmp_path: Path
-) -> AsyncIterator[Watched]:
-    inner = connect(write_kubeconfig(tmp_path / "watch-kubeconfig", sim.url))
-    cache = ObjectCache()
-    woken: list[str] = []
-    watcher = ClusterWatcher(inner.client, cache, woken.append)
-    cached = CachedCluster(inner, cache, watcher)
-    harness.ctx = replace(harness.ctx, cluster=cached)
-    stop = asyncio.Event()
-    task = asyncio.create_task(watcher.run(stop))
-    assert await watcher.wait_synced(10), "the watcher never listed every kind"
-    yield Watched(harness, cached, watcher, woken)
-    stop.set()
-    await task
-    await inner.close()
+from tests.reconciler.conftest import Harness, Watched
 
 
 def _delta(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
