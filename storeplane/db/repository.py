@@ -371,8 +371,11 @@ class SqlStoreRepository:
             raise DomainTakenError(taken) from exc
         return True
 
-    def save_status(self, store: Store, *, owner: str) -> bool:
+    def save_status(self, store: Store, *, owner: str, release: bool = False) -> bool:
         row = store_to_row(store)
+        values = {column: row[column] for column in STATUS_COLUMNS}
+        if release:  # the lease goes in the same write (see the protocol)
+            values.update(lease_owner=None, lease_expires_at=None)
         with write_transaction(self.engine) as connection:
             result = connection.execute(
                 update(stores)
@@ -381,7 +384,7 @@ class SqlStoreRepository:
                     StoreRow.revision == store.revision,
                     StoreRow.lease_owner == owner,
                 )
-                .values({column: row[column] for column in STATUS_COLUMNS})
+                .values(values)
             )
             if result.rowcount == 1 and store.phase == Phase.DELETED:
                 # Deleted: nothing of it serves any more, its domains are free for others.

@@ -82,9 +82,11 @@ class StoreRepository(Protocol):
         """Write a change of intent (spec, deletion, retry) if nobody changed it meanwhile."""
         ...
 
-    def save_status(self, store: Store, *, owner: str) -> bool:
+    def save_status(self, store: Store, *, owner: str, release: bool = False) -> bool:
         """Write the status fields if ``store.revision`` is still current and ``owner`` holds
-        the lease; return False otherwise (the caller then drops its stale view)."""
+        the lease; return False otherwise (the caller then drops its stale view). With
+        ``release``, a saved status also gives up the lease, in the same write (a refused one
+        leaves it: the caller then calls ``release``)."""
         ...
 
     def append_events(self, events: Sequence[Event]) -> None: ...

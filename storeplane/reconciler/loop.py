@@ -74,7 +74,15 @@ class ReconcileLoop:
         self._inflight: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._wakeup: asyncio.Event | None = None
-        self._woken: set[str] = set()
+        # Stores woken and not yet claimed, oldest wake first (a dict keeps insertion order):
+        # served in that order, so that no woken store waits behind later ones.
+        self._woken: dict[str, None] = {}
+        # True while the last claim filled every free worker: more may be due, so a worker
+        # that frees up looks at once; otherwise the next tick gathers what came due.
+        self._backlog = False
+        # Claimed stores the step journal was just read to hold nothing for (once per claim);
+        # any other store's pass reads the journal itself.
+        self._journal_clear: set[str] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self.passes = 0  # completed passes, for tests and metrics
         # Kubernetes Events mirroring the passes' events, a store's passes batched into one.
@@ -83,7 +91,7 @@ class ReconcileLoop:
     @property
     def queue_depth(self) -> int:
         """Passes running plus stores woken and waiting for a worker."""
-        return len(self._inflight) + len(self._woken - self._inflight)
+        return len(self._inflight) + sum(1 for s in self._woken if s not in self._inflight)
 
     def wake(self, store_id: str | None = None) -> None:
         """Look at ``store_id`` (or for any due work) now. Safe to call from any thread: the
@@ -96,16 +104,17 @@ class ReconcileLoop:
             self._loop.call_soon_threadsafe(self._wakeup.set)
 
     def _mark(self, store_id: str) -> None:
-        self._woken.add(store_id)
+        self._woken.setdefault(store_id, None)
         if self._wakeup is not None:
             self._wakeup.set()
 
     async def _claim_woken(self, free: int) -> list[Store]:
         # A store woken while its pass runs stays marked: it gets another pass right after.
-        ready = sorted(self._woken - self._inflight)[:free]
+        ready = [s for s in self._woken if s not in self._inflight][:free]
         if not ready:
             return []
-        self._woken.difference_update(ready)
+        for store_id in ready:
+            del self._woken[store_id]
         return await self._db(
             self._repo.claim_ids, ready, owner=self._owner, now=self._ctx.clock(), lease=self._lease
         )
@@ -138,6 +147,8 @@ class ReconcileLoop:
                             lease=self._lease,
                             limit=free - len(claimed),
                         )
+                    self._backlog = len(claimed) >= free
+                    await self._read_journal(claimed)
                     DATABASE.succeeded()
                 except Exception as exc:
                     # An outage is said once per change of state (DATABASE logs it); anything
@@ -161,6 +172,17 @@ class ReconcileLoop:
             await asyncio.wait(self._tasks, timeout=30)
         await self.events.close()
         log.info("reconciler %s stopped", self._owner)
+
+    async def _read_journal(self, claimed: list[Store]) -> None:
+        """Which of the claimed stores have steps an interrupted pass left half-recorded: one
+        query per claim rather than one per pass (the journal is almost always empty). Read
+        after the claim, so a previous holder's intents are already there; while we hold the
+        lease nobody else adds any."""
+        journal = self._ctx.journal
+        if not claimed or journal is None:
+            return
+        pending = set(await self._db(journal.pending_stores))
+        self._journal_clear |= {s.id for s in claimed if s.id not in pending}
 
     async def _try_announce_resume(self) -> bool:
         """Announce the resume once the database answers (it may be down as the process
@@ -212,6 +234,7 @@ class ReconcileLoop:
         INFLIGHT.inc()
         started = time.perf_counter()
         result: PassResult | None = None
+        released = False
         # "pass started"/"pass finished" bracket the work done under the lease (tests use them
         # to prove that no two replicas ever work on one store at once).
         log.debug("pass started (owner %s)", self._owner)
@@ -221,8 +244,11 @@ class ReconcileLoop:
             budget = self._lease.total_seconds() * 0.8 - (time.monotonic() - claimed_at)
             if budget <= 0:
                 raise TimeoutError
-            result = await asyncio.wait_for(reconcile_store(store, self._ctx), timeout=budget)
-            await self._save(result.store, result.events)
+            settle = store.id not in self._journal_clear
+            result = await asyncio.wait_for(
+                reconcile_store(store, self._ctx, settle=settle), timeout=budget
+            )
+            released = await self._save(result.store, result.events)
         except TimeoutError:
             log.warning("pass abandoned: 80% of the lease ran out before it ended; nothing saved")
             RECONCILE_TOTAL.labels("timeout").inc()
@@ -239,18 +265,20 @@ class ReconcileLoop:
                 RECONCILE_TOTAL.labels("crash").inc()
         finally:
             log.debug("pass finished (owner %s)", self._owner)
-            try:
-                await self._db(self._repo.release, store.id, owner=self._owner)
-            except Exception as exc:
-                if not _outage(exc):
-                    log.exception(
-                        "releasing the lease of %s failed; it expires by itself", store.id
-                    )
+            if not released:
+                try:
+                    await self._db(self._repo.release, store.id, owner=self._owner)
+                except Exception as exc:
+                    if not _outage(exc):
+                        log.exception(
+                            "releasing the lease of %s failed; it expires by itself", store.id
+                        )
             self._inflight.discard(store.id)
+            self._journal_clear.discard(store.id)
             INFLIGHT.dec()
             self.passes += 1
-            if self._wakeup is not None:
-                self._wakeup.set()  # a worker is free
+            if self._wakeup is not None and (self._backlog or self._woken):
+                self._wakeup.set()  # a worker is free and work waits for one
         # After the lease is released: bookkeeping that needs no exclusivity.
         if result is not None:
             self._observe(store, result, time.perf_counter() - started)
@@ -280,14 +308,18 @@ class ReconcileLoop:
         per pass was a tenth of a new store's cluster requests."""
         await self.events.add(store, events)
 
-    async def _save(self, store: Store, events: Sequence[Event]) -> None:
+    async def _save(self, store: Store, events: Sequence[Event]) -> bool:
+        """Save the pass's status and events; returns True if the lease was given up with
+        the status (one write instead of two: a pass with no events, the resync of an
+        unchanged store). Otherwise the caller releases it (after the after-pass hook)."""
         # Events describe what already happened in the cluster: keep them even if the status
         # write is refused because the intent changed meanwhile (the store is then due again).
         # Steps recorded their own events as they went (those have ids): save the rest.
         unsaved = [e for e in events if e.id is None]
         if unsaved:
             await self._db(self._repo.append_events, unsaved)
-        saved = await self._db(self._repo.save_status, store, owner=self._owner)
+        release = not events
+        saved = await self._db(self._repo.save_status, store, owner=self._owner, release=release)
         if not saved:
             log.info("status of %s not saved: its intent changed during the pass", store.id)
         elif self._on_saved is not None and events:
@@ -295,3 +327,4 @@ class ReconcileLoop:
                 self._on_saved(store, events)
             except Exception:
                 log.exception("after-pass hook failed for %s", store.id)
+        return saved and release

@@ -243,8 +243,12 @@ def _check_deadline(
     return replace(failed, last_error=message)
 
 
-async def reconcile_store(store: Store, ctx: ReconcileContext) -> PassResult:
-    """Run one pass; always returns (never raises a ReconcileError)."""
+async def reconcile_store(
+    store: Store, ctx: ReconcileContext, *, settle: bool = True
+) -> PassResult:
+    """Run one pass; always returns (never raises a ReconcileError). ``settle=False``: the
+    caller read the step journal and it holds nothing for this store (ReconcileLoop reads it
+    once per claim), so the pass does not ask it again."""
     now = ctx.clock()
     events: list[Event] = []
     # Every cluster write goes through ctx.steps, which records it before and after
@@ -258,7 +262,8 @@ async def reconcile_store(store: Store, ctx: ReconcileContext) -> PassResult:
     decision: Decision | None = None
     try:
         # Steps an interrupted pass left half-recorded come first, as what happened first.
-        events += await ctx.steps.settle(store)
+        if settle:
+            events += await ctx.steps.settle(store)
         if store.phase == Phase.PENDING:
             store = _with_phase(store, Phase.PROVISIONING, now, events, ctx, "reconcile started")
         nxt = Next.CONTINUE

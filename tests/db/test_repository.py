@@ -355,6 +355,20 @@ class TestLeases:
         assert repo.lease_of(store.id) == (None, None)
         assert len(repo.claim_due(owner="b", now=T0, lease=LEASE, limit=5)) == 1
 
+    def test_a_status_saved_with_release_gives_up_the_lease_in_the_same_write(
+        self, repo: SqlStoreRepository
+    ) -> None:
+        store = make_store()
+        repo.create(store, [])
+        (claimed,) = repo.claim_due(owner="a", now=T0, lease=LEASE, limit=5)
+        assert repo.save_status(replace(claimed, failures=3), owner="a", release=True)
+        assert repo.lease_of(store.id) == (None, None)
+        assert repo.get(store.id).failures == 3
+        # A refused save (another owner) leaves the lease as it is.
+        repo.claim_due(owner="b", now=T0, lease=LEASE, limit=5)
+        assert not repo.save_status(replace(claimed, failures=4), owner="a", release=True)
+        assert repo.lease_of(store.id)[0] == "b"
+
     def test_free_stores_are_handed_out_before_the_callers_own(
         self, repo: SqlStoreRepository
     ) -> None:
