@@ -77,6 +77,10 @@ UNREACHABLE_RETRY_CAP = 10.0
 # Enough for namespace -> policies -> workloads -> check, with room for a retry of one step.
 MAX_STEPS = 6
 DOMAIN_RECHECK = timedelta(seconds=30)
+# Waits that end with a change of the store's own (watched, labelled) objects, and how often a
+# store in one is looked at anyway while the cluster adapter's cache is watch-fed.
+_WATCHED_WAITS = frozenset({ReconcileState.WORKLOADS_NOT_READY, ReconcileState.MIGRATION_RUNNING})
+_WATCHED_WAIT_POLL = timedelta(seconds=5)
 _IN_PROGRESS = frozenset({Phase.PENDING, Phase.PROVISIONING, Phase.UPDATING, Phase.RESTORING})
 
 
@@ -451,6 +455,18 @@ def _settle(
     store = replace(store, failures=0, last_error=None) if not store.is_deleting else store
     store = _check_deadline(store, now, decision.message, events, ctx)
     delay = timing.poll if store.phase != Phase.FAILED else timedelta(seconds=timing.backoff_cap)
+    if (
+        decision.state in _WATCHED_WAITS
+        and store.phase != Phase.FAILED
+        and live_versions(ctx.cluster, store) is not None
+    ):
+        # The watch wakes the store as soon as one of its objects changes (a workload turns
+        # ready, the Job completes): polling is only the safety net, and at 1 s it was most of
+        # the passes of a fleet being provisioned. The deadline is still looked at on time.
+        until_deadline = (
+            store.deadline_at - now if store.deadline_at is not None else _WATCHED_WAIT_POLL
+        )
+        delay = max(delay, min(_WATCHED_WAIT_POLL, until_deadline))
     store = replace(store, next_reconcile_at=now + delay, updated_at=now)
     return PassResult(store, events, delay, Outcome.WAITING)
 
