@@ -15,8 +15,10 @@ its database there):
     .venv/bin/python bench/steady_state.py --stores 10000 --workdir DIR --seed-only
     .venv/bin/python bench/steady_state.py --workdir DIR --minutes 10    # restart, then measure
 
-(``--seed-only`` on a seeded workdir goes on seeding up to ``--stores``: a seed can be
-stopped and resumed, e.g. with newer code.)
+(``--seed-only`` or ``--seed-for`` on a seeded workdir goes on seeding up to ``--stores``: a
+seed can be stopped and resumed, e.g. with newer code. ``--seed-for S`` stops creating after
+S seconds, waits until what was made is Ready, and measures: the largest fleet a time
+budget allows.)
 
 A run on a workdir that already holds stores restarts the simulator and the control plane on
 it (as after a deploy), waits until the restart's passes are over (``--settle``: the pass
@@ -53,16 +55,25 @@ def passes(cp: ControlPlane) -> float:
 
 
 def seed(
-    cp: ControlPlane, client: httpx.Client, stores: int, in_flight: int, timeout: float
+    cp: ControlPlane,
+    client: httpx.Client,
+    stores: int,
+    in_flight: int,
+    timeout: float,
+    create_for: float | None = None,
 ) -> int:
-    """POST stores until there are ``stores``, at most ``in_flight`` of them not yet Ready,
-    and wait until all are Ready (retrying Failed ones). Returns how many are Ready."""
+    """POST stores until there are ``stores`` (or ``create_for`` seconds passed), at most
+    ``in_flight`` of them not yet Ready, and wait until all made are Ready (retrying Failed
+    ones). Returns how many are Ready."""
     started = time.monotonic()
     made = int(client.get("/api/v1/stores", params={"limit": 1}).json()["count"])
     ready = 0
     last_print = 0.0
     while time.monotonic() - started < timeout:
         ready = cp.count(client, "Ready")
+        if create_for is not None and time.monotonic() - started > create_for and made < stores:
+            print(f"  seeding: stopped creating at {made} stores ({create_for:.0f}s)", flush=True)
+            stores = made
         if ready >= stores:
             break
         busy = made - ready
@@ -116,6 +127,12 @@ def main() -> None:
     parser.add_argument("--provision-timeout", type=float, default=7200)
     parser.add_argument("--workdir", type=Path, help="keep (or reuse) simulator and database here")
     parser.add_argument("--seed-only", action="store_true", help="seed the workdir and stop")
+    parser.add_argument(
+        "--seed-for",
+        type=float,
+        help="stop creating stores after this many seconds (then measure what is Ready); on a "
+        "seeded workdir, seeding goes on up to --stores first",
+    )
     parser.add_argument("--settle", type=float, default=900, help="max seconds after a restart")
     parser.add_argument(
         "--resync",
@@ -140,13 +157,17 @@ def main() -> None:
         if restarted:
             ready = cp.count(client, "Ready")
             print(f"restarted on {args.workdir}: {ready} stores Ready", flush=True)
-            if args.seed_only:  # seeding goes on where the last run stopped
-                ready = seed(cp, client, args.stores, args.in_flight, args.provision_timeout)
+            if args.seed_only or args.seed_for:  # seeding goes on where the last run stopped
+                ready = seed(
+                    cp, client, args.stores, args.in_flight, args.provision_timeout, args.seed_for
+                )
             else:
                 waited = settle(cp, ready, args.resync, args.settle)
                 print(f"settled after {waited:.0f}s", flush=True)
         else:
-            ready = seed(cp, client, args.stores, args.in_flight, args.provision_timeout)
+            ready = seed(
+                cp, client, args.stores, args.in_flight, args.provision_timeout, args.seed_for
+            )
         if args.seed_only:
             return
         print(f"{ready} stores Ready; measuring {args.minutes} minutes of steady state", flush=True)
