@@ -159,3 +159,21 @@ class ObjectCache:
             for k in self._by_store.get(store_id, ())
             if k[2] == namespace and k[1] != "Namespace"
         ]
+
+    def versions(self, store_id: str, namespace: str) -> tuple[tuple[Key, int], ...] | None:
+        """Each of the store's objects in ``namespace`` and of the Namespace itself with its
+        resourceVersion, in a stable order, without decoding any (what changes when any of
+        them is written, removed or added). None if one's version is opaque."""
+        keys = [
+            k
+            for k in self._by_store.get(store_id, ())
+            if (k[2] == namespace and k[1] != "Namespace")
+            or (k[1] == "Namespace" and k[3] == namespace)
+        ]
+        found = []
+        for k in sorted(keys, key=lambda k: (k[0], k[1], k[2] or "", k[3])):
+            version = self._objects[k].version
+            if version is None:
+                return None
+            found.append((k, version))
+        return tuple(found)

@@ -55,22 +55,15 @@ class CachedCluster:
         """A digest of the store's objects as the cache holds them: the namespace's and each
         labelled object's kind, name and resourceVersion. Any write to any of them (an edit
         by hand, a status change, a deletion, a new labelled object) changes it. None until
-        the watcher is synced, or when an object has no resourceVersion: then nothing may be
-        taken as unchanged. The reconciler's unchanged-store pass keys on it
-        (reconciler/converged.py); it costs no request."""
+        the watcher is synced, or when a resourceVersion is opaque: then nothing may be taken
+        as unchanged. The reconciler's unchanged-store pass keys on it
+        (reconciler/converged.py); it costs no request and decodes no object."""
         if not self._watcher.synced:
             return None
-        ns = self._cache.get(ObjectRef("v1", "Namespace", namespace))
-        objects = [*self._cache.owned(store_id, namespace), *([ns] if ns is not None else [])]
-        parts = []
-        for m in objects:
-            meta = m.get("metadata", {})
-            version = meta.get("resourceVersion")
-            if not version:
-                return None
-            parts.append(f"{m.get('apiVersion')}/{m.get('kind')}/{meta.get('name')}@{version}")
-        parts.sort()
-        return hashlib.blake2b("\n".join(parts).encode(), digest_size=16).hexdigest()
+        versions = self._cache.versions(store_id, namespace)
+        if versions is None:
+            return None
+        return hashlib.blake2b(repr(versions).encode(), digest_size=16).hexdigest()
 
     async def apply(self, manifest: Manifest) -> Manifest:
         stored = await self._inner.apply(manifest)

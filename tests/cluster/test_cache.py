@@ -125,3 +125,42 @@ def test_the_cache_holds_less_than_half_the_json_of_its_objects() -> None:
     big["metadata"]["managedFields"] *= 20  # managedFields are half of a real object's size
     cache.upsert(big)
     assert cache.size_bytes() < len(json.dumps(big)) / 2
+
+
+def _namespace(rv: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {"name": "store-s1", "resourceVersion": rv, "labels": {STORE_ID_LABEL: "s1"}},
+    }
+
+
+@pytest.mark.parametrize(
+    ("change", "changed"),
+    [
+        (lambda c: c.upsert(_object("a", "5", data="b")), True),
+        (lambda c: c.remove(_object("a", "1")), True),
+        (lambda c: c.upsert(_object("c", "6")), True),
+        (lambda c: c.upsert(_namespace("7")), True),
+        (lambda c: c.upsert(_object("a", "1")), False),
+        (lambda c: c.upsert(_object("x", "8", store="s2", ns="store-s2")), False),
+    ],
+    ids=[
+        "an edited object changes the versions",
+        "a removed object changes the versions",
+        "an added object changes the versions",
+        "a changed namespace changes the versions",
+        "the same version seen again (a re-list) changes nothing",
+        "another store's object changes nothing",
+    ],
+)
+def test_a_stores_versions_change_exactly_when_one_of_its_objects_does(
+    change: Any, changed: bool
+) -> None:
+    cache = ObjectCache()
+    for obj in (_object("a", "1"), _object("b", "2"), _namespace("3")):
+        cache.upsert(obj)
+    before = cache.versions("s1", "store-s1")
+    assert before is not None and len(before) == 3
+    change(cache)
+    assert (cache.versions("s1", "store-s1") != before) is changed
