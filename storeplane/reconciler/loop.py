@@ -234,7 +234,7 @@ class ReconcileLoop:
         INFLIGHT.inc()
         started = time.perf_counter()
         result: PassResult | None = None
-        released = False
+        released = said_finished = False
         # "pass started"/"pass finished" bracket the work done under the lease (tests use them
         # to prove that no two replicas ever work on one store at once).
         log.debug("pass started (owner %s)", self._owner)
@@ -248,7 +248,13 @@ class ReconcileLoop:
             result = await asyncio.wait_for(
                 reconcile_store(store, self._ctx, settle=settle), timeout=budget
             )
-            released = await self._save(result.store, result.events)
+            if not result.events:
+                # The status write ends the work under the lease and gives the lease up (see
+                # _save): said before it, as the bracket promises, since another replica may
+                # start the store's next pass the moment it commits.
+                log.debug("pass finished (owner %s)", self._owner)
+                said_finished = True
+            released = await self._save(result.store, result.events, release=said_finished)
         except TimeoutError:
             log.warning("pass abandoned: 80% of the lease ran out before it ended; nothing saved")
             RECONCILE_TOTAL.labels("timeout").inc()
@@ -264,7 +270,8 @@ class ReconcileLoop:
                 log.exception("reconcile of %s crashed", store.id)
                 RECONCILE_TOTAL.labels("crash").inc()
         finally:
-            log.debug("pass finished (owner %s)", self._owner)
+            if not said_finished:
+                log.debug("pass finished (owner %s)", self._owner)
             if not released:
                 try:
                     await self._db(self._repo.release, store.id, owner=self._owner)
@@ -308,17 +315,17 @@ class ReconcileLoop:
         per pass was a tenth of a new store's cluster requests."""
         await self.events.add(store, events)
 
-    async def _save(self, store: Store, events: Sequence[Event]) -> bool:
-        """Save the pass's status and events; returns True if the lease was given up with
-        the status (one write instead of two: a pass with no events, the resync of an
-        unchanged store). Otherwise the caller releases it (after the after-pass hook)."""
+    async def _save(self, store: Store, events: Sequence[Event], *, release: bool) -> bool:
+        """Save the pass's status and events; with ``release`` (a pass with no events: the
+        resync of an unchanged store) the lease goes in the same write, one write instead of
+        two. Returns True if the lease was given up; otherwise the caller releases it (after
+        the after-pass hook, for a pass with events)."""
         # Events describe what already happened in the cluster: keep them even if the status
         # write is refused because the intent changed meanwhile (the store is then due again).
         # Steps recorded their own events as they went (those have ids): save the rest.
         unsaved = [e for e in events if e.id is None]
         if unsaved:
             await self._db(self._repo.append_events, unsaved)
-        release = not events
         saved = await self._db(self._repo.save_status, store, owner=self._owner, release=release)
         if not saved:
             log.info("status of %s not saved: its intent changed during the pass", store.id)
