@@ -7,6 +7,7 @@ import asyncio
 from pathlib import Path
 
 import httpx
+import pytest
 
 from storeplane.cluster import connect
 from storeplane.cluster.cache import ObjectCache
