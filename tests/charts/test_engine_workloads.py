@@ -277,7 +277,8 @@ UPLOADS_CASES = [
     *(Case("medusa-store", plan, False) for plan in ("small", "medium", "large")),
     *(c for c in CASES if c.uploads),
 ]
-PLAN_UPLOADS = {"small": "1Gi", "medium": "2Gi", "large": "5Gi"}
+# One size for every plan: a plan change must never resize the claim (it cannot shrink).
+DEFAULT_UPLOADS = "1Gi"
 
 
 @pytest.mark.parametrize("case", UPLOADS_CASES, ids=[c.id for c in UPLOADS_CASES])
@@ -285,13 +286,13 @@ def test_medusa_keeps_uploads_on_a_claim_the_server_and_worker_share_on_one_node
     helm_bin: str, case: Case
 ) -> None:
     """The local file provider's folder (/app/static: "static" under the image's working dir
-    /app) is the uploads claim in the server and the worker, sized per plan unless set; the
-    pods carry the label their required pod affinity selects (ReadWriteOnce: one node). The
+    /app) is the uploads claim in the server and the worker, one size for every plan (a plan
+    change must not resize a claim) unless set; the pods carry the label their required pod affinity selects (ReadWriteOnce: one node). The
     migration and seed Jobs upload nothing: an emptyDir there."""
     objects = render_values(helm_bin, "medusa-store", case.values())
     claim = _named(objects, "PersistentVolumeClaim", "medusa-uploads")
     assert claim["spec"]["accessModes"] == ["ReadWriteOnce"]
-    storage = case.uploads[0] if case.uploads else PLAN_UPLOADS[case.plan]
+    storage = case.uploads[0] if case.uploads else DEFAULT_UPLOADS
     assert claim["spec"]["resources"]["requests"]["storage"] == storage
     assert claim["spec"].get("storageClassName") == (case.uploads[1] if case.uploads else None)
     assert claim["metadata"]["labels"]["storeplane.dev/store-id"] == STORE_ID

@@ -1,6 +1,6 @@
 """The walking skeleton's promise, end to end against a real ``storeplane dev`` process:
 create -> Ready with every condition True and each step in the events, the policies in the
-simulated cluster, change the plan, delete -> Deleted with nothing left behind."""
+simulated cluster, change the plan up and back down, delete -> Deleted with nothing left behind."""
 
 from __future__ import annotations
 
@@ -54,6 +54,13 @@ def test_a_store_is_provisioned_changed_and_deleted_without_residue(dev: DevProc
     assert ready["observed_generation"] == 2
     quota = dev.kube(f"api/v1/namespaces/{ns}/resourcequotas/store-quota").json()
     assert quota["spec"]["hard"]["requests.cpu"] == "2"
+    # And back down: nothing a plan sizes may be something a cluster cannot shrink (a claim).
+    smaller = dev.api("PATCH", f"/stores/{store_id}", json={"plan": "small"})
+    assert smaller.status_code == 200 and smaller.json()["generation"] == 3
+    ready = dev.wait_for(store_id, {"Ready"})
+    assert ready["observed_generation"] == 3, ready["last_error"]
+    quota = dev.kube(f"api/v1/namespaces/{ns}/resourcequotas/store-quota").json()
+    assert quota["spec"]["hard"]["requests.cpu"] == "1"
 
     deleting = dev.api("DELETE", f"/stores/{store_id}")
     assert deleting.status_code == 202 and deleting.json()["phase"] == "Deleting"

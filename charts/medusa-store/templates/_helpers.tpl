@@ -232,9 +232,9 @@ serves that folder at /static: the image starts in /app (its .medusa/server), so
 {{- include "medusa-store.componentName" (list . "uploads") }}
 {{- end }}
 
-{{/* Size of the uploads claim: uploads.storage, else the plan's uploads.planStorage. */}}
+{{/* Size of the uploads claim: one size for every plan (a plan change must not resize it). */}}
 {{- define "medusa-store.uploadsStorage" -}}
-{{- .Values.uploads.storage | default (index .Values.uploads.planStorage .Values.store.plan) }}
+{{- .Values.uploads.storage }}
 {{- end }}
 
 {{/* Volumes of the server and worker: /tmp, and the uploads claim at /app/static. */}}
