@@ -39,6 +39,7 @@ from typing import Any
 import psycopg
 from sqlalchemy import Engine, Text, func, literal, select, true
 from sqlalchemy.sql import Select
+from sqlalchemy.sql.cache_key import CacheKey
 from sqlalchemy.sql.elements import ColumnElement
 
 from storeplane.domain.errors import DatabaseUnavailableError
@@ -48,6 +49,7 @@ from storeplane.domain.errors import DatabaseUnavailableError
 # context). None: no snapshot known, the cache is not consulted.
 request_snapshot: ContextVar[str | None] = ContextVar("storeplane_request_snapshot", default=None)
 
+_MAX_SHAPES = 512
 _registry: weakref.WeakKeyDictionary[Engine, PgReads] = weakref.WeakKeyDictionary()
 
 
@@ -66,8 +68,12 @@ def one_row(inner: Select[Any], *outer: ColumnElement[Any]) -> Select[Any]:
 class Compiled:
     """A statement compiled once for psycopg: its SQL and how to build its parameters."""
 
-    def __init__(self, statement: Select[Any], engine: Engine) -> None:
-        compiled = statement.compile(dialect=engine.dialect)
+    def __init__(
+        self, statement: Select[Any], engine: Engine, cache_key: CacheKey | None = None
+    ) -> None:
+        # With its cache key, the compiled form takes another statement of the same shape's
+        # values (:meth:`params_for`), as SQLAlchemy's own compiled cache does.
+        compiled = statement.compile(dialect=engine.dialect, cache_key=cache_key)
         self.sql = compiled.string
         self._compiled = compiled
         self._processors: dict[str, Callable[[Any], Any]] = {
@@ -82,6 +88,13 @@ class Compiled:
         if not values:
             return dict(self._defaults)
         return {**self._defaults, **self._processed(values)}
+
+    def params_for(self, cache_key: CacheKey) -> dict[str, Any]:
+        """The parameters of a statement with the same shape whose cache key this is."""
+        params = self._compiled.construct_params(
+            extracted_parameters=cache_key.bindparams, _check=False
+        )
+        return self._processed(dict(params))
 
     def _processed(self, params: dict[str, Any]) -> dict[str, Any]:
         for name, processor in self._processors.items():
@@ -100,6 +113,7 @@ class PgReads:
         self._idle: list[psycopg.AsyncConnection[Any]] = []
         self._slots: asyncio.Semaphore | None = None
         self.statements = 0
+        self._shapes: dict[Any, Compiled] = {}
 
     @classmethod
     def for_engine(cls, engine: Engine) -> PgReads | None:
@@ -110,6 +124,21 @@ class PgReads:
         if found is None:
             found = _registry[engine] = cls(engine)
         return found
+
+    def prepare(self, statement: Select[Any]) -> tuple[str, dict[str, Any]]:
+        """SQL and parameters of a statement built per request (a page's filters): compiled
+        once per shape (compiling one cost more than running it), keyed as SQLAlchemy keys
+        its own cache."""
+        cache_key = statement._generate_cache_key()
+        if cache_key is None:  # pragma: no cover - every statement here is cacheable
+            compiled = Compiled(statement, self.engine)
+            return compiled.sql, compiled.params()
+        found = self._shapes.get(cache_key.key)
+        if found is None:
+            if len(self._shapes) >= _MAX_SHAPES:
+                self._shapes.clear()
+            found = self._shapes[cache_key.key] = Compiled(statement, self.engine, cache_key)
+        return found.sql, found.params_for(cache_key)
 
     async def rows(self, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
         """All rows of one statement; DatabaseUnavailableError when the server is away."""

@@ -335,8 +335,7 @@ class SqlStoreRepository:
             total.label("total"),
         )
         ordered = statement.order_by(text("found.created_at DESC, found.id DESC"))
-        compiled = Compiled(ordered, self.engine)
-        rows = await self.pg.rows(compiled.sql, compiled.params())
+        rows = await self.pg.rows(*self.pg.prepare(ordered))
         snapshot, count = rows[0][0], rows[0][1]
         raw = [row[2:] for row in rows if row[2 + self._id_index] is not None]
         page = self._page(raw, count, limit)

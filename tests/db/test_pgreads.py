@@ -142,3 +142,24 @@ async def test_a_database_that_cannot_be_reached_is_an_outage() -> None:
     with pytest.raises(DatabaseUnavailableError):
         await repo.get_async("store-abcd1234")
     repo.engine.dispose()
+
+
+async def test_a_page_shape_compiled_once_answers_each_requests_own_values(
+    pg: tuple[SqlStoreRepository, SqlUserRepository, str],
+) -> None:
+    repo, _users, _token = pg
+    owners = sorted({s.owner_id for s in repo.list_page(limit=50).items if s.owner_id})
+    later = _encode_cursor(T0 + timedelta(seconds=5), "store-zzzzzzzz")
+    earlier = _encode_cursor(T0 + timedelta(seconds=2), "store-zzzzzzzz")
+    same_shapes: list[list[dict[str, Any]]] = [
+        [{"limit": 2}, {"limit": 5}],
+        [{"limit": 10, "phase": Phase.READY}, {"limit": 10, "phase": Phase.PROVISIONING}],
+        [{"limit": 10, "query": "shop-1"}, {"limit": 10, "query": "shop-2"}],
+        [{"limit": 10, "owner_id": owners[0]}, {"limit": 10, "owner_id": owners[1]}],
+        [{"limit": 2, "cursor": later}, {"limit": 2, "cursor": earlier}],
+        [{"limit": 10, "labels": {"tier": "gold"}}, {"limit": 10, "labels": {"tier": "none"}}],
+    ]
+    for shape in same_shapes:
+        answers = [await repo.list_page_async(**filters) for filters in shape]
+        assert answers == [repo.list_page(**filters) for filters in shape]
+        assert answers[0] != answers[1]  # the values, not only the shape, were used
