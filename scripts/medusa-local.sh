@@ -98,6 +98,14 @@ recipe_sums() {
     } | LC_ALL=C sort -k2
 }
 
+# A stamp is written to a new file and renamed over the old one: a copy of the cache made with
+# hard links (cp -al) then gets its own stamp instead of rewriting the original's, which would
+# mark the original's older build as current.
+write_stamp() {
+    echo "$2" >"$1.tmp.$$"
+    mv -f "$1.tmp.$$" "$1"
+}
+
 install() {
     check_node
     mkdir -p "${APP}" "${RUN}"
@@ -120,7 +128,7 @@ install() {
         rm -rf "${APP}/node_modules"
         (cd "${APP}" && npm ci --no-audit --no-fund --loglevel=error) >&2 \
             || die "npm ci failed in ${APP}: is the npm registry reachable, and is images/medusa/versions/${VERSION}/package-lock.json in sync with its package.json?"
-        echo "${deps_want}" >"${deps_stamp}"
+        write_stamp "${deps_stamp}" "${deps_want}"
         log "installed $(du -sh "${APP}/node_modules" | cut -f1) in $(took "${t}")"
     fi
 
@@ -136,7 +144,7 @@ install() {
         (cd "${APP}" && unset NODE_ENV && "${MEDUSA}" build) >"${RUN}/build.log" 2>&1 \
             || { tail -n 40 "${RUN}/build.log" >&2; die "medusa build failed (full log: ${RUN}/build.log)"; }
         [[ -f "${SERVER}/src/scripts/seed.js" ]] || die "the build has no src/scripts/seed.js: ${RUN}/build.log"
-        echo "${build_want}" >"${build_stamp}"
+        write_stamp "${build_stamp}" "${build_want}"
         log "built in $(took "${t}")"
     fi
     flock -u 9
