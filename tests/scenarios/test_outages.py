@@ -138,18 +138,36 @@ OUTAGE_SECONDS = float(os.environ.get("STOREPLANE_TEST_DB_OUTAGE_SECONDS", "10")
 OUTAGE_LOG_EVERY = 4 if OUTAGE_SECONDS <= 30 else 30
 
 
+# Below the kernel's ephemeral range (32768-60999 by default), so that no client connection's
+# local port can take it: also not in the seconds the server is down between a crash and its
+# restart on the same port (a CI run once found base + 10 = 55442 taken that way).
+OUTAGE_PG_PORT = 31442
+
+
+def _listener_free_port(first: int) -> int:
+    """The first port from ``first`` up that nothing listens on (postgres-test.sh free-port)."""
+    done = subprocess.run(
+        [str(REPO / "scripts" / "postgres-test.sh"), "free-port"],
+        env={**os.environ, "STOREPLANE_PG_TEST_PORT": str(first)},
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    return int(done.stdout.strip())
+
+
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     if not os.environ.get("STOREPLANE_TEST_POSTGRES_URL"):
         pytest.skip("needs PostgreSQL binaries (scripts/test.sh sets STOREPLANE_TEST_POSTGRES_URL)")
     tmp = tmp_path_factory.mktemp("outages")
     # Its own server, for it is stopped on purpose: next to the suite's, never on it.
-    base = int(os.environ.get("STOREPLANE_PG_TEST_PORT", "55432"))
     # Its data directory sits outside pytest's (mode 0700) tree: as root the server runs as
     # the postgres user, who must be able to reach it.
     pg_parent = Path(tempfile.mkdtemp(prefix="storeplane-outages-pg-"))
     pg_parent.chmod(0o755)
-    port = int(os.environ.get("STOREPLANE_OUTAGE_PG_PORT", base + 10))
+    port = int(os.environ.get("STOREPLANE_OUTAGE_PG_PORT") or _listener_free_port(OUTAGE_PG_PORT))
     postgres = Postgres(port, pg_parent / "data")
     db_url = postgres.start()
     sim_port = _free_port()
