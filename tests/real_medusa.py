@@ -169,20 +169,8 @@ def admin_password(dev: DevProcess, store: dict[str, Any]) -> str:
 def admin_order_ids(dev: DevProcess, store: dict[str, Any]) -> set[str]:
     """Every order of the store (up to 100), read through its Admin API as its own admin, at the
     store's host on the dev port."""
-    base, host = f"http://127.0.0.1:{port(dev)}", {"Host": f"{store['id']}.localhost:{port(dev)}"}
-    login = httpx.post(
-        f"{base}/auth/user/emailpass",
-        json={"email": f"admin@{store['id']}.localhost", "password": admin_password(dev, store)},
-        headers=host,
-        timeout=30,
-    )
-    assert login.status_code == 200, login.text
-    orders = httpx.get(
-        f"{base}/admin/orders",
-        params={"limit": "100"},
-        headers={**host, "Authorization": f"Bearer {login.json()['token']}"},
-        timeout=30,
-    )
+    base, headers = _admin(dev, store)
+    orders = httpx.get(f"{base}/admin/orders", params={"limit": "100"}, headers=headers, timeout=30)
     assert orders.status_code == 200, orders.text
     return {o["id"] for o in orders.json()["orders"]}
 
