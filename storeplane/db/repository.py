@@ -28,7 +28,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
@@ -409,12 +409,25 @@ class SqlStoreRepository:
 
     # -- leases ---------------------------------------------------------------------------
 
-    def claim_due(self, *, owner: str, now: datetime, lease: timedelta, limit: int) -> list[Store]:
+    def claim_due(
+        self,
+        *,
+        owner: str,
+        now: datetime,
+        lease: timedelta,
+        limit: int,
+        running: Collection[str] = (),
+    ) -> list[Store]:
         if limit < 1:
             return []
         claimable = and_(StoreRow.next_reconcile_at <= now, _leasable(owner, now))
-        # Stores nobody holds come first: the caller's own leases are mostly passes it is
-        # still running, and returning those would waste the free slots it asked to fill.
+        if running:
+            # The caller's passes in flight release their lease as they end, possibly while
+            # this claim runs: a lease renewed here could be gone by the time it returns.
+            claimable = and_(claimable, StoreRow.id.not_in(list(running)))
+        # Stores nobody holds come first: the caller's own leases are passes it is still
+        # running (when it does not say so in ``running``), and returning those would waste
+        # the free slots it asked to fill.
         already_ours = case((StoreRow.lease_owner == owner, 1), else_=0)
         candidates = (
             select(StoreRow.id)

@@ -6,7 +6,7 @@ types, so the reconciler can be read and tested without knowing which adapter si
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -95,9 +95,19 @@ class StoreRepository(Protocol):
         """The store's events, oldest first."""
         ...
 
-    def claim_due(self, *, owner: str, now: datetime, lease: timedelta, limit: int) -> list[Store]:
+    def claim_due(
+        self,
+        *,
+        owner: str,
+        now: datetime,
+        lease: timedelta,
+        limit: int,
+        running: Collection[str] = (),
+    ) -> list[Store]:
         """Lease up to ``limit`` stores whose next reconcile is due and whose lease is free or
-        expired; a store is leased to one owner at a time."""
+        expired; a store is leased to one owner at a time. ``running`` (the stores the caller
+        has passes in flight for) are never returned: each of those passes releases its lease
+        when it ends, which may be before this call returns."""
         ...
 
     def claim_ids(

@@ -146,6 +146,9 @@ class ReconcileLoop:
                             now=self._ctx.clock(),
                             lease=self._lease,
                             limit=free - len(claimed),
+                            # A pass ending during the claim releases the lease the claim
+                            # renewed; starting another pass then would run without one.
+                            running=frozenset(self._inflight),
                         )
                     self._backlog = len(claimed) >= free
                     await self._read_journal(claimed)

@@ -382,6 +382,18 @@ class TestLeases:
             free.id
         ]
 
+    def test_a_claim_never_returns_the_stores_the_caller_says_it_is_running(
+        self, repo: SqlStoreRepository
+    ) -> None:
+        busy, idle = make_store("busy"), make_store("idle")
+        repo.create(busy, [])
+        repo.create(idle, [])
+        repo.claim_ids([busy.id], owner="a", now=T0, lease=LEASE)
+        got = repo.claim_due(owner="a", now=T0, lease=LEASE, limit=5, running={busy.id})
+        assert [s.id for s in got] == [idle.id]
+        # Its lease was left as it was, not renewed by this claim.
+        assert repo.lease_of(busy.id) == ("a", T0 + LEASE)
+
     def test_limit_bounds_the_claim(self, repo: SqlStoreRepository) -> None:
         for i in range(5):
             repo.create(make_store(f"shop-{i}"), [])
