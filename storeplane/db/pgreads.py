@@ -1,5 +1,6 @@
 """``PgReads``: the API's hot reads on PostgreSQL (a token, a store, a page of stores), made on
-the event loop with psycopg's ``AsyncConnection``, one statement and one round trip each.
+the event loop (:class:`storeplane.db.loopconnection.LoopConnection`: libpq driven from the
+loop), one statement and one round trip each.
 
 Called by :class:`storeplane.db.users.SqlUserRepository` (``authenticate_async``) and
 :class:`storeplane.db.repository.SqlStoreRepository` (``get_async``, ``list_page_async``),
@@ -11,7 +12,7 @@ thread-pool trips (token, then read), and per trip a pool checkout with ``pool_p
 (``SELECT 1``), a ``BEGIN``, the query, and the ``ROLLBACK`` of reset-on-return, about four
 round trips with a thread switch at each. Here a read is one statement on an autocommit
 connection (no ``BEGIN``/``ROLLBACK``; each statement is its own snapshot, like SQLite's
-``read_connection``), prepared by psycopg after a few uses, with no pre-ping: a statement that
+``read_connection``), prepared on its first use on a connection, with no pre-ping: a statement that
 fails on a connection the server dropped is retried once on a new one (reads are idempotent),
 and a connection that cannot be made is the domain's ``DatabaseUnavailableError`` (503).
 
@@ -30,7 +31,6 @@ Connections are made lazily per event loop (after a fork, in each API process) a
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import weakref
 from collections.abc import Callable, Sequence
 from contextvars import ContextVar
@@ -42,6 +42,7 @@ from sqlalchemy.sql import Select
 from sqlalchemy.sql.cache_key import CacheKey
 from sqlalchemy.sql.elements import ColumnElement
 
+from storeplane.db.loopconnection import LoopConnection
 from storeplane.domain.errors import DatabaseUnavailableError
 
 # The snapshot the current request's token check read in (set by
@@ -110,7 +111,7 @@ class PgReads:
         self._connect_kwargs = {"connect_timeout": 3, **kwargs, "autocommit": True}
         self._max = max_connections
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._idle: list[psycopg.AsyncConnection[Any]] = []
+        self._idle: list[LoopConnection] = []
         self._slots: asyncio.Semaphore | None = None
         self.statements = 0
         self._shapes: dict[Any, Compiled] = {}
@@ -150,15 +151,14 @@ class PgReads:
                 if connection is None:
                     connection = await self._connect()
                 try:
-                    cursor = await connection.execute(sql, params)
-                    found = await cursor.fetchall()
+                    found = await connection.rows(sql, params)
                 except psycopg.OperationalError as exc:
-                    _abandon(connection)
+                    connection.close()
                     if fresh or attempt == 2:
                         raise DatabaseUnavailableError(_cause(exc)) from exc
                     continue  # the server dropped an idle connection (a restart): once more
                 except BaseException:
-                    _abandon(connection)  # cancelled or failed mid-statement: state unknown
+                    connection.close()  # cancelled or failed mid-statement: state unknown
                     raise
                 self.statements += 1
                 self._idle.append(connection)
@@ -169,30 +169,24 @@ class PgReads:
         """Close the idle connections (the API's shutdown)."""
         idle, self._idle = self._idle, []
         for connection in idle:
-            await connection.close()
+            connection.close()
 
     def _bind_loop(self) -> asyncio.Semaphore:
         loop = asyncio.get_running_loop()
         if loop is not self._loop or self._slots is None:
             # Connections (and the semaphore) belong to the loop that made them.
             for connection in self._idle:
-                _abandon(connection)
+                connection.close()
             self._idle = []
             self._loop = loop
             self._slots = asyncio.Semaphore(self._max)
         return self._slots
 
-    async def _connect(self) -> psycopg.AsyncConnection[Any]:
+    async def _connect(self) -> LoopConnection:
         try:
-            return await psycopg.AsyncConnection.connect(**self._connect_kwargs)
+            return await LoopConnection.connect(**self._connect_kwargs)
         except psycopg.OperationalError as exc:
             raise DatabaseUnavailableError(_cause(exc)) from exc
-
-
-def _abandon(connection: psycopg.AsyncConnection[Any]) -> None:
-    """Close without awaiting (no round trip): the socket is simply shut."""
-    with contextlib.suppress(Exception):  # already closed
-        connection.pgconn.finish()
 
 
 def _cause(exc: BaseException) -> str:

@@ -1,0 +1,133 @@
+"""``LoopConnection`` (storeplane/db/loopconnection.py) answers what a psycopg cursor answers,
+prepared or not; a failed statement leaves it usable; a connection the server ended fails
+its next statement, and ``PgReads`` then answers on a new one; a cancelled statement's
+connection is never lent again."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+import psycopg
+import pytest
+from sqlalchemy.engine import make_url
+
+from storeplane.db import create_engine_for, loopconnection
+from storeplane.db.loopconnection import LoopConnection
+from storeplane.db.pgreads import PgReads
+from tests.conftest import POSTGRES_URL_ENV
+
+pytestmark = pytest.mark.postgres
+
+
+def _base_url() -> str:
+    base = os.environ.get(POSTGRES_URL_ENV)
+    if not base:
+        pytest.skip(f"{POSTGRES_URL_ENV} is not set (scripts/postgres-test.sh start)")
+    return base
+
+
+def _conninfo() -> str:
+    return make_url(_base_url()).set(drivername="postgresql").render_as_string(False)
+
+
+@pytest.fixture
+async def connection() -> AsyncIterator[LoopConnection]:
+    found = await LoopConnection.connect(conninfo=_conninfo(), autocommit=True)
+    yield found
+    found.close()
+
+
+STATEMENTS: list[tuple[str, dict[str, Any]]] = [
+    ("SELECT %(n)s::int AS n, %(t)s::text AS t, %(n)s::int + 1 AS m", {"n": 41, "t": "shop"}),
+    ("SELECT %(at)s::timestamptz AS at", {"at": datetime(2026, 12, 1, 19, 0, tzinfo=UTC)}),
+    ("SELECT 'a%%b' AS literal, %(x)s::text IS NULL AS missing", {"x": None}),
+    ("SELECT %(flag)s::boolean, '{\"a\": [1]}'::jsonb, NULL::int", {"flag": True}),
+    ("SELECT s, s::text FROM generate_series(1, %(n)s) AS s", {"n": 5}),
+    ("SELECT 1 WHERE %(never)s", {"never": False}),
+]
+IDS = [
+    "a name used twice is one parameter",
+    "a timestamp",
+    "a literal percent sign and a null parameter",
+    "booleans, json and a null column",
+    "several rows",
+    "no rows",
+]
+
+
+async def _cursor_rows(sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+    async with await psycopg.AsyncConnection.connect(_conninfo(), autocommit=True) as plain:
+        cursor = await plain.execute(sql, params)
+        return await cursor.fetchall()
+
+
+@pytest.mark.parametrize(("sql", "params"), STATEMENTS, ids=IDS)
+async def test_rows_are_what_a_psycopg_cursor_answers_prepared_or_not(
+    connection: LoopConnection, sql: str, params: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    expected = await _cursor_rows(sql, params)
+    assert await connection.rows(sql, params) == expected  # prepares it
+    assert await connection.rows(sql, params) == expected  # runs the prepared statement
+    monkeypatch.setattr(loopconnection, "_MAX_PREPARED", 0)
+    unprepared = await LoopConnection.connect(conninfo=_conninfo(), autocommit=True)
+    try:
+        assert await unprepared.rows(sql, params) == expected
+    finally:
+        unprepared.close()
+
+
+async def test_a_failing_statement_raises_its_error_and_the_connection_answers_the_next(
+    connection: LoopConnection,
+) -> None:
+    with pytest.raises(psycopg.errors.DivisionByZero):
+        await connection.rows("SELECT 1 / %(zero)s::int", {"zero": 0})
+    with pytest.raises(psycopg.errors.UndefinedTable):
+        await connection.rows("SELECT * FROM no_such_table", {})
+    assert await connection.rows("SELECT 1 / %(one)s::int", {"one": 1}) == [(1,)]
+
+
+async def _terminate(pid: int) -> None:
+    async with await psycopg.AsyncConnection.connect(_conninfo(), autocommit=True) as other:
+        await other.execute("SELECT pg_terminate_backend(%(pid)s)", {"pid": pid})
+
+
+async def test_a_connection_the_server_ended_fails_and_pgreads_answers_on_a_new_one() -> None:
+    engine = create_engine_for(_base_url())
+    reads = PgReads(engine)
+    try:
+        [(first,)] = await reads.rows("SELECT pg_backend_pid()", {})
+        idle = reads._idle[0]
+        await _terminate(first)
+        for _ in range(200):  # the idle socket's end reaches the loop's callback
+            if idle.broken is not None:
+                break
+            await asyncio.sleep(0.05)
+        with pytest.raises(psycopg.OperationalError):
+            await idle.rows("SELECT 1", {})
+        # PgReads lends that one first (it is still idle), sees it fail, retries on a new one.
+        [(second,)] = await reads.rows("SELECT pg_backend_pid()", {})
+        assert second != first
+        [(third,)] = await reads.rows("SELECT pg_backend_pid()", {})
+        assert third == second  # the new one went back to the idle list
+    finally:
+        await reads.close()
+        engine.dispose()
+
+
+async def test_a_cancelled_statement_closes_its_connection_and_the_next_read_answers() -> None:
+    engine = create_engine_for(_base_url())
+    reads = PgReads(engine)
+    try:
+        [(first,)] = await reads.rows("SELECT pg_backend_pid()", {})
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(reads.rows("SELECT pg_sleep(3)", {}), 0.2)
+        assert reads._idle == []  # its state is unknown: never lent again
+        [(second,)] = await reads.rows("SELECT pg_backend_pid()", {})
+        assert second != first
+    finally:
+        await reads.close()
+        engine.dispose()
