@@ -24,8 +24,11 @@ and the token check, run on *every* request, says which snapshot the request is 
 revoked token is refused on the very next request (it is never cached) and a cached store or
 page is exactly what the query would answer at that request's snapshot.
 
-Connections are made lazily per event loop (after a fork, in each API process) and at most
-``max_connections`` at once; they are closed by :meth:`close` or when another loop takes over.
+Connections are made lazily per event loop (after a fork, in each API process), at most
+``max_connections``; each carries many statements at once (libpq's pipeline mode: the
+statements of one pass of the event loop go out in one write), and another is opened only
+while each has ``_PIPELINE_DEPTH`` in flight. They are closed by :meth:`close` or when another
+loop takes over.
 """
 
 from __future__ import annotations
@@ -51,6 +54,8 @@ from storeplane.domain.errors import DatabaseUnavailableError
 request_snapshot: ContextVar[str | None] = ContextVar("storeplane_request_snapshot", default=None)
 
 _MAX_SHAPES = 512
+# Statements in flight on a connection before another is opened (see PgReads._connection).
+_PIPELINE_DEPTH = 16
 _registry: weakref.WeakKeyDictionary[Engine, PgReads] = weakref.WeakKeyDictionary()
 
 
@@ -111,8 +116,10 @@ class PgReads:
         self._connect_kwargs = {"connect_timeout": 3, **kwargs, "autocommit": True}
         self._max = max_connections
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._idle: list[LoopConnection] = []
-        self._slots: asyncio.Semaphore | None = None
+        self._open: list[LoopConnection] = []
+        self._connecting: asyncio.Lock | None = None
+        self._connect_failures = 0
+        self._last_failure = ""
         self.statements = 0
         self._shapes: dict[Any, Compiled] = {}
 
@@ -143,50 +150,87 @@ class PgReads:
 
     async def rows(self, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
         """All rows of one statement; DatabaseUnavailableError when the server is away."""
-        slots = self._bind_loop()
-        async with slots:
-            for attempt in (1, 2):
-                connection = self._idle.pop() if self._idle else None
-                fresh = connection is None
-                if connection is None:
-                    connection = await self._connect()
-                try:
-                    found = await connection.rows(sql, params)
-                except psycopg.OperationalError as exc:
-                    connection.close()
-                    if fresh or attempt == 2:
-                        raise DatabaseUnavailableError(_cause(exc)) from exc
-                    continue  # the server dropped an idle connection (a restart): once more
-                except BaseException:
-                    connection.close()  # cancelled or failed mid-statement: state unknown
-                    raise
-                self.statements += 1
-                self._idle.append(connection)
-                return found
+        self._bind_loop()
+        for attempt in (1, 2):
+            connection, fresh = await self._connection()
+            try:
+                found = await connection.rows(sql, params)
+            except psycopg.OperationalError as exc:
+                self._drop(connection)
+                if fresh or attempt == 2:
+                    raise DatabaseUnavailableError(_cause(exc)) from exc
+                continue  # the server dropped an open connection (a restart): once more
+            self.statements += 1
+            return found
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def close(self) -> None:
-        """Close the idle connections (the API's shutdown)."""
-        idle, self._idle = self._idle, []
-        for connection in idle:
+        """Close the connections (the API's shutdown)."""
+        connections, self._open = self._open, []
+        for connection in connections:
             connection.close()
 
-    def _bind_loop(self) -> asyncio.Semaphore:
+    async def _connection(self) -> tuple[LoopConnection, bool]:
+        """The open connection with the fewest statements in flight, and whether it is new.
+        Another is opened (one at a time) while each has ``_PIPELINE_DEPTH`` in flight and
+        fewer than ``max_connections`` are open: deep pipelines share writes (the point),
+        several connections keep one slow statement from holding up everything behind it."""
+        while True:
+            best = self._least_busy()
+            if best is not None:
+                return best, False
+            assert self._connecting is not None
+            if self._connecting.locked() and self._open:
+                return min(self._open, key=_busy), False  # one is being opened: do not wait
+            failures = self._connect_failures
+            async with self._connecting:
+                if self._connect_failures != failures:
+                    # The server could not be reached while this request waited: so be it,
+                    # rather than each waiting request trying (and timing out) in turn.
+                    raise DatabaseUnavailableError(self._last_failure)
+                if self._least_busy() is not None:
+                    continue
+                made = await self._connect()
+                self._open.append(made)
+                return made, True
+
+    def _least_busy(self) -> LoopConnection | None:
+        if any(c.broken is not None for c in self._open):  # the server ended it (a restart)
+            for connection in [c for c in self._open if c.broken is not None]:
+                self._drop(connection)
+        if not self._open:
+            return None
+        best = min(self._open, key=_busy)
+        if best.in_flight < _PIPELINE_DEPTH or len(self._open) >= self._max:
+            return best
+        return None
+
+    def _drop(self, connection: LoopConnection) -> None:
+        connection.close()
+        if connection in self._open:
+            self._open.remove(connection)
+
+    def _bind_loop(self) -> None:
         loop = asyncio.get_running_loop()
-        if loop is not self._loop or self._slots is None:
-            # Connections (and the semaphore) belong to the loop that made them.
-            for connection in self._idle:
+        if loop is not self._loop or self._connecting is None:
+            # Connections (and the lock) belong to the loop that made them.
+            for connection in self._open:
                 connection.close()
-            self._idle = []
+            self._open = []
             self._loop = loop
-            self._slots = asyncio.Semaphore(self._max)
-        return self._slots
+            self._connecting = asyncio.Lock()
 
     async def _connect(self) -> LoopConnection:
         try:
             return await LoopConnection.connect(**self._connect_kwargs)
         except psycopg.OperationalError as exc:
-            raise DatabaseUnavailableError(_cause(exc)) from exc
+            self._connect_failures += 1
+            self._last_failure = _cause(exc)
+            raise DatabaseUnavailableError(self._last_failure) from exc
+
+
+def _busy(connection: LoopConnection) -> int:
+    return connection.in_flight
 
 
 def _cause(exc: BaseException) -> str:

@@ -1,7 +1,7 @@
 """``LoopConnection`` (storeplane/db/loopconnection.py) answers what a psycopg cursor answers,
-prepared or not; a failed statement leaves it usable; a connection the server ended fails
-its next statement, and ``PgReads`` then answers on a new one; a cancelled statement's
-connection is never lent again."""
+prepared or not, to each of many statements in flight at once; a failed statement fails
+alone and leaves it usable, as does a cancelled one; a connection the server ended fails its
+statements, and ``PgReads`` then answers on a new one."""
 
 from __future__ import annotations
 
@@ -90,44 +90,96 @@ async def test_a_failing_statement_raises_its_error_and_the_connection_answers_t
     assert await connection.rows("SELECT 1 / %(one)s::int", {"one": 1}) == [(1,)]
 
 
+async def test_statements_made_together_share_a_write_and_each_gets_its_own_answer(
+    connection: LoopConnection,
+) -> None:
+    sql = "SELECT %(n)s::int AS n, pg_backend_pid()"
+    answers = await asyncio.gather(*(connection.rows(sql, {"n": n}) for n in range(20)))
+    assert [rows[0][0] for rows in answers] == list(range(20))
+    assert len({rows[0][1] for rows in answers}) == 1  # one connection, one server process
+
+
+async def test_a_failing_statement_fails_alone_when_others_shared_its_write(
+    connection: LoopConnection,
+) -> None:
+    failing, after = await asyncio.gather(
+        connection.rows("SELECT 1 / %(zero)s::int", {"zero": 0}),
+        connection.rows("SELECT %(n)s::int", {"n": 7}),  # aborted by the server, sent again
+        return_exceptions=True,
+    )
+    assert isinstance(failing, psycopg.errors.DivisionByZero)
+    assert after == [(7,)]
+    broken = await asyncio.gather(
+        *(connection.rows("SELECT * FROM no_such_table", {}) for _ in range(2)),
+        return_exceptions=True,
+    )
+    assert all(isinstance(e, psycopg.errors.UndefinedTable) for e in broken)  # its prepare's
+    assert await connection.rows("SELECT 1", {}) == [(1,)]
+
+
+async def test_a_cancelled_statement_leaves_the_connection_answering_in_order(
+    connection: LoopConnection,
+) -> None:
+    [(pid,)] = await connection.rows("SELECT pg_backend_pid()", {})
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(connection.rows("SELECT pg_sleep(0.5)", {}), 0.05)
+    sql = "SELECT %(n)s::int AS n, pg_backend_pid()"
+    answers = await asyncio.gather(*(connection.rows(sql, {"n": n}) for n in range(5)))
+    assert answers == [[(n, pid)] for n in range(5)]  # the sleep's answer was dropped
+
+
 async def _terminate(pid: int) -> None:
     async with await psycopg.AsyncConnection.connect(_conninfo(), autocommit=True) as other:
         await other.execute("SELECT pg_terminate_backend(%(pid)s)", {"pid": pid})
 
 
-async def test_a_connection_the_server_ended_fails_and_pgreads_answers_on_a_new_one() -> None:
+async def test_statements_in_flight_when_the_server_ends_the_connection_fail(
+    connection: LoopConnection,
+) -> None:
+    [(pid,)] = await connection.rows("SELECT pg_backend_pid()", {})
+    sleeping = asyncio.gather(
+        connection.rows("SELECT pg_sleep(5)", {}),
+        connection.rows("SELECT 1", {}),
+        return_exceptions=True,
+    )
+    await asyncio.sleep(0.1)  # both are written
+    await _terminate(pid)
+    assert all(isinstance(e, psycopg.OperationalError) for e in await sleeping)
+    assert connection.broken is not None
+    with pytest.raises(psycopg.OperationalError):
+        await connection.rows("SELECT 1", {})
+
+
+async def test_a_connection_the_server_ended_is_replaced_by_pgreads() -> None:
     engine = create_engine_for(_base_url())
     reads = PgReads(engine)
     try:
         [(first,)] = await reads.rows("SELECT pg_backend_pid()", {})
-        idle = reads._idle[0]
+        [opened] = reads._open
         await _terminate(first)
         for _ in range(200):  # the idle socket's end reaches the loop's callback
-            if idle.broken is not None:
+            if opened.broken is not None:
                 break
             await asyncio.sleep(0.05)
-        with pytest.raises(psycopg.OperationalError):
-            await idle.rows("SELECT 1", {})
-        # PgReads lends that one first (it is still idle), sees it fail, retries on a new one.
         [(second,)] = await reads.rows("SELECT pg_backend_pid()", {})
         assert second != first
         [(third,)] = await reads.rows("SELECT pg_backend_pid()", {})
-        assert third == second  # the new one went back to the idle list
+        assert third == second and len(reads._open) == 1
     finally:
         await reads.close()
         engine.dispose()
 
 
-async def test_a_cancelled_statement_closes_its_connection_and_the_next_read_answers() -> None:
+async def test_a_request_finding_a_dead_connection_is_answered_on_a_new_one() -> None:
     engine = create_engine_for(_base_url())
     reads = PgReads(engine)
     try:
         [(first,)] = await reads.rows("SELECT pg_backend_pid()", {})
-        with pytest.raises(TimeoutError):
-            await asyncio.wait_for(reads.rows("SELECT pg_sleep(3)", {}), 0.2)
-        assert reads._idle == []  # its state is unknown: never lent again
+        [opened] = reads._open
+        opened.close()  # as if the server had gone while the loop had not noticed yet
+        opened.broken = None
         [(second,)] = await reads.rows("SELECT pg_backend_pid()", {})
-        assert second != first
+        assert second != first and opened not in reads._open
     finally:
         await reads.close()
         engine.dispose()
