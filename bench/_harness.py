@@ -112,6 +112,11 @@ class ControlPlane:
     url: str = ""
     sim_url: str = ""
     token: str = ""
+    # From the simulator's start to its first answer (it loads its state file first), wall
+    # seconds and its CPU-seconds by then; and when `storeplane serve` was started.
+    sim_ready_seconds: float = 0.0
+    sim_ready_cpu: float = 0.0
+    serve_started: float = 0.0
 
     def __enter__(self) -> ControlPlane:
         kubeconfig = self.workdir / "kubeconfig"
@@ -129,7 +134,9 @@ class ControlPlane:
             {},
             self.workdir / "sim.log",
         )
+        sim_started = time.monotonic()
         self.sim_url = self.sim.start(r"listening on (http://\S+)", timeout=600).group(1)
+        self._wait_sim_answers(sim_started)
         env = {
             "STOREPLANE_DATA_DIR": str(self.workdir / "data"),
             "STOREPLANE_DATABASE_URL": self.database_url
@@ -142,6 +149,7 @@ class ControlPlane:
             **self.extra_env,
         }
         (self.workdir / "data").mkdir(exist_ok=True)
+        self.serve_started = time.monotonic()
         self.serve = Proc(
             ["serve", "--host", "127.0.0.1", "--port", "0", "--kubeconfig", str(kubeconfig)],
             env,
@@ -156,6 +164,25 @@ class ControlPlane:
         self.token = found.group(1) if found else saved.read_text().strip()
         saved.write_text(self.token)
         return self
+
+    def _wait_sim_answers(self, started: float, timeout: float = 1800) -> None:
+        """Wait until the simulator answers ``/version``: it prints its address before it has
+        loaded its state file. The control plane starts after that, so that the simulator's
+        start and the control plane's first lists are measured apart."""
+        assert self.sim is not None
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.sim_url}/version", timeout=5).status_code == 200:
+                    self.sim_ready_seconds = time.monotonic() - started
+                    self.sim_ready_cpu = cpu_seconds(self.sim.pid)
+                    return
+            except httpx.HTTPError:
+                pass
+            if self.sim.proc is not None and self.sim.proc.poll() is not None:
+                raise RuntimeError(f"sim exited:\n{self.sim.log.read_text()[-2000:]}")
+            time.sleep(0.1)
+        raise TimeoutError("the simulator did not answer /version")
 
     def __exit__(self, *_: object) -> None:
         for proc in (self.serve, self.sim):

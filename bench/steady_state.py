@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import sqlite3
 import subprocess
 import sys
 import time
@@ -100,6 +101,29 @@ def seed(
     return ready
 
 
+def counted(cp: ControlPlane, result: str) -> float:
+    """Reconcile passes of one result (e.g. ``error``) this control plane finished so far."""
+    text = httpx.get(f"{cp.url}/metrics", timeout=60).text
+    found = re.search(rf'^storeplane_reconcile_total{{result="{result}"}} (\S+)$', text, re.M)
+    return float(found.group(1)) if found else 0.0
+
+
+def sim_stats(cp: ControlPlane) -> dict[str, object]:
+    stats: dict[str, object] = httpx.get(f"{cp.sim_url}/sim/v1/stats", timeout=60).json()
+    return stats
+
+
+def watch_synced(cp: ControlPlane, limit: float) -> float | None:
+    """Seconds from the control plane's start until its watches had listed every kind (its
+    log says so once), or None if that did not happen within ``limit`` seconds."""
+    assert cp.serve is not None
+    while time.monotonic() - cp.serve_started < limit:
+        if "cluster watches synced" in cp.serve.log.read_text(errors="replace"):
+            return time.monotonic() - cp.serve_started
+        time.sleep(0.2)
+    return None
+
+
 def settle(cp: ControlPlane, ready: int, resync_seconds: float, limit: float) -> float:
     """Wait until the pass rate over 30 s is at most twice one resync per store per interval
     (a restart looks at stores whose objects its first lists found changed). Returns the
@@ -116,6 +140,57 @@ def settle(cp: ControlPlane, ready: int, resync_seconds: float, limit: float) ->
             break
         before = now
     return time.monotonic() - started
+
+
+def state_resource_version(workdir: Path) -> int:
+    """The cluster-wide resourceVersion the simulator's state file was left at."""
+    db = sqlite3.connect(workdir / "sim-state.db")
+    try:
+        row = db.execute("SELECT value FROM meta WHERE key = 'resourceVersion'").fetchone()
+    finally:
+        db.close()
+    return int(row[0]) if row else 0
+
+
+def measure_restart(cp: ControlPlane, ready: int, args: argparse.Namespace) -> dict[str, object]:
+    """The restart's own figures: the simulator's start on its state file, the control plane's
+    first lists, and the passes (and helm renders) the restart caused until it settled."""
+    assert cp.serve is not None and cp.sim is not None
+    pid, sim_pid = cp.serve.pid, cp.sim.pid
+    stats0 = sim_stats(cp)
+    objects = int(str(stats0["objects"]))
+    print(
+        f"simulator answered after {cp.sim_ready_seconds:.1f}s ({cp.sim_ready_cpu:.1f} CPU-s) "
+        f"on {objects} objects",
+        flush=True,
+    )
+    synced = watch_synced(cp, args.settle)
+    print(f"control plane watches synced after {synced}s", flush=True)
+    waited = settle(cp, ready, args.resync, args.settle)
+    print(f"settled after {waited:.0f}s", flush=True)
+    stats = sim_stats(cp)
+    ran = passes(cp)
+    cpu, helm = cpu_seconds(pid), children_cpu_seconds(pid)
+    return {
+        "restart_objects_in_simulator": objects,
+        "restart_sim_start_seconds": round(cp.sim_ready_seconds, 1),
+        "restart_sim_start_cpu_seconds": round(cp.sim_ready_cpu, 1),
+        "restart_sim_start_cpu_ms_per_object": round(cp.sim_ready_cpu / max(objects, 1) * 1000, 3),
+        "restart_watch_synced_seconds": round(synced, 1) if synced is not None else None,
+        "restart_settled_seconds": round(time.monotonic() - cp.serve_started, 1),
+        "restart_passes": int(ran),
+        "restart_error_passes": int(counted(cp, "error")),
+        "restart_control_plane_cpu_seconds": round(cpu, 2),
+        "restart_helm_cpu_seconds": round(helm, 2),
+        "restart_cpu_ms_per_pass": round((cpu + helm) / ran * 1000, 2) if ran else None,
+        "restart_cluster_requests": int(str(stats["requests_total"])),
+        # Writes since the state file was last closed: the simulator's own start-up and the
+        # control plane's restart (an unchanged fleet needs neither).
+        "restart_cluster_writes": int(str(stats["resourceVersion"])) - args.rv_before,
+        "restart_sim_cpu_seconds_after_start": round(cpu_seconds(sim_pid) - cp.sim_ready_cpu, 1),
+        "restart_sim_resident_mb": round(memory_mb(sim_pid)[0], 1),
+        "restart_load_average_start": args.load_restart,
+    }
 
 
 def main() -> None:
@@ -151,8 +226,11 @@ def main() -> None:
         args.workdir.mkdir(parents=True, exist_ok=True)
         extra["workdir"] = args.workdir
     restarted = args.workdir is not None and (args.workdir / "admin-token").exists()
+    restart: dict[str, object] = {}
+    args.load_restart = load_average()
+    args.rv_before = state_resource_version(args.workdir) if restarted else 0
     with ControlPlane(workers=args.workers, sim_state=True, **extra) as cp, cp.client() as client:
-        assert cp.serve is not None
+        assert cp.serve is not None and cp.sim is not None
         pid = cp.serve.pid
         if restarted:
             ready = cp.count(client, "Ready")
@@ -162,8 +240,7 @@ def main() -> None:
                     cp, client, args.stores, args.in_flight, args.provision_timeout, args.seed_for
                 )
             else:
-                waited = settle(cp, ready, args.resync, args.settle)
-                print(f"settled after {waited:.0f}s", flush=True)
+                restart = measure_restart(cp, ready, args)
         else:
             ready = seed(
                 cp, client, args.stores, args.in_flight, args.provision_timeout, args.seed_for
@@ -223,6 +300,7 @@ def main() -> None:
         "resident_mb": round(rss, 1),
         "load_average_start": load_start,
         "load_average_end": load_average(),
+        **restart,
         "target": "10,000 stores for 10 minutes: < 0.2 requests per store per minute, < 10% of one core",
         "target_met": bool(
             ready >= 10_000 and window >= 600 and per_store_minute < 0.2 and core_share < 10
