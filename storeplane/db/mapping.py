@@ -42,6 +42,7 @@ STATUS_COLUMNS = (
     "domain_status",
     "running_engine_version",
     "restore",
+    "converged_key",
 )
 
 # The columns a change of intent writes (save_intent): the spec, the generation and the
@@ -103,6 +104,7 @@ def store_to_row(store: Store) -> dict[str, Any]:
         "domain_status": [d.to_json() for d in store.domain_status],
         "engine_version": store.spec.engine_version,
         "running_engine_version": store.running_engine_version,
+        "converged_key": store.converged_key,
         "final_backup": store.spec.final_backup,
         "backup_policy": store.spec.backup_policy.to_json() if store.spec.backup_policy else None,
         "restore": store.restore.to_json() if store.restore else None,
@@ -150,6 +152,7 @@ def store_from_row(row: RowMapping) -> Store:
         suspended_at=row["suspended_at"],
         domain_status=tuple(DomainStatus.from_json(d) for d in row["domain_status"] or ()),
         running_engine_version=row["running_engine_version"],
+        converged_key=row["converged_key"],
         restore=RestoreOp.from_json(row["restore"]) if row["restore"] else None,
     )
 

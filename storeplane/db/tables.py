@@ -115,6 +115,10 @@ class StoreRow(Base):
     # (NULL until the store first became Ready).
     engine_version: Mapped[str] = mapped_column(String(64))
     running_engine_version: Mapped[str | None] = mapped_column(String(64))
+    # The converged memo of the last pass that found every object in sync and ready
+    # (reconciler/converged.py: code, desired state and live resourceVersions digests);
+    # NULL when the last pass did not, so a restarted control plane compares it in full.
+    converged_key: Mapped[str | None] = mapped_column(String(255))
     # The Store object that owns the store (``Store ns/name``) and its uid (unique: one
     # store per object, whatever the retries); NULL for stores made through the API.
     managed_by: Mapped[str | None] = mapped_column(String(320))

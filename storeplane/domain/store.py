@@ -172,6 +172,10 @@ class Store:
     # it); None until the store first became Ready. Differs from spec.engine_version while an
     # upgrade is under way (or failed): the store then still serves this version.
     running_engine_version: str | None = None
+    # The converged memo of its last pass, when that pass found every object in sync and
+    # ready (reconciler/converged.py): status, kept so that a restarted control plane need
+    # not render an unchanged store again. None: compare in full.
+    converged_key: str | None = None
     # The Kubernetes Store object that owns this store (``Store default/my-shop``), when it
     # was made from one (see domain/store_objects.py): it is changed only through that
     # object, and the API refuses changes with a 409 naming it. ``managed_uid`` is the

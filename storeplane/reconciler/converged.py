@@ -20,13 +20,59 @@ An object edited, deleted or added by hand changes its resourceVersion (or the s
 pass compares in full and heals it; so does any change of intent. Nothing is skipped for a
 store that is being deleted, restored, upgraded or suspended (those passes look at more than
 the objects), nor when the adapter has no watch-fed cache, or it is not synced (``None``).
-The memo is per process and in memory: a restarted process compares every store once.
+
+The memo outlives the process: each recording is also kept with the store's status
+(``Store.converged_key``, a digest of the two digests and of the **code identity**: the
+control plane's own modules and the helm binary it renders with). A restarted control plane
+whose first lists show a store's objects at the same resourceVersions (and uids: a cluster
+rebuilt from scratch has new ones) skips that store's render too; any object changed, added
+or deleted while it was down changes the live versions, so that store compares in full and
+is healed. A new release or helm binary changes the code identity: every store compares in
+full once, as a release may decide differently on the same objects.
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import os
+from pathlib import Path
+
 from storeplane.domain.ports import ClusterPort
 from storeplane.domain.store import Store
+from storeplane.render.helm import HelmNotFoundError, find_helm
+
+MemoKey = tuple[str, str]  # (desired key, live versions)
+_PACKAGE = Path(__file__).resolve().parents[1]
+
+
+@functools.cache
+def code_identity() -> str:
+    """A digest of what decides a pass besides its inputs: every module of the storeplane
+    package but the simulator's (what it imports nothing from), and the helm binary (its
+    path, size and modification time). Computed once per process (~10 ms)."""
+    digest = hashlib.blake2b(digest_size=16)
+    for path in sorted(_PACKAGE.rglob("*.py")):
+        relative = path.relative_to(_PACKAGE).as_posix()
+        if relative.startswith("sim/"):
+            continue
+        content = path.read_bytes()
+        digest.update(f"{len(relative)}:{len(content)}:{relative}".encode())
+        digest.update(content)
+    try:
+        helm = os.stat(find_helm())
+        digest.update(f"helm:{helm.st_size}:{helm.st_mtime_ns}".encode())
+    except (HelmNotFoundError, OSError):
+        digest.update(b"helm:none")
+    return digest.hexdigest()
+
+
+def persisted_key(key: MemoKey) -> str:
+    """What ``Store.converged_key`` keeps for a memo key: one digest of the code identity and
+    both of the key's digests (40 hex characters)."""
+    desired, versions = key
+    text = f"{code_identity()}\0{desired}\0{versions}"
+    return hashlib.blake2b(text.encode(), digest_size=20).hexdigest()
 
 
 class ConvergedMemo:
@@ -36,22 +82,30 @@ class ConvergedMemo:
     (tests read them; a miss is also every store's first pass in a process)."""
 
     def __init__(self) -> None:
-        self._seen: dict[str, tuple[str, str]] = {}
+        self._seen: dict[str, MemoKey] = {}
         self.hits = 0
         self.misses = 0
+        self.persisted_hits = 0  # of the hits, those only the store's converged_key knew
 
     def __len__(self) -> int:
         return len(self._seen)
 
-    def unchanged(self, store_id: str, key: tuple[str, str] | None) -> bool:
-        """True if ``key`` is the one recorded for the store's last converged observation."""
+    def unchanged(self, store_id: str, key: MemoKey | None, persisted: str | None = None) -> bool:
+        """True if ``key`` is the one recorded for the store's last converged observation, in
+        this process or (``persisted``, the store's ``converged_key``) by any process running
+        the same code."""
         if key is not None and self._seen.get(store_id) == key:
             self.hits += 1
+            return True
+        if key is not None and persisted is not None and persisted == persisted_key(key):
+            self._seen[store_id] = key
+            self.hits += 1
+            self.persisted_hits += 1
             return True
         self.misses += 1
         return False
 
-    def record(self, store_id: str, key: tuple[str, str]) -> None:
+    def record(self, store_id: str, key: MemoKey) -> None:
         self._seen[store_id] = key
 
     def forget(self, store_id: str) -> None:

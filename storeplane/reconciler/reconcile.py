@@ -62,7 +62,7 @@ from storeplane.reconciler.actions.track_domains import track_domains
 from storeplane.reconciler.actions.verify_no_residue import verify_no_residue
 from storeplane.reconciler.backoff import backoff_delay
 from storeplane.reconciler.context import ReconcileContext
-from storeplane.reconciler.converged import live_versions, may_skip
+from storeplane.reconciler.converged import live_versions, may_skip, persisted_key
 from storeplane.reconciler.desired import (
     DesiredState,
     desired_inputs,
@@ -272,7 +272,9 @@ async def reconcile_store(
             store = _with_phase(store, Phase.PROVISIONING, now, events, ctx, "reconcile started")
         nxt = Next.CONTINUE
         for _ in range(MAX_STEPS):
-            desired, observed = await _look(store, ctx)
+            desired, observed, memo_key = await _look(store, ctx)
+            # Saved with the status: a restarted process finds the memo there.
+            store = replace(store, converged_key=memo_key)
             if observed.workload_runtime is not None:
                 store = replace(store, workload_runtime=observed.workload_runtime)
             if observed.domains is not None:
@@ -317,15 +319,19 @@ async def reconcile_store(
     return _settle(start, store, decision, nxt, events, ctx)
 
 
-async def _look(store: Store, ctx: ReconcileContext) -> tuple[DesiredState | None, Observation]:
-    """The desired state (None for a store being deleted, or when it is not needed) and the
-    observation of one step. Skips the render and the object comparison when the store's
-    intent and live objects are exactly as the last time they were found converged
+async def _look(
+    store: Store, ctx: ReconcileContext
+) -> tuple[DesiredState | None, Observation, str | None]:
+    """The desired state (None for a store being deleted, or when it is not needed), the
+    observation of one step, and the store's converged memo to keep (``converged_key``: None
+    unless this observation found it converged). Skips the render and the object comparison
+    when the store's intent and live objects are exactly as the last time they were found
+    converged, by this process or, through the store's ``converged_key``, by another
     (reconciler/converged.py); the health check is made either way."""
     memo = ctx.converged
     if store.is_deleting:
         memo.forget(store.id)
-        return None, await observe(store, None, ctx)
+        return None, await observe(store, None, ctx), None
     inputs = await desired_inputs(store, ctx)
     key = None
     if may_skip(store):
@@ -334,18 +340,18 @@ async def _look(store: Store, ctx: ReconcileContext) -> tuple[DesiredState | Non
         desired_digest = desired_key(store, inputs, ctx)
         if versions is not None and desired_digest is not None:
             key = (desired_digest, versions)
-        if memo.unchanged(store.id, key):
+        if memo.unchanged(store.id, key, store.converged_key):
             ns = await ctx.cluster.namespace_status(store.namespace)
-            if ns.phase is NamespacePhase.ACTIVE:  # it is part of the versions: always so
-                return None, await observe_engine(store, ns, ctx)
+            if key is not None and ns.phase is NamespacePhase.ACTIVE:  # always so: see key
+                return None, await observe_engine(store, ns, ctx), persisted_key(key)
     desired = await render_desired(store, inputs, ctx)
     observed = await observe(store, desired, ctx)
     if key is not None and observed.reachable is not None:
         # observe checks the engine's health only once every object is in sync and ready.
         memo.record(store.id, key)
-    else:
-        memo.forget(store.id)
-    return desired, observed
+        return desired, observed, persisted_key(key)
+    memo.forget(store.id)
+    return desired, observed, None
 
 
 def _cluster_unreachable(exc: ReconcileError) -> bool:

@@ -23,6 +23,7 @@ from storeplane.domain.events import Event
 from storeplane.domain.plans import PlanName
 from storeplane.domain.store import Engine, Phase, Store, StoreSpec, new_store_id
 from storeplane.reconciler.context import ReconcileContext, Timing
+from storeplane.reconciler.converged import ConvergedMemo
 from storeplane.reconciler.reconcile import PassResult, reconcile_store
 from storeplane.render.cache import RenderCache
 from storeplane.render.charts import CHARTS_DIR
@@ -165,9 +166,30 @@ class Watched:
     cached: CachedCluster
     watcher: ClusterWatcher
     woken: list[str]
+    inner: KubernetesCluster
+    stop: asyncio.Event
+    task: asyncio.Task[None]
 
     def stats(self) -> dict[str, int]:
         return dict(httpx.get(f"{self.harness.sim.url}/sim/v1/stats").json()["requests"])
+
+    async def go_down(self) -> None:
+        """Stop the watch, as a control plane that stops (nothing more reaches its cache)."""
+        self.stop.set()
+        await self.task
+
+    async def restart(self) -> None:
+        """Come back as a restarted control plane would: an empty cache filled by first lists,
+        no converged memo in memory (what the stores' rows keep is all that is left)."""
+        if not self.stop.is_set():
+            await self.go_down()
+        cache = ObjectCache()
+        self.watcher = ClusterWatcher(self.inner.client, cache, self.woken.append)
+        self.cached = CachedCluster(self.inner, cache, self.watcher)
+        self.harness.ctx = replace(self.harness.ctx, cluster=self.cached, converged=ConvergedMemo())
+        self.stop = asyncio.Event()
+        self.task = asyncio.create_task(self.watcher.run(self.stop))
+        assert await self.watcher.wait_synced(10), "the watcher never listed every kind"
 
 
 @pytest.fixture
@@ -183,7 +205,8 @@ async def watched(
     stop = asyncio.Event()
     task = asyncio.create_task(watcher.run(stop))
     assert await watcher.wait_synced(10), "the watcher never listed every kind"
-    yield Watched(harness, cached, watcher, woken)
-    stop.set()
-    await task
+    watched = Watched(harness, cached, watcher, woken, inner, stop, task)
+    yield watched
+    watched.stop.set()
+    await watched.task
     await inner.close()

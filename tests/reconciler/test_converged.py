@@ -16,7 +16,7 @@ import pytest
 from storeplane.domain.conditions import ConditionType, get_condition
 from storeplane.domain.plans import PlanName
 from storeplane.domain.store import Phase, Store
-from storeplane.reconciler import manifests
+from storeplane.reconciler import converged, manifests
 from storeplane.reconciler.converged import ConvergedMemo
 from storeplane.reconciler.reconcile import reconcile_store
 from storeplane.render.cache import RenderCache
@@ -160,3 +160,74 @@ async def test_a_change_of_plan_is_applied_although_no_object_changed(watched: W
     await asyncio.sleep(0.3)
     await harness.once((await harness.once(ready)).store)
     assert harness.ctx.converged.hits > hits
+
+
+# --- after a restart: the memo kept with the store's status ---------------------------------
+
+
+async def test_a_restarted_control_plane_skips_an_unchanged_store_by_its_saved_memo(
+    watched: Watched,
+) -> None:
+    store = await _ready_and_remembered(watched)
+    assert store.converged_key is not None, "the converged pass saved no memo with its status"
+    await watched.restart()
+    renderer = watched.harness.ctx.renderer
+    assert isinstance(renderer, RenderCache)
+    renders, hits = renderer.renders, renderer.hits
+    result = await watched.harness.once(store)
+    memo = watched.harness.ctx.converged
+    assert (memo.persisted_hits, memo.misses) == (1, 0), "the restart compared it anew"
+    assert (renderer.renders, renderer.hits) == (renders, hits), "the chart was rendered"
+    assert result.store.phase == Phase.READY and result.events == []
+    assert result.store.converged_key == store.converged_key
+
+
+async def test_a_restart_with_another_code_identity_compares_in_full(
+    watched: Watched, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = await _ready_and_remembered(watched)
+    await watched.restart()
+    monkeypatch.setattr(converged, "code_identity", lambda: "a newer release")
+    result = await watched.harness.once(store)
+    memo = watched.harness.ctx.converged
+    assert (memo.persisted_hits, memo.misses) == (0, 1), "another release trusted the memo"
+    assert result.store.phase == Phase.READY
+    assert result.store.converged_key not in (None, store.converged_key)
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        (_delete_quota, "DriftCorrected"),
+        (_scale_server, "DriftCorrected"),
+        (_add_labelled, "WorkloadsPruned"),
+    ],
+    ids=[
+        "a quota deleted while the control plane was down is recreated",
+        "a deployment scaled while the control plane was down is scaled back",
+        "an object added with the store's label while it was down is pruned",
+    ],
+)
+async def test_drift_made_while_the_control_plane_was_down_is_healed_after_the_restart(
+    watched: Watched,
+    change: Callable[[httpx.Client, Store], tuple[str, dict[str, Any] | None]],
+    reason: str,
+) -> None:
+    store = await _ready_and_remembered(watched)
+    harness = watched.harness
+    await watched.go_down()
+    path, expected = change(harness.kube, store)
+    watched.woken.clear()
+    await watched.restart()
+    assert store.id in watched.woken, "the first lists did not wake the changed store"
+    healed = await harness.until(store, {Phase.READY})
+    memo = harness.ctx.converged
+    assert memo.persisted_hits == 0 and memo.misses >= 1, "the drift was taken as unchanged"
+    assert reason in harness.reasons(healed)
+    live = harness.kube.get(path)
+    if expected is None:  # recreated
+        assert live.status_code == 200
+    elif expected.get("gone"):
+        assert live.status_code == 404
+    else:
+        assert live.json()["spec"]["replicas"] == expected["spec"]["replicas"]
