@@ -64,6 +64,9 @@ from storeplane.wakes import WakePipe
 log = logging.getLogger(__name__)
 STORE_CRD = CHARTS_DIR / "platform" / "crds" / "stores.storeplane.dev.yaml"
 DASHBOARD_DIR = Path(__file__).resolve().parent.parent / "dashboard" / "dist"
+# How long the reconciler waits for the watches' first lists before its first claim (they
+# take seconds; a cluster that refuses connections ends the wait at once).
+FIRST_LISTS_WAIT = 120.0
 
 
 @dataclass(frozen=True)
@@ -224,6 +227,7 @@ async def run(
         workers=settings.workers,
         lease=settings.lease,
         on_saved=lambda store, events: after_restore(store, events),
+        before_first_claim=lambda: watcher.first_lists(FIRST_LISTS_WAIT),
     )
     # Order checks the API records run here, where the cluster (and the admin password in
     # each store's Secret) is reachable; see reconciler/checks.py for the replica story.

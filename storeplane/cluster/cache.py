@@ -29,6 +29,7 @@ class _Entry(NamedTuple):
     version: int | None  # resourceVersion as a number, None when the server's is opaque
     store: str  # the store id its label names
     text: str  # compact JSON of the object without managedFields (ASCII: one byte a character)
+    uid: str  # metadata.uid: an object deleted and made again, or a rebuilt cluster, differs
 
 
 def _key(manifest: Manifest) -> Key:
@@ -103,7 +104,8 @@ class ObjectCache:
         if store is None:
             self._objects.pop(key, None)
             return previous
-        self._objects[key] = _Entry(new_rv, store, compact(manifest))
+        uid = str(manifest["metadata"].get("uid") or "")
+        self._objects[key] = _Entry(new_rv, store, compact(manifest), uid)
         self._by_store[store].add(key)
         return store
 
@@ -132,20 +134,21 @@ class ObjectCache:
     def replace_kind(self, api_version: str, kind: str, manifests: list[Manifest]) -> set[str]:
         """After a full re-list: make the cache hold exactly ``manifests`` for that kind.
         Returns the stores whose objects changed."""
-        touched: set[str] = set()
-        fresh = {_key(m) for m in manifests}
+        touched = {store for m in manifests if (store := self.upsert(m))}
+        return touched | self.retain_kind(api_version, kind, {_key(m) for m in manifests})
+
+    def retain_kind(self, api_version: str, kind: str, listed: set[Key]) -> set[str]:
+        """The end of a full re-list whose pages were each ``upsert``: forget the kind's
+        objects the list did not return (deleted meanwhile). Returns their stores."""
         stale = [
-            k for k in self._objects if k[0] == api_version and k[1] == kind and k not in fresh
+            k for k in self._objects if k[0] == api_version and k[1] == kind and k not in listed
         ]
-        for k in stale:
-            store = self._remove_key(k)
-            if store:
-                touched.add(store)
-        for manifest in manifests:
-            store = self.upsert(manifest)
-            if store:
-                touched.add(store)
-        return touched
+        return {store for k in stale if (store := self._remove_key(k))}
+
+    @staticmethod
+    def key_of(manifest: Manifest) -> Key:
+        """Where ``manifest`` is kept (apiVersion, kind, namespace, name)."""
+        return _key(manifest)
 
     def get(self, ref: ObjectRef) -> Manifest | None:
         """A fresh copy of the object (without managedFields), or None."""
@@ -160,10 +163,11 @@ class ObjectCache:
             if k[2] == namespace and k[1] != "Namespace"
         ]
 
-    def versions(self, store_id: str, namespace: str) -> tuple[tuple[Key, int], ...] | None:
+    def versions(self, store_id: str, namespace: str) -> tuple[tuple[Key, int, str], ...] | None:
         """Each of the store's objects in ``namespace`` and of the Namespace itself with its
-        resourceVersion, in a stable order, without decoding any (what changes when any of
-        them is written, removed or added). None if one's version is opaque."""
+        resourceVersion and uid, in a stable order, without decoding any (what changes when
+        any of them is written, removed or added, also in a cluster rebuilt from scratch whose
+        versions happen to match). None if one's version is opaque."""
         keys = [
             k
             for k in self._by_store.get(store_id, ())
@@ -172,8 +176,8 @@ class ObjectCache:
         ]
         found = []
         for k in sorted(keys, key=lambda k: (k[0], k[1], k[2] or "", k[3])):
-            version = self._objects[k].version
-            if version is None:
+            entry = self._objects[k]
+            if entry.version is None:
                 return None
-            found.append((k, version))
+            found.append((k, entry.version, entry.uid))
         return tuple(found)

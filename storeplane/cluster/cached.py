@@ -53,7 +53,7 @@ class CachedCluster:
 
     def live_versions(self, store_id: str, namespace: str) -> str | None:
         """A digest of the store's objects as the cache holds them: the namespace's and each
-        labelled object's kind, name and resourceVersion. Any write to any of them (an edit
+        labelled object's kind, name, resourceVersion and uid. Any write to any of them (an edit
         by hand, a status change, a deletion, a new labelled object) changes it. None until
         the watcher is synced, or when a resourceVersion is opaque: then nothing may be taken
         as unchanged. The reconciler's unchanged-store pass keys on it

@@ -14,7 +14,7 @@ import json
 import logging
 import random
 from collections.abc import AsyncIterator, Callable
-from typing import Any, cast
+from typing import cast
 
 import httpx2
 from lightkube import ApiError, AsyncClient
@@ -22,7 +22,7 @@ from lightkube.core.selector import build_selector
 from lightkube.models import meta_v1
 from lightkube.operators import exists
 
-from storeplane.cluster.cache import STORE_ID_LABEL, ObjectCache
+from storeplane.cluster.cache import STORE_ID_LABEL, Key, ObjectCache
 from storeplane.cluster.client import raise_for_status
 from storeplane.cluster.kinds import NAMESPACE, OWNED_KINDS, Kind
 from storeplane.domain.ports import Manifest
@@ -30,13 +30,7 @@ from storeplane.observability.outages import CLUSTER
 
 log = logging.getLogger(__name__)
 WATCHED_KINDS: tuple[Kind, ...] = (NAMESPACE, *OWNED_KINDS)
-
-
-def _as_dict(obj: Any, kind: Kind) -> dict[str, Any]:
-    data = dict(obj.to_dict()) if hasattr(obj, "to_dict") else dict(obj)
-    data.setdefault("apiVersion", kind.api_version)
-    data.setdefault("kind", kind.kind)
-    return data
+LIST_CHUNK = 500  # objects per page of the first lists (client-go's reflector pages by 500)
 
 
 class ClusterWatcher:
@@ -48,17 +42,20 @@ class ClusterWatcher:
         *,
         kinds: tuple[Kind, ...] = WATCHED_KINDS,
         server_timeout: int = 300,
+        chunk: int = LIST_CHUNK,
     ) -> None:
         self._client = client
         self._cache = cache
         self._on_change = on_change
         self._kinds = kinds
         self._server_timeout = server_timeout
+        self._chunk = chunk
         self._synced: set[Kind] = set()
         self.relists = 0  # how often a kind had to be listed again (410 Gone), for tests
         self.reconnects = 0
         self._started: float | None = None
         self._said_synced = False
+        self._list_failed = False  # a first list failed to reach the server (see first_lists)
 
     @property
     def synced(self) -> bool:
@@ -68,6 +65,20 @@ class ClusterWatcher:
     async def wait_synced(self, timeout: float) -> bool:
         deadline = asyncio.get_running_loop().time() + timeout
         while not self.synced and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.05)
+        return self.synced
+
+    async def first_lists(self, timeout: float) -> bool:
+        """Wait until every kind was listed once (True), or a list could not reach the API
+        server or ``timeout`` passed (False). The reconcile loop waits on it before its first
+        claim: a pass before the cache is synced reads every object live and cannot skip an
+        unchanged store, so at 10,000 stores the passes of a restart would all have been full
+        ones, with live lists, against a server busy with the first lists. An unreachable
+        server ends the wait at once: passes then say the cluster is unreachable."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while not (self.synced or self._list_failed):
+            if asyncio.get_running_loop().time() >= deadline:
+                break
             await asyncio.sleep(0.05)
         return self.synced
 
@@ -86,14 +97,48 @@ class ClusterWatcher:
             self._on_change(store)
 
     async def _list(self, kind: Kind) -> str:
-        namespace = "*" if kind.namespaced else None
-        listing = self._client.list(
-            kind.resource, namespace=namespace, labels={STORE_ID_LABEL: exists()}
-        )
-        items = [_as_dict(obj, kind) async for obj in listing]
-        for store in self._cache.replace_kind(kind.api_version, kind.kind, items):
+        """List the kind's labelled objects in pages of ``LIST_CHUNK`` (``limit``/``continue``,
+        as client-go's reflector does), into the cache page by page; returns the list's
+        resourceVersion, which a real API server gives every page of one list alike (the
+        snapshot all pages come from), to watch from. One response for all the objects of a
+        kind at 10,000 stores was tens of MB that a busy server could not send before the read
+        timeout. An expired ``continue`` (410) raises: the caller lists again from the start.
+        Pages are the JSON as sent, not lightkube's typed models (see ``_watch``)."""
+        generic = self._client._client
+        http = generic._client
+        selector = build_selector({STORE_ID_LABEL: exists()})
+        listed: set[Key] = set()
+        touched: set[str] = set()
+        version: str | None = None
+        token: str | None = None
+        while True:
+            request = generic.prepare_request(
+                "list",
+                res=kind.resource,
+                namespace="*" if kind.namespaced else None,
+                params={"limit": self._chunk, "continue": token, "labelSelector": selector},
+            )
+            response = await http.send(
+                http.build_request(request.method, request.url, params=request.params)
+            )
+            if response.status_code >= 400:
+                raise_for_status(response)  # a Status: 410 (continue expired), 403...
+            page = json.loads(response.content)
+            meta = page.get("metadata") or {}
+            version = version or str(meta.get("resourceVersion") or "")
+            for item in page.get("items") or ():
+                item.setdefault("apiVersion", kind.api_version)
+                item.setdefault("kind", kind.kind)
+                listed.add(ObjectCache.key_of(item))
+                if store := self._cache.upsert(item):
+                    touched.add(store)
+            token = meta.get("continue") or None
+            if token is None:
+                break
+        touched |= self._cache.retain_kind(kind.api_version, kind.kind, listed)
+        for store in touched:
             self._on_change(store)
-        return str(listing.resourceVersion)
+        return version
 
     async def _watch(self, kind: Kind, version: str) -> AsyncIterator[tuple[str, Manifest]]:
         """One watch request's events as (type, object as the server sent it), until the
@@ -169,6 +214,9 @@ class ClusterWatcher:
                 failures += 1
                 await self._pause(kind, failures, exc)
             except (httpx2.HTTPError, OSError, ValueError) as exc:
+                # Refused (nothing listens): unreachable. A timeout is a busy server: wait on.
+                if version is None and isinstance(exc, httpx2.ConnectError | OSError):
+                    self._list_failed = True
                 failures += 1
                 await self._pause(kind, failures, exc)
 

@@ -14,7 +14,7 @@ import logging
 import random
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import TypeVar
 
@@ -61,8 +61,12 @@ class ReconcileLoop:
         lease: timedelta = timedelta(seconds=30),
         tick: float = 0.5,
         on_saved: Callable[[Store, Sequence[Event]], None] | None = None,
+        before_first_claim: Callable[[], Awaitable[object]] | None = None,
     ) -> None:
         self._repo = repo
+        # Awaited once before the first claim (runtime.py: the watcher's first lists, so
+        # that a restart's passes read a synced cache and can skip unchanged stores).
+        self._before_first_claim = before_first_claim
         # Told of every pass whose status was saved, with its events (runtime.py asks for the
         # smoke check that follows a restore this way).
         self._on_saved = on_saved
@@ -128,6 +132,12 @@ class ReconcileLoop:
         self._loop = asyncio.get_running_loop()
         self._wakeup = asyncio.Event()
         log.info("reconciler %s started with %d workers", self._owner, self._workers)
+        if self._before_first_claim is not None:  # wakes meanwhile are kept in _woken
+            first = asyncio.ensure_future(self._before_first_claim())
+            stopping = asyncio.ensure_future(stop.wait())
+            await asyncio.wait({first, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            for waiter in (first, stopping):
+                waiter.cancel()
         resumed = False
         while not stop.is_set():
             self._wakeup.clear()  # before claiming: a wake-up during the claim is not lost

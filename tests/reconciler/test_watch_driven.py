@@ -132,3 +132,29 @@ def _version_of(url: str, namespace: str) -> str:
     return str(
         httpx.get(f"{url}/api/v1/namespaces/{namespace}").json()["metadata"]["resourceVersion"]
     )
+
+
+async def test_the_first_lists_come_in_pages_and_fill_the_cache_as_one_list_would(
+    watched: Watched, tmp_path: Path
+) -> None:
+    store = await watched.harness.until(watched.harness.new_store(), {Phase.READY})
+    await asyncio.sleep(0.3)  # the echoes of our own writes reach the first cache
+    inner = connect(write_kubeconfig(tmp_path / "paged-kubeconfig", watched.harness.sim.url))
+    paged = ObjectCache()
+    watcher = ClusterWatcher(inner.client, paged, lambda _: None, chunk=2)
+    before = watched.stats()
+    stop = asyncio.Event()
+    task = asyncio.create_task(watcher.run(stop))
+    try:
+        assert await watcher.first_lists(10)
+        lists = watched.stats()["get"] - before.get("get", 0)  # a list counts as a get
+        # Several pages for the kinds the store has more than two objects of.
+        assert lists > len(watcher._kinds), f"{lists} lists: no kind came in pages"
+        assert paged.versions(store.id, store.namespace) == watched.cached._cache.versions(
+            store.id, store.namespace
+        )
+        assert len(paged.owned(store.id, store.namespace)) >= 20
+    finally:
+        stop.set()
+        await task
+        await inner.close()
