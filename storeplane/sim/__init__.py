@@ -113,8 +113,11 @@ What it does NOT model - test against a real cluster (kind, k3s; ``tests/e2e``) 
   (they are made from templates that passed it); admission and the other rules still apply.
 - Protobuf only for request bodies (answers are always JSON; a client accepting only
   protobuf gets 406), no ``/openapi/v2``, no ``resourceVersion`` semantics on reads (always
-  the latest); watch history is a bounded ring per resource and starts empty after a
-  restart (older versions get 410).
+  the latest; but every page of a ``limit``/``continue`` list is from its first page's
+  snapshot, :mod:`storeplane.sim.store.paging`); watch history is a bounded ring per
+  resource and starts empty after a restart (older versions get 410), and so do the kept
+  list snapshots (a continue token from before is served only if nothing was written since,
+  else 410 Expired).
 - Events are written by the controllers as theirs are (see
   :mod:`storeplane.sim.controllers.events`), without the recorder's folding of *similar*
   events, its rate limit or the one-hour TTL; ``events.k8s.io/v1`` serves the same Events

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import json
 import logging
 import secrets
 import time
@@ -38,7 +37,7 @@ from ..errors import (
 )
 from ..kinds import CRDS, KINDS, NAMESPACES, Kind, KindRegistry, by_qualified
 from . import apply as ssa
-from . import conversion, customresources, strategic
+from . import conversion, customresources, paging, strategic
 from .job_defaults import default_job
 from .objects import ObjectKey, ObjectStore, json_copy
 from .selectors import fields_match, labels_match, parse_field_selector, parse_label_selector
@@ -110,6 +109,7 @@ class Cluster:
         self._cluster_ips: set[str] | None = None
         self._next_ip = 0
         self._dry_run = False
+        self._pages = paging.Snapshots()  # lists whose later pages may be asked for
         self.admission = default_chain()
         # What this cluster serves: the built-in kinds and its stored CRDs' custom resources.
         self.kinds = KindRegistry()
@@ -232,6 +232,20 @@ class Cluster:
                 # One namespace in the URL and another in the selector selects nothing.
                 clash = scope is not None and scope != field.value
                 scope = "\x00none" if clash else field.value
+        rv = self.store.resource_version
+        across = kind.namespaced and scope is None
+        query = (kind.qualified, scope, label_selector or "", field_selector or "")
+        token = paging.decode(continue_token, across, scope or "") if continue_token else None
+        if token is not None:
+            resumed = self._pages.resume(query, token, limit)
+            if resumed is not None:
+                page, last, remaining = resumed
+                page = [json_copy(o) for o in page] if copies else page
+                return self._list_answer(kind, token.rv, page, last, remaining, across, query)
+            if token.rv not in (rv, paging.INCONSISTENT):
+                raise paging.expired(token.after, across)
+            # Its snapshot is no longer kept, but nothing was written since (or the client
+            # asks to go on regardless): the objects as they are are that snapshot.
         items = self.store.list_objects(
             kind.qualified,
             scope,
@@ -242,27 +256,34 @@ class Cluster:
             where=lambda obj: (
                 labels_match(labels, obj["metadata"].get("labels")) and fields_match(fields, obj)
             ),
-            copies=copies,
+            copies=False,
         )
-        rv = str(self.store.resource_version)
-        if continue_token:
-            try:
-                after = json.loads(base64.urlsafe_b64decode(continue_token.encode()))
-                position = (str(after["ns"]), str(after["name"]))
-            except (ValueError, KeyError, TypeError) as exc:
-                raise bad_request(f"invalid continue token: {continue_token}") from exc
-            items = [
-                o
-                for o in items
-                if (o["metadata"].get("namespace", ""), o["metadata"]["name"]) > position
-            ]
-        metadata: Obj = {"resourceVersion": rv}
-        if limit and len(items) > limit:
-            last = items[limit - 1]["metadata"]
-            token = {"ns": last.get("namespace", ""), "name": last["name"]}
-            metadata["continue"] = base64.urlsafe_b64encode(json.dumps(token).encode()).decode()
-            metadata["remainingItemCount"] = len(items) - limit
-            items = items[:limit]
+        if token is None and (not limit or len(items) <= limit):
+            page, last, remaining = items, None, 0
+        else:
+            after = token.after if token is not None else None
+            page, last, remaining = self._pages.page(query, rv, limit, items, after)
+        page = [json_copy(o) for o in page] if copies else page
+        return self._list_answer(kind, rv, page, last, remaining, across, query)
+
+    def _list_answer(
+        self,
+        kind: Kind,
+        rv: int,
+        items: list[Obj],
+        last: tuple[str, str] | None,
+        remaining: int,
+        across: bool,
+        query: tuple[str, str | None, str, str],
+    ) -> Obj:
+        """An ``XList`` page: the list's resourceVersion, and while more remain a continue
+        token; ``remainingItemCount`` only for a list without selectors, as the API server
+        (with selectors it cannot know the count without filtering the rest)."""
+        metadata: Obj = {"resourceVersion": str(rv)}
+        if last is not None:
+            metadata["continue"] = paging.encode(rv, last, across)
+            if not query[2] and not query[3]:
+                metadata["remainingItemCount"] = remaining
         return {
             "kind": kind.list_kind,
             "apiVersion": kind.api_version,
