@@ -10,9 +10,12 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 from sim_helpers import deployment, wait_until
 
 from storeplane.sim.runner import SimulatorConfig, start_in_thread
+from storeplane.sim.store import objects
+from storeplane.sim.store.objects import ObjectKey, ObjectStore
 
 DEPLOYMENTS = "/apis/apps/v1/namespaces/shop/deployments"
 
@@ -106,3 +109,26 @@ def _up(url: str) -> bool:
     except httpx.HTTPError:
         time.sleep(0.05)
         return False
+
+
+def test_a_state_file_loaded_in_many_batches_holds_every_object_as_stored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "state.db"
+    store = ObjectStore(path)
+    made = {}
+    for n in range(7):
+        key = ObjectKey("configmaps", f"ns-{n % 3}", f"cm-{n}")
+        made[key] = {
+            "metadata": {"name": key.name, "namespace": key.namespace, "labels": {"n": str(n)}},
+            "data": {"n": str(n)},
+        }
+        store.put(key, made[key])
+    store.close()
+    monkeypatch.setattr(objects, "LOAD_BATCH", 2)  # 4 batches, the last one short
+    loaded = ObjectStore(path)
+    assert {key: loaded.peek(key) for key in made} == made
+    assert [
+        o["metadata"]["name"] for o in loaded.list_objects("configmaps", labels_equal=[("n", "4")])
+    ] == ["cm-4"]
+    loaded.close()
