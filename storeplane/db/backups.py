@@ -12,13 +12,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Engine, and_, delete, insert, or_, select, update
+from sqlalchemy import Engine, and_, case, delete, func, insert, or_, select, update
 
 from storeplane.db.engine import write_transaction
 from storeplane.db.leases import take_leases
 from storeplane.db.mapping import backup_from_row, backup_to_row, event_to_row
 from storeplane.db.tables import StoreBackupRow, store_backups, store_events
-from storeplane.domain.backups import Backup, BackupStatus
+from storeplane.domain.backups import Backup, BackupKind, BackupStatus, ScheduleMark
 from storeplane.domain.errors import BackupNotFoundError
 from storeplane.domain.events import Event
 
@@ -60,6 +60,22 @@ class SqlBackupRepository:
                 .limit(limit)
             ).all()
         return [backup_from_row(r._mapping) for r in rows]
+
+    def schedule_marks(self) -> dict[str, ScheduleMark]:
+        """Every store's :class:`ScheduleMark` in one query (a store without backups is not
+        in it: the default mark). The schedule sweep reads this instead of each store's list."""
+        scheduled = StoreBackupRow.kind == BackupKind.SCHEDULED.value
+        running = StoreBackupRow.status == _RUNNING
+        query = select(
+            StoreBackupRow.store_id,
+            func.max(
+                case((scheduled, StoreBackupRow.started_at)), type_=StoreBackupRow.started_at.type
+            ),
+            func.max(case((running, 1), else_=0)),
+        ).group_by(StoreBackupRow.store_id)
+        with self.engine.connect() as connection:
+            rows = connection.execute(query).all()
+        return {store_id: ScheduleMark(last, bool(busy)) for store_id, last, busy in rows}
 
     def running_for(self, store_id: str) -> Backup | None:
         with self.engine.connect() as connection:

@@ -256,6 +256,20 @@ def restore_refusal(
     return None
 
 
+@dataclass(frozen=True)
+class ScheduleMark:
+    """What deciding a store's next scheduled backup needs of its history: when its last
+    scheduled backup started (None: never) and whether one of its backups still runs."""
+
+    last_scheduled: datetime | None = None
+    running: bool = False
+
+    @classmethod
+    def of(cls, backups: list[Backup]) -> ScheduleMark:
+        scheduled = [b.started_at for b in backups if b.kind is BackupKind.SCHEDULED]
+        return cls(max(scheduled, default=None), any(not b.finished for b in backups))
+
+
 @dataclass(frozen=True, slots=True)
 class BackupPolicy:
     """How often a store is backed up (``every_hours``; 0: never on a schedule) and how many

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Protocol
 
-from storeplane.domain.backups import Backup
+from storeplane.domain.backups import Backup, ScheduleMark
 from storeplane.domain.checks import SmokeCheck
 from storeplane.domain.events import Event
 from storeplane.domain.fleet import FleetEvent, FleetSummary
@@ -159,6 +159,11 @@ class BackupRepository(Protocol):
 
     def list_for(self, store_id: str, *, limit: int = 100) -> list[Backup]:
         """Newest first."""
+        ...
+
+    def schedule_marks(self) -> dict[str, ScheduleMark]:
+        """Each store's last scheduled backup and whether one of its backups runs, in one
+        read; stores without backups are left out."""
         ...
 
     def running_for(self, store_id: str) -> Backup | None: ...

@@ -38,6 +38,7 @@ from storeplane.domain.backups import (
     Backup,
     BackupKind,
     BackupPolicy,
+    ScheduleMark,
     expired_by_retention,
     policy_for,
     uploads_location,
@@ -391,12 +392,8 @@ class BackupRunner:
         if self._schedule is None or not self._ctx.backups.enabled:
             return None
         policy = self._schedule(store)
-        backups = await self._db(self._backups.list_for, store.id)
-        if any(not b.finished for b in backups):
-            return None
-        scheduled = [b.started_at for b in backups if b.kind is BackupKind.SCHEDULED]
-        # The first scheduled backup comes one period after the store was created.
-        if not policy.due(max(scheduled, default=store.created_at), now):
+        mark = ScheduleMark.of(await self._db(self._backups.list_for, store.id))
+        if not _scheduled_backup_due(policy, store, mark, now):
             return None
         backup = Backup.request(
             store.id,
@@ -460,9 +457,18 @@ class BackupRunner:
             log.info("%s: %s", event.reason, event.message)
 
     async def run_schedules(self, stores: list[Store], now: datetime) -> list[Backup]:
+        # One read of every store's backup history, then a store's own backups only where a
+        # backup looks due: a sweep of 10,000 stores was 10,000 queries a minute.
+        marks = await self._db(self._backups.schedule_marks)
         requested = []
         for store in stores:
-            if store.phase is Phase.READY and not store.is_deleting:
+            mark = marks.get(store.id, ScheduleMark())
+            if (
+                store.phase is Phase.READY
+                and not store.is_deleting
+                and self._schedule is not None
+                and _scheduled_backup_due(self._schedule(store), store, mark, now)
+            ):
                 try:
                     made = await self.request_scheduled(store, now)
                 except ReconcileError:
@@ -470,6 +476,13 @@ class BackupRunner:
                 if made is not None:
                     requested.append(made)
         return requested
+
+
+def _scheduled_backup_due(
+    policy: BackupPolicy, store: Store, mark: ScheduleMark, now: datetime
+) -> bool:
+    """One scheduled backup at a time; the first comes one period after the store was made."""
+    return not mark.running and policy.due(mark.last_scheduled or store.created_at, now)
 
 
 def _job_outcome(job: dict[str, object]) -> tuple[bool, str] | None:

@@ -118,6 +118,38 @@ async def test_a_schedule_comes_due_one_period_after_the_last_scheduled_backup(
     assert await runner.request_scheduled(off, clock.now) is None
 
 
+async def test_a_schedule_sweep_asks_for_exactly_the_backups_each_stores_history_makes_due(
+    repo: SqlStoreRepository, backups: SqlBackupRepository, tmp_path: Path
+) -> None:
+    clock = Clock()
+    runner = _runner(repo, backups, tmp_path, clock)
+    day = timedelta(days=1)
+    never = _ready(repo, "never-backed-up")  # daily: due a day after it was made
+    recent = _ready(repo, "backed-up-recently")
+    _succeeded(backups, tmp_path, recent, BackupKind.SCHEDULED, T0 + day + timedelta(hours=20))
+    stale = _ready(repo, "backed-up-long-ago")
+    _succeeded(backups, tmp_path, stale, BackupKind.SCHEDULED, T0 + day)
+    _succeeded(backups, tmp_path, stale, BackupKind.MANUAL, T0 + day * 2)  # not the schedule's
+    busy = _ready(repo, "backup-running")
+    backups.create(
+        Backup.request(
+            busy.id, engine="medusa", engine_version="2.21.2", target="folder",
+            kind=BackupKind.MANUAL, requested_by="admin", now=T0,
+        ),
+        [],
+    )  # fmt: skip
+    off = _ready(repo, "no-schedule", backup_policy=BackupPolicy(every_hours=0, keep=1))
+    marks = backups.schedule_marks()
+    assert marks[stale.id].last_scheduled == T0 + day and not marks[stale.id].running
+    assert marks[busy.id].running and marks[busy.id].last_scheduled is None
+    assert never.id not in marks
+    clock.now = T0 + day * 2 + timedelta(hours=1)
+    stores = [never, recent, stale, busy, off]
+    made = await runner.run_schedules(stores, clock.now)
+    assert sorted(b.store_id for b in made) == sorted([never.id, stale.id])
+    assert await runner.run_schedules(stores, clock.now) == [], "one at a time"
+
+
 async def test_an_expired_final_backup_is_deleted_and_a_live_one_stays(
     repo: SqlStoreRepository, backups: SqlBackupRepository, tmp_path: Path
 ) -> None:
