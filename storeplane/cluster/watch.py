@@ -70,11 +70,12 @@ class ClusterWatcher:
 
     async def first_lists(self, timeout: float) -> bool:
         """Wait until every kind was listed once (True), or a list could not reach the API
-        server or ``timeout`` passed (False). The reconcile loop waits on it before its first
-        claim: a pass before the cache is synced reads every object live and cannot skip an
-        unchanged store, so at 10,000 stores the passes of a restart would all have been full
-        ones, with live lists, against a server busy with the first lists. An unreachable
-        server ends the wait at once: passes then say the cluster is unreachable."""
+        server or was refused by it, or ``timeout`` passed (False). The reconcile loop waits
+        on it before its first claim: a pass before the cache is synced reads every object
+        live and cannot skip an unchanged store, so at 10,000 stores the passes of a restart
+        would all have been full ones, with live lists, against a server busy with the first
+        lists. An unreachable or refusing server ends the wait at once: passes then say what
+        is wrong."""
         deadline = asyncio.get_running_loop().time() + timeout
         while not (self.synced or self._list_failed):
             if asyncio.get_running_loop().time() >= deadline:
@@ -211,6 +212,8 @@ class ClusterWatcher:
                     self.relists += 1
                     version = None
                     continue
+                if version is None:  # the server refuses the list (403...): waiting won't help
+                    self._list_failed = True
                 failures += 1
                 await self._pause(kind, failures, exc)
             except (httpx2.HTTPError, OSError, ValueError) as exc:

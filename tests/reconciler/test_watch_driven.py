@@ -4,6 +4,7 @@ a Ready store with nothing to change costs the API server one health check and n
 from __future__ import annotations
 
 import asyncio
+import socket
 from pathlib import Path
 
 import httpx
@@ -154,6 +155,25 @@ async def test_the_first_lists_come_in_pages_and_fill_the_cache_as_one_list_woul
             store.id, store.namespace
         )
         assert len(paged.owned(store.id, store.namespace)) >= 20
+    finally:
+        stop.set()
+        await task
+        await inner.close()
+
+
+async def test_a_cluster_that_refuses_connections_ends_the_wait_for_the_first_lists(
+    tmp_path: Path,
+) -> None:
+    with socket.socket() as free:  # a port nothing listens on
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    inner = connect(write_kubeconfig(tmp_path / "refused-kubeconfig", f"http://127.0.0.1:{port}"))
+    watcher = ClusterWatcher(inner.client, ObjectCache(), lambda _: None)
+    stop = asyncio.Event()
+    task = asyncio.create_task(watcher.run(stop))
+    try:
+        # Not a timing: without the refusal ending it, the wait would last its 600 s.
+        assert await asyncio.wait_for(watcher.first_lists(600), 60) is False
     finally:
         stop.set()
         await task
