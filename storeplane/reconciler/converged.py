@@ -36,6 +36,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
+import secrets
 from pathlib import Path
 
 from storeplane.domain.ports import ClusterPort
@@ -50,8 +51,11 @@ _PACKAGE = Path(__file__).resolve().parents[1]
 def code_identity() -> str:
     """A digest of what decides a pass besides its inputs: every module of the storeplane
     package but the simulator's (what it imports nothing from), and the helm binary (its
-    path, size and modification time). Computed once per process (~10 ms)."""
+    path, size and modification time). Computed once per process (~10 ms). Installed
+    without its sources (no module found), it is unique to the process: then nothing a
+    process recorded is trusted by another."""
     digest = hashlib.blake2b(digest_size=16)
+    modules = 0
     for path in sorted(_PACKAGE.rglob("*.py")):
         relative = path.relative_to(_PACKAGE).as_posix()
         if relative.startswith("sim/"):
@@ -59,6 +63,9 @@ def code_identity() -> str:
         content = path.read_bytes()
         digest.update(f"{len(relative)}:{len(content)}:{relative}".encode())
         digest.update(content)
+        modules += 1
+    if modules == 0:
+        digest.update(secrets.token_bytes(16))
     try:
         helm = os.stat(find_helm())
         digest.update(f"helm:{helm.st_size}:{helm.st_mtime_ns}".encode())
