@@ -20,6 +20,7 @@ from kubernetes import client, config  # type: ignore[import-untyped]
 
 from storeplane.sim.kubeconfig import write_kubeconfig
 from storeplane.sim.runner import RunningSimulator, SimulatorConfig, start_in_thread
+from storeplane.sim.store import paging
 from storeplane.sim.store.paging import EXPIRED_MESSAGE
 
 KUBECTL = shutil.which("kubectl")
@@ -210,3 +211,19 @@ def test_a_token_from_before_a_restart_goes_on_if_nothing_changed_and_else_is_41
         assert (status["reason"], status["message"]) == ("Expired", EXPIRED_MESSAGE)
         rest = kube.get(url, params={"continue": status["metadata"]["continue"]}).json()
         assert _names(rest) == ["cm-02", "cm-03"], "the inconsistent token goes on from there"
+
+
+def test_the_least_recently_paged_snapshot_is_the_one_dropped() -> None:
+    snapshots = paging.Snapshots(keep=2)
+    items = [{"metadata": {"namespace": "ns", "name": f"o{n}"}} for n in range(6)]
+    tokens = {}
+    for query in ("a", "b"):
+        _, last, _ = snapshots.page((query,), 7, 2, items)
+        assert last is not None
+        tokens[query] = paging.Continue(7, last)
+    # "a" is paged again, so "b" is now the least recently paged: a third list drops it.
+    resumed = snapshots.resume(("a",), tokens["a"], 2)
+    assert resumed is not None and [o["metadata"]["name"] for o in resumed[0]] == ["o2", "o3"]
+    snapshots.page(("c",), 7, 2, items)
+    assert snapshots.resume(("b",), tokens["b"], 2) is None
+    assert snapshots.resume(("a",), paging.Continue(7, ("ns", "o3")), 2) is not None

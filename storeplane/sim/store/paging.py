@@ -5,8 +5,10 @@ watcher) misses no change made while it paged.
 
 Used by :meth:`storeplane.sim.store.cluster.Cluster.list_objects`. Stored objects are never
 changed in place (the store keeps a new dict per write), so a snapshot is only the list of
-the objects that matched, in order: no copy. Snapshots are kept for ``SNAPSHOT_SECONDS``
-(the API server's etcd compaction interval is 5 minutes) and at most ``SNAPSHOTS`` of them.
+the objects that matched, in order: no copy. Snapshots are kept ``SNAPSHOT_SECONDS`` after
+their last page was served (the API server's etcd compaction interval is 5 minutes; here a
+list still being paged is never compacted under its client, however slow a big cluster on
+a busy machine makes it) and at most ``SNAPSHOTS`` of them.
 
 The continue token is the API server's own shape: URL-safe base64 (no padding) of
 ``{"v":"meta.k8s.io/v1","rv":N,"start":"<namespace>/<name>\\u0000"}`` (``"<name>\\u0000"``
@@ -88,7 +90,7 @@ def decode(token: str, across_namespaces: bool, namespace: str) -> Continue:
 class _Snapshot:
     items: list[Obj]
     positions: list[Position]
-    taken: float = field(default_factory=time.monotonic)
+    taken: float = field(default_factory=time.monotonic)  # when its last page was served
 
 
 class Snapshots:
@@ -142,6 +144,7 @@ class Snapshots:
         snapshot: _Snapshot,
         after: Position | None,
     ) -> tuple[list[Obj], Position | None, int]:
+        snapshot.taken = time.monotonic()  # kept while a client pages through it
         start = 0 if after is None else bisect.bisect_right(snapshot.positions, after)
         end = len(snapshot.items) if not limit else min(len(snapshot.items), start + limit)
         page = snapshot.items[start:end]
@@ -149,7 +152,9 @@ class Snapshots:
         if end >= len(snapshot.items):
             self._lists.pop(key, None)  # the last page: nobody continues this list
             return page, None, 0
-        if key not in self._lists:
+        if key in self._lists:
+            self._lists.move_to_end(key)  # least recently paged first: the first to go
+        else:
             self._lists[key] = snapshot
             self._expire()
         return page, snapshot.positions[end - 1], len(snapshot.items) - end
