@@ -64,8 +64,9 @@ from storeplane.wakes import WakePipe
 log = logging.getLogger(__name__)
 STORE_CRD = CHARTS_DIR / "platform" / "crds" / "stores.storeplane.dev.yaml"
 DASHBOARD_DIR = Path(__file__).resolve().parent.parent / "dashboard" / "dist"
-# How long the reconciler waits for the watches' first lists before its first claim (they
-# take seconds; a cluster that refuses connections ends the wait at once).
+# How long the reconciler waits for the watches' first lists before its first claim with no
+# page of them answered (they take seconds, minutes for 400,000 objects on a busy machine;
+# a cluster that refuses connections or the lists ends the wait at once).
 FIRST_LISTS_WAIT = 120.0
 
 

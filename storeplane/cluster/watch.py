@@ -56,6 +56,7 @@ class ClusterWatcher:
         self._started: float | None = None
         self._said_synced = False
         self._list_failed = False  # a first list failed to reach the server (see first_lists)
+        self._progress = 0.0  # when the last page of a list was answered (loop time)
 
     @property
     def synced(self) -> bool:
@@ -70,15 +71,17 @@ class ClusterWatcher:
 
     async def first_lists(self, timeout: float) -> bool:
         """Wait until every kind was listed once (True), or a list could not reach the API
-        server or was refused by it, or ``timeout`` passed (False). The reconcile loop waits
+        server or was refused by it, or ``timeout`` passed with no page answered (False):
+        a big cluster's lists may take minutes, page after page. The reconcile loop waits
         on it before its first claim: a pass before the cache is synced reads every object
         live and cannot skip an unchanged store, so at 10,000 stores the passes of a restart
         would all have been full ones, with live lists, against a server busy with the first
         lists. An unreachable or refusing server ends the wait at once: passes then say what
         is wrong."""
-        deadline = asyncio.get_running_loop().time() + timeout
+        clock = asyncio.get_running_loop().time
+        self._progress = max(self._progress, clock())
         while not (self.synced or self._list_failed):
-            if asyncio.get_running_loop().time() >= deadline:
+            if clock() - self._progress >= timeout:
                 break
             await asyncio.sleep(0.05)
         return self.synced
@@ -125,6 +128,7 @@ class ClusterWatcher:
             if response.status_code >= 400:
                 raise_for_status(response)  # a Status: 410 (continue expired), 403...
             page = json.loads(response.content)
+            self._progress = asyncio.get_running_loop().time()
             meta = page.get("metadata") or {}
             version = version or str(meta.get("resourceVersion") or "")
             for item in page.get("items") or ():

@@ -138,6 +138,8 @@ class ReconcileLoop:
             await asyncio.wait({first, stopping}, return_when=asyncio.FIRST_COMPLETED)
             for waiter in (first, stopping):
                 waiter.cancel()
+            if first.done() and not first.cancelled() and first.exception() is not None:
+                log.warning("waiting for the first lists failed: %s", first.exception())
         resumed = False
         while not stop.is_set():
             self._wakeup.clear()  # before claiming: a wake-up during the claim is not lost
