@@ -258,9 +258,10 @@ class LoopConnection:
         for command in [*self._answers, *self._unsynced]:
             if command is None or command.future.done():
                 continue
-            if command.prepared_key is not None:
-                command.future.cancel()  # nobody awaits a prepare: no exception to retrieve
-            else:
-                command.future.set_exception(lost)
+            with contextlib.suppress(RuntimeError):  # its loop is closed (PgReads' cleanup)
+                if command.prepared_key is not None:
+                    command.future.cancel()  # nobody awaits a prepare: nothing to retrieve
+                else:
+                    command.future.set_exception(lost)
         self._answers.clear()
         self._unsynced = []

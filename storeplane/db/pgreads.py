@@ -25,10 +25,10 @@ revoked token is refused on the very next request (it is never cached) and a cac
 page is exactly what the query would answer at that request's snapshot.
 
 Connections are made lazily per event loop (after a fork, in each API process), at most
-``max_connections``; each carries many statements at once (libpq's pipeline mode: the
-statements of one pass of the event loop go out in one write), and another is opened only
-while each has ``_PIPELINE_DEPTH`` in flight. They are closed by :meth:`close` or when another
-loop takes over.
+``max_connections`` per loop; each carries many statements at once (libpq's pipeline mode:
+the statements of one pass of the event loop go out in one write), and another is opened only
+while each has ``_PIPELINE_DEPTH`` in flight. They are closed by :meth:`close`, or once their
+loop is closed.
 """
 
 from __future__ import annotations
@@ -115,11 +115,8 @@ class PgReads:
         _args, kwargs = engine.dialect.create_connect_args(engine.url)
         self._connect_kwargs = {"connect_timeout": 3, **kwargs, "autocommit": True}
         self._max = max_connections
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._open: list[LoopConnection] = []
-        self._connecting: asyncio.Lock | None = None
-        self._connect_failures = 0
-        self._last_failure = ""
+        # Per event loop; a closed loop's entry is shut by the next _pool() on another loop.
+        self._pools: dict[asyncio.AbstractEventLoop, _LoopPool] = {}
         self.statements = 0
         self._shapes: dict[Any, Compiled] = {}
 
@@ -150,13 +147,13 @@ class PgReads:
 
     async def rows(self, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
         """All rows of one statement; DatabaseUnavailableError when the server is away."""
-        self._bind_loop()
+        pool = self._pool()
         for attempt in (1, 2):
-            connection, fresh = await self._connection()
+            connection, fresh = await pool.connection()
             try:
                 found = await connection.rows(sql, params)
             except psycopg.OperationalError as exc:
-                self._drop(connection)
+                pool.drop(connection)
                 if fresh or attempt == 2:
                     raise DatabaseUnavailableError(_cause(exc)) from exc
                 continue  # the server dropped an open connection (a restart): once more
@@ -165,12 +162,37 @@ class PgReads:
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def close(self) -> None:
-        """Close the connections (the API's shutdown)."""
-        connections, self._open = self._open, []
-        for connection in connections:
-            connection.close()
+        """Close the running loop's connections (the API's shutdown)."""
+        pool = self._pools.pop(asyncio.get_running_loop(), None)
+        if pool is not None:
+            pool.close()
 
-    async def _connection(self) -> tuple[LoopConnection, bool]:
+    def _pool(self) -> _LoopPool:
+        """The running loop's connections: a connection, its futures and its socket callback
+        belong to the loop that made it, and several loops may read at once (each of the
+        tests' clients runs the app on a loop of its own). Pools of closed loops are shut."""
+        loop = asyncio.get_running_loop()
+        pool = self._pools.get(loop)
+        if pool is None:
+            for old, stale in list(self._pools.items()):  # a copy: other loops' threads add
+                if old.is_closed() and self._pools.pop(old, None) is not None:
+                    stale.close()
+            pool = self._pools[loop] = _LoopPool(self._connect_kwargs, self._max)
+        return pool
+
+
+class _LoopPool:
+    """One event loop's connections for :class:`PgReads`."""
+
+    def __init__(self, connect_kwargs: dict[str, Any], max_connections: int) -> None:
+        self._connect_kwargs = connect_kwargs
+        self._max = max_connections
+        self.open: list[LoopConnection] = []
+        self._connecting = asyncio.Lock()
+        self._connect_failures = 0
+        self._last_failure = ""
+
+    async def connection(self) -> tuple[LoopConnection, bool]:
         """The open connection with the fewest statements in flight, and whether it is new.
         Another is opened (one at a time) while each has ``_PIPELINE_DEPTH`` in flight and
         fewer than ``max_connections`` are open: deep pipelines share writes (the point),
@@ -179,9 +201,8 @@ class PgReads:
             best = self._least_busy()
             if best is not None:
                 return best, False
-            assert self._connecting is not None
-            if self._connecting.locked() and self._open:
-                return min(self._open, key=_busy), False  # one is being opened: do not wait
+            if self._connecting.locked() and self.open:
+                return min(self.open, key=_busy), False  # one is being opened: do not wait
             failures = self._connect_failures
             async with self._connecting:
                 if self._connect_failures != failures:
@@ -191,34 +212,29 @@ class PgReads:
                 if self._least_busy() is not None:
                     continue
                 made = await self._connect()
-                self._open.append(made)
+                self.open.append(made)
                 return made, True
 
     def _least_busy(self) -> LoopConnection | None:
-        if any(c.broken is not None for c in self._open):  # the server ended it (a restart)
-            for connection in [c for c in self._open if c.broken is not None]:
-                self._drop(connection)
-        if not self._open:
+        if any(c.broken is not None for c in self.open):  # the server ended it (a restart)
+            for connection in [c for c in self.open if c.broken is not None]:
+                self.drop(connection)
+        if not self.open:
             return None
-        best = min(self._open, key=_busy)
-        if best.in_flight < _PIPELINE_DEPTH or len(self._open) >= self._max:
+        best = min(self.open, key=_busy)
+        if best.in_flight < _PIPELINE_DEPTH or len(self.open) >= self._max:
             return best
         return None
 
-    def _drop(self, connection: LoopConnection) -> None:
+    def drop(self, connection: LoopConnection) -> None:
         connection.close()
-        if connection in self._open:
-            self._open.remove(connection)
+        if connection in self.open:
+            self.open.remove(connection)
 
-    def _bind_loop(self) -> None:
-        loop = asyncio.get_running_loop()
-        if loop is not self._loop or self._connecting is None:
-            # Connections (and the lock) belong to the loop that made them.
-            for connection in self._open:
-                connection.close()
-            self._open = []
-            self._loop = loop
-            self._connecting = asyncio.Lock()
+    def close(self) -> None:
+        connections, self.open = self.open, []
+        for connection in connections:
+            connection.close()
 
     async def _connect(self) -> LoopConnection:
         try:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import threading
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
@@ -155,7 +156,7 @@ async def test_a_connection_the_server_ended_is_replaced_by_pgreads() -> None:
     reads = PgReads(engine)
     try:
         [(first,)] = await reads.rows("SELECT pg_backend_pid()", {})
-        [opened] = reads._open
+        [opened] = reads._pool().open
         await _terminate(first)
         for _ in range(200):  # the idle socket's end reaches the loop's callback
             if opened.broken is not None:
@@ -164,7 +165,7 @@ async def test_a_connection_the_server_ended_is_replaced_by_pgreads() -> None:
         [(second,)] = await reads.rows("SELECT pg_backend_pid()", {})
         assert second != first
         [(third,)] = await reads.rows("SELECT pg_backend_pid()", {})
-        assert third == second and len(reads._open) == 1
+        assert third == second and len(reads._pool().open) == 1
     finally:
         await reads.close()
         engine.dispose()
@@ -175,11 +176,40 @@ async def test_a_request_finding_a_dead_connection_is_answered_on_a_new_one() ->
     reads = PgReads(engine)
     try:
         [(first,)] = await reads.rows("SELECT pg_backend_pid()", {})
-        [opened] = reads._open
+        [opened] = reads._pool().open
         opened.close()  # as if the server had gone while the loop had not noticed yet
         opened.broken = None
         [(second,)] = await reads.rows("SELECT pg_backend_pid()", {})
-        assert second != first and opened not in reads._open
+        assert second != first and opened not in reads._pool().open
     finally:
         await reads.close()
+        engine.dispose()
+
+
+def test_event_loops_reading_at_once_through_one_pgreads_each_get_their_own_answers() -> None:
+    """Each of the tests' clients runs the app on a loop (and thread) of its own."""
+    engine = create_engine_for(_base_url())
+    reads = PgReads(engine)
+    answers: dict[int, list[list[tuple[Any, ...]]]] = {}
+
+    def run(n: int) -> None:
+        async def read() -> list[list[tuple[Any, ...]]]:
+            found = []
+            for _ in range(30):
+                found.append(await reads.rows("SELECT %(n)s::int", {"n": n}))
+                await asyncio.sleep(0.001)  # let the other loop's statements interleave
+            await reads.close()
+            return found
+
+        answers[n] = asyncio.run(read())
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    try:
+        assert not any(thread.is_alive() for thread in threads)
+        assert answers == {n: [[(n,)]] * 30 for n in range(3)}
+    finally:
         engine.dispose()
